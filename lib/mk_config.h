@@ -1,0 +1,94 @@
+/*
+ * mk_config: mailkeeper.conf, the one INI file every program reads (libinih).
+ * Every key has a default, so an empty file (or none) works. Unknown sections
+ * and keys, bad values and unreadable files are errors naming file, line and
+ * key. Sections: [general] (shared), [milter], [scoring], [scores] (symbol =
+ * score overrides), and one [rbl:NAME] per DNS block list.
+ * The keys are documented in doc/mailkeeper.conf.5.
+ */
+#ifndef MK_CONFIG_H
+#define MK_CONFIG_H
+
+#include <stddef.h>
+
+#include "mk_net.h"
+
+#define MK_CONFIG_DEFAULT_PATH SYSCONFDIR "/mailkeeper/mailkeeper.conf"
+
+enum { MK_ON_ERROR_TEMPFAIL, MK_ON_ERROR_ACCEPT };
+
+/* What one answer address of a block list means. */
+typedef struct mk_conf_rbl_return {
+    mk_addr addr;
+    char *symbol;
+    double score;
+} mk_conf_rbl_return;
+
+/* One [rbl:NAME] section. */
+typedef struct mk_conf_rbl {
+    char *name;
+    int line; /* where the section starts, for messages */
+    char *zone;
+    char *symbol; /* for listed answers not in returns; default RBL_<NAME> */
+    double score;
+    mk_conf_rbl_return *returns;
+    size_t n_returns;
+    char *reason; /* %i client address, %z zone, %t the list's TXT record */
+    int ipv4, ipv6;
+    double temperror_score;
+} mk_conf_rbl;
+
+/* One line of [scores]. */
+typedef struct mk_conf_score {
+    char *symbol;
+    double score;
+    int line;
+} mk_conf_score;
+
+typedef struct mk_config {
+    char *path; /* the file read, or "(defaults)" */
+    /* [general] */
+    char *user;
+    int log_level;
+    char *dns_servers; /* c-ares CSV form; empty: /etc/resolv.conf */
+    long dns_timeout_ms;
+    mk_netlist trusted_networks;
+    char *tmp_dir;
+    /* [milter] */
+    char *socket;
+    char *pid_file;
+    int on_error;
+    size_t memory_limit;
+    /* [scoring] */
+    double add_header_score;
+    double tempfail_score; /* NAN when off */
+    double reject_score;
+    char *reject_message;
+    int gtube;
+    int remove_foreign_headers;
+    /* [scores] */
+    mk_conf_score *scores;
+    size_t n_scores;
+    /* [rbl:NAME] */
+    mk_conf_rbl *rbls;
+    size_t n_rbls;
+} mk_config;
+
+/* Reads path (NULL: the embedded defaults only). Returns a config to free
+ * with mk_config_free(), or NULL with every problem found, one per line as
+ * "FILE:LINE: [SECTION] KEY: what is wrong", in err. */
+mk_config *mk_config_load(const char *path, char *err, size_t errlen);
+/* The same from a string (tests); name stands for the file in messages. */
+mk_config *mk_config_load_string(const char *text, const char *name, char *err, size_t errlen);
+void mk_config_free(mk_config *cfg);
+
+/* The score configured in [scores] for symbol, or def when none is. */
+double mk_config_score(const mk_config *cfg, const char *symbol, double def);
+
+/* Parsers shared with the programs' command lines; 0 or -1. */
+int mk_config_parse_double(const char *s, double *out);
+int mk_config_parse_bool(const char *s, int *out);
+int mk_config_parse_duration_ms(const char *s, long *out);
+int mk_config_parse_size(const char *s, size_t *out);
+
+#endif

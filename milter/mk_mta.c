@@ -1,0 +1,264 @@
+/*
+ * mk_mta: libmilter callbacks translated into mk_pipe calls, and mk_outcome
+ * translated back into smfi_* calls. libmilter runs one thread per MTA
+ * connection; each connection's mk_pipe is used by that thread only.
+ */
+#include "config.h"
+
+#include "mk_mta.h"
+
+#include <arpa/inet.h>
+#include <libmilter/mfapi.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "mk_log.h"
+
+/* libmilter's callbacks carry no user pointer, so the read-only process
+ * state is reached through this one file-level pointer, set before the
+ * first thread starts and never changed after. */
+static const mk_app *mk_mta_app;
+
+/* Per MTA connection. */
+typedef struct mk_mta_conn {
+    mk_pipe *pipe;
+    int leadspc; /* header values arrive with their leading space */
+} mk_mta_conn;
+
+static mk_mta_conn *mk_mta_conn_of(SMFICTX *ctx)
+{
+    mk_mta_conn *c = smfi_getpriv(ctx);
+    if (c == NULL) {
+        c = calloc(1, sizeof(*c));
+        if (c != NULL)
+            smfi_setpriv(ctx, c);
+    }
+    return c;
+}
+
+/* The answer for an internal error at any stage. */
+static sfsistat mk_mta_fail(SMFICTX *ctx)
+{
+    mk_outcome out;
+    mk_pipe_error_outcome(mk_mta_app, &out);
+    if (out.action == MK_ACTION_ACCEPT)
+        return SMFIS_ACCEPT;
+    smfi_setreply(ctx, (char *)out.rcode, (char *)out.xcode, (char *)out.text);
+    return SMFIS_TEMPFAIL;
+}
+
+static void mk_mta_qid(SMFICTX *ctx, mk_mta_conn *c)
+{
+    const char *qid = smfi_getsymval(ctx, "i");
+    if (qid != NULL && c->pipe != NULL)
+        mk_pipe_set_qid(c->pipe, qid);
+}
+
+static sfsistat mk_mta_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+                                 unsigned long f2, unsigned long f3, unsigned long *pf0,
+                                 unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+    mk_mta_conn *c = mk_mta_conn_of(ctx);
+    if (c == NULL)
+        return SMFIS_TEMPFAIL;
+    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
+    *pf1 = f1 & SMFIP_HDR_LEADSPC;
+    *pf2 = 0;
+    *pf3 = 0;
+    c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat mk_mta_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
+{
+    mk_mta_conn *c = mk_mta_conn_of(ctx);
+    if (c == NULL)
+        return mk_mta_fail(ctx);
+    char ip[INET6_ADDRSTRLEN] = "";
+    const char *ipp = NULL;
+    if (sa != NULL && sa->sa_family == AF_INET)
+        ipp = inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)sa)->sin_addr, ip, sizeof(ip));
+    else if (sa != NULL && sa->sa_family == AF_INET6)
+        ipp = inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)sa)->sin6_addr, ip, sizeof(ip));
+    mk_pipe_close(c->pipe);
+    c->pipe = mk_pipe_connect(mk_mta_app, host, ipp);
+    if (c->pipe == NULL) {
+        mk_log(LOG_ERR, NULL, "out of memory at connect");
+        return mk_mta_fail(ctx);
+    }
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat mk_mta_helo(SMFICTX *ctx, char *helo)
+{
+    mk_mta_conn *c = smfi_getpriv(ctx);
+    if (c == NULL || c->pipe == NULL || mk_pipe_helo(c->pipe, helo) != 0)
+        return mk_mta_fail(ctx);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat mk_mta_envfrom(SMFICTX *ctx, char **argv)
+{
+    mk_mta_conn *c = smfi_getpriv(ctx);
+    if (c == NULL || c->pipe == NULL || mk_pipe_mail(c->pipe, argv[0]) != 0)
+        return mk_mta_fail(ctx);
+    mk_mta_qid(ctx, c);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat mk_mta_envrcpt(SMFICTX *ctx, char **argv)
+{
+    mk_mta_conn *c = smfi_getpriv(ctx);
+    if (c == NULL || c->pipe == NULL)
+        return mk_mta_fail(ctx);
+    mk_mta_qid(ctx, c);
+    if (mk_pipe_rcpt(c->pipe, argv[0]) != 0)
+        return mk_mta_fail(ctx);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat mk_mta_header(SMFICTX *ctx, char *name, char *value)
+{
+    mk_mta_conn *c = smfi_getpriv(ctx);
+    if (c == NULL || c->pipe == NULL)
+        return mk_mta_fail(ctx);
+    int rc;
+    if (c->leadspc) {
+        rc = mk_pipe_header(c->pipe, name, value);
+    } else {
+        /* libmilter took the space after the colon away: put one back. */
+        size_t n = strlen(value);
+        char *v = malloc(n + 2);
+        if (v == NULL)
+            return mk_mta_fail(ctx);
+        v[0] = ' ';
+        memcpy(v + 1, value, n + 1);
+        rc = mk_pipe_header(c->pipe, name, v);
+        free(v);
+    }
+    return rc == 0 ? SMFIS_CONTINUE : mk_mta_fail(ctx);
+}
+
+static sfsistat mk_mta_eoh(SMFICTX *ctx)
+{
+    mk_mta_conn *c = smfi_getpriv(ctx);
+    if (c == NULL || c->pipe == NULL)
+        return mk_mta_fail(ctx);
+    mk_mta_qid(ctx, c);
+    return mk_pipe_eoh(c->pipe) == 0 ? SMFIS_CONTINUE : mk_mta_fail(ctx);
+}
+
+static sfsistat mk_mta_body(SMFICTX *ctx, unsigned char *data, size_t len)
+{
+    mk_mta_conn *c = smfi_getpriv(ctx);
+    if (c == NULL || c->pipe == NULL)
+        return mk_mta_fail(ctx);
+    return mk_pipe_body(c->pipe, data, len) == 0 ? SMFIS_CONTINUE : mk_mta_fail(ctx);
+}
+
+static sfsistat mk_mta_eom(SMFICTX *ctx)
+{
+    mk_mta_conn *c = smfi_getpriv(ctx);
+    if (c == NULL || c->pipe == NULL)
+        return mk_mta_fail(ctx);
+    mk_mta_qid(ctx, c);
+    mk_outcome out;
+    mk_pipe_eom(c->pipe, &out);
+    const char *qid = mk_pipe_qid(c->pipe);
+    for (size_t i = 0; i < out.n_edits; i++) {
+        const mk_edit *e = &out.edits[i];
+        int rc = e->op == MK_EDIT_DELETE
+                     ? smfi_chgheader(ctx, (char *)e->name, e->index, NULL)
+                     : smfi_insheader(ctx, 0, (char *)e->name, (char *)e->value);
+        if (rc != MI_SUCCESS) {
+            mk_log(LOG_ERR, qid, "MTA refused to %s header %s",
+                   e->op == MK_EDIT_DELETE ? "delete" : "add", e->name);
+            return mk_mta_fail(ctx);
+        }
+    }
+    switch (out.action) {
+    case MK_ACTION_REJECT:
+    case MK_ACTION_TEMPFAIL:
+        if (smfi_setreply(ctx, (char *)out.rcode, (char *)out.xcode, (char *)out.text) !=
+            MI_SUCCESS)
+            mk_log(LOG_WARNING, qid, "MTA refused the reply text; it answers its default");
+        return out.action == MK_ACTION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+    case MK_ACTION_ACCEPT:
+    case MK_ACTION_ADD_HEADER:
+        break;
+    }
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat mk_mta_abort(SMFICTX *ctx)
+{
+    mk_mta_conn *c = smfi_getpriv(ctx);
+    if (c != NULL && c->pipe != NULL)
+        mk_pipe_abort(c->pipe);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat mk_mta_close(SMFICTX *ctx)
+{
+    mk_mta_conn *c = smfi_getpriv(ctx);
+    if (c != NULL) {
+        mk_pipe_close(c->pipe);
+        free(c);
+        smfi_setpriv(ctx, NULL);
+    }
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat mk_mta_unknown(SMFICTX *ctx, const char *cmd)
+{
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat mk_mta_data(SMFICTX *ctx)
+{
+    return SMFIS_CONTINUE;
+}
+
+int mk_mta_open(const mk_app *app, const char *socket, char *err, size_t errlen)
+{
+    static struct smfiDesc desc = {
+        .xxfi_name = "mailkeeper",
+        .xxfi_version = SMFI_VERSION,
+        .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+        .xxfi_connect = mk_mta_connect,
+        .xxfi_helo = mk_mta_helo,
+        .xxfi_envfrom = mk_mta_envfrom,
+        .xxfi_envrcpt = mk_mta_envrcpt,
+        .xxfi_header = mk_mta_header,
+        .xxfi_eoh = mk_mta_eoh,
+        .xxfi_body = mk_mta_body,
+        .xxfi_eom = mk_mta_eom,
+        .xxfi_abort = mk_mta_abort,
+        .xxfi_close = mk_mta_close,
+        .xxfi_unknown = mk_mta_unknown,
+        .xxfi_data = mk_mta_data,
+        .xxfi_negotiate = mk_mta_negotiate,
+    };
+    mk_mta_app = app;
+    if (smfi_setconn((char *)socket) == MI_FAILURE) {
+        snprintf(err, errlen, "socket %s: not understood by libmilter", socket);
+        return -1;
+    }
+    if (smfi_register(desc) == MI_FAILURE) {
+        snprintf(err, errlen, "libmilter refused to register the filter");
+        return -1;
+    }
+    if (smfi_opensocket(1) == MI_FAILURE) {
+        snprintf(err, errlen, "cannot open socket %s (in use, or no permission?)", socket);
+        return -1;
+    }
+    return 0;
+}
+
+int mk_mta_run(void)
+{
+    return smfi_main() == MI_SUCCESS ? 0 : -1;
+}

@@ -1,0 +1,428 @@
+/*
+ * mk_pipe: per-connection and per-message state of the milter pipeline.
+ * A connection pool holds what lasts the connection (client, connect-stage
+ * results); a message pool what lasts one message, freed at its end.
+ */
+#include "config.h"
+
+#include "mk_pipe.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "mk_check.h"
+#include "mk_dns.h"
+#include "mk_log.h"
+#include "mk_msg.h"
+#include "mk_pool.h"
+
+#define MK_PIPE_MAX_FOREIGN 64 /* foreign X-Spam-* headers removed per message */
+
+typedef struct mk_foreign {
+    const char *name;
+    int index;
+} mk_foreign;
+
+/* One message. */
+typedef struct mk_txn {
+    mk_pool *pool;
+    mk_msgbuf *buf;
+    mk_msg *msg;
+    const char **rcpts;
+    size_t n_rcpts, cap_rcpts;
+    const char *from;
+    mk_foreign foreign[MK_PIPE_MAX_FOREIGN];
+    size_t n_foreign;
+    char *seen_names[MK_PIPE_MAX_FOREIGN]; /* X-Spam-* names seen, with counts */
+    int seen_count[MK_PIPE_MAX_FOREIGN];
+    size_t n_seen;
+    int in_body;
+    struct timespec started;
+    mk_results res;
+} mk_txn;
+
+struct mk_pipe {
+    const mk_app *app;
+    mk_pool *pool;
+    mk_dns *dns;
+    mk_envelope env;
+    char qid[64];
+    mk_results conn_res;
+    mk_check_run conn_run;
+    int conn_started;
+    mk_txn *txn;
+};
+
+void mk_app_init(mk_app *app, const mk_config *cfg)
+{
+    app->cfg = cfg;
+    mk_policy_from_config(&app->policy, cfg);
+}
+
+/* Ends the current message: frees its state, forgets its queue ID. */
+static void mk_pipe_txn_end(mk_pipe *pipe)
+{
+    mk_txn *t = pipe->txn;
+    if (t == NULL)
+        return;
+    mk_msg_free(t->msg); /* before the buffer it reads */
+    mk_msgbuf_free(t->buf);
+    mk_pool_free(t->pool);
+    free(t);
+    pipe->txn = NULL;
+    snprintf(pipe->qid, sizeof(pipe->qid), "NOQUEUE");
+}
+
+static mk_txn *mk_pipe_txn(mk_pipe *pipe)
+{
+    if (pipe->txn != NULL)
+        return pipe->txn;
+    mk_txn *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->pool = mk_pool_new();
+    t->buf = mk_msgbuf_new(pipe->app->cfg->memory_limit, pipe->app->cfg->tmp_dir);
+    if (t->pool == NULL || t->buf == NULL) {
+        mk_msgbuf_free(t->buf);
+        mk_pool_free(t->pool);
+        free(t);
+        return NULL;
+    }
+    t->from = "";
+    clock_gettime(CLOCK_MONOTONIC, &t->started);
+    mk_results_init(&t->res, t->pool);
+    pipe->txn = t;
+    return t;
+}
+
+mk_pipe *mk_pipe_connect(const mk_app *app, const char *host, const char *ip)
+{
+    mk_pipe *pipe = calloc(1, sizeof(*pipe));
+    if (pipe == NULL)
+        return NULL;
+    pipe->app = app;
+    pipe->pool = mk_pool_new();
+    if (pipe->pool == NULL) {
+        free(pipe);
+        return NULL;
+    }
+    snprintf(pipe->qid, sizeof(pipe->qid), "NOQUEUE");
+    pipe->env.qid = pipe->qid;
+    pipe->env.client_host = mk_pool_strdup(pipe->pool, host);
+    pipe->env.mail_from = "";
+    pipe->env.helo = "";
+    if (ip != NULL && mk_net_parse_addr(ip, &pipe->env.client_addr) == 0) {
+        char buf[64];
+        pipe->env.have_addr = 1;
+        pipe->env.client_ip =
+            mk_pool_strdup(pipe->pool, mk_net_addr_str(&pipe->env.client_addr, buf, sizeof(buf)));
+    }
+    mk_results_init(&pipe->conn_res, pipe->pool);
+
+    char err[256];
+    const mk_config *cfg = app->cfg;
+    long try_ms = cfg->dns_timeout_ms / 2 > 0 ? cfg->dns_timeout_ms / 2 : 1;
+    pipe->dns = mk_dns_new(cfg->dns_servers, (int)try_ms, err, sizeof(err));
+    if (pipe->dns == NULL)
+        mk_log(LOG_ERR, NULL, "resolver: %s (DNS checks are off for this connection)", err);
+
+    mk_check_ctx ctx = {cfg, pipe->pool, pipe->dns, &pipe->env, NULL, &pipe->conn_res};
+    mk_checks_start(&ctx, MK_STAGE_CONNECT, &pipe->conn_run);
+    pipe->conn_started = 1;
+    mk_log(LOG_DEBUG, NULL, "connect from %s [%s]", host ? host : "unknown",
+           pipe->env.client_ip ? pipe->env.client_ip : "unknown");
+    return pipe;
+}
+
+void mk_pipe_close(mk_pipe *pipe)
+{
+    if (pipe == NULL)
+        return;
+    mk_pipe_txn_end(pipe);
+    mk_dns_free(pipe->dns); /* runs pending callbacks: before the pool they write to */
+    mk_pool_free(pipe->pool);
+    free(pipe);
+}
+
+void mk_pipe_set_qid(mk_pipe *pipe, const char *qid)
+{
+    if (qid != NULL && qid[0] != '\0')
+        snprintf(pipe->qid, sizeof(pipe->qid), "%s", qid);
+}
+
+const char *mk_pipe_qid(const mk_pipe *pipe)
+{
+    return pipe->qid;
+}
+
+int mk_pipe_helo(mk_pipe *pipe, const char *helo)
+{
+    pipe->env.helo = mk_pool_strdup(pipe->pool, helo ? helo : "");
+    return pipe->env.helo != NULL ? 0 : -1;
+}
+
+/* "<a@b>" -> "a@b"; the null sender "<>" -> "". */
+static const char *mk_pipe_unbracket(mk_pool *pool, const char *addr)
+{
+    if (addr == NULL)
+        return "";
+    size_t n = strlen(addr);
+    if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>')
+        return mk_pool_strndup(pool, addr + 1, n - 2);
+    return mk_pool_strdup(pool, addr);
+}
+
+int mk_pipe_mail(mk_pipe *pipe, const char *from)
+{
+    mk_pipe_txn_end(pipe); /* a new MAIL FROM starts a new message */
+    mk_txn *t = mk_pipe_txn(pipe);
+    if (t == NULL) {
+        mk_log(LOG_ERR, pipe->qid, "out of memory at MAIL FROM");
+        return -1;
+    }
+    t->from = mk_pipe_unbracket(t->pool, from);
+    return t->from != NULL ? 0 : -1;
+}
+
+int mk_pipe_rcpt(mk_pipe *pipe, const char *rcpt)
+{
+    mk_txn *t = mk_pipe_txn(pipe);
+    if (t == NULL)
+        return -1;
+    if (t->n_rcpts == t->cap_rcpts) {
+        size_t ncap = t->cap_rcpts ? t->cap_rcpts * 2 : 8;
+        const char **grown = mk_pool_alloc(t->pool, ncap * sizeof(*grown));
+        if (grown == NULL)
+            return -1;
+        if (t->n_rcpts > 0)
+            memcpy(grown, t->rcpts, t->n_rcpts * sizeof(*grown));
+        t->rcpts = grown;
+        t->cap_rcpts = ncap;
+    }
+    t->rcpts[t->n_rcpts] = mk_pipe_unbracket(t->pool, rcpt);
+    if (t->rcpts[t->n_rcpts] == NULL)
+        return -1;
+    t->n_rcpts++;
+    return 0;
+}
+
+static int mk_pipe_append(mk_pipe *pipe, const void *data, size_t len)
+{
+    char err[256];
+    if (mk_msgbuf_append(pipe->txn->buf, data, len, err, sizeof(err)) != 0) {
+        mk_log(LOG_ERR, pipe->qid, "cannot buffer message: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Counts X-Spam-* headers by name (case-insensitive), as the MTA numbers
+ * them for deletion, and remembers each one to delete. */
+static void mk_pipe_note_foreign(mk_pipe *pipe, const char *name)
+{
+    mk_txn *t = pipe->txn;
+    size_t i;
+    for (i = 0; i < t->n_seen; i++)
+        if (strcasecmp(t->seen_names[i], name) == 0)
+            break;
+    if (i == t->n_seen) {
+        if (t->n_seen == MK_PIPE_MAX_FOREIGN)
+            return;
+        t->seen_names[t->n_seen] = mk_pool_strdup(t->pool, name);
+        t->seen_count[t->n_seen++] = 0;
+    }
+    int idx = ++t->seen_count[i];
+    if (t->n_foreign < MK_PIPE_MAX_FOREIGN) {
+        t->foreign[t->n_foreign].name = t->seen_names[i];
+        t->foreign[t->n_foreign].index = idx;
+        t->n_foreign++;
+    }
+}
+
+int mk_pipe_header(mk_pipe *pipe, const char *name, const char *value)
+{
+    mk_txn *t = mk_pipe_txn(pipe);
+    if (t == NULL)
+        return -1;
+    if (value == NULL)
+        value = "";
+    if (mk_verdict_is_own_header(name))
+        mk_pipe_note_foreign(pipe, name);
+    /* Rebuild the header in wire form: folds become CRLF + the fold's space. */
+    if (mk_pipe_append(pipe, name, strlen(name)) != 0 || mk_pipe_append(pipe, ":", 1) != 0)
+        return -1;
+    const char *p = value;
+    while (*p != '\0') {
+        size_t run = strcspn(p, "\r\n");
+        if (run > 0 && mk_pipe_append(pipe, p, run) != 0)
+            return -1;
+        p += run;
+        if (*p == '\0')
+            break;
+        if (p[0] == '\r' && p[1] == '\n')
+            p += 2;
+        else
+            p++;
+        if (mk_pipe_append(pipe, "\r\n", 2) != 0)
+            return -1;
+    }
+    return mk_pipe_append(pipe, "\r\n", 2);
+}
+
+int mk_pipe_eoh(mk_pipe *pipe)
+{
+    mk_txn *t = mk_pipe_txn(pipe);
+    if (t == NULL)
+        return -1;
+    t->in_body = 1;
+    return mk_pipe_append(pipe, "\r\n", 2);
+}
+
+int mk_pipe_body(mk_pipe *pipe, const void *data, size_t len)
+{
+    mk_txn *t = mk_pipe_txn(pipe);
+    if (t == NULL)
+        return -1;
+    if (!t->in_body && mk_pipe_eoh(pipe) != 0)
+        return -1;
+    return mk_pipe_append(pipe, data, len);
+}
+
+void mk_pipe_error_outcome(const mk_app *app, mk_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->error = 1;
+    if (app->cfg->on_error == MK_ON_ERROR_ACCEPT) {
+        out->action = MK_ACTION_ACCEPT;
+    } else {
+        out->action = MK_ACTION_TEMPFAIL;
+        out->rcode = "451";
+        out->xcode = "4.7.1";
+        out->text = "Message filter temporarily unavailable, try again later";
+    }
+}
+
+static long mk_pipe_ms_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* "SYM(score),SYM(score)" for the log line. */
+static const char *mk_pipe_symbols_text(mk_pool *pool, const mk_results *res)
+{
+    size_t cap = 1;
+    for (size_t i = 0; i < res->n; i++)
+        cap += strlen(res->syms[i].name) + 24;
+    char *s = mk_pool_alloc(pool, cap);
+    if (s == NULL)
+        return "";
+    size_t o = 0;
+    for (size_t i = 0; i < res->n; i++) {
+        int n = snprintf(s + o, cap - o, "%s%s(%.2f)", i ? "," : "", res->syms[i].name,
+                         res->syms[i].score);
+        if (n > 0)
+            o += (size_t)n;
+    }
+    return s;
+}
+
+static int mk_pipe_build_edits(mk_pipe *pipe, mk_outcome *out, const mk_header *hdrs, size_t nh)
+{
+    mk_txn *t = pipe->txn;
+    int remove = pipe->app->cfg->remove_foreign_headers;
+    size_t cap = (remove ? t->n_foreign : 0) + nh;
+    mk_edit *edits = mk_pool_alloc(t->pool, (cap + 1) * sizeof(*edits));
+    if (edits == NULL)
+        return -1;
+    size_t n = 0;
+    /* Highest index first, so each deletion leaves the lower indexes valid. */
+    if (remove)
+        for (size_t i = t->n_foreign; i-- > 0;)
+            edits[n++] = (mk_edit){MK_EDIT_DELETE, t->foreign[i].name, t->foreign[i].index, NULL};
+    /* Each insert goes to the top: the last inserted stands first. */
+    for (size_t i = nh; i-- > 0;)
+        edits[n++] = (mk_edit){MK_EDIT_INSERT, hdrs[i].name, 0, hdrs[i].value};
+    out->edits = edits;
+    out->n_edits = n;
+    return 0;
+}
+
+int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
+{
+    const mk_app *app = pipe->app;
+    const mk_config *cfg = app->cfg;
+    mk_txn *t = mk_pipe_txn(pipe);
+    if (t == NULL) {
+        mk_pipe_error_outcome(app, out);
+        return -1;
+    }
+    memset(out, 0, sizeof(*out));
+    if (!t->in_body && mk_pipe_eoh(pipe) != 0)
+        goto fail;
+    t->msg = mk_msg_parse(t->buf);
+    if (t->msg == NULL) {
+        mk_log(LOG_ERR, pipe->qid, "cannot parse the buffered message (out of memory?)");
+        goto fail;
+    }
+    pipe->env.mail_from = t->from;
+    pipe->env.rcpts = t->rcpts;
+    pipe->env.n_rcpts = t->n_rcpts;
+
+    mk_check_ctx ctx = {cfg, t->pool, pipe->dns, &pipe->env, t->msg, &t->res};
+    mk_check_run run;
+    mk_checks_start(&ctx, MK_STAGE_EOM, &run);
+    if (pipe->dns != NULL && mk_dns_pending(pipe->dns) > 0) {
+        struct timespec deadline = mk_dns_deadline_in(cfg->dns_timeout_ms);
+        mk_dns_wait(pipe->dns, &deadline);
+    }
+    mk_check_ctx cctx = {cfg, pipe->pool, pipe->dns, &pipe->env, NULL, &pipe->conn_res};
+    mk_checks_finish(&cctx, &pipe->conn_run);
+    mk_checks_finish(&ctx, &run);
+    if (mk_results_merge(&t->res, &pipe->conn_res) != 0)
+        goto fail;
+
+    mk_verdict_decide(&t->res, &app->policy, t->pool, &out->verdict);
+    out->action = out->verdict.action;
+    out->results = &t->res;
+    if (out->action == MK_ACTION_REJECT) {
+        out->rcode = "550";
+        out->xcode = "5.7.1";
+        out->text = out->verdict.reply;
+    } else if (out->action == MK_ACTION_TEMPFAIL) {
+        out->rcode = "451";
+        out->xcode = "4.7.1";
+        out->text = out->verdict.reply;
+    } else {
+        mk_header hdrs[MK_VERDICT_HEADERS];
+        size_t nh = mk_verdict_headers(&t->res, &out->verdict, &app->policy, t->pool, hdrs);
+        for (size_t i = 0; i < nh; i++)
+            if (hdrs[i].value == NULL)
+                goto fail;
+        if (mk_pipe_build_edits(pipe, out, hdrs, nh) != 0)
+            goto fail;
+    }
+    mk_log(LOG_INFO, pipe->qid,
+           "client=%s[%s] from=<%s> rcpts=%zu size=%zu score=%.2f/%.2f action=%s symbols=%s "
+           "removed=%zu time=%ldms",
+           pipe->env.client_host ? pipe->env.client_host : "unknown",
+           pipe->env.client_ip ? pipe->env.client_ip : "unknown", t->from, t->n_rcpts,
+           t->msg->size, out->verdict.score, app->policy.add_header, mk_action_name(out->action),
+           mk_pipe_symbols_text(t->pool, &t->res),
+           cfg->remove_foreign_headers ? t->n_foreign : 0, mk_pipe_ms_since(&t->started));
+    return 0;
+fail:
+    mk_pipe_error_outcome(app, out);
+    mk_log(LOG_ERR, pipe->qid, "internal error: answering %s (on_error)",
+           mk_action_name(out->action));
+    return -1;
+}
+
+void mk_pipe_abort(mk_pipe *pipe)
+{
+    mk_pipe_txn_end(pipe);
+}

@@ -1,0 +1,47 @@
+/*
+ * mk_check: the registry of checks and the stage runner.
+ */
+#include "config.h"
+
+#include "mk_check.h"
+
+#include <string.h>
+
+extern const mk_check mk_rbl_check;
+extern const mk_check mk_gtube_check;
+extern const mk_check mk_mime_check;
+
+const mk_check *const mk_checks_all[] = {
+    &mk_rbl_check,
+    &mk_gtube_check,
+    &mk_mime_check,
+    NULL,
+};
+
+int mk_check_add(mk_check_ctx *ctx, const char *symbol, double def, const char *detail,
+                 const char *reason)
+{
+    return mk_results_add(ctx->res, symbol, mk_config_score(ctx->cfg, symbol, def), detail, reason);
+}
+
+void mk_checks_start(mk_check_ctx *ctx, mk_stage stage, mk_check_run *run)
+{
+    memset(run, 0, sizeof(*run));
+    for (size_t i = 0; mk_checks_all[i] != NULL && i < MK_CHECKS_MAX; i++) {
+        const mk_check *c = mk_checks_all[i];
+        if (c->stage != stage || !c->enabled(ctx->cfg) || (c->needs_dns && ctx->dns == NULL))
+            continue;
+        run->started[i] = 1;
+        run->state[i] = c->start(ctx);
+    }
+}
+
+void mk_checks_finish(mk_check_ctx *ctx, mk_check_run *run)
+{
+    if (run->finished)
+        return;
+    run->finished = 1;
+    for (size_t i = 0; mk_checks_all[i] != NULL && i < MK_CHECKS_MAX; i++)
+        if (run->started[i] && mk_checks_all[i]->finish != NULL)
+            mk_checks_all[i]->finish(ctx, run->state[i]);
+}

@@ -1,0 +1,80 @@
+/*
+ * mk_check: the one interface every check implements. A check runs at the
+ * stage where its inputs are known (connect: the client address; end of
+ * message: the parsed message), may queue DNS queries on the connection's
+ * resolver, and once they are answered (or the deadline passed) adds its
+ * symbols. Checks see no MTA, only an mk_envelope and an mk_msg.
+ */
+#ifndef MK_CHECK_H
+#define MK_CHECK_H
+
+#include <stddef.h>
+
+#include "mk_config.h"
+#include "mk_dns.h"
+#include "mk_msg.h"
+#include "mk_net.h"
+#include "mk_pool.h"
+#include "mk_result.h"
+
+typedef enum { MK_STAGE_CONNECT, MK_STAGE_EOM } mk_stage;
+
+/* What the MTA told about the message; strings belong to the caller. */
+typedef struct mk_envelope {
+    const char *qid;         /* queue ID, for logs; never NULL ("NOQUEUE") */
+    const char *client_host; /* as the MTA names it, or NULL */
+    const char *client_ip;   /* text, or NULL when unknown (local submission) */
+    mk_addr client_addr;
+    int have_addr;
+    const char *helo;
+    const char *mail_from; /* without <>; "" for the null sender */
+    const char *const *rcpts;
+    size_t n_rcpts;
+} mk_envelope;
+
+typedef struct mk_check_ctx {
+    const mk_config *cfg;
+    mk_pool *pool; /* lives as long as res */
+    mk_dns *dns;
+    const mk_envelope *env;
+    const mk_msg *msg; /* NULL at MK_STAGE_CONNECT */
+    mk_results *res;
+} mk_check_ctx;
+
+typedef struct mk_check {
+    const char *name;
+    mk_stage stage;
+    int needs_dns;
+    /* Whether the configuration turns it on. */
+    int (*enabled)(const mk_config *cfg);
+    /* Local work, and DNS queries whose answers land in the returned state
+     * (allocated from ctx->pool); may add symbols at once. */
+    void *(*start)(mk_check_ctx *ctx);
+    /* After every query of the stage is answered or timed out: add symbols. */
+    void (*finish)(mk_check_ctx *ctx, void *state);
+} mk_check;
+
+/* Every check mailkeeper has, NULL-terminated. */
+extern const mk_check *const mk_checks_all[];
+
+/* Adds a symbol whose score [scores] may override; def is the default. */
+int mk_check_add(mk_check_ctx *ctx, const char *symbol, double def, const char *detail,
+                 const char *reason);
+
+#define MK_CHECKS_MAX 32
+
+/* The checks of one stage under way: their states between start and finish. */
+typedef struct mk_check_run {
+    void *state[MK_CHECKS_MAX];
+    unsigned char started[MK_CHECKS_MAX];
+    int finished;
+} mk_check_run;
+
+/* Starts every enabled check of the stage; their DNS then runs on ctx->dns
+ * while the caller goes on (the MTA sends the rest of the message). */
+void mk_checks_start(mk_check_ctx *ctx, mk_stage stage, mk_check_run *run);
+/* Finishes the checks begun by mk_checks_start(): call it once the DNS is
+ * answered or the deadline passed (mk_dns_wait()). Once per run. */
+void mk_checks_finish(mk_check_ctx *ctx, mk_check_run *run);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * mk_result: symbol list of one message or connection.
+ */
+#include "config.h"
+
+#include "mk_result.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void mk_results_init(mk_results *res, mk_pool *pool)
+{
+    memset(res, 0, sizeof(*res));
+    res->pool = pool;
+}
+
+const mk_symbol *mk_results_find(const mk_results *res, const char *name)
+{
+    for (size_t i = 0; i < res->n; i++)
+        if (strcmp(res->syms[i].name, name) == 0)
+            return &res->syms[i];
+    return NULL;
+}
+
+int mk_results_add(mk_results *res, const char *name, double score, const char *detail,
+                   const char *reason)
+{
+    if (mk_results_find(res, name) != NULL)
+        return 0;
+    if (res->n == res->cap) {
+        size_t ncap = res->cap ? res->cap * 2 : 16;
+        mk_symbol *grown = mk_pool_alloc(res->pool, ncap * sizeof(*grown));
+        if (grown == NULL)
+            return -1;
+        if (res->n > 0)
+            memcpy(grown, res->syms, res->n * sizeof(*grown));
+        res->syms = grown;
+        res->cap = ncap;
+    }
+    mk_symbol *s = &res->syms[res->n];
+    s->name = mk_pool_strdup(res->pool, name);
+    s->score = score;
+    s->detail = mk_pool_strdup(res->pool, detail);
+    s->reason = mk_pool_strdup(res->pool, reason);
+    if (s->name == NULL)
+        return -1;
+    res->n++;
+    return 0;
+}
+
+void mk_results_force(mk_results *res, mk_action action, const char *reason)
+{
+    if (action > res->forced) {
+        res->forced = action;
+        res->forced_reason = mk_pool_strdup(res->pool, reason);
+    }
+}
+
+int mk_results_merge(mk_results *res, const mk_results *src)
+{
+    for (size_t i = 0; i < src->n; i++) {
+        const mk_symbol *s = &src->syms[i];
+        if (mk_results_add(res, s->name, s->score, s->detail, s->reason) != 0)
+            return -1;
+    }
+    mk_results_force(res, src->forced, src->forced_reason);
+    return 0;
+}
+
+double mk_results_score(const mk_results *res)
+{
+    double sum = 0;
+    for (size_t i = 0; i < res->n; i++)
+        sum += res->syms[i].score;
+    return sum;
+}
+
+const char *mk_action_name(mk_action action)
+{
+    switch (action) {
+    case MK_ACTION_ACCEPT:
+        return "accept";
+    case MK_ACTION_ADD_HEADER:
+        return "add_header";
+    case MK_ACTION_TEMPFAIL:
+        return "tempfail";
+    case MK_ACTION_REJECT:
+        return "reject";
+    }
+    return "?";
+}
