@@ -215,7 +215,7 @@ int mk_net_servers_parse(const char *text, char *csv, size_t csvlen, char *err, 
         const char *s = p;
         while (*p != '\0' && *p != ',' && !isspace((unsigned char)*p))
             p++;
-        char item[80], host[80];
+        char item[80], orig[80], host[80];
         size_t n = (size_t)(p - s);
         if (n >= sizeof(item)) {
             snprintf(err, errlen, "server '%.40s...' is too long", s);
@@ -223,6 +223,7 @@ int mk_net_servers_parse(const char *text, char *csv, size_t csvlen, char *err, 
         }
         memcpy(item, s, n);
         item[n] = '\0';
+        memcpy(orig, item, n + 1);
         long port = 53;
         const char *portp = NULL;
         if (item[0] == '[') {
@@ -248,7 +249,7 @@ int mk_net_servers_parse(const char *text, char *csv, size_t csvlen, char *err, 
             errno = 0;
             port = strtol(portp, &end, 10);
             if (errno != 0 || end == portp || *end != '\0' || port < 1 || port > 65535) {
-                snprintf(err, errlen, "'%s' has no valid port (1-65535)", item);
+                snprintf(err, errlen, "'%s' has no valid port (1-65535)", orig);
                 return -1;
             }
         }

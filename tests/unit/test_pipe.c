@@ -1,1 +1,255 @@
-int main(void){return 0;}
+/* Unit tests of the pipeline core as an MTA drives it, with no MTA and no
+ * network: header rebuilding, foreign X-Spam-* removal, several messages
+ * per connection, abort, spill to disk, on_error. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mk_dns.h"
+#include "mk_msg.h"
+#include "mk_pipe.h"
+#include "mk_test.h"
+#include "mk_testmode.h"
+
+#define GTUBE "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+
+static mk_config *config(const char *text)
+{
+    char err[1024];
+    mk_config *cfg = mk_config_load_string(text, "test.conf", err, sizeof(err));
+    if (cfg == NULL)
+        print_error("%s\n", err);
+    assert_non_null(cfg);
+    return cfg;
+}
+
+static size_t count_edits(const mk_outcome *o, mk_edit_op op)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < o->n_edits; i++)
+        n += o->edits[i].op == op;
+    return n;
+}
+
+static const char *inserted(const mk_outcome *o, const char *name)
+{
+    for (size_t i = 0; i < o->n_edits; i++)
+        if (o->edits[i].op == MK_EDIT_INSERT && strcmp(o->edits[i].name, name) == 0)
+            return o->edits[i].value;
+    return NULL;
+}
+
+static void test_clean_and_foreign(void **state)
+{
+    mk_config *cfg = config("");
+    mk_app app;
+    mk_app_init(&app, cfg);
+    mk_pipe *p = mk_pipe_connect(&app, "client.example", "192.0.2.10");
+    assert_non_null(p);
+    assert_int_equal(mk_pipe_helo(p, "client.example"), 0);
+    assert_int_equal(mk_pipe_mail(p, "<sender@example.org>"), 0);
+    mk_pipe_set_qid(p, "ABC123");
+    assert_string_equal(mk_pipe_qid(p), "ABC123");
+    assert_int_equal(mk_pipe_rcpt(p, "<alice@example.net>"), 0);
+    assert_int_equal(mk_pipe_header(p, "From", " sender@example.org"), 0);
+    assert_int_equal(mk_pipe_header(p, "X-Spam-Flag", " YES"), 0);
+    assert_int_equal(mk_pipe_header(p, "Subject", " folded\r\n\tsubject"), 0);
+    assert_int_equal(mk_pipe_header(p, "x-spam-flag", " YES"), 0);
+    assert_int_equal(mk_pipe_header(p, "X-Spam-Status", " Yes, score=99"), 0);
+    assert_int_equal(mk_pipe_eoh(p), 0);
+    assert_int_equal(mk_pipe_body(p, "hello\r\n", 7), 0);
+    mk_outcome o;
+    assert_int_equal(mk_pipe_eom(p, &o), 0);
+    assert_int_equal(o.action, MK_ACTION_ACCEPT);
+    assert_int_equal(o.error, 0);
+    assert_null(o.rcode);
+    /* Three foreign headers deleted, highest index of a name first. */
+    assert_int_equal(count_edits(&o, MK_EDIT_DELETE), 3);
+    assert_string_equal(o.edits[0].name, "X-Spam-Status");
+    assert_int_equal(o.edits[0].index, 1);
+    assert_int_equal(o.edits[1].index, 2);
+    assert_int_equal(strcasecmp(o.edits[1].name, "X-Spam-Flag"), 0);
+    assert_int_equal(o.edits[2].index, 1);
+    assert_int_equal(count_edits(&o, MK_EDIT_INSERT), 3);
+    assert_null(inserted(&o, "X-Spam-Flag"));
+    assert_non_null(strstr(inserted(&o, "X-Spam-Status"), "No, score=0.0"));
+    /* The last insert lands on top: X-Spam-Score stands first. */
+    assert_string_equal(o.edits[o.n_edits - 1].name, "X-Spam-Score");
+    mk_pipe_close(p);
+    mk_config_free(cfg);
+}
+
+static void test_keep_foreign_when_configured(void **state)
+{
+    mk_config *cfg = config("[scoring]\nremove_foreign_headers = no\n");
+    mk_app app;
+    mk_app_init(&app, cfg);
+    mk_pipe *p = mk_pipe_connect(&app, NULL, NULL);
+    mk_pipe_mail(p, "<>");
+    mk_pipe_rcpt(p, "<a@b>");
+    mk_pipe_header(p, "X-Spam-Flag", " YES");
+    mk_outcome o;
+    assert_int_equal(mk_pipe_eom(p, &o), 0);
+    assert_int_equal(count_edits(&o, MK_EDIT_DELETE), 0);
+    mk_pipe_close(p);
+    mk_config_free(cfg);
+}
+
+static void test_messages_per_connection(void **state)
+{
+    mk_config *cfg = config("");
+    mk_app app;
+    mk_app_init(&app, cfg);
+    mk_pipe *p = mk_pipe_connect(&app, "h", "192.0.2.10");
+    mk_outcome o;
+    /* 1: GTUBE, rejected */
+    mk_pipe_mail(p, "<s@example.org>");
+    mk_pipe_rcpt(p, "<r@example.net>");
+    mk_pipe_header(p, "Subject", " one");
+    mk_pipe_eoh(p);
+    mk_pipe_body(p, GTUBE "\r\n", strlen(GTUBE) + 2);
+    assert_int_equal(mk_pipe_eom(p, &o), 0);
+    assert_int_equal(o.action, MK_ACTION_REJECT);
+    assert_string_equal(o.rcode, "550");
+    assert_string_equal(o.xcode, "5.7.1");
+    assert_non_null(strstr(o.text, "GTUBE"));
+    /* 2: aborted half-way (RSET) */
+    mk_pipe_mail(p, "<s@example.org>");
+    mk_pipe_header(p, "Subject", " two");
+    mk_pipe_abort(p);
+    assert_string_equal(mk_pipe_qid(p), "NOQUEUE");
+    /* 3: clean; nothing of 1 or 2 carries over */
+    mk_pipe_mail(p, "<s@example.org>");
+    mk_pipe_rcpt(p, "<r@example.net>");
+    mk_pipe_header(p, "Subject", " three");
+    mk_pipe_body(p, "clean\r\n", 7); /* no eoh: the body implies it */
+    assert_int_equal(mk_pipe_eom(p, &o), 0);
+    assert_int_equal(o.action, MK_ACTION_ACCEPT);
+    assert_int_equal(o.results->n, 0);
+    mk_pipe_close(p);
+    mk_config_free(cfg);
+}
+
+static void test_spill_gtube_add_header(void **state)
+{
+    mk_config *cfg = config("[milter]\nmemory_limit = 1K\n");
+    mk_app app;
+    mk_app_init(&app, cfg);
+    mk_pipe *p = mk_pipe_connect(&app, NULL, NULL);
+    mk_pipe_mail(p, "<s@example.org>");
+    mk_pipe_rcpt(p, "<r@example.net>");
+    mk_pipe_header(p, "Subject", " big");
+    mk_pipe_eoh(p);
+    for (int i = 0; i < 1000; i++)
+        mk_pipe_body(p, "filler filler filler filler\r\n", 29);
+    char line[128];
+    snprintf(line, sizeof(line), "Y%s\r\n", GTUBE + 1);
+    mk_pipe_body(p, line, strlen(line));
+    mk_outcome o;
+    assert_int_equal(mk_pipe_eom(p, &o), 0);
+    assert_int_equal(o.action, MK_ACTION_ADD_HEADER);
+    assert_string_equal(inserted(&o, "X-Spam-Flag"), "YES");
+    assert_non_null(mk_results_find(o.results, "GTUBE_ADD_HEADER"));
+    mk_pipe_close(p);
+    mk_config_free(cfg);
+}
+
+static void test_on_error(void **state)
+{
+    mk_config *cfg = config("[milter]\nmemory_limit = 16\n[general]\ntmp_dir = /nonexistent\n");
+    mk_app app;
+    mk_app_init(&app, cfg);
+    mk_pipe *p = mk_pipe_connect(&app, NULL, NULL);
+    mk_pipe_mail(p, "<s@example.org>");
+    /* The buffer cannot spill: the header call fails, the answer is on_error. */
+    assert_int_equal(mk_pipe_header(p, "Subject", " a subject longer than sixteen bytes"), -1);
+    mk_outcome o;
+    mk_pipe_error_outcome(&app, &o);
+    assert_int_equal(o.action, MK_ACTION_TEMPFAIL);
+    assert_string_equal(o.rcode, "451");
+    assert_true(o.error);
+    mk_pipe_close(p);
+    mk_config_free(cfg);
+
+    cfg = config("[milter]\non_error = accept\n");
+    mk_app_init(&app, cfg);
+    mk_pipe_error_outcome(&app, &o);
+    assert_int_equal(o.action, MK_ACTION_ACCEPT);
+    assert_null(o.rcode);
+    mk_config_free(cfg);
+}
+
+static void test_local_client_no_rbl_query(void **state)
+{
+    /* A block list is configured but the client is loopback and trusted
+     * networks cover the other: no query, so no symbol, not even temperror
+     * (the DNS server named does not exist). */
+    mk_config *cfg = config("[general]\ndns_servers = 127.0.0.1:9\ndns_timeout = 200ms\n"
+                            "trusted_networks = 198.51.100.0/24\n"
+                            "[rbl:zen]\nzone = zen.test\n");
+    mk_app app;
+    mk_app_init(&app, cfg);
+    const char *clients[] = {"127.0.0.1", "198.51.100.7", NULL};
+    for (int i = 0; i < 3; i++) {
+        mk_pipe *p = mk_pipe_connect(&app, "h", clients[i]);
+        mk_pipe_mail(p, "<s@example.org>");
+        mk_pipe_rcpt(p, "<r@example.net>");
+        mk_outcome o;
+        assert_int_equal(mk_pipe_eom(p, &o), 0);
+        assert_int_equal(o.results->n, 0);
+        mk_pipe_close(p);
+    }
+    mk_config_free(cfg);
+}
+
+static void test_feed_like_mta(void **state)
+{
+    mk_config *cfg = config("");
+    mk_app app;
+    mk_app_init(&app, cfg);
+    mk_pipe *p = mk_pipe_connect(&app, NULL, NULL);
+    mk_pipe_mail(p, "<s@example.org>");
+    const char *msg = "From MAILER-DAEMON Thu Jan  1 00:00:00 2026\n"
+                      "Subject: a\n"
+                      " folded line\n"
+                      "X-Spam-Flag: YES\n"
+                      "not a header line\n"
+                      "X-Spam-Flag: not a header, in the body\n";
+    assert_int_equal(mk_testmode_feed(p, msg, strlen(msg)), 0);
+    mk_outcome o;
+    assert_int_equal(mk_pipe_eom(p, &o), 0);
+    assert_int_equal(count_edits(&o, MK_EDIT_DELETE), 1);
+    mk_pipe_close(p);
+    mk_config_free(cfg);
+}
+
+static int setup(void **state)
+{
+    mk_msg_library_init();
+    mk_dns_library_init();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    mk_dns_library_cleanup();
+    mk_msg_library_cleanup();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_clean_and_foreign),
+        cmocka_unit_test(test_keep_foreign_when_configured),
+        cmocka_unit_test(test_messages_per_connection),
+        cmocka_unit_test(test_spill_gtube_add_header),
+        cmocka_unit_test(test_on_error),
+        cmocka_unit_test(test_local_client_no_rbl_query),
+        cmocka_unit_test(test_feed_like_mta),
+    };
+    return cmocka_run_group_tests_name("pipe", tests, setup, teardown);
+}
