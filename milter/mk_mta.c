@@ -170,9 +170,22 @@ static sfsistat mk_mta_eom(SMFICTX *ctx)
     const char *qid = mk_pipe_qid(c->pipe);
     for (size_t i = 0; i < out.n_edits; i++) {
         const mk_edit *e = &out.edits[i];
-        int rc = e->op == MK_EDIT_DELETE
-                     ? smfi_chgheader(ctx, (char *)e->name, e->index, NULL)
-                     : smfi_insheader(ctx, 0, (char *)e->name, (char *)e->value);
+        int rc;
+        if (e->op == MK_EDIT_DELETE) {
+            rc = smfi_chgheader(ctx, (char *)e->name, e->index, NULL);
+        } else if (c->leadspc) {
+            /* With SMFIP_HDR_LEADSPC the MTA takes values verbatim: the
+             * space after the colon is ours to give. */
+            char *v = malloc(strlen(e->value) + 2);
+            if (v == NULL)
+                return mk_mta_fail(ctx);
+            v[0] = ' ';
+            strcpy(v + 1, e->value);
+            rc = smfi_insheader(ctx, 0, (char *)e->name, v);
+            free(v);
+        } else {
+            rc = smfi_insheader(ctx, 0, (char *)e->name, (char *)e->value);
+        }
         if (rc != MI_SUCCESS) {
             mk_log(LOG_ERR, qid, "MTA refused to %s header %s",
                    e->op == MK_EDIT_DELETE ? "delete" : "add", e->name);
@@ -219,6 +232,9 @@ static sfsistat mk_mta_unknown(SMFICTX *ctx, const char *cmd)
 
 static sfsistat mk_mta_data(SMFICTX *ctx)
 {
+    mk_mta_conn *c = smfi_getpriv(ctx);
+    if (c != NULL)
+        mk_mta_qid(ctx, c); /* Postfix knows the queue ID from DATA on */
     return SMFIS_CONTINUE;
 }
 

@@ -1,0 +1,254 @@
+#!/bin/bash
+# Integration tests of mailkeeper-milter with real servers: NSD serving
+# test block lists, Postfix with the milter in smtpd_milters and
+# non_smtpd_milters delivering to Maildirs, miltertest on the milter
+# protocol. All inside a network namespace made for the run (rig.sh).
+# Prints PASS/FAIL lines and ends with "N passed, N failed". Needs root.
+set -u
+. "$(dirname "$0")/rig.sh"
+SHARED=${MK_SHARED:-$MK_TOP/../shared}
+pass=0; fail=0
+ok()  { echo "PASS: $*"; pass=$((pass+1)); }
+bad() { echo "FAIL: $*"; fail=$((fail+1)); }
+# check NAME COMMAND...: passes when COMMAND exits 0; shows its output if not.
+check() {
+    local name=$1; shift
+    if "$@" > "$RIG/.last" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/    /' "$RIG/.last" | tail -15; fi
+}
+now_ms() { date +%s%3N; }
+
+rig_up
+rig_dns_start || { echo "FAIL: NSD did not start"; cat "$RIG/dns/nsd.out"; echo "0 passed, 1 failed"; exit 1; }
+rig_milter_conf <<'CONF'
+[rbl:test]
+zone = rbl.test
+returns = 127.0.0.2 = RBL_TEST_SPAM:20, 127.0.0.3 = RBL_TEST_LOW:6
+reason = %i listed in %z: %t
+[rbl:bl2]
+zone = bl2.test
+score = 1.5
+CONF
+rig_milter_start || { echo "FAIL: milter did not start"; cat "$RIG/milter.log"; echo "0 passed, 1 failed"; exit 1; }
+rig_postfix_start || { echo "FAIL: Postfix did not start"; cat "$RIG/postfix/maillog"; echo "0 passed, 1 failed"; exit 1; }
+
+# --- the daemon ------------------------------------------------------------
+t_user() { [ "$(ps -o user= -p "$MILTER_PID")" = mailkeeper ]; }
+check "milter dropped root to user mailkeeper" t_user
+t_pidfile() { [ "$(cat "$RIG/milter.pid")" = "$MILTER_PID" ]; }
+check "milter wrote its pid file" t_pidfile
+t_dns_isolated() { [ "$($X dig +short 99.2.0.192.rbl.test A)" = 127.0.0.2 ]; }
+check "test DNS answers inside the namespace" t_dns_isolated
+
+# --- through Postfix ---------------------------------------------------------
+t_clean() {
+    local id="clean-$(date +%s%N)"
+    rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" --body "Lunch on Friday?" || return 1
+    local f; f=$(rig_delivered alice "$id") || { echo "not delivered"; return 1; }
+    rig_header "$f" X-Spam-Status | grep -q '^No, score=0.0 required=5.0 tests=none version=' || { cat "$f"; return 1; }
+    ! grep -q '^X-Spam-Flag:' "$f"
+}
+check "clean message arrives with X-Spam-Status: No" t_clean
+
+t_rbl_reject() {
+    local out; out=$(rig_send --xclient-addr 192.0.2.99 --to alice@mk.test --header "Subject: listed" 2>&1)
+    echo "$out" | grep -q '<\*\* 550 5.7.1 .*192.0.2.99 listed in rbl.test: 192.0.2.99 is a known spam source' || { echo "$out" | tail -8; return 1; }
+    grep -q 'RBL_TEST_SPAM(20.00)' "$RIG/milter.log" && grep -q 'RBL_BL2(1.50)' "$RIG/milter.log"
+}
+check "RBL-listed client (XCLIENT) is rejected with 550 and the list's reason, both lists asked" t_rbl_reject
+
+t_ipv6() {
+    local out; out=$(rig_send --xclient-addr IPV6:2001:db8::99 --to alice@mk.test --header "Subject: v6" 2>&1)
+    echo "$out" | grep -q '<\*\* 550 5.7.1 .*2001:db8::99 listed in rbl.test' || { echo "$out" | tail -8; return 1; }
+}
+check "IPv6 client is looked up in nibble form and rejected" t_ipv6
+
+t_between() {
+    local id="grey-$(date +%s%N)"
+    rig_send --xclient-addr 192.0.2.66 --to bob@mk.test --header "Subject: $id" --body "grey" || return 1
+    local f; f=$(rig_delivered bob "$id") || { echo "not delivered"; return 1; }
+    [ "$(rig_header "$f" X-Spam-Flag)" = YES ] && [ "$(rig_header "$f" X-Spam-Level)" = '******' ] &&
+        rig_header "$f" X-Spam-Status | grep -q '^Yes, score=6.0 required=5.0 tests=RBL_TEST_LOW version=' || { cat "$f"; return 1; }
+}
+check "message between the thresholds arrives with X-Spam-Flag: YES" t_between
+
+t_forged() {
+    local id="fake-$(date +%s%N)"
+    rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" \
+        --add-header "X-Spam-Flag: NO" --add-header "X-Spam-Status: No, score=-99 tests=FORGED" \
+        --add-header "x-spam-flag: NO" --add-header "X-Spam-Report: forged" --body "trust me" || return 1
+    local f; f=$(rig_delivered alice "$id") || { echo "not delivered"; return 1; }
+    ! grep -qi 'FORGED\|^X-Spam-Flag: NO\|^X-Spam-Report' "$f" && [ "$(grep -ci '^X-Spam-Status:' "$f")" = 1 ] || { cat "$f"; return 1; }
+}
+check "forged X-Spam-* headers from the sender are gone on delivery" t_forged
+
+t_local_submission() {
+    local id="local-$(date +%s%N)"
+    printf 'From: root@mk.test\nTo: bob@mk.test\nSubject: %s\n\nvia sendmail\n' "$id" |
+        $X env MAIL_CONFIG="$RIG/postfix/etc" /usr/sbin/sendmail -f root@mk.test bob@mk.test || return 1
+    local f; f=$(rig_delivered bob "$id") || { echo "not delivered"; tail -5 "$RIG/postfix/maillog"; return 1; }
+    rig_header "$f" X-Spam-Status | grep -q '^No, '
+}
+check "local submission (non_smtpd_milters) is scored too" t_local_submission
+
+t_qid_in_log() {
+    local id="qid-$(date +%s%N)"
+    rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" || return 1
+    local f; f=$(rig_delivered alice "$id") || return 1
+    local qid; qid=$(grep -m1 -o 'with ESMTP id [0-9A-Za-z]*' "$f" | awk '{print $4}')
+    [ -n "$qid" ] && grep -q "mailkeeper-milter\[[0-9]*\]: $qid: client=" "$RIG/milter.log" || { echo "qid=$qid"; tail -3 "$RIG/milter.log"; return 1; }
+    # every line about a message names its queue ID (or NOQUEUE before there is one)
+    ! grep 'client=' "$RIG/milter.log" | grep -v ']: [0-9A-Za-z]*: client=' | grep -q .
+}
+check "milter log lines carry the Postfix queue ID" t_qid_in_log
+
+# --- miltertest: the milter protocol as Sendmail speaks it -------------------
+for s in clean gtube rbl between two-messages; do
+    check "miltertest $s.lua" $X miltertest -D sock=inet:$MILTER_PORT@127.0.0.1 -D dir="$RIG_SRC/miltertest" -s "$RIG_SRC/miltertest/$s.lua"
+done
+
+# --- test mode against the real DNS ------------------------------------------
+tm() { $X "$MK_MILTER" -c "$RIG/mailkeeper.conf" -t "$@" "$RIG_SRC/data/plain.eml"; }
+t_tm_two_answers() { tm --client-ip 192.0.2.77 | grep -q 'RBL_TEST_LOW' && tm --client-ip 192.0.2.77 | grep -q 'RBL_TEST_SPAM'; }
+check "test mode: one list answering two codes gives two symbols" t_tm_two_answers
+t_tm_refused() { tm --client-ip 192.0.2.88 | grep -q 'RBL_TEST_TEMPERROR .*refuses our queries'; }
+check "test mode: 127.255.255.x answer is a temperror, not a listing" t_tm_refused
+t_tm_outside() { local o; o=$(tm --client-ip 192.0.2.55 2>&1); echo "$o" | grep -q 'symbols: none' && echo "$o" | grep -q 'outside 127.0.0.0/8: ignored'; }
+check "test mode: answer outside 127/8 is ignored and logged" t_tm_outside
+
+# --- failure: DNS down, DNS silent, milter down, internal error --------------
+t_dns_down() {
+    rig_dns_stop
+    local id="nodns-$(date +%s%N)" t0; t0=$(now_ms)
+    rig_send --xclient-addr 192.0.2.99 --to alice@mk.test --header "Subject: $id" || return 1
+    local f; f=$(rig_delivered alice "$id") || { echo "not delivered"; return 1; }
+    local took=$(( $(now_ms) - t0 ))
+    echo "took ${took} ms"
+    rig_header "$f" X-Spam-Status | grep -q 'tests=.*RBL_TEST_TEMPERROR' && [ "$took" -lt 4000 ] || { cat "$f"; return 1; }
+}
+check "DNS server stopped: mail passes within the deadline with RBL temperror" t_dns_down
+
+t_dns_silent() {
+    # A server that takes the queries and never answers: the deadline (2 s) decides.
+    $X python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+time.sleep(60)' &
+    local hole=$!; RIG_PIDS+=("$hole")
+    rig_wait_port 53 u || return 1
+    local id="silentdns-$(date +%s%N)" t0; t0=$(now_ms)
+    rig_send --xclient-addr 192.0.2.99 --to alice@mk.test --header "Subject: $id"
+    local rc=$? took=$(( $(now_ms) - t0 ))
+    rig_stop_pid "$hole"
+    echo "took ${took} ms"
+    [ $rc = 0 ] || return 1
+    local f; f=$(rig_delivered alice "$id") || { echo "not delivered"; return 1; }
+    rig_header "$f" X-Spam-Status | grep -q 'tests=.*RBL_TEST_TEMPERROR' && [ "$took" -ge 1500 ] && [ "$took" -lt 6000 ] || { cat "$f"; return 1; }
+}
+check "DNS server silent: mail passes after the 2 s deadline with RBL temperror" t_dns_silent
+rig_dns_start >/dev/null || bad "NSD restart"
+
+t_milter_down() {
+    rig_milter_stop
+    local id="retry-$(date +%s%N)" out
+    out=$(rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" --header "Message-Id: <$id@example.org>" 2>&1)
+    echo "$out" | grep -q '<\*\* 451 4.7.1' || { echo "first try: $out" | tail -6; return 1; }
+    ! rig_delivered alice "$id" >/dev/null 2>&1 || { echo "delivered without the milter"; return 1; }
+    rig_milter_start || return 1
+    # the sender retries the same message, as an SMTP client does after 4xx
+    rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" --header "Message-Id: <$id@example.org>" || return 1
+    local f; f=$(rig_delivered alice "$id") || { echo "retry not delivered"; return 1; }
+    rig_header "$f" X-Spam-Status | grep -q '^No, '
+}
+check "milter stopped: Postfix answers 4xx; back up, the retried message is delivered" t_milter_down
+
+t_on_error() {
+    rig_milter_stop
+    rig_milter_conf "$RIG/onerror.conf" <<'CONF'
+[general]
+CONF
+    sed -i "s|^tmp_dir = .*|tmp_dir = /nonexistent|; s|^\[milter\]|[milter]\nmemory_limit = 64|" "$RIG/onerror.conf"
+    rig_milter_start "$RIG/onerror.conf" || return 1
+    local id="onerr-$(date +%s%N)" out
+    out=$(rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" --body "$(printf 'x%.0s' $(seq 1 200))" 2>&1)
+    echo "$out" | grep -q '<\*\* 451 4.7.1' || { echo "$out" | tail -5; return 1; }
+    grep -q ': cannot buffer message: cannot create temp file in /nonexistent' "$RIG/milter.log" || return 1
+    grep 'cannot buffer message' "$RIG/milter.log" | grep -vq 'NOQUEUE'
+    sed -i 's|^\[milter\]|[milter]\non_error = accept|' "$RIG/onerror.conf"
+    rig_milter_stop; rig_milter_start "$RIG/onerror.conf" || return 1
+    rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id-accept" --body "$(printf 'x%.0s' $(seq 1 200))" || return 1
+    rig_delivered alice "$id-accept" >/dev/null
+}
+check "internal error: on_error=tempfail answers 451 (logged with queue ID), on_error=accept delivers" t_on_error
+rig_milter_stop; rig_milter_start
+
+# --- every MIME torture message through Postfix and through test mode --------
+t_torture() {
+    local dir=$SHARED/testdata/mime
+    [ -d "$dir" ] || { echo "no $dir"; return 1; }
+    find "$dir" -type f ! -name '*.md' ! -name 'LICENSE*' ! -name 'COPYING*' ! -name '*.ref' | sort > "$RIG/torture.list"
+    # the verdicts of the test mode, file by file
+    local n=0
+    while read -r f; do
+        local v; v=$("$MK_MILTER" -c "$RIG/mailkeeper.conf" -t "$f" 2>/dev/null | sed -n 's/^verdict: //p')
+        echo "$f $v"; n=$((n+1))
+    done < "$RIG/torture.list" > "$RIG/torture.testmode"
+    # the same files through Postfix, one SMTP session each
+    $X python3 "$RIG_SRC/send_files.py" 127.0.0.1 2525 alice@mk.test < "$RIG/torture.list" > "$RIG/torture.smtp" || return 1
+    kill -0 "$MILTER_PID" || { echo "milter died"; return 1; }
+    paste -d' ' "$RIG/torture.testmode" "$RIG/torture.smtp" | awk '
+        { file=$1; verdict=$2; code=$4 }
+        (verdict=="reject" && code!=550) || (verdict!="reject" && code!=250) { print "mismatch: " $0; bad++ }
+        code==250 { delivered++ }
+        END { printf "%d files, %d delivered, %d mismatches\n", NR, delivered, bad; exit bad>0 }'
+}
+check "every message of shared/testdata/mime: no crash, verdict as test mode, delivered or rejected" t_torture
+
+# --- stop and daemon mode ------------------------------------------------------
+t_sigterm() {
+    local pid=$MILTER_PID
+    kill -TERM "$pid"; rig_wait_gone "$pid" || return 1
+    wait "$pid"; local rc=$?
+    MILTER_PID=
+    [ $rc = 0 ] && grep -q 'mailkeeper-milter stopped$' "$RIG/milter.log"
+}
+check "SIGTERM stops the milter cleanly (exit 0)" t_sigterm
+
+t_daemon() {
+    rm -f "$RIG/milter.pid"
+    $X "$MK_MILTER" -c "$RIG/mailkeeper.conf" || return 1   # returns once detached
+    for _ in $(seq 1 100); do [ -s "$RIG/milter.pid" ] && break; sleep 0.05; done
+    local pid; pid=$(cat "$RIG/milter.pid") || return 1
+    RIG_PIDS+=("$pid")
+    rig_wait_port "$MILTER_PORT" || return 1
+    [ "$(ps -o user= -p "$pid")" = mailkeeper ] || return 1
+    [ "$(ps -o tty= -p "$pid" | tr -d ' ')" = "?" ] || return 1
+    local id="daemon-$(date +%s%N)"
+    rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" || return 1
+    rig_delivered alice "$id" >/dev/null || return 1
+    rig_stop_pid "$pid"
+}
+check "daemon mode: detaches, pid file, serves mail, stops on SIGTERM" t_daemon
+
+t_unix_socket() {
+    rig_milter_conf "$RIG/unix.conf" < /dev/null
+    sed -i "s|^socket = .*|socket = unix:$RIG/milter.sock|" "$RIG/unix.conf"
+    $X "$MK_MILTER" -f -c "$RIG/unix.conf" >> "$RIG/milter.log" 2>&1 &
+    local pid=$!; RIG_PIDS+=("$pid")
+    for _ in $(seq 1 100); do [ -S "$RIG/milter.sock" ] && break; sleep 0.05; done
+    [ "$(stat -c %U "$RIG/milter.sock")" = mailkeeper ] || { ls -l "$RIG/milter.sock"; return 1; }
+    $X miltertest -D sock="unix:$RIG/milter.sock" -D dir="$RIG_SRC/miltertest" -s "$RIG_SRC/miltertest/gtube.lua" || return 1
+    rig_stop_pid "$pid"
+}
+check "unix socket: owned by the milter's user, speaks the milter protocol" t_unix_socket
+
+t_bad_config() {
+    printf '[milter]\nsocket = inet:8894@127.0.0.1\non_error = sometimes\n' > "$RIG/bad.conf"
+    local out; out=$("$MK_MILTER" -c "$RIG/bad.conf" -f 2>&1); local rc=$?
+    [ $rc = 78 ] && echo "$out" | grep -q "bad.conf:3: \[milter\] on_error: 'sometimes' is not tempfail or accept" || { echo "rc=$rc $out"; return 1; }
+    "$MK_MILTER" -n -c "$RIG/mailkeeper.conf" | grep -q 'configuration OK'
+}
+check "bad configuration stops start-up naming file, line and key; -n checks" t_bad_config
+
+rig_down
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
