@@ -319,8 +319,8 @@ static const char *mk_pipe_symbols_text(mk_pool *pool, const mk_results *res)
     for (size_t i = 0; i < res->n; i++)
         cap += strlen(res->syms[i].name) + 24;
     char *s = mk_pool_alloc(pool, cap);
-    if (s == NULL)
-        return "";
+    if (s == NULL || res->n == 0)
+        return "none";
     size_t o = 0;
     for (size_t i = 0; i < res->n; i++) {
         int n = snprintf(s + o, cap - o, "%s%s(%.2f)", i ? "," : "", res->syms[i].name,
@@ -409,7 +409,8 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
     mk_log(LOG_INFO, pipe->qid,
            "client=%s[%s] from=<%s> rcpts=%zu size=%zu score=%.2f/%.2f action=%s symbols=%s "
            "removed=%zu time=%ldms",
-           pipe->env.client_host ? pipe->env.client_host : "unknown",
+           pipe->env.client_host && pipe->env.client_host[0] != '[' ? pipe->env.client_host
+                                                                    : "unknown",
            pipe->env.client_ip ? pipe->env.client_ip : "unknown", t->from, t->n_rcpts,
            t->msg->size, out->verdict.score, app->policy.add_header, mk_action_name(out->action),
            mk_pipe_symbols_text(t->pool, &t->res),

@@ -39,7 +39,9 @@ static void *mk_gtube_start(mk_check_ctx *ctx)
                      "GTUBE test string found");
         mk_results_force(ctx->res, MK_ACTION_REJECT, "GTUBE test string found");
     } else if (add_header) {
-        mk_check_add(ctx, "GTUBE_ADD_HEADER", 0.0, "GTUBE add-header test string in body", NULL);
+        /* Scored at the add-header threshold, so the headers read as spam too. */
+        mk_check_add(ctx, "GTUBE_ADD_HEADER", ctx->cfg->add_header_score,
+                     "GTUBE add-header test string in body", NULL);
         mk_results_force(ctx->res, MK_ACTION_ADD_HEADER, NULL);
     }
     return NULL;

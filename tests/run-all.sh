@@ -1,0 +1,72 @@
+#!/bin/bash
+# The test command: installs what is missing, builds (warnings are errors),
+# runs the unit tests, the integration tests with real servers, the unit
+# tests and the MIME torture set again under ASan+UBSan, and make distcheck.
+# Ends with "N passed, N failed". Run as root on Debian 12.
+set -u
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+pass=0; fail=0
+add() { pass=$((pass + $1)); fail=$((fail + $2)); }
+section() { echo; echo "=== $* ($(date +%T))"; }
+
+section "dependencies"
+bash contrib/install-deps.sh test || { echo "0 passed, 1 failed"; exit 1; }
+
+section "build"
+if ! { ./autogen.sh > /tmp/mk-autogen.log 2>&1 && ./configure -q --enable-werror && make -j"$(nproc)" >/tmp/mk-make.log 2>&1; }; then
+    tail -30 /tmp/mk-make.log /tmp/mk-autogen.log 2>/dev/null
+    echo "0 passed, 1 failed"; exit 1
+fi
+echo "PASS: build with -Wall -Wextra -Werror"; add 1 0
+
+# make check's TAP summary: "# PASS: N", "# FAIL: N", "# ERROR: N".
+unit_counts() {
+    local log=$1 p f e
+    p=$(sed -n 's/^# PASS: *//p' "$log"); f=$(sed -n 's/^# FAIL: *//p' "$log"); e=$(sed -n 's/^# ERROR: *//p' "$log")
+    add "${p:-0}" $(( ${f:-0} + ${e:-0} ))
+    [ -n "$p" ] || add 0 1
+}
+
+section "unit tests (make check)"
+make -j"$(nproc)" check > /tmp/mk-check.log 2>&1
+grep -E '^(PASS|FAIL|ERROR|SKIP|XPASS):' /tmp/mk-check.log
+grep -A30 '^FAIL\|^ERROR' tests/unit/*.log 2>/dev/null | head -60
+grep -E '^# ' /tmp/mk-check.log
+unit_counts /tmp/mk-check.log
+
+section "integration tests (netns, NSD, Postfix, miltertest)"
+bash tests/integration/run.sh 2>&1 | tee /tmp/mk-integration.log
+last=$(tail -1 /tmp/mk-integration.log)
+if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then add "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; else echo "FAIL: integration run did not finish"; add 0 1; fi
+
+section "ASan + UBSan: unit tests and the MIME torture set in test mode"
+rm -rf _build-asan && mkdir _build-asan
+if (cd _build-asan && ../configure -q --enable-sanitizers --enable-werror && make -j"$(nproc)" >/tmp/mk-asan-make.log 2>&1); then
+    (cd _build-asan && ASAN_OPTIONS=detect_leaks=1 make -j"$(nproc)" check > /tmp/mk-asan-check.log 2>&1)
+    grep -E '^(FAIL|ERROR):' /tmp/mk-asan-check.log; grep -E '^# ' /tmp/mk-asan-check.log
+    unit_counts /tmp/mk-asan-check.log
+    bad=0; n=0
+    while read -r f; do
+        n=$((n+1))
+        if ! ASAN_OPTIONS=detect_leaks=1 _build-asan/milter/mailkeeper-milter -t "$f" > /tmp/mk-asan-tm.out 2>&1 ||
+            grep -q 'runtime error\|AddressSanitizer\|LeakSanitizer' /tmp/mk-asan-tm.out; then
+            echo "FAIL: ASan test mode: $f"; sed 's/^/    /' /tmp/mk-asan-tm.out | head -20; bad=$((bad+1))
+        fi
+    done < <(find "$TOP/../shared/testdata/mime" tests/golden -type f ! -name '*.md' ! -name 'LICENSE*' ! -name 'COPYING*' ! -name '*.ref' ! -name '*.conf' | sort)
+    if [ "$n" -gt 100 ] && [ "$bad" = 0 ]; then echo "PASS: ASan+UBSan test mode over $n messages, no report"; add 1 0
+    else echo "FAIL: ASan+UBSan test mode: $bad of $n failed"; add 0 1; fi
+else
+    tail -30 /tmp/mk-asan-make.log; echo "FAIL: sanitizer build"; add 0 1
+fi
+
+section "make distcheck"
+if make -j"$(nproc)" distcheck > /tmp/mk-distcheck.log 2>&1; then
+    echo "PASS: make distcheck"; add 1 0
+else
+    tail -30 /tmp/mk-distcheck.log; echo "FAIL: make distcheck"; add 0 1
+fi
+
+echo
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
