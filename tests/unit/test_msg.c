@@ -2,11 +2,9 @@
  * decoded text parts, parser complaints, and the shared MIME torture set. */
 #include "config.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "mk_msg.h"
 #include "mk_test.h"
@@ -127,57 +125,6 @@ static void test_malformed(void **state)
     mk_msgbuf_free(b);
 }
 
-/* Every file of the shared MIME torture set parses, nothing crashes. */
-static void parse_tree(const char *dir, int *count)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(path, &st) != 0)
-            continue;
-        if (S_ISDIR(st.st_mode)) {
-            parse_tree(path, count);
-            continue;
-        }
-        gchar *data = NULL;
-        gsize len = 0;
-        assert_true(g_file_get_contents(path, &data, &len, NULL));
-        mk_msgbuf *b = mk_msgbuf_new(65536, "/tmp");
-        char err[256];
-        assert_int_equal(mk_msgbuf_append(b, data, len, err, sizeof(err)), 0);
-        mk_msg *m = mk_msg_parse(b);
-        assert_non_null(m);
-        assert_non_null(m->mime);
-        mk_msg_free(m);
-        mk_msgbuf_free(b);
-        g_free(data);
-        (*count)++;
-    }
-    closedir(d);
-}
-
-static void test_shared_torture(void **state)
-{
-    const char *dir = getenv("MK_SHARED_MIME");
-    char path[4096];
-    if (dir == NULL) {
-        snprintf(path, sizeof(path), "%s/../shared/testdata/mime", ABS_TOP_SRCDIR);
-        dir = path;
-    }
-    int count = 0;
-    parse_tree(dir, &count);
-    if (count == 0)
-        skip(); /* not in a tree with ../shared beside it (make distcheck) */
-    assert_true(count > 100);
-}
-
 static int setup(void **state)
 {
     mk_msg_library_init();
@@ -195,7 +142,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spill),     cmocka_unit_test(test_texts_decoded),
         cmocka_unit_test(test_spilled_parse), cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_shared_torture),
     };
     return cmocka_run_group_tests_name("msg", tests, setup, teardown);
 }
