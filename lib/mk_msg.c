@@ -237,7 +237,8 @@ static void mk_msg_add_text(mk_msg_walk *w, GMimePart *part)
         g_object_unref(mem);
         return;
     }
-    memcpy(text, bytes->data, len);
+    if (len > 0) /* an empty part's array has no data at all */
+        memcpy(text, bytes->data, len);
     text[len] = '\0';
     GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
     mk_msg_text *t = &msg->texts[msg->n_texts++];
