@@ -49,7 +49,10 @@ typedef struct mk_conf_key {
     const char *def; /* NULL: no default (checked at the end where required) */
 } mk_conf_key;
 
-#define MK_K(sec, key, type, field, def) {sec, key, type, offsetof(mk_config, field), def}
+#define MK_K(sec, key, type, field, def)                                                           \
+    {                                                                                              \
+        sec, key, type, offsetof(mk_config, field), def                                            \
+    }
 static const mk_conf_key mk_conf_keys[] = {
     MK_K("general", "user", MK_CT_STR, user, "mailkeeper"),
     MK_K("general", "log_level", MK_CT_LOGLEVEL, log_level, "info"),
@@ -70,7 +73,10 @@ static const mk_conf_key mk_conf_keys[] = {
 };
 #undef MK_K
 
-#define MK_R(key, type, field, def) {"rbl:", key, type, offsetof(mk_conf_rbl, field), def}
+#define MK_R(key, type, field, def)                                                                \
+    {                                                                                              \
+        "rbl:", key, type, offsetof(mk_conf_rbl, field), def                                       \
+    }
 static const mk_conf_key mk_conf_rbl_keys[] = {
     MK_R("zone", MK_CT_DNSNAME, zone, NULL),
     MK_R("symbol", MK_CT_SYMBOL, symbol, NULL),
@@ -83,7 +89,7 @@ static const mk_conf_key mk_conf_rbl_keys[] = {
 };
 #undef MK_R
 
-#define MK_N_KEYS (sizeof(mk_conf_keys) / sizeof(mk_conf_keys[0]))
+#define MK_N_KEYS     (sizeof(mk_conf_keys) / sizeof(mk_conf_keys[0]))
 #define MK_N_RBL_KEYS (sizeof(mk_conf_rbl_keys) / sizeof(mk_conf_rbl_keys[0]))
 
 /* Parser state for one load. */
@@ -93,9 +99,9 @@ typedef struct mk_conf_state {
     FILE *fp;
     const char *text; /* or a string */
     int line;
-    int section_line; /* line of the last [section] header */
-    int key_line[MK_N_KEYS];    /* where each key was set, 0 if not */
-    int *rbl_key_line;          /* n_rbls x MK_N_RBL_KEYS */
+    int section_line;        /* line of the last [section] header */
+    int key_line[MK_N_KEYS]; /* where each key was set, 0 if not */
+    int *rbl_key_line;       /* n_rbls x MK_N_RBL_KEYS */
     char last_section[128];
     char last_key[64];
     int last_line;
@@ -659,7 +665,8 @@ static char *mk_config_reader(char *str, int num, void *stream)
 static int mk_conf_key_line(const mk_conf_state *st, const char *section, const char *name)
 {
     for (size_t k = 0; k < MK_N_KEYS; k++)
-        if (strcmp(mk_conf_keys[k].section, section) == 0 && strcmp(mk_conf_keys[k].name, name) == 0)
+        if (strcmp(mk_conf_keys[k].section, section) == 0 &&
+            strcmp(mk_conf_keys[k].name, name) == 0)
             return st->key_line[k];
     return 0;
 }
@@ -684,13 +691,15 @@ static void mk_conf_finish(mk_conf_state *st)
             mk_conf_error(st, rbl->line, section, "ipv4", "ipv4 and ipv6 are both off");
     }
     if (!isnan(cfg->tempfail_score) && cfg->tempfail_score >= cfg->reject_score)
-        mk_conf_error(st, mk_conf_key_line(st, "scoring", "tempfail_score"), "scoring", "tempfail_score",
-                      "must be below reject_score (%.2f)", cfg->reject_score);
+        mk_conf_error(st, mk_conf_key_line(st, "scoring", "tempfail_score"), "scoring",
+                      "tempfail_score", "must be below reject_score (%.2f)", cfg->reject_score);
     if (cfg->add_header_score > cfg->reject_score)
-        mk_conf_error(st, mk_conf_key_line(st, "scoring", "add_header_score"), "scoring", "add_header_score",
-                      "must not be above reject_score (%.2f)", cfg->reject_score);
+        mk_conf_error(st, mk_conf_key_line(st, "scoring", "add_header_score"), "scoring",
+                      "add_header_score", "must not be above reject_score (%.2f)",
+                      cfg->reject_score);
     if (cfg->dns_timeout_ms < 10)
-        mk_conf_error(st, mk_conf_key_line(st, "general", "dns_timeout"), "general", "dns_timeout", "must be at least 10ms");
+        mk_conf_error(st, mk_conf_key_line(st, "general", "dns_timeout"), "general", "dns_timeout",
+                      "must be at least 10ms");
 }
 
 static mk_config *mk_conf_new_defaults(void)

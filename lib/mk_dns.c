@@ -266,8 +266,8 @@ void mk_dns_wait(mk_dns *dns, const struct timespec *deadline)
         for (nfds_t i = 0; i < n; i++) {
             if (pfd[i].revents == 0)
                 continue;
-            ares_socket_t r = (pfd[i].revents & (POLLIN | POLLERR | POLLHUP)) ? pfd[i].fd
-                                                                              : ARES_SOCKET_BAD;
+            ares_socket_t r =
+                (pfd[i].revents & (POLLIN | POLLERR | POLLHUP)) ? pfd[i].fd : ARES_SOCKET_BAD;
             ares_socket_t w = (pfd[i].revents & POLLOUT) ? pfd[i].fd : ARES_SOCKET_BAD;
             ares_process_fd(dns->channel, r, w);
         }

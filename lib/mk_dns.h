@@ -23,7 +23,7 @@ typedef enum {
 } mk_dns_status;
 
 #define MK_DNS_MAX_ADDRS 16
-#define MK_DNS_MAX_TXT 8
+#define MK_DNS_MAX_TXT   8
 
 /* What a callback receives; valid only during the callback. */
 typedef struct mk_dns_answer {

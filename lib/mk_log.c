@@ -45,7 +45,7 @@ int mk_log_level_parse(const char *name)
     static const struct {
         const char *name;
         int level;
-    } levels[] = {{"err", LOG_ERR},   {"error", LOG_ERR}, {"warning", LOG_WARNING},
+    } levels[] = {{"err", LOG_ERR},       {"error", LOG_ERR}, {"warning", LOG_WARNING},
                   {"notice", LOG_NOTICE}, {"info", LOG_INFO}, {"debug", LOG_DEBUG}};
     for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
         if (strcasecmp(name, levels[i].name) == 0)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MK_MSG_MAX_TEXT (4u * 1024 * 1024) /* decoded text kept per message */
+#define MK_MSG_MAX_TEXT  (4u * 1024 * 1024) /* decoded text kept per message */
 #define MK_MSG_MAX_DEPTH 32                 /* message/rfc822 nesting followed */
 
 struct mk_msgbuf {
@@ -242,10 +242,11 @@ static void mk_msg_add_text(mk_msg_walk *w, GMimePart *part)
     text[len] = '\0';
     GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
     mk_msg_text *t = &msg->texts[msg->n_texts++];
-    t->content_type = ct && g_mime_content_type_get_media_subtype(ct) &&
-                              g_ascii_strcasecmp(g_mime_content_type_get_media_subtype(ct), "html") == 0
-                          ? "text/html"
-                          : "text/plain";
+    t->content_type =
+        ct && g_mime_content_type_get_media_subtype(ct) &&
+                g_ascii_strcasecmp(g_mime_content_type_get_media_subtype(ct), "html") == 0
+            ? "text/html"
+            : "text/plain";
     t->text = text;
     t->len = len;
     w->total += len;

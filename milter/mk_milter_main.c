@@ -36,24 +36,22 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: " MK_PROG " [-f] [-c FILE]        run the filter daemon\n"
-            "       " MK_PROG " -n [-c FILE]          check the configuration and exit\n"
-            "       " MK_PROG " -t [OPTIONS] FILE...  score message files without an MTA\n"
-            "options:\n"
-            "  -c, --config FILE     configuration (default " MK_CONFIG_DEFAULT_PATH
-            ",\n"
-            "                        built-in defaults when that does not exist)\n"
-            "  -f, --foreground      stay in the foreground, log to stderr too\n"
-            "  -n, --check-config    check the configuration; exit 0 if good, 78 if not\n"
-            "  -t, --test            test mode: score FILE... ('-' is standard input)\n"
-            "      --client-ip IP    test mode: the client address (default: none)\n"
-            "      --client-host H   test mode: the client's name\n"
-            "      --helo NAME       test mode: HELO name\n"
-            "      --from ADDR       test mode: envelope sender\n"
-            "      --rcpt ADDR       test mode: envelope recipient (repeatable)\n"
-            "  -V, --version         print the version\n"
-            "  -h, --help            this text\n");
+    fprintf(out, "usage: " MK_PROG " [-f] [-c FILE]        run the filter daemon\n"
+                 "       " MK_PROG " -n [-c FILE]          check the configuration and exit\n"
+                 "       " MK_PROG " -t [OPTIONS] FILE...  score message files without an MTA\n"
+                 "options:\n"
+                 "  -c, --config FILE     configuration (default " MK_CONFIG_DEFAULT_PATH ",\n"
+                 "                        built-in defaults when that does not exist)\n"
+                 "  -f, --foreground      stay in the foreground, log to stderr too\n"
+                 "  -n, --check-config    check the configuration; exit 0 if good, 78 if not\n"
+                 "  -t, --test            test mode: score FILE... ('-' is standard input)\n"
+                 "      --client-ip IP    test mode: the client address (default: none)\n"
+                 "      --client-host H   test mode: the client's name\n"
+                 "      --helo NAME       test mode: HELO name\n"
+                 "      --from ADDR       test mode: envelope sender\n"
+                 "      --rcpt ADDR       test mode: envelope recipient (repeatable)\n"
+                 "  -V, --version         print the version\n"
+                 "  -h, --help            this text\n");
 }
 
 enum { OPT_CLIENT_IP = 256, OPT_CLIENT_HOST, OPT_HELO, OPT_FROM, OPT_RCPT };
@@ -92,7 +90,8 @@ static int run_daemon(const mk_config *cfg, const mk_app *app, int foreground)
         mk_log(LOG_ERR, NULL, "%s", err);
         return EX_NOPERM;
     }
-    mk_log(LOG_NOTICE, NULL, "mailkeeper-milter %s listening on %s as %s, config %s, %zu block list(s)",
+    mk_log(LOG_NOTICE, NULL,
+           "mailkeeper-milter %s listening on %s as %s, config %s, %zu block list(s)",
            PACKAGE_VERSION, cfg->socket, root ? cfg->user : "the invoking user", cfg->path,
            cfg->n_rbls);
     int rc = mk_mta_run();

@@ -57,9 +57,9 @@ static void mk_mta_qid(SMFICTX *ctx, mk_mta_conn *c)
         mk_pipe_set_qid(c->pipe, qid);
 }
 
-static sfsistat mk_mta_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-                                 unsigned long f2, unsigned long f3, unsigned long *pf0,
-                                 unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+static sfsistat mk_mta_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+                                 unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+                                 unsigned long *pf2, unsigned long *pf3)
 {
     mk_mta_conn *c = mk_mta_conn_of(ctx);
     if (c == NULL)

@@ -411,10 +411,10 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
            "removed=%zu time=%ldms",
            pipe->env.client_host && pipe->env.client_host[0] != '[' ? pipe->env.client_host
                                                                     : "unknown",
-           pipe->env.client_ip ? pipe->env.client_ip : "unknown", t->from, t->n_rcpts,
-           t->msg->size, out->verdict.score, app->policy.add_header, mk_action_name(out->action),
-           mk_pipe_symbols_text(t->pool, &t->res),
-           cfg->remove_foreign_headers ? t->n_foreign : 0, mk_pipe_ms_since(&t->started));
+           pipe->env.client_ip ? pipe->env.client_ip : "unknown", t->from, t->n_rcpts, t->msg->size,
+           out->verdict.score, app->policy.add_header, mk_action_name(out->action),
+           mk_pipe_symbols_text(t->pool, &t->res), cfg->remove_foreign_headers ? t->n_foreign : 0,
+           mk_pipe_ms_since(&t->started));
     return 0;
 fail:
     mk_pipe_error_outcome(app, out);

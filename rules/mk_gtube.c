@@ -35,8 +35,7 @@ static void *mk_gtube_start(mk_check_ctx *ctx)
         }
     }
     if (reject) {
-        mk_check_add(ctx, "GTUBE", 1000.0, "GTUBE test string in body",
-                     "GTUBE test string found");
+        mk_check_add(ctx, "GTUBE", 1000.0, "GTUBE test string in body", "GTUBE test string found");
         mk_results_force(ctx->res, MK_ACTION_REJECT, "GTUBE test string found");
     } else if (add_header) {
         /* Scored at the add-header threshold, so the headers read as spam too. */

@@ -96,8 +96,8 @@ static int mk_verdict_by_name(const void *a, const void *b)
 }
 
 /* "tests=A,B,..." folded before 78 columns as SpamAssassin does. */
-static char *mk_verdict_status(const mk_results *res, const mk_verdict *v,
-                               const mk_policy *policy, mk_pool *pool)
+static char *mk_verdict_status(const mk_results *res, const mk_verdict *v, const mk_policy *policy,
+                               mk_pool *pool)
 {
     const char **names = mk_pool_alloc(pool, (res->n + 1) * sizeof(*names));
     if (names == NULL)

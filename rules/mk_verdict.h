@@ -31,7 +31,7 @@ typedef struct mk_header {
 } mk_header;
 
 #define MK_VERDICT_HEADERS 4
-#define MK_VERSION_TAG "mailkeeper " PACKAGE_VERSION
+#define MK_VERSION_TAG     "mailkeeper " PACKAGE_VERSION
 
 void mk_policy_from_config(mk_policy *policy, const mk_config *cfg);
 

@@ -140,8 +140,10 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_spill),     cmocka_unit_test(test_texts_decoded),
-        cmocka_unit_test(test_spilled_parse), cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_spill),
+        cmocka_unit_test(test_texts_decoded),
+        cmocka_unit_test(test_spilled_parse),
+        cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests_name("msg", tests, setup, teardown);
 }

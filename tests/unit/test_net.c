@@ -53,7 +53,8 @@ static void test_list(void **state)
     mk_netlist l = {NULL, 0};
     char err[128];
     mk_addr a;
-    assert_int_equal(mk_net_list_parse("10.0.0.0/8, 192.0.2.1 2001:db8::/48", &l, err, sizeof(err)), 0);
+    assert_int_equal(mk_net_list_parse("10.0.0.0/8, 192.0.2.1 2001:db8::/48", &l, err, sizeof(err)),
+                     0);
     assert_int_equal(l.n, 3);
     mk_net_parse_addr("192.0.2.1", &a);
     assert_true(mk_net_list_contains(&l, &a));
@@ -67,9 +68,9 @@ static void test_list(void **state)
 
 static void test_special(void **state)
 {
-    static const char *const special[] = {"127.0.0.1", "10.9.8.7", "172.20.0.1", "192.168.1.1",
-                                          "169.254.0.5", "100.64.1.1", "::1", "fe80::1",
-                                          "fd00::1", "0.0.0.0"};
+    static const char *const special[] = {"127.0.0.1",   "10.9.8.7",   "172.20.0.1", "192.168.1.1",
+                                          "169.254.0.5", "100.64.1.1", "::1",        "fe80::1",
+                                          "fd00::1",     "0.0.0.0"};
     static const char *const public[] = {"192.0.2.99", "8.8.8.8", "2001:db8::1", "172.32.0.1"};
     mk_addr a;
     for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
@@ -99,7 +100,9 @@ static void test_servers(void **state)
     char csv[256], err[128];
     assert_int_equal(mk_net_servers_parse("127.0.0.1", csv, sizeof(csv), err, sizeof(err)), 0);
     assert_string_equal(csv, "127.0.0.1:53");
-    assert_int_equal(mk_net_servers_parse("127.0.0.1:5353 [::1]:53, ::1", csv, sizeof(csv), err, sizeof(err)), 0);
+    assert_int_equal(
+        mk_net_servers_parse("127.0.0.1:5353 [::1]:53, ::1", csv, sizeof(csv), err, sizeof(err)),
+        0);
     assert_string_equal(csv, "127.0.0.1:5353,[::1]:53,[::1]:53");
     assert_int_equal(mk_net_servers_parse("", csv, sizeof(csv), err, sizeof(err)), 0);
     assert_string_equal(csv, "");

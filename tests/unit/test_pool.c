@@ -42,6 +42,7 @@ static void test_strings(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_alloc), cmocka_unit_test(test_strings)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_alloc),
+                                       cmocka_unit_test(test_strings)};
     return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }

@@ -103,7 +103,8 @@ static void test_headers(void **state)
     assert_string_equal(h[1].value, "7.3");
     assert_string_equal(h[2].value, "*******");
     assert_string_equal(h[3].name, "X-Spam-Status");
-    assert_string_equal(h[3].value, "Yes, score=7.3 required=5.0 tests=SYM_0,SYM_1\n\tversion=" MK_VERSION_TAG);
+    assert_string_equal(h[3].value,
+                        "Yes, score=7.3 required=5.0 tests=SYM_0,SYM_1\n\tversion=" MK_VERSION_TAG);
 
     double ham[] = {-2.5};
     decide(ham, 1, &policy, &v, pool, &res);
@@ -181,8 +182,8 @@ static void test_duplicate_and_merge(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_thresholds), cmocka_unit_test(test_forced_only_raises),
-        cmocka_unit_test(test_reply_text), cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_thresholds),   cmocka_unit_test(test_forced_only_raises),
+        cmocka_unit_test(test_reply_text),   cmocka_unit_test(test_headers),
         cmocka_unit_test(test_headers_fold), cmocka_unit_test(test_duplicate_and_merge),
     };
     return cmocka_run_group_tests_name("verdict", tests, NULL, NULL);
