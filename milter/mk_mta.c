@@ -22,10 +22,19 @@
  * first thread starts and never changed after. */
 static const mk_app *mk_mta_app;
 
+/* The stages after which the MTA need not wait for an answer: it streams
+ * them, which halves the round trips of a message. */
+#define MK_MTA_NOREPLY                                                                             \
+    (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_HDR | SMFIP_NR_EOH | \
+     SMFIP_NR_BODY)
+
 /* Per MTA connection. */
 typedef struct mk_mta_conn {
     mk_pipe *pipe;
-    int leadspc; /* header values arrive with their leading space */
+    int leadspc;           /* header values arrive with their leading space */
+    unsigned long noreply; /* SMFIP_NR_* steps the MTA agreed to */
+    int conn_failed;       /* an error at connect or HELO, not yet answered */
+    int msg_failed;        /* an error in DATA, headers or body, answered at EOM */
 } mk_mta_conn;
 
 static mk_mta_conn *mk_mta_conn_of(SMFICTX *ctx)
@@ -50,6 +59,18 @@ static sfsistat mk_mta_fail(SMFICTX *ctx)
     return SMFIS_TEMPFAIL;
 }
 
+/* The answer of a stage that may have been agreed to need no reply: on an
+ * error there, the failure is kept in *failed and answered (on_error) at
+ * the next stage the MTA waits for. */
+static sfsistat mk_mta_quiet(SMFICTX *ctx, mk_mta_conn *c, unsigned long step, int ok, int *failed)
+{
+    if (!ok && !(c->noreply & step))
+        return mk_mta_fail(ctx);
+    if (!ok)
+        *failed = 1;
+    return (c->noreply & step) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
 static void mk_mta_qid(SMFICTX *ctx, mk_mta_conn *c)
 {
     const char *qid = smfi_getsymval(ctx, "i");
@@ -65,10 +86,11 @@ static sfsistat mk_mta_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f
     if (c == NULL)
         return SMFIS_TEMPFAIL;
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
-    *pf1 = f1 & SMFIP_HDR_LEADSPC;
+    *pf1 = f1 & (SMFIP_HDR_LEADSPC | MK_MTA_NOREPLY);
     *pf2 = 0;
     *pf3 = 0;
     c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+    c->noreply = *pf1 & MK_MTA_NOREPLY;
     return SMFIS_CONTINUE;
 }
 
@@ -76,7 +98,7 @@ static sfsistat mk_mta_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 {
     mk_mta_conn *c = mk_mta_conn_of(ctx);
     if (c == NULL)
-        return mk_mta_fail(ctx);
+        return mk_mta_fail(ctx); /* nothing was negotiated without memory */
     char ip[INET6_ADDRSTRLEN] = "";
     const char *ipp = NULL;
     if (sa != NULL && sa->sa_family == AF_INET)
@@ -85,25 +107,27 @@ static sfsistat mk_mta_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
         ipp = inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)sa)->sin6_addr, ip, sizeof(ip));
     mk_pipe_close(c->pipe);
     c->pipe = mk_pipe_connect(mk_mta_app, host, ipp);
-    if (c->pipe == NULL) {
+    if (c->pipe == NULL)
         mk_log(LOG_ERR, NULL, "out of memory at connect");
-        return mk_mta_fail(ctx);
-    }
-    return SMFIS_CONTINUE;
+    return mk_mta_quiet(ctx, c, SMFIP_NR_CONN, c->pipe != NULL, &c->conn_failed);
 }
 
 static sfsistat mk_mta_helo(SMFICTX *ctx, char *helo)
 {
     mk_mta_conn *c = smfi_getpriv(ctx);
-    if (c == NULL || c->pipe == NULL || mk_pipe_helo(c->pipe, helo) != 0)
+    if (c == NULL)
         return mk_mta_fail(ctx);
-    return SMFIS_CONTINUE;
+    int ok = c->pipe != NULL && mk_pipe_helo(c->pipe, helo) == 0;
+    return mk_mta_quiet(ctx, c, SMFIP_NR_HELO, ok, &c->conn_failed);
 }
 
 static sfsistat mk_mta_envfrom(SMFICTX *ctx, char **argv)
 {
     mk_mta_conn *c = smfi_getpriv(ctx);
-    if (c == NULL || c->pipe == NULL || mk_pipe_mail(c->pipe, argv[0]) != 0)
+    if (c == NULL || c->conn_failed || c->pipe == NULL)
+        return mk_mta_fail(ctx);
+    c->msg_failed = 0;
+    if (mk_pipe_mail(c->pipe, argv[0]) != 0)
         return mk_mta_fail(ctx);
     mk_mta_qid(ctx, c);
     return SMFIS_CONTINUE;
@@ -123,8 +147,10 @@ static sfsistat mk_mta_envrcpt(SMFICTX *ctx, char **argv)
 static sfsistat mk_mta_header(SMFICTX *ctx, char *name, char *value)
 {
     mk_mta_conn *c = smfi_getpriv(ctx);
-    if (c == NULL || c->pipe == NULL)
+    if (c == NULL)
         return mk_mta_fail(ctx);
+    if (c->pipe == NULL || c->msg_failed)
+        return mk_mta_quiet(ctx, c, SMFIP_NR_HDR, 0, &c->msg_failed);
     int rc;
     if (c->leadspc) {
         rc = mk_pipe_header(c->pipe, name, value);
@@ -132,31 +158,37 @@ static sfsistat mk_mta_header(SMFICTX *ctx, char *name, char *value)
         /* libmilter took the space after the colon away: put one back. */
         size_t n = strlen(value);
         char *v = malloc(n + 2);
-        if (v == NULL)
-            return mk_mta_fail(ctx);
-        v[0] = ' ';
-        memcpy(v + 1, value, n + 1);
-        rc = mk_pipe_header(c->pipe, name, v);
-        free(v);
+        rc = -1;
+        if (v != NULL) {
+            v[0] = ' ';
+            memcpy(v + 1, value, n + 1);
+            rc = mk_pipe_header(c->pipe, name, v);
+            free(v);
+        }
     }
-    return rc == 0 ? SMFIS_CONTINUE : mk_mta_fail(ctx);
+    return mk_mta_quiet(ctx, c, SMFIP_NR_HDR, rc == 0, &c->msg_failed);
 }
 
 static sfsistat mk_mta_eoh(SMFICTX *ctx)
 {
     mk_mta_conn *c = smfi_getpriv(ctx);
-    if (c == NULL || c->pipe == NULL)
+    if (c == NULL)
         return mk_mta_fail(ctx);
-    mk_mta_qid(ctx, c);
-    return mk_pipe_eoh(c->pipe) == 0 ? SMFIS_CONTINUE : mk_mta_fail(ctx);
+    int ok = c->pipe != NULL && !c->msg_failed;
+    if (ok) {
+        mk_mta_qid(ctx, c);
+        ok = mk_pipe_eoh(c->pipe) == 0;
+    }
+    return mk_mta_quiet(ctx, c, SMFIP_NR_EOH, ok, &c->msg_failed);
 }
 
 static sfsistat mk_mta_body(SMFICTX *ctx, unsigned char *data, size_t len)
 {
     mk_mta_conn *c = smfi_getpriv(ctx);
-    if (c == NULL || c->pipe == NULL)
+    if (c == NULL)
         return mk_mta_fail(ctx);
-    return mk_pipe_body(c->pipe, data, len) == 0 ? SMFIS_CONTINUE : mk_mta_fail(ctx);
+    int ok = c->pipe != NULL && !c->msg_failed && mk_pipe_body(c->pipe, data, len) == 0;
+    return mk_mta_quiet(ctx, c, SMFIP_NR_BODY, ok, &c->msg_failed);
 }
 
 static sfsistat mk_mta_eom(SMFICTX *ctx)
@@ -164,6 +196,10 @@ static sfsistat mk_mta_eom(SMFICTX *ctx)
     mk_mta_conn *c = smfi_getpriv(ctx);
     if (c == NULL || c->pipe == NULL)
         return mk_mta_fail(ctx);
+    if (c->msg_failed) { /* logged where it happened */
+        c->msg_failed = 0;
+        return mk_mta_fail(ctx);
+    }
     mk_mta_qid(ctx, c);
     mk_outcome out;
     mk_pipe_eom(c->pipe, &out);
@@ -209,8 +245,11 @@ static sfsistat mk_mta_eom(SMFICTX *ctx)
 static sfsistat mk_mta_abort(SMFICTX *ctx)
 {
     mk_mta_conn *c = smfi_getpriv(ctx);
-    if (c != NULL && c->pipe != NULL)
-        mk_pipe_abort(c->pipe);
+    if (c != NULL) {
+        c->msg_failed = 0;
+        if (c->pipe != NULL)
+            mk_pipe_abort(c->pipe);
+    }
     return SMFIS_CONTINUE;
 }
 
@@ -227,15 +266,17 @@ static sfsistat mk_mta_close(SMFICTX *ctx)
 
 static sfsistat mk_mta_unknown(SMFICTX *ctx, const char *cmd)
 {
-    return SMFIS_CONTINUE;
+    mk_mta_conn *c = smfi_getpriv(ctx);
+    return c != NULL && (c->noreply & SMFIP_NR_UNKN) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat mk_mta_data(SMFICTX *ctx)
 {
     mk_mta_conn *c = smfi_getpriv(ctx);
-    if (c != NULL)
-        mk_mta_qid(ctx, c); /* Postfix knows the queue ID from DATA on */
-    return SMFIS_CONTINUE;
+    if (c == NULL)
+        return mk_mta_fail(ctx);
+    mk_mta_qid(ctx, c); /* Postfix knows the queue ID from DATA on */
+    return (c->noreply & SMFIP_NR_DATA) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 int mk_mta_open(const mk_app *app, const char *socket, char *err, size_t errlen)
