@@ -281,7 +281,8 @@ static sfsistat mk_mta_data(SMFICTX *ctx)
 
 int mk_mta_open(const mk_app *app, const char *socket, char *err, size_t errlen)
 {
-    static struct smfiDesc desc = {
+    struct smfiDesc desc = {
+        /* smfi_register() takes a copy */
         .xxfi_name = "mailkeeper",
         .xxfi_version = SMFI_VERSION,
         .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,

@@ -18,6 +18,14 @@ const mk_check *const mk_checks_all[] = {
     NULL,
 };
 
+int mk_checks_need_dns(const mk_config *cfg)
+{
+    for (size_t i = 0; mk_checks_all[i] != NULL; i++)
+        if (mk_checks_all[i]->needs_dns && mk_checks_all[i]->enabled(cfg))
+            return 1;
+    return 0;
+}
+
 int mk_check_add(mk_check_ctx *ctx, const char *symbol, double def, const char *detail,
                  const char *reason)
 {

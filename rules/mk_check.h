@@ -57,6 +57,9 @@ typedef struct mk_check {
 /* Every check mailkeeper has, NULL-terminated. */
 extern const mk_check *const mk_checks_all[];
 
+/* Whether any enabled check asks DNS: without one, no resolver is made. */
+int mk_checks_need_dns(const mk_config *cfg);
+
 /* Adds a symbol whose score [scores] may override; def is the default. */
 int mk_check_add(mk_check_ctx *ctx, const char *symbol, double def, const char *detail,
                  const char *reason);

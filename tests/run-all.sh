@@ -77,6 +77,18 @@ else
     tail -30 /tmp/mk-distcheck.log; echo "FAIL: make distcheck"; add 0 1
 fi
 
+section "configure names the Debian package of a missing library"
+tmp=$(mktemp -d /tmp/mk-conf.XXXXXX)
+if [ -f "mailkeeper-$(sed -n 's/^PACKAGE_VERSION = //p' Makefile).tar.gz" ] &&
+    tar -xzf mailkeeper-*.tar.gz -C "$tmp" --strip-components=1 &&
+    ! (cd "$tmp" && PKG_CONFIG_LIBDIR=/nonexistent ./configure) > /tmp/mk-conf.log 2>&1 &&
+    grep -q 'gmime-3.0 >= 3.2 not found: install the Debian package libgmime-3.0-dev' /tmp/mk-conf.log; then
+    echo "PASS: configure stops and names libgmime-3.0-dev"; add 1 0
+else
+    tail -5 /tmp/mk-conf.log; echo "FAIL: configure with no libraries"; add 0 1
+fi
+rm -rf "$tmp"
+
 echo
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

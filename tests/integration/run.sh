@@ -241,6 +241,23 @@ t_unix_socket() {
 }
 check "unix socket: owned by the milter's user, speaks the milter protocol" t_unix_socket
 
+t_inet6_socket() {
+    rig_milter_conf "$RIG/inet6.conf" < /dev/null
+    sed -i "s|^socket = .*|socket = inet6:8895@::1|" "$RIG/inet6.conf"
+    $X "$MK_MILTER" -f -c "$RIG/inet6.conf" >> "$RIG/milter.log" 2>&1 &
+    local pid=$!; RIG_PIDS+=("$pid")
+    for _ in $(seq 1 100); do $X ss -ltn | grep -q '\[::1\]:8895 ' && break; sleep 0.05; done
+    # miltertest cannot reach inet6 sockets: Postfix uses the milter over [::1] instead
+    local etc=$RIG/postfix/etc out
+    $X postconf -c "$etc" -e 'smtpd_milters = inet:[::1]:8895' && $X postfix -c "$etc" reload >/dev/null 2>&1
+    sleep 1
+    out=$(rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --body 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X' 2>&1)
+    $X postconf -c "$etc" -e "smtpd_milters = inet:127.0.0.1:$MILTER_PORT" && $X postfix -c "$etc" reload >/dev/null 2>&1
+    rig_stop_pid "$pid"
+    echo "$out" | grep -q '<\*\* 550 5.7.1 Message rejected as spam (score 1000.0): GTUBE' || { echo "$out" | tail -5; return 1; }
+}
+check "inet6 socket: Postfix reaches the milter over [::1]" t_inet6_socket
+
 t_bad_config() {
     printf '[milter]\nsocket = inet:8894@127.0.0.1\non_error = sometimes\n' > "$RIG/bad.conf"
     local out; out=$("$MK_MILTER" -c "$RIG/bad.conf" -f 2>&1); local rc=$?

@@ -92,22 +92,8 @@ static void test_golden(void **state)
     assert_int_equal(failed, 0);
 }
 
-static int setup(void **state)
-{
-    mk_msg_library_init();
-    mk_dns_library_init();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mk_dns_library_cleanup();
-    mk_msg_library_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_golden)};
-    return cmocka_run_group_tests_name("golden", tests, setup, teardown);
+    return cmocka_run_group_tests_name("golden", tests, mk_test_libs_up, mk_test_libs_down);
 }

@@ -226,20 +226,6 @@ static void test_feed_like_mta(void **state)
     mk_config_free(cfg);
 }
 
-static int setup(void **state)
-{
-    mk_msg_library_init();
-    mk_dns_library_init();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mk_dns_library_cleanup();
-    mk_msg_library_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,5 +237,5 @@ int main(void)
         cmocka_unit_test(test_local_client_no_rbl_query),
         cmocka_unit_test(test_feed_like_mta),
     };
-    return cmocka_run_group_tests_name("pipe", tests, setup, teardown);
+    return cmocka_run_group_tests_name("pipe", tests, mk_test_libs_up, mk_test_libs_down);
 }
