@@ -70,6 +70,7 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("scoring", "reject_message", MK_CT_STR, reject_message, "Message rejected as spam"),
     MK_K("scoring", "gtube", MK_CT_BOOL, gtube, "yes"),
     MK_K("scoring", "remove_foreign_headers", MK_CT_BOOL, remove_foreign_headers, "yes"),
+    MK_K("spf", "enabled", MK_CT_BOOL, spf_enabled, "yes"),
 };
 #undef MK_K
 

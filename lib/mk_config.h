@@ -66,6 +66,8 @@ typedef struct mk_config {
     char *reject_message;
     int gtube;
     int remove_foreign_headers;
+    /* [spf] */
+    int spf_enabled;
     /* [scores] */
     mk_conf_score *scores;
     size_t n_scores;

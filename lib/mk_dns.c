@@ -9,6 +9,7 @@
 #include <ares.h>
 #include <arpa/nameser.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -165,19 +166,79 @@ static void mk_dns_parse_txt(unsigned char *abuf, int alen, mk_dns_answer *ans, 
     }
 }
 
+/* MX exchanges in order of preference, or PTR names, into buf. */
+static void mk_dns_parse_names(int type, unsigned char *abuf, int alen, mk_dns_answer *ans,
+                               char *buf, size_t buflen)
+{
+    size_t o = 0;
+    int rc;
+    if (type == MK_DNS_MX) {
+        struct ares_mx_reply *mx = NULL;
+        rc = ares_parse_mx_reply(abuf, alen, &mx);
+        if (rc == ARES_SUCCESS) {
+            /* a few records: pick them out by preference, lowest first */
+            for (int pass = 0; pass < 65536 && ans->n_names < MK_DNS_MAX_NAMES; pass++) {
+                int next = 65536;
+                for (struct ares_mx_reply *m = mx; m != NULL; m = m->next) {
+                    if (m->priority == pass && ans->n_names < MK_DNS_MAX_NAMES &&
+                        o + strlen(m->host) + 1 <= buflen) {
+                        ans->names[ans->n_names++] = buf + o;
+                        memcpy(buf + o, m->host, strlen(m->host) + 1);
+                        o += strlen(m->host) + 1;
+                    }
+                    if (m->priority > pass && m->priority < next)
+                        next = m->priority;
+                }
+                if (next == 65536)
+                    break;
+                pass = next - 1;
+            }
+            ares_free_data(mx);
+        }
+    } else {
+        struct hostent *he = NULL;
+        rc = ares_parse_ptr_reply(abuf, alen, NULL, 0, AF_INET, &he);
+        if (rc == ARES_SUCCESS) {
+            if (he->h_name != NULL && o + strlen(he->h_name) + 1 <= buflen) {
+                ans->names[ans->n_names++] = buf + o;
+                memcpy(buf + o, he->h_name, strlen(he->h_name) + 1);
+                o += strlen(he->h_name) + 1;
+            }
+            for (char **al = he->h_aliases; al != NULL && *al != NULL; al++) {
+                if (ans->n_names == MK_DNS_MAX_NAMES || o + strlen(*al) + 1 > buflen)
+                    break;
+                ans->names[ans->n_names++] = buf + o;
+                memcpy(buf + o, *al, strlen(*al) + 1);
+                o += strlen(*al) + 1;
+            }
+            ares_free_hostent(he);
+        }
+    }
+    if (rc != ARES_SUCCESS) {
+        ans->status = mk_dns_status_of(rc);
+        ans->error = ares_strerror(rc);
+    } else if (ans->n_names == 0) {
+        ans->status = MK_DNS_NOTFOUND;
+        ans->error = "no name in answer";
+    }
+}
+
 static void mk_dns_on_reply(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
     struct mk_dns_query *q = arg;
     mk_dns_answer ans;
-    char txtbuf[4096];
+    char txtbuf[16384];
     memset(&ans, 0, sizeof(ans));
     ans.status = mk_dns_status_of(status);
+    ans.nxdomain = status == ARES_ENOTFOUND;
     if (status == ARES_ECANCELLED || status == ARES_EDESTRUCTION)
         ans.error = "DNS deadline reached";
     else if (status != ARES_SUCCESS)
         ans.error = ares_strerror(status);
     else if (q->type == MK_DNS_TXT)
         mk_dns_parse_txt(abuf, alen, &ans, txtbuf, sizeof(txtbuf));
+    else if (q->type == MK_DNS_MX || q->type == MK_DNS_PTR)
+        mk_dns_parse_names(q->type, abuf, alen, &ans, txtbuf, sizeof(txtbuf));
     else
         mk_dns_parse_addrs(q->type, abuf, alen, &ans);
     q->dns->pending--;
@@ -230,48 +291,62 @@ struct timespec mk_dns_deadline_in(long ms)
     return t;
 }
 
+/* One round of work: waits for the sockets (at most until the deadline
+ * or c-ares' next timeout) and processes what is ready. -1 at the deadline. */
+static int mk_dns_step(mk_dns *dns, const struct timespec *deadline)
+{
+    long left = mk_dns_ms_until(deadline);
+    if (left <= 0)
+        return -1;
+    ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+    struct pollfd pfd[ARES_GETSOCK_MAXNUM];
+    int bits = ares_getsock(dns->channel, socks, ARES_GETSOCK_MAXNUM);
+    nfds_t n = 0;
+    for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+        short ev = 0;
+        if (ARES_GETSOCK_READABLE(bits, i))
+            ev |= POLLIN;
+        if (ARES_GETSOCK_WRITABLE(bits, i))
+            ev |= POLLOUT;
+        if (ev == 0)
+            continue;
+        pfd[n].fd = socks[i];
+        pfd[n].events = ev;
+        pfd[n].revents = 0;
+        n++;
+    }
+    struct timeval maxtv = {left / 1000, (left % 1000) * 1000}, tv;
+    struct timeval *tvp = ares_timeout(dns->channel, &maxtv, &tv);
+    int ms = (int)(tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000);
+    int rc = poll(pfd, n, ms);
+    if (rc < 0 && errno != EINTR)
+        return -1;
+    if (rc <= 0) {
+        ares_process_fd(dns->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD); /* timeouts */
+        return 0;
+    }
+    for (nfds_t i = 0; i < n; i++) {
+        if (pfd[i].revents == 0)
+            continue;
+        ares_socket_t r =
+            (pfd[i].revents & (POLLIN | POLLERR | POLLHUP)) ? pfd[i].fd : ARES_SOCKET_BAD;
+        ares_socket_t w = (pfd[i].revents & POLLOUT) ? pfd[i].fd : ARES_SOCKET_BAD;
+        ares_process_fd(dns->channel, r, w);
+    }
+    return 0;
+}
+
 void mk_dns_wait(mk_dns *dns, const struct timespec *deadline)
 {
-    while (dns->pending > 0) {
-        long left = mk_dns_ms_until(deadline);
-        if (left <= 0)
-            break;
-        ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-        struct pollfd pfd[ARES_GETSOCK_MAXNUM];
-        int bits = ares_getsock(dns->channel, socks, ARES_GETSOCK_MAXNUM);
-        nfds_t n = 0;
-        for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-            short ev = 0;
-            if (ARES_GETSOCK_READABLE(bits, i))
-                ev |= POLLIN;
-            if (ARES_GETSOCK_WRITABLE(bits, i))
-                ev |= POLLOUT;
-            if (ev == 0)
-                continue;
-            pfd[n].fd = socks[i];
-            pfd[n].events = ev;
-            pfd[n].revents = 0;
-            n++;
-        }
-        struct timeval maxtv = {left / 1000, (left % 1000) * 1000}, tv;
-        struct timeval *tvp = ares_timeout(dns->channel, &maxtv, &tv);
-        int ms = (int)(tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000);
-        int rc = poll(pfd, n, ms);
-        if (rc < 0 && errno != EINTR)
-            break;
-        if (rc <= 0) {
-            ares_process_fd(dns->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD); /* timeouts */
-            continue;
-        }
-        for (nfds_t i = 0; i < n; i++) {
-            if (pfd[i].revents == 0)
-                continue;
-            ares_socket_t r =
-                (pfd[i].revents & (POLLIN | POLLERR | POLLHUP)) ? pfd[i].fd : ARES_SOCKET_BAD;
-            ares_socket_t w = (pfd[i].revents & POLLOUT) ? pfd[i].fd : ARES_SOCKET_BAD;
-            ares_process_fd(dns->channel, r, w);
-        }
-    }
+    while (dns->pending > 0 && mk_dns_step(dns, deadline) == 0)
+        ;
     if (dns->pending > 0)
         ares_cancel(dns->channel);
+}
+
+int mk_dns_wait_for(mk_dns *dns, const int *done, const struct timespec *deadline)
+{
+    while (!*done && dns->pending > 0 && mk_dns_step(dns, deadline) == 0)
+        ;
+    return *done ? 0 : -1;
 }

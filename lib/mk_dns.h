@@ -14,7 +14,7 @@
 
 #include "mk_net.h"
 
-enum { MK_DNS_A = 1, MK_DNS_TXT = 16, MK_DNS_AAAA = 28 };
+enum { MK_DNS_A = 1, MK_DNS_PTR = 12, MK_DNS_MX = 15, MK_DNS_TXT = 16, MK_DNS_AAAA = 28 };
 
 typedef enum {
     MK_DNS_OK,        /* answered with data */
@@ -23,16 +23,20 @@ typedef enum {
 } mk_dns_status;
 
 #define MK_DNS_MAX_ADDRS 16
-#define MK_DNS_MAX_TXT   8
+#define MK_DNS_MAX_TXT   32
+#define MK_DNS_MAX_NAMES 32
 
 /* What a callback receives; valid only during the callback. */
 typedef struct mk_dns_answer {
     mk_dns_status status;
+    int nxdomain;      /* MK_DNS_NOTFOUND because the name does not exist */
     const char *error; /* why, when not MK_DNS_OK */
     size_t n_addrs;    /* A and AAAA answers */
     mk_addr addrs[MK_DNS_MAX_ADDRS];
     size_t n_txt; /* TXT answers, each record's strings joined */
     const char *txt[MK_DNS_MAX_TXT];
+    size_t n_names; /* MX exchanges (by preference) and PTR names */
+    const char *names[MK_DNS_MAX_NAMES];
 } mk_dns_answer;
 
 typedef void (*mk_dns_cb)(void *arg, const mk_dns_answer *answer);
@@ -59,6 +63,10 @@ size_t mk_dns_pending(const mk_dns *dns);
 /* Runs the queries until none is pending or the CLOCK_MONOTONIC deadline
  * passes; then cancels the rest, whose callbacks get MK_DNS_TEMPERROR. */
 void mk_dns_wait(mk_dns *dns, const struct timespec *deadline);
+/* Runs the queries until *done is set (by a callback) or the deadline
+ * passes; the others go on in the background. 0 when *done, -1 at the
+ * deadline (nothing is cancelled: mk_dns_wait() does that). */
+int mk_dns_wait_for(mk_dns *dns, const int *done, const struct timespec *deadline);
 
 /* now + ms on CLOCK_MONOTONIC. */
 struct timespec mk_dns_deadline_in(long ms);

@@ -39,6 +39,10 @@ typedef struct mk_check_ctx {
     const mk_envelope *env;
     const mk_msg *msg; /* NULL at MK_STAGE_CONNECT */
     mk_results *res;
+    /* End of message: the one DNS deadline of the message (CLOCK_MONOTONIC).
+     * A check that must wait for its answers (SPF) waits no longer. NULL at
+     * connect, where no check may wait. */
+    const struct timespec *deadline;
 } mk_check_ctx;
 
 typedef struct mk_check {

@@ -153,7 +153,9 @@ size_t mk_verdict_headers(const mk_results *res, const mk_verdict *v, const mk_p
     if (spam)
         hdrs[n++] = (mk_header){"X-Spam-Flag", "YES"};
     hdrs[n++] = (mk_header){"X-Spam-Score", mk_pool_printf(pool, "%.1f", v->score)};
-    int stars = v->score > 0 ? (int)floor(v->score) : 0;
+    /* one star per whole point of the score as shown (5.999 shows 6.0: 6 stars) */
+    double shown = round(v->score * 10) / 10;
+    int stars = shown > 0 ? (int)floor(shown) : 0;
     if (stars > 50)
         stars = 50;
     char *level = mk_pool_alloc(pool, (size_t)stars + 1);

@@ -44,10 +44,25 @@ t_clean() {
     local id="clean-$(date +%s%N)"
     rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" --body "Lunch on Friday?" || return 1
     local f; f=$(rig_delivered alice "$id") || { echo "not delivered"; return 1; }
-    rig_header "$f" X-Spam-Status | grep -q '^No, score=0.0 required=5.0 tests=none version=' || { cat "$f"; return 1; }
+    rig_header "$f" X-Spam-Status | grep -q '^No, score=-0.0 required=5.0 tests=SPF_PASS version=' || { cat "$f"; return 1; }
     ! grep -q '^X-Spam-Flag:' "$f"
 }
-check "clean message arrives with X-Spam-Status: No" t_clean
+check "clean message arrives with X-Spam-Status: No (SPF pass)" t_clean
+
+# t_spf SENDER CLIENT SYMBOL [HELO]: delivered with SYMBOL in tests=
+t_spf() {
+    local id="spf-$(date +%s%N)"
+    rig_send --xclient-addr "$2" --helo "${4:-client.example}" --from "$1" --to alice@mk.test --header "Subject: $id" || return 1
+    local f; f=$(rig_delivered alice "$id") || { echo "not delivered"; return 1; }
+    rig_header "$f" X-Spam-Status | tr ',= ' '\n\n\n' | grep -qx "$3" || { rig_header "$f" X-Spam-Status; grep "$id" -m1 "$RIG/milter.log"; return 1; }
+}
+check "SPF pass (include + a:, XCLIENT 192.0.2.10)" t_spf user@pass.spf.test 192.0.2.10 SPF_PASS
+check "SPF fail (-all, XCLIENT 192.0.2.10)" t_spf user@fail.spf.test 192.0.2.10 SPF_FAIL
+check "SPF softfail (mx ~all, XCLIENT 192.0.2.10)" t_spf user@soft.spf.test 192.0.2.10 SPF_SOFTFAIL
+check "SPF none (no record)" t_spf user@rbl.test 192.0.2.10 SPF_NONE
+check "SPF permerror (two records)" t_spf user@two.spf.test 192.0.2.10 SPF_PERMERROR
+check "SPF for the null sender checks HELO" t_spf '<>' 192.0.2.10 SPF_HELO_PASS helo.spf.test
+check "SPF over IPv6 (XCLIENT IPV6:2001:db8::10)" t_spf sender@example.org IPV6:2001:db8::10 SPF_PASS
 
 t_rbl_reject() {
     local out; out=$(rig_send --xclient-addr 192.0.2.99 --to alice@mk.test --header "Subject: listed" 2>&1)
@@ -67,7 +82,7 @@ t_between() {
     rig_send --xclient-addr 192.0.2.66 --to bob@mk.test --header "Subject: $id" --body "grey" || return 1
     local f; f=$(rig_delivered bob "$id") || { echo "not delivered"; return 1; }
     [ "$(rig_header "$f" X-Spam-Flag)" = YES ] && [ "$(rig_header "$f" X-Spam-Level)" = '******' ] &&
-        rig_header "$f" X-Spam-Status | grep -q '^Yes, score=6.0 required=5.0 tests=RBL_TEST_LOW version=' || { cat "$f"; return 1; }
+        rig_header "$f" X-Spam-Status | grep -q '^Yes, score=6.0 required=5.0 tests=RBL_TEST_LOW,SPF_PASS version=' || { cat "$f"; return 1; }
 }
 check "message between the thresholds arrives with X-Spam-Flag: YES" t_between
 
@@ -112,7 +127,7 @@ t_tm_two_answers() { tm --client-ip 192.0.2.77 | grep -q 'RBL_TEST_LOW' && tm --
 check "test mode: one list answering two codes gives two symbols" t_tm_two_answers
 t_tm_refused() { tm --client-ip 192.0.2.88 | grep -q 'RBL_TEST_TEMPERROR .*refuses our queries'; }
 check "test mode: 127.255.255.x answer is a temperror, not a listing" t_tm_refused
-t_tm_outside() { local o; o=$(tm --client-ip 192.0.2.55 2>&1); echo "$o" | grep -q 'symbols: none' && echo "$o" | grep -q 'outside 127.0.0.0/8: ignored'; }
+t_tm_outside() { local o; o=$(tm --client-ip 192.0.2.55 2>&1); ! echo "$o" | grep -q '^  RBL_' && echo "$o" | grep -q 'outside 127.0.0.0/8: ignored'; }
 check "test mode: answer outside 127/8 is ignored and logged" t_tm_outside
 
 # --- failure: DNS down, DNS silent, milter down, internal error --------------

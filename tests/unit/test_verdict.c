@@ -106,6 +106,12 @@ static void test_headers(void **state)
     assert_string_equal(h[3].value,
                         "Yes, score=7.3 required=5.0 tests=SYM_0,SYM_1\n\tversion=" MK_VERSION_TAG);
 
+    double nearly[] = {6.0, -0.001};
+    decide(nearly, 2, &policy, &v, pool, &res);
+    mk_verdict_headers(&res, &v, &policy, pool, h);
+    assert_string_equal(h[1].value, "6.0");
+    assert_string_equal(h[2].value, "******");
+
     double ham[] = {-2.5};
     decide(ham, 1, &policy, &v, pool, &res);
     n = mk_verdict_headers(&res, &v, &policy, pool, h);

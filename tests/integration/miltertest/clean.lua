@@ -8,7 +8,7 @@ mk_run("miltertest clean message", function()
              "hello alice\r\n")
   mk_expect(conn, SMFIR_CONTINUE, "eom")
   if not mt.eom_check(conn, MT_HDRINSERT, "X-Spam-Status") then error("no X-Spam-Status inserted") end
-  if not mt.eom_check(conn, MT_HDRINSERT, "X-Spam-Score", " 0.0") then error("no X-Spam-Score: 0.0 (with the leading space of SMFIP_HDR_LEADSPC)") end
+  if not mt.eom_check(conn, MT_HDRINSERT, "X-Spam-Score", " -0.0") then error("no X-Spam-Score: -0.0 (SPF_PASS; with the leading space of SMFIP_HDR_LEADSPC)") end
   if mt.eom_check(conn, MT_HDRINSERT, "X-Spam-Flag") then error("X-Spam-Flag inserted on ham") end
   if not (mt.eom_check(conn, MT_HDRDELETE, "X-Spam-Flag") or mt.eom_check(conn, MT_HDRCHANGE, "X-Spam-Flag")) then
     error("forged X-Spam-Flag not removed")

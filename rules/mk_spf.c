@@ -1,0 +1,299 @@
+/*
+ * mk_spf: the SPF check, its DNS layer for libspf2, and the evaluation.
+ */
+#include "config.h"
+
+#include "mk_spf.h"
+
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mk_check.h"
+#include "mk_log.h"
+
+/* One lookup of the DNS layer. Heap-allocated: when the deadline cuts the
+ * wait short, the query stays with the resolver and its callback frees it. */
+typedef struct mk_spf_query {
+    int done;
+    int abandoned;
+    SPF_dns_rr_t *rr; /* the answer, made in the callback */
+    SPF_dns_server_t *layer;
+    char *domain;
+    ns_type type;
+} mk_spf_query;
+
+typedef struct mk_spf_hook {
+    mk_dns *dns;
+    const struct timespec *deadline;
+} mk_spf_hook;
+
+const char *mk_spf_result_name(mk_spf_result result)
+{
+    static const char *const names[] = {"none",     "neutral",   "pass",     "fail",
+                                        "softfail", "temperror", "permerror"};
+    return (unsigned)result < sizeof(names) / sizeof(names[0]) ? names[result] : "?";
+}
+
+/* Fills rr from a resolver answer; entries are allocated through libspf2. */
+static void mk_spf_fill(SPF_dns_rr_t *rr, ns_type type, const mk_dns_answer *ans)
+{
+    int n = 0;
+    if (type == ns_t_a || type == ns_t_aaaa) {
+        for (size_t i = 0; i < ans->n_addrs; i++) {
+            const mk_addr *a = &ans->addrs[i];
+            size_t len = type == ns_t_a ? sizeof(struct in_addr) : sizeof(struct in6_addr);
+            if ((type == ns_t_a) != (a->family == AF_INET))
+                continue;
+            if (SPF_dns_rr_buf_realloc(rr, n, len) != SPF_E_SUCCESS)
+                break;
+            memcpy(rr->rr[n], a->bytes, len);
+            n++;
+        }
+    } else {
+        size_t count = type == ns_t_txt ? ans->n_txt : ans->n_names;
+        const char *const *items = type == ns_t_txt ? ans->txt : ans->names;
+        for (size_t i = 0; i < count; i++) {
+            size_t len = strlen(items[i]) + 1;
+            if (SPF_dns_rr_buf_realloc(rr, n, len) != SPF_E_SUCCESS)
+                break;
+            memcpy(rr->rr[n], items[i], len);
+            n++;
+        }
+    }
+    rr->num_rr = n;
+    if (n == 0)
+        rr->herrno = NO_DATA;
+}
+
+static void mk_spf_on_answer(void *arg, const mk_dns_answer *ans)
+{
+    mk_spf_query *q = arg;
+    if (q->abandoned) {
+        free(q->domain);
+        free(q);
+        return;
+    }
+    int herrno = NETDB_SUCCESS;
+    if (ans->status == MK_DNS_TEMPERROR)
+        herrno = TRY_AGAIN;
+    else if (ans->status == MK_DNS_NOTFOUND)
+        herrno = ans->nxdomain ? HOST_NOT_FOUND : NO_DATA;
+    q->rr = SPF_dns_rr_new_init(q->layer, q->domain, q->type, 0, herrno);
+    if (q->rr != NULL && herrno == NETDB_SUCCESS)
+        mk_spf_fill(q->rr, q->type, ans);
+    q->done = 1;
+}
+
+static SPF_dns_rr_t *mk_spf_lookup(SPF_dns_server_t *layer, const char *domain, ns_type type,
+                                   int should_cache)
+{
+    mk_spf_hook *hook = layer->hook;
+    int mtype;
+    switch (type) {
+    case ns_t_a:
+        mtype = MK_DNS_A;
+        break;
+    case ns_t_aaaa:
+        mtype = MK_DNS_AAAA;
+        break;
+    case ns_t_mx:
+        mtype = MK_DNS_MX;
+        break;
+    case ns_t_ptr:
+        mtype = MK_DNS_PTR;
+        break;
+    case ns_t_txt:
+        mtype = MK_DNS_TXT;
+        break;
+    default: /* type SPF (99) is obsolete (RFC 7208 section 3.1): not asked */
+        return SPF_dns_rr_new_init(layer, domain, type, 0, NO_DATA);
+    }
+    mk_spf_query *q = calloc(1, sizeof(*q));
+    if (q == NULL || (q->domain = strdup(domain)) == NULL) {
+        free(q);
+        return SPF_dns_rr_new_init(layer, domain, type, 0, TRY_AGAIN);
+    }
+    q->layer = layer;
+    q->type = type;
+    mk_dns_query(hook->dns, domain, mtype, mk_spf_on_answer, q);
+    if (mk_dns_wait_for(hook->dns, &q->done, hook->deadline) != 0) {
+        q->abandoned = 1; /* the callback frees it */
+        return SPF_dns_rr_new_init(layer, domain, type, 0, TRY_AGAIN);
+    }
+    SPF_dns_rr_t *rr = q->rr;
+    free(q->domain);
+    free(q);
+    return rr != NULL ? rr : SPF_dns_rr_new_init(layer, domain, type, 0, TRY_AGAIN);
+}
+
+static void mk_spf_dns_destroy(SPF_dns_server_t *layer)
+{
+    if (layer == NULL)
+        return;
+    free(layer->hook);
+    free(layer);
+}
+
+SPF_dns_server_t *mk_spf_dns_new(mk_dns *dns, const struct timespec *deadline)
+{
+    SPF_dns_server_t *layer = calloc(1, sizeof(*layer));
+    mk_spf_hook *hook = calloc(1, sizeof(*hook));
+    if (layer == NULL || hook == NULL) {
+        free(layer);
+        free(hook);
+        return NULL;
+    }
+    hook->dns = dns;
+    hook->deadline = deadline;
+    layer->destroy = mk_spf_dns_destroy;
+    layer->lookup = mk_spf_lookup;
+    layer->get_spf = NULL;
+    layer->get_exp = NULL;
+    layer->add_cache = NULL;
+    layer->layer_below = NULL;
+    layer->name = "mailkeeper";
+    layer->hook = hook;
+    return layer;
+}
+
+SPF_server_t *mk_spf_server_new(SPF_dns_server_t *dnsl)
+{
+    return dnsl != NULL ? SPF_server_new_dns(dnsl, 0) : NULL;
+}
+
+static mk_spf_result mk_spf_map(SPF_result_t r)
+{
+    switch (r) {
+    case SPF_RESULT_PASS:
+        return MK_SPF_PASS;
+    case SPF_RESULT_FAIL:
+        return MK_SPF_FAIL;
+    case SPF_RESULT_SOFTFAIL:
+        return MK_SPF_SOFTFAIL;
+    case SPF_RESULT_NEUTRAL:
+        return MK_SPF_NEUTRAL;
+    case SPF_RESULT_NONE:
+        return MK_SPF_NONE;
+    case SPF_RESULT_TEMPERROR:
+        return MK_SPF_TEMPERROR;
+    case SPF_RESULT_PERMERROR:
+    case SPF_RESULT_INVALID:
+    default:
+        return MK_SPF_PERMERROR;
+    }
+}
+
+int mk_spf_eval(SPF_server_t *server, const char *ip, const char *helo, const char *mail_from,
+                mk_spf_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->result = MK_SPF_NONE;
+    if (helo == NULL)
+        helo = "";
+    if (mail_from == NULL)
+        mail_from = "";
+    out->helo_scope = mail_from[0] == '\0';
+    if (out->helo_scope)
+        snprintf(out->identity, sizeof(out->identity), "postmaster@%s", helo);
+    else
+        snprintf(out->identity, sizeof(out->identity), "%s", mail_from);
+    const char *at = strrchr(out->identity, '@');
+    const char *dom = at ? at + 1 : out->identity;
+    size_t dlen = strlen(dom) < sizeof(out->domain) - 1 ? strlen(dom) : sizeof(out->domain) - 1;
+    memcpy(out->domain, dom, dlen);
+    out->domain[dlen] = '\0';
+
+    SPF_request_t *req = SPF_request_new(server);
+    if (req == NULL) {
+        snprintf(out->comment, sizeof(out->comment), "out of memory");
+        return -1;
+    }
+    if (SPF_request_set_ipv4_str(req, ip) != SPF_E_SUCCESS &&
+        SPF_request_set_ipv6_str(req, ip) != SPF_E_SUCCESS) {
+        snprintf(out->comment, sizeof(out->comment), "client address '%s' is not an IP address",
+                 ip ? ip : "");
+        SPF_request_free(req);
+        return -1;
+    }
+    SPF_request_set_helo_dom(req, helo);
+    if (!out->helo_scope)
+        SPF_request_set_env_from(req, mail_from);
+    SPF_response_t *resp = NULL;
+    SPF_request_query_mailfrom(req, &resp);
+    if (resp != NULL) {
+        out->result = mk_spf_map(SPF_response_result(resp));
+        const char *c = SPF_response_get_header_comment(resp);
+        snprintf(out->comment, sizeof(out->comment), "%s", c ? c : "");
+        SPF_response_free(resp);
+    } else {
+        out->result = MK_SPF_TEMPERROR;
+    }
+    SPF_request_free(req);
+    return 0;
+}
+
+/* ---- the check ---------------------------------------------------------- */
+
+static int mk_spf_enabled(const mk_config *cfg)
+{
+    return cfg->spf_enabled;
+}
+
+/* Symbols and default scores as SpamAssassin names and scores them. */
+static void mk_spf_symbol(mk_check_ctx *ctx, const mk_spf_outcome *o)
+{
+    static const struct {
+        const char *name;
+        double score;
+    } mailfrom[] =
+        {
+            {"SPF_NONE", 0.001},     {"SPF_NEUTRAL", 0.652},  {"SPF_PASS", -0.001},
+            {"SPF_FAIL", 0.919},     {"SPF_SOFTFAIL", 0.665}, {"SPF_TEMPERROR", 0.01},
+            {"SPF_PERMERROR", 0.01},
+        },
+      helo[] = {
+          {"SPF_HELO_NONE", 0.001},     {"SPF_HELO_NEUTRAL", 0.001},  {"SPF_HELO_PASS", -0.001},
+          {"SPF_HELO_FAIL", 0.001},     {"SPF_HELO_SOFTFAIL", 0.896}, {"SPF_HELO_TEMPERROR", 0.01},
+          {"SPF_HELO_PERMERROR", 0.01},
+      };
+    const char *name = o->helo_scope ? helo[o->result].name : mailfrom[o->result].name;
+    double score = o->helo_scope ? helo[o->result].score : mailfrom[o->result].score;
+    char detail[1024];
+    snprintf(detail, sizeof(detail), "%s: %s (%s)", o->identity, mk_spf_result_name(o->result),
+             o->comment);
+    mk_check_add(ctx, name, score, detail, NULL);
+}
+
+static void *mk_spf_start(mk_check_ctx *ctx)
+{
+    const mk_envelope *env = ctx->env;
+    if (!env->have_addr || ctx->deadline == NULL)
+        return NULL; /* local submission: there is no client to check */
+    if (mk_net_is_special(&env->client_addr) ||
+        mk_net_list_contains(&ctx->cfg->trusted_networks, &env->client_addr))
+        return NULL; /* our own relays: SPF says nothing about them */
+    SPF_server_t *server = mk_spf_server_new(mk_spf_dns_new(ctx->dns, ctx->deadline));
+    if (server == NULL) {
+        mk_log(LOG_ERR, env->qid, "spf: out of memory");
+        return NULL;
+    }
+    mk_spf_outcome *o = mk_pool_alloc(ctx->pool, sizeof(*o));
+    if (o != NULL && mk_spf_eval(server, env->client_ip, env->helo, env->mail_from, o) == 0) {
+        mk_spf_symbol(ctx, o);
+        mk_log(LOG_DEBUG, env->qid, "spf: %s %s: %s", o->helo_scope ? "helo" : "mailfrom",
+               mk_spf_result_name(o->result), o->comment);
+    }
+    SPF_server_free(server);
+    return o;
+}
+
+const mk_check mk_spf_check = {
+    .name = "spf",
+    .stage = MK_STAGE_EOM,
+    .needs_dns = 1,
+    .enabled = mk_spf_enabled,
+    .start = mk_spf_start,
+    .finish = NULL,
+};
