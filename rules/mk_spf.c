@@ -107,7 +107,7 @@ static SPF_dns_rr_t *mk_spf_lookup(SPF_dns_server_t *layer, const char *domain, 
     case ns_t_txt:
         mtype = MK_DNS_TXT;
         break;
-    default: /* type SPF (99) is obsolete (RFC 7208 section 3.1): not asked */
+    default: /* mk_spf_policy_lookup() asks nothing else */
         return SPF_dns_rr_new_init(layer, domain, type, 0, NO_DATA);
     }
     mk_spf_query *q = calloc(1, sizeof(*q));
@@ -158,9 +158,46 @@ SPF_dns_server_t *mk_spf_dns_new(mk_dns *dns, const struct timespec *deadline)
     return layer;
 }
 
+/* The policy layer: what mailkeeper asks of any DNS layer below it, the
+ * resolver in the milter or a zone in the conformance test alike. RFC 7208
+ * section 3.1: the SPF RR type (99) is obsolete and never used. */
+static SPF_dns_rr_t *mk_spf_policy_lookup(SPF_dns_server_t *layer, const char *domain,
+                                          ns_type type, int should_cache)
+{
+    if (type != ns_t_a && type != ns_t_aaaa && type != ns_t_mx && type != ns_t_ptr &&
+        type != ns_t_txt)
+        return SPF_dns_rr_new_init(layer, domain, type, 0, NO_DATA);
+    SPF_dns_server_t *below = layer->layer_below;
+    return below->lookup(below, domain, type, should_cache);
+}
+
+static void mk_spf_policy_destroy(SPF_dns_server_t *layer)
+{
+    if (layer == NULL)
+        return;
+    if (layer->layer_below != NULL && layer->layer_below->destroy != NULL)
+        layer->layer_below->destroy(layer->layer_below);
+    free(layer);
+}
+
 SPF_server_t *mk_spf_server_new(SPF_dns_server_t *dnsl)
 {
-    return dnsl != NULL ? SPF_server_new_dns(dnsl, 0) : NULL;
+    if (dnsl == NULL)
+        return NULL;
+    SPF_dns_server_t *policy = calloc(1, sizeof(*policy));
+    if (policy == NULL) {
+        if (dnsl->destroy != NULL)
+            dnsl->destroy(dnsl);
+        return NULL;
+    }
+    policy->destroy = mk_spf_policy_destroy;
+    policy->lookup = mk_spf_policy_lookup;
+    policy->layer_below = dnsl;
+    policy->name = "mailkeeper-policy";
+    SPF_server_t *server = SPF_server_new_dns(policy, 0);
+    if (server == NULL)
+        mk_spf_policy_destroy(policy);
+    return server;
 }
 
 static mk_spf_result mk_spf_map(SPF_result_t r)

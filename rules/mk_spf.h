@@ -42,8 +42,9 @@ const char *mk_spf_result_name(mk_spf_result result);
  * from it (mk_spf_server_new), which frees it. NULL when out of memory. */
 SPF_dns_server_t *mk_spf_dns_new(mk_dns *dns, const struct timespec *deadline);
 
-/* A libspf2 server over the DNS layer dnsl; SPF_server_free() frees both
- * (when dnsl has a destructor, as both mk_spf_dns_new's and zone layers do). */
+/* A libspf2 server over the DNS layer dnsl (taken over: freed with the
+ * server by SPF_server_free(), or here on failure), with mailkeeper's
+ * policy layer between them. NULL when out of memory. */
 SPF_server_t *mk_spf_server_new(SPF_dns_server_t *dnsl);
 
 /* Evaluates SPF for client ip (IPv4 or IPv6 text), HELO name and MAIL FROM

@@ -41,6 +41,15 @@ grep -A30 '^FAIL\|^ERROR' tests/unit/*.log 2>/dev/null | head -60
 grep -E '^# ' /tmp/mk-check.log
 unit_counts /tmp/mk-check.log
 
+section "SPF conformance (openspf suites through mailkeeper's SPF evaluation)"
+for suite in rfc7208 rfc4408; do
+    if python3 tests/spf/run_suite.py tests/spf/spf_driver "$TOP/../shared/testdata/spf/$suite-tests.yml" "$suite" > /tmp/mk-spf.log 2>&1; then
+        echo "PASS: SPF $suite: $(tail -1 /tmp/mk-spf.log)"; add 1 0
+    else
+        grep -v 'known deviation' /tmp/mk-spf.log | tail -20; echo "FAIL: SPF $suite conformance"; add 0 1
+    fi
+done
+
 section "integration tests (netns, NSD, Postfix, miltertest)"
 bash tests/integration/run.sh 2>&1 | tee /tmp/mk-integration.log
 last=$(tail -1 /tmp/mk-integration.log)
