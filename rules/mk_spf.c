@@ -161,8 +161,8 @@ SPF_dns_server_t *mk_spf_dns_new(mk_dns *dns, const struct timespec *deadline)
 /* The policy layer: what mailkeeper asks of any DNS layer below it, the
  * resolver in the milter or a zone in the conformance test alike. RFC 7208
  * section 3.1: the SPF RR type (99) is obsolete and never used. */
-static SPF_dns_rr_t *mk_spf_policy_lookup(SPF_dns_server_t *layer, const char *domain,
-                                          ns_type type, int should_cache)
+static SPF_dns_rr_t *mk_spf_policy_lookup(SPF_dns_server_t *layer, const char *domain, ns_type type,
+                                          int should_cache)
 {
     if (type != ns_t_a && type != ns_t_aaaa && type != ns_t_mx && type != ns_t_ptr &&
         type != ns_t_txt)
