@@ -158,9 +158,15 @@ SPF_dns_server_t *mk_spf_dns_new(mk_dns *dns, const struct timespec *deadline)
     return layer;
 }
 
+/* What the policy layer saw during one evaluation. */
+typedef struct mk_spf_policy {
+    int txt_tempfail; /* a TXT (SPF record) lookup failed temporarily */
+} mk_spf_policy;
+
 /* The policy layer: what mailkeeper asks of any DNS layer below it, the
- * resolver in the milter or a zone in the conformance test alike. RFC 7208
- * section 3.1: the SPF RR type (99) is obsolete and never used. */
+ * resolver in the milter or a zone in the conformance test alike, and what
+ * it notes for the corrections of mk_spf_eval(). RFC 7208 section 3.1: the
+ * SPF RR type (99) is obsolete and never used. */
 static SPF_dns_rr_t *mk_spf_policy_lookup(SPF_dns_server_t *layer, const char *domain, ns_type type,
                                           int should_cache)
 {
@@ -168,7 +174,11 @@ static SPF_dns_rr_t *mk_spf_policy_lookup(SPF_dns_server_t *layer, const char *d
         type != ns_t_txt)
         return SPF_dns_rr_new_init(layer, domain, type, 0, NO_DATA);
     SPF_dns_server_t *below = layer->layer_below;
-    return below->lookup(below, domain, type, should_cache);
+    SPF_dns_rr_t *rr = below->lookup(below, domain, type, should_cache);
+    mk_spf_policy *seen = layer->hook;
+    if (type == ns_t_txt && (rr == NULL || rr->herrno == TRY_AGAIN))
+        seen->txt_tempfail = 1;
+    return rr;
 }
 
 static void mk_spf_policy_destroy(SPF_dns_server_t *layer)
@@ -177,6 +187,7 @@ static void mk_spf_policy_destroy(SPF_dns_server_t *layer)
         return;
     if (layer->layer_below != NULL && layer->layer_below->destroy != NULL)
         layer->layer_below->destroy(layer->layer_below);
+    free(layer->hook);
     free(layer);
 }
 
@@ -185,11 +196,15 @@ SPF_server_t *mk_spf_server_new(SPF_dns_server_t *dnsl)
     if (dnsl == NULL)
         return NULL;
     SPF_dns_server_t *policy = calloc(1, sizeof(*policy));
-    if (policy == NULL) {
+    mk_spf_policy *seen = calloc(1, sizeof(*seen));
+    if (policy == NULL || seen == NULL) {
+        free(policy);
+        free(seen);
         if (dnsl->destroy != NULL)
             dnsl->destroy(dnsl);
         return NULL;
     }
+    policy->hook = seen;
     policy->destroy = mk_spf_policy_destroy;
     policy->lookup = mk_spf_policy_lookup;
     policy->layer_below = dnsl;
@@ -257,6 +272,10 @@ int mk_spf_eval(SPF_server_t *server, const char *ip, const char *helo, const ch
     SPF_request_set_helo_dom(req, helo);
     if (!out->helo_scope)
         SPF_request_set_env_from(req, mail_from);
+    mk_spf_policy *seen =
+        server->resolver->lookup == mk_spf_policy_lookup ? server->resolver->hook : NULL;
+    if (seen != NULL)
+        seen->txt_tempfail = 0;
     SPF_response_t *resp = NULL;
     SPF_request_query_mailfrom(req, &resp);
     if (resp != NULL) {
@@ -266,6 +285,13 @@ int mk_spf_eval(SPF_server_t *server, const char *ip, const char *helo, const ch
         SPF_response_free(resp);
     } else {
         out->result = MK_SPF_TEMPERROR;
+    }
+    /* RFC 7208 section 4.4: a record lookup that fails temporarily ends in
+     * temperror; libspf2 says permerror. */
+    if (out->result == MK_SPF_PERMERROR && seen != NULL && seen->txt_tempfail) {
+        out->result = MK_SPF_TEMPERROR;
+        snprintf(out->comment, sizeof(out->comment),
+                 "temporary DNS error looking up an SPF record (RFC 7208 section 4.4)");
     }
     SPF_request_free(req);
     return 0;
