@@ -161,6 +161,8 @@ SPF_dns_server_t *mk_spf_dns_new(mk_dns *dns, const struct timespec *deadline)
 /* What the policy layer saw during one evaluation. */
 typedef struct mk_spf_policy {
     int txt_tempfail; /* a TXT (SPF record) lookup failed temporarily */
+    int syntax_error; /* a fetched SPF record breaks the grammar */
+    char why[256];
 } mk_spf_policy;
 
 /* The policy layer: what mailkeeper asks of any DNS layer below it, the
@@ -178,6 +180,17 @@ static SPF_dns_rr_t *mk_spf_policy_lookup(SPF_dns_server_t *layer, const char *d
     mk_spf_policy *seen = layer->hook;
     if (type == ns_t_txt && (rr == NULL || rr->herrno == TRY_AGAIN))
         seen->txt_tempfail = 1;
+    if (type == ns_t_txt && rr != NULL && rr->herrno == NETDB_SUCCESS && !seen->syntax_error) {
+        for (int i = 0; i < rr->num_rr; i++) {
+            const char *txt = rr->rr[i]->txt;
+            char why[200];
+            if (mk_spf_is_record(txt) && mk_spf_record_check(txt, why, sizeof(why)) != 0) {
+                seen->syntax_error = 1;
+                snprintf(seen->why, sizeof(seen->why), "%s: %s", domain, why);
+                break;
+            }
+        }
+    }
     return rr;
 }
 
@@ -275,7 +288,7 @@ int mk_spf_eval(SPF_server_t *server, const char *ip, const char *helo, const ch
     mk_spf_policy *seen =
         server->resolver->lookup == mk_spf_policy_lookup ? server->resolver->hook : NULL;
     if (seen != NULL)
-        seen->txt_tempfail = 0;
+        memset(seen, 0, sizeof(*seen));
     SPF_response_t *resp = NULL;
     SPF_request_query_mailfrom(req, &resp);
     if (resp != NULL) {
@@ -292,6 +305,12 @@ int mk_spf_eval(SPF_server_t *server, const char *ip, const char *helo, const ch
         out->result = MK_SPF_TEMPERROR;
         snprintf(out->comment, sizeof(out->comment),
                  "temporary DNS error looking up an SPF record (RFC 7208 section 4.4)");
+    }
+    /* RFC 7208 section 4.6: a record is parsed whole before it is evaluated;
+     * one that breaks the grammar gives permerror, whatever came first. */
+    if (seen != NULL && seen->syntax_error && out->result != MK_SPF_TEMPERROR) {
+        out->result = MK_SPF_PERMERROR;
+        snprintf(out->comment, sizeof(out->comment), "SPF record syntax error at %s", seen->why);
     }
     SPF_request_free(req);
     return 0;

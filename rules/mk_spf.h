@@ -53,4 +53,10 @@ SPF_server_t *mk_spf_server_new(SPF_dns_server_t *dnsl);
 int mk_spf_eval(SPF_server_t *server, const char *ip, const char *helo, const char *mail_from,
                 mk_spf_outcome *out);
 
+/* Whether a TXT string is an SPF record ("v=spf1" then a space or the end). */
+int mk_spf_is_record(const char *txt);
+/* Checks record against the ABNF of RFC 7208 section 12 (plus: redirect=
+ * and exp= at most once). 0, or -1 with why. */
+int mk_spf_record_check(const char *record, char *why, size_t len);
+
 #endif
