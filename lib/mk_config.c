@@ -19,6 +19,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include <unistd.h>
+
 #include "mk_log.h"
 
 #define MK_CONF_MAX_LINE 4096
@@ -61,6 +63,7 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("general", "trusted_networks", MK_CT_NETLIST, trusted_networks, ""),
     MK_K("general", "tmp_dir", MK_CT_PATH, tmp_dir, "/tmp"),
     MK_K("milter", "socket", MK_CT_SOCKET, socket, "inet:8894@127.0.0.1"),
+    MK_K("milter", "authserv_id", MK_CT_DNSNAME, authserv_id, "localhost"),
     MK_K("milter", "pid_file", MK_CT_STR, pid_file, ""),
     MK_K("milter", "on_error", MK_CT_ON_ERROR, on_error, "tempfail"),
     MK_K("milter", "memory_limit", MK_CT_SIZE, memory_limit, "1M"),
@@ -690,6 +693,13 @@ static void mk_conf_finish(mk_conf_state *st)
         }
         if (!rbl->ipv4 && !rbl->ipv6)
             mk_conf_error(st, rbl->line, section, "ipv4", "ipv4 and ipv6 are both off");
+    }
+    if (mk_conf_key_line(st, "milter", "authserv_id") == 0) {
+        char host[256];
+        if (gethostname(host, sizeof(host)) == 0 && host[0] != '\0' && mk_conf_is_dnsname(host)) {
+            host[sizeof(host) - 1] = '\0';
+            mk_conf_replace_str(&cfg->authserv_id, host);
+        }
     }
     if (!isnan(cfg->tempfail_score) && cfg->tempfail_score >= cfg->reject_score)
         mk_conf_error(st, mk_conf_key_line(st, "scoring", "tempfail_score"), "scoring",

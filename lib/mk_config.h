@@ -56,6 +56,7 @@ typedef struct mk_config {
     char *tmp_dir;
     /* [milter] */
     char *socket;
+    char *authserv_id; /* Authentication-Results; default: the host's name */
     char *pid_file;
     int on_error;
     size_t memory_limit;

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "mk_authres.h"
 #include "mk_check.h"
 #include "mk_dns.h"
 #include "mk_log.h"
@@ -21,9 +22,11 @@
 
 #define MK_PIPE_MAX_FOREIGN 64 /* foreign X-Spam-* headers removed per message */
 
+/* A header that arrived and is to be removed. */
 typedef struct mk_foreign {
     const char *name;
-    int index;
+    int index;  /* among the headers of that name, as the MTA counts them */
+    int always; /* forged Authentication-Results: removed whatever is configured */
 } mk_foreign;
 
 /* One message. */
@@ -36,7 +39,7 @@ typedef struct mk_txn {
     const char *from;
     mk_foreign foreign[MK_PIPE_MAX_FOREIGN];
     size_t n_foreign;
-    char *seen_names[MK_PIPE_MAX_FOREIGN]; /* X-Spam-* names seen, with counts */
+    char *seen_names[MK_PIPE_MAX_FOREIGN]; /* names of headers we may remove, with counts */
     int seen_count[MK_PIPE_MAX_FOREIGN];
     size_t n_seen;
     int in_body;
@@ -220,9 +223,10 @@ static int mk_pipe_append(mk_pipe *pipe, const void *data, size_t len)
     return 0;
 }
 
-/* Counts X-Spam-* headers by name (case-insensitive), as the MTA numbers
- * them for deletion, and remembers each one to delete. */
-static void mk_pipe_note_foreign(mk_pipe *pipe, const char *name)
+/* Counts the headers of a name (case-insensitive), as the MTA numbers them
+ * for deletion; remembers this one to delete when drop is set (always: even
+ * with remove_foreign_headers off). */
+static void mk_pipe_note_header(mk_pipe *pipe, const char *name, int drop, int always)
 {
     mk_txn *t = pipe->txn;
     size_t i;
@@ -236,9 +240,10 @@ static void mk_pipe_note_foreign(mk_pipe *pipe, const char *name)
         t->seen_count[t->n_seen++] = 0;
     }
     int idx = ++t->seen_count[i];
-    if (t->n_foreign < MK_PIPE_MAX_FOREIGN) {
+    if (drop && t->n_foreign < MK_PIPE_MAX_FOREIGN) {
         t->foreign[t->n_foreign].name = t->seen_names[i];
         t->foreign[t->n_foreign].index = idx;
+        t->foreign[t->n_foreign].always = always;
         t->n_foreign++;
     }
 }
@@ -251,7 +256,9 @@ int mk_pipe_header(mk_pipe *pipe, const char *name, const char *value)
     if (value == NULL)
         value = "";
     if (mk_verdict_is_own_header(name))
-        mk_pipe_note_foreign(pipe, name);
+        mk_pipe_note_header(pipe, name, 1, 0);
+    else if (strcasecmp(name, "Authentication-Results") == 0)
+        mk_pipe_note_header(pipe, name, mk_authres_claims(value, pipe->app->cfg->authserv_id), 1);
     /* Rebuild the header in wire form: folds become CRLF + the fold's space. */
     if (mk_pipe_append(pipe, name, strlen(name)) != 0 || mk_pipe_append(pipe, ":", 1) != 0)
         return -1;
@@ -332,18 +339,26 @@ static const char *mk_pipe_symbols_text(mk_pool *pool, const mk_results *res)
     return s;
 }
 
+/* How many arriving headers are removed. */
+static size_t mk_pipe_removed(const mk_pipe *pipe)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < pipe->txn->n_foreign; i++)
+        n += pipe->app->cfg->remove_foreign_headers || pipe->txn->foreign[i].always;
+    return n;
+}
+
 static int mk_pipe_build_edits(mk_pipe *pipe, mk_outcome *out, const mk_header *hdrs, size_t nh)
 {
     mk_txn *t = pipe->txn;
     int remove = pipe->app->cfg->remove_foreign_headers;
-    size_t cap = (remove ? t->n_foreign : 0) + nh;
-    mk_edit *edits = mk_pool_alloc(t->pool, (cap + 1) * sizeof(*edits));
+    mk_edit *edits = mk_pool_alloc(t->pool, (t->n_foreign + nh + 1) * sizeof(*edits));
     if (edits == NULL)
         return -1;
     size_t n = 0;
     /* Highest index first, so each deletion leaves the lower indexes valid. */
-    if (remove)
-        for (size_t i = t->n_foreign; i-- > 0;)
+    for (size_t i = t->n_foreign; i-- > 0;)
+        if (remove || t->foreign[i].always)
             edits[n++] = (mk_edit){MK_EDIT_DELETE, t->foreign[i].name, t->foreign[i].index, NULL};
     /* Each insert goes to the top: the last inserted stands first. */
     for (size_t i = nh; i-- > 0;)
@@ -398,8 +413,10 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
         out->xcode = "4.7.1";
         out->text = out->verdict.reply;
     } else {
-        mk_header hdrs[MK_VERDICT_HEADERS];
-        size_t nh = mk_verdict_headers(&t->res, &out->verdict, &app->policy, t->pool, hdrs);
+        mk_header hdrs[MK_VERDICT_HEADERS + 1];
+        hdrs[0] = (mk_header){"Authentication-Results",
+                              mk_authres_value(&t->res, cfg->authserv_id, t->pool)};
+        size_t nh = 1 + mk_verdict_headers(&t->res, &out->verdict, &app->policy, t->pool, hdrs + 1);
         for (size_t i = 0; i < nh; i++)
             if (hdrs[i].value == NULL)
                 goto fail;
@@ -413,7 +430,7 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
                                                                     : "unknown",
            pipe->env.client_ip ? pipe->env.client_ip : "unknown", t->from, t->n_rcpts, t->msg->size,
            out->verdict.score, app->policy.add_header, mk_action_name(out->action),
-           mk_pipe_symbols_text(t->pool, &t->res), cfg->remove_foreign_headers ? t->n_foreign : 0,
+           mk_pipe_symbols_text(t->pool, &t->res), mk_pipe_removed(pipe),
            mk_pipe_ms_since(&t->started));
     return 0;
 fail:

@@ -56,11 +56,32 @@ void mk_results_force(mk_results *res, mk_action action, const char *reason)
     }
 }
 
+int mk_results_auth(mk_results *res, const char *method, const char *result, const char *reason,
+                    const char *props)
+{
+    if (res->n_auth == MK_RESULTS_MAX_AUTH)
+        return 0;
+    mk_auth *a = &res->auth[res->n_auth];
+    a->method = mk_pool_strdup(res->pool, method);
+    a->result = mk_pool_strdup(res->pool, result);
+    a->reason = mk_pool_strdup(res->pool, reason);
+    a->props = mk_pool_strdup(res->pool, props);
+    if (a->method == NULL || a->result == NULL)
+        return -1;
+    res->n_auth++;
+    return 0;
+}
+
 int mk_results_merge(mk_results *res, const mk_results *src)
 {
     for (size_t i = 0; i < src->n; i++) {
         const mk_symbol *s = &src->syms[i];
         if (mk_results_add(res, s->name, s->score, s->detail, s->reason) != 0)
+            return -1;
+    }
+    for (size_t i = 0; i < src->n_auth; i++) {
+        const mk_auth *a = &src->auth[i];
+        if (mk_results_auth(res, a->method, a->result, a->reason, a->props) != 0)
             return -1;
     }
     mk_results_force(res, src->forced, src->forced_reason);

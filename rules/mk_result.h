@@ -25,10 +25,22 @@ typedef struct mk_symbol {
     const char *reason; /* for the sender when this leads to a reject, or NULL */
 } mk_symbol;
 
+/* One authentication result for Authentication-Results (RFC 8601). */
+typedef struct mk_auth {
+    const char *method; /* "spf", "dkim", "dmarc" */
+    const char *result; /* "pass", "fail", ... */
+    const char *reason; /* a comment, or NULL */
+    const char *props;  /* "smtp.mailfrom=a@b.example", or NULL */
+} mk_auth;
+
+#define MK_RESULTS_MAX_AUTH 16
+
 typedef struct mk_results {
     mk_pool *pool;
     mk_symbol *syms;
     size_t n, cap;
+    mk_auth auth[MK_RESULTS_MAX_AUTH];
+    size_t n_auth;
     mk_action forced;          /* MK_ACTION_ACCEPT: none */
     const char *forced_reason; /* owned by the pool */
 } mk_results;
@@ -38,7 +50,11 @@ void mk_results_init(mk_results *res, mk_pool *pool);
  * keeps the first score and detail. 0, or -1 when out of memory. */
 int mk_results_add(mk_results *res, const char *name, double score, const char *detail,
                    const char *reason);
-/* Copies every symbol and forced action of src into res. */
+/* Adds an authentication result (strings copied into the pool); results
+ * past MK_RESULTS_MAX_AUTH are dropped. 0 or -1. */
+int mk_results_auth(mk_results *res, const char *method, const char *result, const char *reason,
+                    const char *props);
+/* Copies every symbol, authentication result and forced action of src into res. */
 int mk_results_merge(mk_results *res, const mk_results *src);
 /* Raises the forced action to at least action. */
 void mk_results_force(mk_results *res, mk_action action, const char *reason);

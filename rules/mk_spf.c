@@ -346,6 +346,10 @@ static void mk_spf_symbol(mk_check_ctx *ctx, const mk_spf_outcome *o)
     snprintf(detail, sizeof(detail), "%s: %s (%s)", o->identity, mk_spf_result_name(o->result),
              o->comment);
     mk_check_add(ctx, name, score, detail, NULL);
+    char props[400];
+    snprintf(props, sizeof(props), o->helo_scope ? "smtp.helo=%s" : "smtp.mailfrom=%s",
+             o->helo_scope ? ctx->env->helo : o->identity);
+    mk_results_auth(ctx->res, "spf", mk_spf_result_name(o->result), o->comment, props);
 }
 
 static void *mk_spf_start(mk_check_ctx *ctx)

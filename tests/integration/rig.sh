@@ -112,6 +112,7 @@ tmp_dir = $RIG/tmp
 log_level = info
 [milter]
 socket = inet:$MILTER_PORT@127.0.0.1
+authserv_id = mx.mk.test
 pid_file = $RIG/milter.pid
 [scoring]
 add_header_score = 5

@@ -45,16 +45,20 @@ t_clean() {
     rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" --body "Lunch on Friday?" || return 1
     local f; f=$(rig_delivered alice "$id") || { echo "not delivered"; return 1; }
     rig_header "$f" X-Spam-Status | grep -q '^No, score=-0.0 required=5.0 tests=SPF_PASS version=' || { cat "$f"; return 1; }
+    rig_header "$f" Authentication-Results | grep -q '^mx.mk.test; spf=pass (.*) smtp.mailfrom=sender@example.org$' || { cat "$f"; return 1; }
     ! grep -q '^X-Spam-Flag:' "$f"
 }
-check "clean message arrives with X-Spam-Status: No (SPF pass)" t_clean
+check "clean message arrives with X-Spam-Status: No and Authentication-Results: spf=pass" t_clean
 
-# t_spf SENDER CLIENT SYMBOL [HELO]: delivered with SYMBOL in tests=
+# t_spf SENDER CLIENT SYMBOL [HELO]: delivered with SYMBOL in tests= and
+# the same result in Authentication-Results
 t_spf() {
     local id="spf-$(date +%s%N)"
     rig_send --xclient-addr "$2" --helo "${4:-client.example}" --from "$1" --to alice@mk.test --header "Subject: $id" || return 1
     local f; f=$(rig_delivered alice "$id") || { echo "not delivered"; return 1; }
     rig_header "$f" X-Spam-Status | tr ',= ' '\n\n\n' | grep -qx "$3" || { rig_header "$f" X-Spam-Status; grep "$id" -m1 "$RIG/milter.log"; return 1; }
+    local want; want=$(echo "$3" | sed 's/^SPF_\(HELO_\)\{0,1\}//' | tr 'A-Z' 'a-z')
+    rig_header "$f" Authentication-Results | grep -q "^mx.mk.test; spf=$want " || { rig_header "$f" Authentication-Results; return 1; }
 }
 check "SPF pass (include + a:, XCLIENT 192.0.2.10)" t_spf user@pass.spf.test 192.0.2.10 SPF_PASS
 check "SPF fail (-all, XCLIENT 192.0.2.10)" t_spf user@fail.spf.test 192.0.2.10 SPF_FAIL
@@ -90,11 +94,15 @@ t_forged() {
     local id="fake-$(date +%s%N)"
     rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" \
         --add-header "X-Spam-Flag: NO" --add-header "X-Spam-Status: No, score=-99 tests=FORGED" \
-        --add-header "x-spam-flag: NO" --add-header "X-Spam-Report: forged" --body "trust me" || return 1
+        --add-header "x-spam-flag: NO" --add-header "X-Spam-Report: forged" \
+        --add-header "Authentication-Results: mx.mk.test; dkim=pass header.d=example.org" \
+        --add-header "Authentication-Results: relay.example.net; spf=none" --body "trust me" || return 1
     local f; f=$(rig_delivered alice "$id") || { echo "not delivered"; return 1; }
+    grep -q '^Authentication-Results: relay.example.net; spf=none' "$f" || { cat "$f"; return 1; }
+    [ "$(grep -c '^Authentication-Results: mx.mk.test' "$f")" = 1 ] && ! grep -q 'dkim=pass' "$f" || { cat "$f"; return 1; }
     ! grep -qi 'FORGED\|^X-Spam-Flag: NO\|^X-Spam-Report' "$f" && [ "$(grep -ci '^X-Spam-Status:' "$f")" = 1 ] || { cat "$f"; return 1; }
 }
-check "forged X-Spam-* headers from the sender are gone on delivery" t_forged
+check "forged X-Spam-* and Authentication-Results (our authserv-id) are gone; another host's A-R stays" t_forged
 
 t_local_submission() {
     local id="local-$(date +%s%N)"

@@ -47,7 +47,7 @@ static const char *inserted(const mk_outcome *o, const char *name)
 
 static void test_clean_and_foreign(void **state)
 {
-    mk_config *cfg = config("");
+    mk_config *cfg = config("[milter]\nauthserv_id = MX.Example\n");
     mk_app app;
     mk_app_init(&app, cfg);
     mk_pipe *p = mk_pipe_connect(&app, "client.example", "192.0.2.10");
@@ -62,6 +62,11 @@ static void test_clean_and_foreign(void **state)
     assert_int_equal(mk_pipe_header(p, "Subject", " folded\r\n\tsubject"), 0);
     assert_int_equal(mk_pipe_header(p, "x-spam-flag", " YES"), 0);
     assert_int_equal(mk_pipe_header(p, "X-Spam-Status", " Yes, score=99"), 0);
+    /* ours (forged), someone else's (kept), ours behind a comment (forged) */
+    assert_int_equal(mk_pipe_header(p, "Authentication-Results", " mx.example; spf=pass"), 0);
+    assert_int_equal(mk_pipe_header(p, "Authentication-Results", " relay.example; dkim=pass"), 0);
+    assert_int_equal(
+        mk_pipe_header(p, "authentication-results", " (forged) \"mx.example\"; dmarc=pass"), 0);
     assert_int_equal(mk_pipe_eoh(p), 0);
     assert_int_equal(mk_pipe_body(p, "hello\r\n", 7), 0);
     mk_outcome o;
@@ -69,34 +74,44 @@ static void test_clean_and_foreign(void **state)
     assert_int_equal(o.action, MK_ACTION_ACCEPT);
     assert_int_equal(o.error, 0);
     assert_null(o.rcode);
-    /* Three foreign headers deleted, highest index of a name first. */
-    assert_int_equal(count_edits(&o, MK_EDIT_DELETE), 3);
-    assert_string_equal(o.edits[0].name, "X-Spam-Status");
-    assert_int_equal(o.edits[0].index, 1);
-    assert_int_equal(o.edits[1].index, 2);
-    assert_int_equal(strcasecmp(o.edits[1].name, "X-Spam-Flag"), 0);
+    /* Five foreign headers deleted, highest index of a name first; the
+     * second Authentication-Results (relay.example) stays. */
+    assert_int_equal(count_edits(&o, MK_EDIT_DELETE), 5);
+    assert_int_equal(strcasecmp(o.edits[0].name, "Authentication-Results"), 0);
+    assert_int_equal(o.edits[0].index, 3);
+    assert_int_equal(o.edits[1].index, 1);
+    assert_string_equal(o.edits[2].name, "X-Spam-Status");
     assert_int_equal(o.edits[2].index, 1);
-    assert_int_equal(count_edits(&o, MK_EDIT_INSERT), 3);
+    assert_int_equal(o.edits[3].index, 2);
+    assert_int_equal(strcasecmp(o.edits[3].name, "X-Spam-Flag"), 0);
+    assert_int_equal(o.edits[4].index, 1);
+    assert_int_equal(count_edits(&o, MK_EDIT_INSERT), 4);
+    assert_string_equal(inserted(&o, "Authentication-Results"), "MX.Example; none");
     assert_null(inserted(&o, "X-Spam-Flag"));
     assert_non_null(strstr(inserted(&o, "X-Spam-Status"), "No, score=0.0"));
-    /* The last insert lands on top: X-Spam-Score stands first. */
-    assert_string_equal(o.edits[o.n_edits - 1].name, "X-Spam-Score");
+    /* The last insert lands on top: Authentication-Results stands first. */
+    assert_string_equal(o.edits[o.n_edits - 1].name, "Authentication-Results");
     mk_pipe_close(p);
     mk_config_free(cfg);
 }
 
+/* remove_foreign_headers = no keeps X-Spam-*, never a forged
+ * Authentication-Results. */
 static void test_keep_foreign_when_configured(void **state)
 {
-    mk_config *cfg = config("[scoring]\nremove_foreign_headers = no\n");
+    mk_config *cfg = config(
+        "[scoring]\nremove_foreign_headers = no\n[milter]\nauthserv_id = localhost.invalid\n");
     mk_app app;
     mk_app_init(&app, cfg);
     mk_pipe *p = mk_pipe_connect(&app, NULL, NULL);
     mk_pipe_mail(p, "<>");
     mk_pipe_rcpt(p, "<a@b>");
     mk_pipe_header(p, "X-Spam-Flag", " YES");
+    mk_pipe_header(p, "Authentication-Results", " localhost.invalid; spf=pass");
     mk_outcome o;
     assert_int_equal(mk_pipe_eom(p, &o), 0);
-    assert_int_equal(count_edits(&o, MK_EDIT_DELETE), 0);
+    assert_int_equal(count_edits(&o, MK_EDIT_DELETE), 1);
+    assert_string_equal(o.edits[0].name, "Authentication-Results");
     mk_pipe_close(p);
     mk_config_free(cfg);
 }
