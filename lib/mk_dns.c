@@ -20,6 +20,7 @@
 struct mk_dns {
     ares_channel channel;
     size_t pending;
+    size_t asked; /* queries started, for statistics */
 };
 
 struct mk_dns_query {
@@ -262,12 +263,18 @@ void mk_dns_query(mk_dns *dns, const char *name, int type, mk_dns_cb cb, void *a
     q->cb = cb;
     q->arg = arg;
     dns->pending++;
+    dns->asked++;
     ares_query(dns->channel, name, C_IN, type, mk_dns_on_reply, q);
 }
 
 size_t mk_dns_pending(const mk_dns *dns)
 {
     return dns->pending;
+}
+
+size_t mk_dns_asked(const mk_dns *dns)
+{
+    return dns->asked;
 }
 
 static long mk_dns_ms_until(const struct timespec *deadline)

@@ -60,6 +60,8 @@ void mk_dns_free(mk_dns *dns);
 void mk_dns_query(mk_dns *dns, const char *name, int type, mk_dns_cb cb, void *arg);
 /* Queries whose callback has not run yet. */
 size_t mk_dns_pending(const mk_dns *dns);
+/* Queries started since the resolver was made. */
+size_t mk_dns_asked(const mk_dns *dns);
 /* Runs the queries until none is pending or the CLOCK_MONOTONIC deadline
  * passes; then cancels the rest, whose callbacks get MK_DNS_TEMPERROR. */
 void mk_dns_wait(mk_dns *dns, const struct timespec *deadline);

@@ -56,6 +56,7 @@ struct mk_pipe {
     mk_results conn_res;
     mk_check_run conn_run;
     int conn_started;
+    size_t dns_counted; /* queries already counted in an earlier message's log line */
     mk_txn *txn;
 };
 
@@ -423,14 +424,18 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
         if (mk_pipe_build_edits(pipe, out, hdrs, nh) != 0)
             goto fail;
     }
+    /* The connection's queries (RBL) count with its first message. */
+    size_t asked = pipe->dns != NULL ? mk_dns_asked(pipe->dns) : 0;
+    size_t dns = asked - pipe->dns_counted;
+    pipe->dns_counted = asked;
     mk_log(LOG_INFO, pipe->qid,
            "client=%s[%s] from=<%s> rcpts=%zu size=%zu score=%.2f/%.2f action=%s symbols=%s "
-           "removed=%zu time=%ldms",
+           "removed=%zu dns=%zu time=%ldms",
            pipe->env.client_host && pipe->env.client_host[0] != '[' ? pipe->env.client_host
                                                                     : "unknown",
            pipe->env.client_ip ? pipe->env.client_ip : "unknown", t->from, t->n_rcpts, t->msg->size,
            out->verdict.score, app->policy.add_header, mk_action_name(out->action),
-           mk_pipe_symbols_text(t->pool, &t->res), mk_pipe_removed(pipe),
+           mk_pipe_symbols_text(t->pool, &t->res), mk_pipe_removed(pipe), dns,
            mk_pipe_ms_since(&t->started));
     return 0;
 fail:

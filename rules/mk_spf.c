@@ -5,6 +5,7 @@
 
 #include "mk_spf.h"
 
+#include <glib.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +163,7 @@ SPF_dns_server_t *mk_spf_dns_new(mk_dns *dns, const struct timespec *deadline)
 typedef struct mk_spf_policy {
     int txt_tempfail; /* a TXT (SPF record) lookup failed temporarily */
     int syntax_error; /* a fetched SPF record breaks the grammar */
+    int client_v6;    /* the client address is IPv6 (set by mk_spf_eval) */
     char why[256];
 } mk_spf_policy;
 
@@ -184,11 +186,18 @@ static SPF_dns_rr_t *mk_spf_policy_lookup(SPF_dns_server_t *layer, const char *d
         for (int i = 0; i < rr->num_rr; i++) {
             const char *txt = rr->rr[i]->txt;
             char why[200];
-            if (mk_spf_is_record(txt) && mk_spf_record_check(txt, why, sizeof(why)) != 0) {
+            if (!mk_spf_is_record(txt))
+                continue;
+            if (mk_spf_record_check(txt, why, sizeof(why)) != 0) {
                 seen->syntax_error = 1;
                 snprintf(seen->why, sizeof(seen->why), "%s: %s", domain, why);
                 break;
             }
+            char *better = mk_spf_record_rewrite(txt, seen->client_v6);
+            if (better != NULL &&
+                SPF_dns_rr_buf_realloc(rr, i, strlen(better) + 1) == SPF_E_SUCCESS)
+                memcpy(rr->rr[i]->txt, better, strlen(better) + 1);
+            g_free(better);
         }
     }
     return rr;
@@ -275,8 +284,14 @@ int mk_spf_eval(SPF_server_t *server, const char *ip, const char *helo, const ch
         snprintf(out->comment, sizeof(out->comment), "out of memory");
         return -1;
     }
+    /* RFC 7208 section 5: an IPv4-mapped IPv6 client is an IPv4 client. */
+    mk_addr addr;
+    char ipbuf[64];
+    if (ip != NULL && mk_net_parse_addr(ip, &addr) == 0)
+        ip = mk_net_addr_str(&addr, ipbuf, sizeof(ipbuf));
+    int v6 = 0;
     if (SPF_request_set_ipv4_str(req, ip) != SPF_E_SUCCESS &&
-        SPF_request_set_ipv6_str(req, ip) != SPF_E_SUCCESS) {
+        (v6 = 1, SPF_request_set_ipv6_str(req, ip) != SPF_E_SUCCESS)) {
         snprintf(out->comment, sizeof(out->comment), "client address '%s' is not an IP address",
                  ip ? ip : "");
         SPF_request_free(req);
@@ -287,8 +302,10 @@ int mk_spf_eval(SPF_server_t *server, const char *ip, const char *helo, const ch
         SPF_request_set_env_from(req, mail_from);
     mk_spf_policy *seen =
         server->resolver->lookup == mk_spf_policy_lookup ? server->resolver->hook : NULL;
-    if (seen != NULL)
+    if (seen != NULL) {
         memset(seen, 0, sizeof(*seen));
+        seen->client_v6 = v6;
+    }
     SPF_response_t *resp = NULL;
     SPF_request_query_mailfrom(req, &resp);
     if (resp != NULL) {

@@ -58,5 +58,10 @@ int mk_spf_is_record(const char *txt);
 /* Checks record against the ABNF of RFC 7208 section 12 (plus: redirect=
  * and exp= at most once). 0, or -1 with why. */
 int mk_spf_record_check(const char *record, char *why, size_t len);
+/* A valid record with the terms libspf2 cannot take (CIDR length 0) made
+ * into equivalents for a client of that family (RFC 7208 5.3, 5.6), and the
+ * other family's CIDR lengths dropped; NULL when nothing needs it. The
+ * caller frees the result with g_free(). */
+char *mk_spf_record_rewrite(const char *record, int client_v6);
 
 #endif

@@ -10,7 +10,9 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <glib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -286,4 +288,93 @@ int mk_spf_record_check(const char *record, char *why, size_t len)
             return -1;
     }
     return 0;
+}
+
+/* One rewritten term into out; returns 1 when it differs from the term. */
+static int mk_spf_rewrite_term(const char *t, size_t n, int client_v6, GString *out)
+{
+    const char *p = t, *end = t + n;
+    char q[2] = {0, 0};
+    if (p < end && strchr("+-?~", *p) != NULL)
+        q[0] = *p++;
+    const char *name = p;
+    while (p < end && mk_spf_alnum((unsigned char)*p))
+        p++;
+    size_t nl = (size_t)(p - name);
+    int is_a = nl == 1 && (name[0] == 'a' || name[0] == 'A');
+    int is_mx = nl == 2 && strncasecmp(name, "mx", 2) == 0;
+    int is_ip4 = nl == 3 && strncasecmp(name, "ip4", 3) == 0;
+    int is_ip6 = nl == 3 && strncasecmp(name, "ip6", 3) == 0;
+    if ((is_ip4 || is_ip6) && n > 2 && strncmp(end - 2, "/0", 2) == 0 &&
+        (n < 3 || end[-3] != '/')) {
+        /* the whole address family, in two halves libspf2 accepts */
+        if (is_ip4)
+            g_string_append_printf(out, "%sip4:0.0.0.0/1 %sip4:128.0.0.0/1", q, q);
+        else
+            g_string_append_printf(out, "%sip6:::/1 %sip6:8000::/1", q, q);
+        return 1;
+    }
+    if (!is_a && !is_mx) {
+        g_string_append_len(out, t, (gssize)n);
+        return 0;
+    }
+    const char *dend = mk_spf_dual_cidr(p, end);
+    if (dend == NULL || dend == end) {
+        g_string_append_len(out, t, (gssize)n);
+        return 0;
+    }
+    /* the lengths: "/4" and/or "//6" after dend */
+    const char *c = dend, *len4 = NULL, *len6 = NULL;
+    if (c[0] == '/' && c[1] != '/') {
+        len4 = c + 1;
+        c++;
+        while (c < end && isdigit((unsigned char)*c))
+            c++;
+    }
+    if (c < end && c[0] == '/' && c[1] == '/')
+        len6 = c + 2;
+    int len4v = len4 ? atoi(len4) : -1;
+    GString *domain = g_string_new_len(p, dend - p); /* ":D" or empty */
+    int changed = 1;
+    if (!client_v6 && len4v == 0 && is_a) {
+        /* RFC 7208 5.3: matches when the domain has any A record */
+        g_string_append_printf(out, "%sexists:%s", q, domain->len > 1 ? domain->str + 1 : "%{d}");
+    } else if (!client_v6 && len6 != NULL && len4v != 0) {
+        /* the IPv6 length does not apply to an IPv4 client */
+        g_string_append_printf(out, "%s%.*s%s", q, (int)nl, name, domain->str);
+        if (len4 != NULL)
+            g_string_append_printf(out, "/%d", len4v);
+    } else if (client_v6 && len4 != NULL && len6 != NULL && atoi(len6) != 0) {
+        g_string_append_printf(out, "%s%.*s%s//%d", q, (int)nl, name, domain->str, atoi(len6));
+    } else if (client_v6 && len4 != NULL && len6 == NULL) {
+        g_string_append_printf(out, "%s%.*s%s", q, (int)nl, name, domain->str);
+    } else {
+        g_string_append_len(out, t, (gssize)n);
+        changed = 0;
+    }
+    g_string_free(domain, TRUE);
+    return changed;
+}
+
+char *mk_spf_record_rewrite(const char *record, int client_v6)
+{
+    GString *out = g_string_new("v=spf1");
+    int changed = 0;
+    const char *p = record + 6;
+    while (*p != '\0') {
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            break;
+        const char *t = p;
+        while (*p != '\0' && *p != ' ')
+            p++;
+        g_string_append_c(out, ' ');
+        changed |= mk_spf_rewrite_term(t, (size_t)(p - t), client_v6, out);
+    }
+    if (!changed) {
+        g_string_free(out, TRUE);
+        return NULL;
+    }
+    return g_string_free(out, FALSE);
 }
