@@ -803,7 +803,8 @@ void mk_config_free(mk_config *cfg)
         mk_conf_type t = mk_conf_keys[k].type;
         if (t == MK_CT_NETLIST)
             mk_net_list_free(field);
-        else if (t == MK_CT_STR || t == MK_CT_PATH || t == MK_CT_SERVERS || t == MK_CT_SOCKET)
+        else if (t == MK_CT_STR || t == MK_CT_PATH || t == MK_CT_SERVERS || t == MK_CT_SOCKET ||
+                 t == MK_CT_DNSNAME || t == MK_CT_SYMBOL)
             free(*(char **)field);
     }
     for (size_t i = 0; i < cfg->n_rbls; i++) {
