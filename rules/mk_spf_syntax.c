@@ -263,6 +263,22 @@ bad:
     return -1;
 }
 
+/* The next space-separated term at *p (its length in *n), or NULL at the end. */
+static const char *mk_spf_next_term(const char **p, size_t *n)
+{
+    const char *s = *p;
+    while (*s == ' ')
+        s++;
+    if (*s == '\0')
+        return NULL;
+    const char *e = s;
+    while (*e != '\0' && *e != ' ')
+        e++;
+    *n = (size_t)(e - s);
+    *p = e;
+    return s;
+}
+
 int mk_spf_is_record(const char *txt)
 {
     return strncasecmp(txt, "v=spf1", 6) == 0 && (txt[6] == '\0' || txt[6] == ' ');
@@ -275,18 +291,11 @@ int mk_spf_record_check(const char *record, char *why, size_t len)
         return -1;
     }
     int redirects = 0, exps = 0;
-    const char *p = record + 6;
-    while (*p != '\0') {
-        while (*p == ' ')
-            p++;
-        if (*p == '\0')
-            break;
-        const char *t = p;
-        while (*p != '\0' && *p != ' ')
-            p++;
-        if (mk_spf_term(t, (size_t)(p - t), &redirects, &exps, why, len) != 0)
+    const char *p = record + 6, *t;
+    size_t n;
+    while ((t = mk_spf_next_term(&p, &n)) != NULL)
+        if (mk_spf_term(t, n, &redirects, &exps, why, len) != 0)
             return -1;
-    }
     return 0;
 }
 
@@ -360,17 +369,11 @@ char *mk_spf_record_rewrite(const char *record, int client_v6)
 {
     GString *out = g_string_new("v=spf1");
     int changed = 0;
-    const char *p = record + 6;
-    while (*p != '\0') {
-        while (*p == ' ')
-            p++;
-        if (*p == '\0')
-            break;
-        const char *t = p;
-        while (*p != '\0' && *p != ' ')
-            p++;
+    const char *p = record + 6, *t;
+    size_t n;
+    while ((t = mk_spf_next_term(&p, &n)) != NULL) {
         g_string_append_c(out, ' ');
-        changed |= mk_spf_rewrite_term(t, (size_t)(p - t), client_v6, out);
+        changed |= mk_spf_rewrite_term(t, n, client_v6, out);
     }
     if (!changed) {
         g_string_free(out, TRUE);

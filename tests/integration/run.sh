@@ -252,11 +252,16 @@ t_daemon() {
 }
 check "daemon mode: detaches, pid file, serves mail, stops on SIGTERM" t_daemon
 
+# extra_milter NAME SOCKET: a second milter on another socket; sets pid.
+extra_milter() {
+    rig_milter_conf "$RIG/$1.conf" < /dev/null
+    sed -i "s|^socket = .*|socket = $2|" "$RIG/$1.conf"
+    $X "$MK_MILTER" -f -c "$RIG/$1.conf" >> "$RIG/milter.log" 2>&1 &
+    pid=$!; RIG_PIDS+=("$pid")
+}
+
 t_unix_socket() {
-    rig_milter_conf "$RIG/unix.conf" < /dev/null
-    sed -i "s|^socket = .*|socket = unix:$RIG/milter.sock|" "$RIG/unix.conf"
-    $X "$MK_MILTER" -f -c "$RIG/unix.conf" >> "$RIG/milter.log" 2>&1 &
-    local pid=$!; RIG_PIDS+=("$pid")
+    local pid; extra_milter unix "unix:$RIG/milter.sock"
     for _ in $(seq 1 100); do [ -S "$RIG/milter.sock" ] && break; sleep 0.05; done
     [ "$(stat -c %U "$RIG/milter.sock")" = mailkeeper ] || { ls -l "$RIG/milter.sock"; return 1; }
     $X miltertest -D sock="unix:$RIG/milter.sock" -D dir="$RIG_SRC/miltertest" -s "$RIG_SRC/miltertest/gtube.lua" || return 1
@@ -265,10 +270,7 @@ t_unix_socket() {
 check "unix socket: owned by the milter's user, speaks the milter protocol" t_unix_socket
 
 t_inet6_socket() {
-    rig_milter_conf "$RIG/inet6.conf" < /dev/null
-    sed -i "s|^socket = .*|socket = inet6:8895@::1|" "$RIG/inet6.conf"
-    $X "$MK_MILTER" -f -c "$RIG/inet6.conf" >> "$RIG/milter.log" 2>&1 &
-    local pid=$!; RIG_PIDS+=("$pid")
+    local pid; extra_milter inet6 "inet6:8895@::1"
     for _ in $(seq 1 100); do $X ss -ltn | grep -q '\[::1\]:8895 ' && break; sleep 0.05; done
     # miltertest cannot reach inet6 sockets: Postfix uses the milter over [::1] instead
     local etc=$RIG/postfix/etc out
