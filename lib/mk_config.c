@@ -74,6 +74,8 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("scoring", "gtube", MK_CT_BOOL, gtube, "yes"),
     MK_K("scoring", "remove_foreign_headers", MK_CT_BOOL, remove_foreign_headers, "yes"),
     MK_K("spf", "enabled", MK_CT_BOOL, spf_enabled, "yes"),
+    MK_K("dkim", "enabled", MK_CT_BOOL, dkim_enabled, "yes"),
+    MK_K("dkim", "min_key_bits", MK_CT_SIZE, dkim_min_key_bits, "1024"),
 };
 #undef MK_K
 

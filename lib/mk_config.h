@@ -69,6 +69,9 @@ typedef struct mk_config {
     int remove_foreign_headers;
     /* [spf] */
     int spf_enabled;
+    /* [dkim] */
+    int dkim_enabled;
+    size_t dkim_min_key_bits;
     /* [scores] */
     mk_conf_score *scores;
     size_t n_scores;

@@ -232,6 +232,8 @@ static void mk_dns_on_reply(void *arg, int status, int timeouts, unsigned char *
     memset(&ans, 0, sizeof(ans));
     ans.status = mk_dns_status_of(status);
     ans.nxdomain = status == ARES_ENOTFOUND;
+    ans.raw = abuf;
+    ans.raw_len = abuf != NULL && alen > 0 ? (size_t)alen : 0;
     if (status == ARES_ECANCELLED || status == ARES_EDESTRUCTION)
         ans.error = "DNS deadline reached";
     else if (status != ARES_SUCCESS)

@@ -37,6 +37,8 @@ typedef struct mk_dns_answer {
     const char *txt[MK_DNS_MAX_TXT];
     size_t n_names; /* MX exchanges (by preference) and PTR names */
     const char *names[MK_DNS_MAX_NAMES];
+    const unsigned char *raw; /* the reply packet as received, or NULL */
+    size_t raw_len;
 } mk_dns_answer;
 
 typedef void (*mk_dns_cb)(void *arg, const mk_dns_answer *answer);

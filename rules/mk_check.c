@@ -11,10 +11,11 @@ extern const mk_check mk_rbl_check;
 extern const mk_check mk_gtube_check;
 extern const mk_check mk_mime_check;
 extern const mk_check mk_spf_check;
+extern const mk_check mk_dkim_check;
 
 const mk_check *const mk_checks_all[] = {
-    &mk_rbl_check,  &mk_gtube_check,
-    &mk_mime_check, &mk_spf_check, /* last: it waits for its lookups while the others' fly */
+    &mk_rbl_check,  &mk_gtube_check, &mk_mime_check,
+    &mk_dkim_check, &mk_spf_check, /* last: it waits for its lookups while the others' fly */
     NULL,
 };
 

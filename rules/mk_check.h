@@ -43,6 +43,9 @@ typedef struct mk_check_ctx {
      * A check that must wait for its answers (SPF) waits no longer. NULL at
      * connect, where no check may wait. */
     const struct timespec *deadline;
+    /* End of message: the message in wire form (CRLF), for checks that read
+     * it byte for byte (DKIM); NULL at connect. */
+    GMimeStream *msg_stream;
 } mk_check_ctx;
 
 typedef struct mk_check {

@@ -20,7 +20,7 @@ if ! { ./autogen.sh > /tmp/mk-autogen.log 2>&1 && ./configure -q --enable-werror
 fi
 echo "PASS: build with -Wall -Wextra -Werror"; add 1 0
 
-if clang-format --dry-run -Werror lib/*.[ch] rules/*.[ch] milter/*.[ch] tests/unit/*.[ch] tests/spf/*.c 2>/tmp/mk-format.log; then
+if clang-format --dry-run -Werror lib/*.[ch] rules/*.[ch] milter/*.[ch] tests/unit/*.[ch] tests/spf/*.c tests/dkim/*.c 2>/tmp/mk-format.log; then
     echo "PASS: sources formatted as .clang-format says"; add 1 0
 else
     head -20 /tmp/mk-format.log; echo "FAIL: clang-format (run clang-format -i on the files above)"; add 0 1
@@ -49,6 +49,11 @@ for suite in rfc7208 rfc4408; do
         grep -v 'known deviation' /tmp/mk-spf.log | tail -20; echo "FAIL: SPF $suite conformance"; add 0 1
     fi
 done
+
+section "DKIM verification cases (mk_dkim_verify with key files)"
+bash tests/dkim/run_corpus.sh tests/dkim/dkim_driver "$TOP/../shared/testdata/dkim" 2>&1 | tee /tmp/mk-dkim.log
+last=$(tail -1 /tmp/mk-dkim.log)
+if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then add "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; else echo "FAIL: DKIM cases did not run"; add 0 1; fi
 
 section "integration tests (netns, NSD, Postfix, miltertest)"
 bash tests/integration/run.sh 2>&1 | tee /tmp/mk-integration.log

@@ -44,8 +44,8 @@ t_clean() {
     local id="clean-$(date +%s%N)"
     rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" --body "Lunch on Friday?" || return 1
     local f; f=$(rig_delivered alice "$id") || { echo "not delivered"; return 1; }
-    rig_header "$f" X-Spam-Status | grep -q '^No, score=-0.0 required=5.0 tests=SPF_PASS version=' || { cat "$f"; return 1; }
-    rig_header "$f" Authentication-Results | grep -q '^mx.mk.test; spf=pass (.*) smtp.mailfrom=sender@example.org$' || { cat "$f"; return 1; }
+    rig_header "$f" X-Spam-Status | sed 's/, \([A-Z]\)/,\1/g' | grep -q '^No, score=-0.0 required=5.0 tests=DKIM_NA,SPF_PASS version=' || { cat "$f"; return 1; }
+    rig_header "$f" Authentication-Results | grep -q '^mx.mk.test; dkim=none; spf=pass (.*) smtp.mailfrom=sender@example.org$' || { cat "$f"; return 1; }
     ! grep -q '^X-Spam-Flag:' "$f"
 }
 check "clean message arrives with X-Spam-Status: No and Authentication-Results: spf=pass" t_clean
@@ -58,7 +58,7 @@ t_spf() {
     local f; f=$(rig_delivered alice "$id") || { echo "not delivered"; return 1; }
     rig_header "$f" X-Spam-Status | tr ',= ' '\n\n\n' | grep -qx "$3" || { rig_header "$f" X-Spam-Status; grep "$id" -m1 "$RIG/milter.log"; return 1; }
     local want; want=$(echo "$3" | sed 's/^SPF_\(HELO_\)\{0,1\}//' | tr 'A-Z' 'a-z')
-    rig_header "$f" Authentication-Results | grep -q "^mx.mk.test; spf=$want " || { rig_header "$f" Authentication-Results; return 1; }
+    rig_header "$f" Authentication-Results | grep -q "^mx.mk.test;.* spf=$want " || { rig_header "$f" Authentication-Results; return 1; }
 }
 check "SPF pass (include + a:, XCLIENT 192.0.2.10)" t_spf user@pass.spf.test 192.0.2.10 SPF_PASS
 check "SPF fail (-all, XCLIENT 192.0.2.10)" t_spf user@fail.spf.test 192.0.2.10 SPF_FAIL
@@ -86,7 +86,7 @@ t_between() {
     rig_send --xclient-addr 192.0.2.66 --to bob@mk.test --header "Subject: $id" --body "grey" || return 1
     local f; f=$(rig_delivered bob "$id") || { echo "not delivered"; return 1; }
     [ "$(rig_header "$f" X-Spam-Flag)" = YES ] && [ "$(rig_header "$f" X-Spam-Level)" = '******' ] &&
-        rig_header "$f" X-Spam-Status | grep -q '^Yes, score=6.0 required=5.0 tests=RBL_TEST_LOW,SPF_PASS version=' || { cat "$f"; return 1; }
+        rig_header "$f" X-Spam-Status | sed 's/, \([A-Z]\)/,\1/g' | grep -q '^Yes, score=6.0 required=5.0 tests=DKIM_NA,RBL_TEST_LOW,SPF_PASS version=' || { cat "$f"; return 1; }
 }
 check "message between the thresholds arrives with X-Spam-Flag: YES" t_between
 

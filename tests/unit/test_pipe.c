@@ -16,11 +16,11 @@
 
 #define GTUBE "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 
-/* SPF is off: these tests ask no DNS server (RBL tests name an unused port). */
+/* SPF and DKIM are off: these tests ask no DNS server (RBL tests name an unused port). */
 static mk_config *config(const char *text)
 {
     char err[1024];
-    char *full = g_strdup_printf("[spf]\nenabled = no\n%s", text);
+    char *full = g_strdup_printf("[spf]\nenabled = no\n[dkim]\nenabled = no\n%s", text);
     mk_config *cfg = mk_config_load_string(full, "test.conf", err, sizeof(err));
     g_free(full);
     if (cfg == NULL)
