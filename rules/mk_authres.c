@@ -20,23 +20,52 @@ static void mk_authres_comment(GString *out, const char *s)
     }
 }
 
-/* A property value (RFC 8601 pvalue) from an address or name: kept when it
- * is made of safe characters, else only what follows the last '@'. */
-static void mk_authres_pvalue(GString *out, const char *s)
+/* A property value (RFC 8601 pvalue): an address or a token as it is,
+ * other printable text quoted, anything else reduced to its domain. */
+static void mk_authres_pvalue(GString *out, const char *s, size_t n)
 {
-    const char *p;
-    for (p = s; *p != '\0'; p++)
-        if (!isalnum((unsigned char)*p) && strchr("!#$%&'*+-/=?^_`{|}~.@", *p) == NULL)
-            break;
-    if (*p == '\0' && *s != '\0') {
-        g_string_append(out, s);
-        return;
+    int token = n > 0, address = memchr(s, '@', n) != NULL, printable = 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\')
+            printable = token = address = 0;
+        else if (strchr("()<>@,;:/[]?=", c) != NULL)
+            token = 0;
+        if (!isalnum(c) && strchr("!#$%&'*+-/=?^_`{|}~.@", c) == NULL)
+            address = 0;
     }
-    const char *at = strrchr(s, '@');
-    const char *dom = at ? at + 1 : s;
-    for (p = dom; *p != '\0'; p++)
-        if (isalnum((unsigned char)*p) || *p == '.' || *p == '-')
-            g_string_append_c(out, *p);
+    if (token || address) {
+        g_string_append_len(out, s, (gssize)n);
+    } else if (printable) {
+        g_string_append_c(out, '"');
+        g_string_append_len(out, s, (gssize)n);
+        g_string_append_c(out, '"');
+    } else {
+        const char *at = memchr(s, '@', n);
+        for (const char *p = at ? at + 1 : s; p < s + n; p++)
+            if (isalnum((unsigned char)*p) || *p == '.' || *p == '-')
+                g_string_append_c(out, *p);
+    }
+}
+
+/* "a.b=v1\nc.d=v2": each property, its value as a pvalue. */
+static void mk_authres_props(GString *out, const char *props)
+{
+    const char *p = props;
+    while (*p != '\0') {
+        while (*p == '\n')
+            p++;
+        const char *end = p;
+        while (*end != '\0' && *end != '\n')
+            end++;
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        if (eq != NULL && eq > p) {
+            g_string_append_c(out, ' ');
+            g_string_append_len(out, p, eq - p + 1);
+            mk_authres_pvalue(out, eq + 1, (size_t)(end - eq - 1));
+        }
+        p = end;
+    }
 }
 
 const char *mk_authres_value(const mk_results *res, const char *authserv_id, mk_pool *pool)
@@ -53,16 +82,8 @@ const char *mk_authres_value(const mk_results *res, const char *authserv_id, mk_
             mk_authres_comment(v, a->reason);
             g_string_append_c(v, ')');
         }
-        if (a->props != NULL && a->props[0] != '\0') {
-            const char *eq = strchr(a->props, '=');
-            g_string_append_c(v, ' ');
-            if (eq != NULL) {
-                g_string_append_len(v, a->props, eq - a->props + 1);
-                mk_authres_pvalue(v, eq + 1);
-            } else {
-                g_string_append(v, a->props);
-            }
-        }
+        if (a->props != NULL)
+            mk_authres_props(v, a->props);
     }
     char *out = mk_pool_strdup(pool, v->str);
     g_string_free(v, TRUE);

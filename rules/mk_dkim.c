@@ -279,9 +279,13 @@ int mk_dkim_verify(mk_dkim_verifier *v, GMimeStream *stream, const char *id, mk_
             }
             int err = dkim_sig_geterror(sigs[i]);
             if (strcmp(s->result, "pass") != 0) {
-                const char *why = err != DKIM_SIGERROR_OK ? dkim_sig_geterrorstr(err) : NULL;
-                if (why == NULL && dkim_sig_getbh(sigs[i]) != DKIM_SIGBH_MATCH)
+                /* the body hash first: libopendkim calls that case a bad signature */
+                const char *why = NULL;
+                if ((dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_PROCESSED) &&
+                    dkim_sig_getbh(sigs[i]) == DKIM_SIGBH_MISMATCH)
                     why = "body hash did not verify";
+                else if (err != DKIM_SIGERROR_OK)
+                    why = dkim_sig_geterrorstr(err);
                 snprintf(s->why, sizeof(s->why), "%s", why ? why : "signature did not verify");
             }
         }
@@ -327,7 +331,7 @@ static void mk_dkim_report(mk_check_ctx *ctx, const mk_dkim_outcome *o)
             break;
         }
         char props[512];
-        snprintf(props, sizeof(props), "header.d=%s header.s=%s header.b=%s", s->domain,
+        snprintf(props, sizeof(props), "header.d=%s\nheader.s=%s\nheader.b=%s", s->domain,
                  s->selector, s->b);
         mk_results_auth(ctx->res, "dkim", s->result, s->why[0] ? s->why : NULL, props);
     }

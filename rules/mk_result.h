@@ -30,7 +30,7 @@ typedef struct mk_auth {
     const char *method; /* "spf", "dkim", "dmarc" */
     const char *result; /* "pass", "fail", ... */
     const char *reason; /* a comment, or NULL */
-    const char *props;  /* "smtp.mailfrom=a@b.example", or NULL */
+    const char *props;  /* "key=value" properties, one per line, or NULL */
 } mk_auth;
 
 #define MK_RESULTS_MAX_AUTH 16

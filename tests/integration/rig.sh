@@ -65,9 +65,26 @@ rig_up() {
     trap rig_down EXIT
 }
 
+# The DKIM keys of the shared test messages, as a zone (TXT strings of at
+# most 255 characters).
+rig_dkim_zone() {
+    local keys=${MK_SHARED:-$MK_TOP/../shared}/testdata/dkim/mimekit/keys.opendkim-queryfile.txt
+    {
+        printf '$ORIGIN football.example.com.\n$TTL 300\n'
+        printf '@ IN SOA ns1.football.example.com. hostmaster.football.example.com. ( 1 3600 600 86400 300 )\n'
+        printf '  IN NS ns1.football.example.com.\nns1 IN A 127.0.0.1\n'
+        [ -f "$keys" ] && grep '\.football\.example\.com[[:space:]]' "$keys" | while read -r name value; do
+            printf '%s. IN TXT' "$name"
+            while [ -n "$value" ]; do printf ' "%s"' "${value:0:255}"; value=${value:255}; done
+            printf '\n'
+        done
+    } > "$RIG/dns/football.example.com.zone"
+}
+
 rig_dns_start() {
     rig_subst "$RIG_SRC/dns/nsd.conf.in" "$RIG/dns/nsd.conf"
     cp "$RIG_SRC"/dns/*.zone "$RIG/dns/"
+    rig_dkim_zone
     $X nsd -d -c "$RIG/dns/nsd.conf" > "$RIG/dns/nsd.out" 2>&1 &
     DNS_PID=$!
     RIG_PIDS+=("$DNS_PID")

@@ -124,6 +124,27 @@ t_qid_in_log() {
 }
 check "milter log lines carry the Postfix queue ID" t_qid_in_log
 
+# --- DKIM through Postfix: RFC 8463's dual-signed example (RSA + ed25519) ----
+DKIM_MSG=$SHARED/testdata/dkim/mimekit/rfc8463-example.msg
+t_dkim_pass() {
+    rig_send --xclient-addr 192.0.2.10 --from joe@football.example.com --to alice@mk.test --data "@$DKIM_MSG" || return 1
+    local f; f=$(rig_delivered alice '20030712040037.46341.5F8J@football.example.com') || { echo "not delivered"; return 1; }
+    local ar; ar=$(rig_header "$f" Authentication-Results)
+    echo "$ar" | grep -q 'dkim=pass header.d=football.example.com header.s=brisbane header.b=' &&
+        echo "$ar" | grep -q 'dkim=pass header.d=football.example.com header.s=test header.b=' &&
+        rig_header "$f" X-Spam-Status | grep -q 'DKIM_ALLOW' || { echo "$ar"; rig_header "$f" X-Spam-Status; return 1; }
+}
+check "DKIM: a signed message (rsa-sha256 + ed25519-sha256, keys from the test DNS) passes through Postfix" t_dkim_pass
+t_dkim_fail() {
+    sed 's/Are you hungry yet?/Are you thirsty yet?/' "$DKIM_MSG" > "$RIG/dkim-changed.msg"
+    rig_send --xclient-addr 192.0.2.10 --from joe@football.example.com --to bob@mk.test --data "@$RIG/dkim-changed.msg" || return 1
+    local f; f=$(rig_delivered bob 'thirsty') || { echo "not delivered"; return 1; }
+    local ar; ar=$(rig_header "$f" Authentication-Results)
+    [ "$(echo "$ar" | grep -o 'dkim=fail (body hash did not verify) header.d=football.example.com' | wc -l)" = 2 ] &&
+        rig_header "$f" X-Spam-Status | grep -q 'DKIM_REJECT' || { echo "$ar"; rig_header "$f" X-Spam-Status; return 1; }
+}
+check "DKIM: the same message with a changed body fails both signatures" t_dkim_fail
+
 # --- miltertest: the milter protocol as Sendmail speaks it -------------------
 for s in clean gtube rbl between two-messages; do
     check "miltertest $s.lua" $X miltertest -D sock=inet:$MILTER_PORT@127.0.0.1 -D dir="$RIG_SRC/miltertest" -s "$RIG_SRC/miltertest/$s.lua"

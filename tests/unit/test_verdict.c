@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mk_authres.h"
 #include "mk_test.h"
 #include "mk_verdict.h"
 
@@ -185,12 +186,39 @@ static void test_duplicate_and_merge(void **state)
     mk_pool_free(pool);
 }
 
+static void test_authres(void **state)
+{
+    mk_pool *pool = mk_pool_new();
+    mk_results res;
+    mk_results_init(&res, pool);
+    assert_string_equal(mk_authres_value(&res, "mx.example", pool), "mx.example; none");
+    mk_results_auth(&res, "dkim", "pass", NULL,
+                    "header.d=example.com\nheader.s=sel\nheader.b=/gCr+x");
+    mk_results_auth(&res, "dkim", "fail", "bad (sig)\r\n",
+                    "header.d=example.com\nheader.s=s2\nheader.b=Ab12");
+    mk_results_auth(&res, "spf", "pass", NULL, "smtp.mailfrom=a.b+c@example.org");
+    mk_results_auth(&res, "spf", "none", NULL, "smtp.mailfrom=\"we ird\"@example.org");
+    assert_string_equal(
+        mk_authres_value(&res, "mx.example", pool),
+        "mx.example;\n\tdkim=pass header.d=example.com header.s=sel header.b=\"/gCr+x\";"
+        "\n\tdkim=fail (bad  sig   ) header.d=example.com header.s=s2 header.b=Ab12;"
+        "\n\tspf=pass smtp.mailfrom=a.b+c@example.org;"
+        "\n\tspf=none smtp.mailfrom=example.org");
+    assert_true(mk_authres_claims("mx.example; spf=pass", "MX.example"));
+    assert_true(mk_authres_claims("  (c (nested)) mx.example;dkim=pass", "mx.example"));
+    assert_true(mk_authres_claims("\"mx.example\"; none", "mx.example"));
+    assert_false(mk_authres_claims("mx.example.net; none", "mx.example"));
+    assert_false(mk_authres_claims("relay.example; spf=pass (mx.example)", "mx.example"));
+    mk_pool_free(pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_thresholds),   cmocka_unit_test(test_forced_only_raises),
         cmocka_unit_test(test_reply_text),   cmocka_unit_test(test_headers),
         cmocka_unit_test(test_headers_fold), cmocka_unit_test(test_duplicate_and_merge),
+        cmocka_unit_test(test_authres),
     };
     return cmocka_run_group_tests_name("verdict", tests, NULL, NULL);
 }
