@@ -313,9 +313,10 @@ static int mk_dns_step(mk_dns *dns, const struct timespec *deadline)
     nfds_t n = 0;
     for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
         short ev = 0;
-        if (ARES_GETSOCK_READABLE(bits, i))
+        /* c-ares' own macros shift a signed 1 into the sign bit */
+        if ((unsigned)bits & (1u << i))
             ev |= POLLIN;
-        if (ARES_GETSOCK_WRITABLE(bits, i))
+        if ((unsigned)bits & (1u << (i + ARES_GETSOCK_MAXNUM)))
             ev |= POLLOUT;
         if (ev == 0)
             continue;

@@ -207,9 +207,7 @@ static void mk_spf_policy_destroy(SPF_dns_server_t *layer)
 {
     if (layer == NULL)
         return;
-    if (layer->layer_below != NULL && layer->layer_below->destroy != NULL)
-        layer->layer_below->destroy(layer->layer_below);
-    free(layer->hook);
+    free(layer->hook); /* SPF_dns_free() goes on with the layer below */
     free(layer);
 }
 
@@ -222,8 +220,7 @@ SPF_server_t *mk_spf_server_new(SPF_dns_server_t *dnsl)
     if (policy == NULL || seen == NULL) {
         free(policy);
         free(seen);
-        if (dnsl->destroy != NULL)
-            dnsl->destroy(dnsl);
+        SPF_dns_free(dnsl);
         return NULL;
     }
     policy->hook = seen;
@@ -232,8 +229,13 @@ SPF_server_t *mk_spf_server_new(SPF_dns_server_t *dnsl)
     policy->layer_below = dnsl;
     policy->name = "mailkeeper-policy";
     SPF_server_t *server = SPF_server_new_dns(policy, 0);
-    if (server == NULL)
-        mk_spf_policy_destroy(policy);
+    if (server == NULL) {
+        SPF_dns_free(policy); /* and dnsl below it */
+        return NULL;
+    }
+    /* SPF_server_new_dns() leaves the layers to the caller: hand them over,
+     * so SPF_server_free() frees them (SPF_dns_free walks down the stack). */
+    server->destroy_resolver = 1;
     return server;
 }
 

@@ -233,7 +233,7 @@ t_torture() {
     # the verdicts of the test mode, file by file
     local n=0
     while read -r f; do
-        local v; v=$("$MK_MILTER" -c "$RIG/mailkeeper.conf" -t "$f" 2>/dev/null | sed -n 's/^verdict: //p')
+        local v; v=$($X "$MK_MILTER" -c "$RIG/mailkeeper.conf" -t "$f" 2>/dev/null | sed -n 's/^verdict: //p')
         echo "$f $v"; n=$((n+1))
     done < "$RIG/torture.list" > "$RIG/torture.testmode"
     # the same files through Postfix, one SMTP session each
