@@ -129,9 +129,10 @@ mk_pipe *mk_pipe_connect(const mk_app *app, const char *host, const char *ip)
     char err[256];
     const mk_config *cfg = app->cfg;
     long try_ms = cfg->dns_timeout_ms / 2 > 0 ? cfg->dns_timeout_ms / 2 : 1;
-    if (mk_checks_need_dns(cfg))
+    int need_dns = mk_checks_need_dns(cfg);
+    if (need_dns)
         pipe->dns = mk_dns_new(cfg->dns_servers, (int)try_ms, err, sizeof(err));
-    if (pipe->dns == NULL && mk_checks_need_dns(cfg))
+    if (pipe->dns == NULL && need_dns)
         mk_log(LOG_ERR, NULL, "resolver: %s (DNS checks are off for this connection)", err);
 
     mk_check_ctx ctx = {cfg, pipe->pool, pipe->dns, &pipe->env, NULL, &pipe->conn_res, NULL, NULL};

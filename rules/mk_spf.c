@@ -129,7 +129,9 @@ static SPF_dns_rr_t *mk_spf_lookup(SPF_dns_server_t *layer, const char *domain, 
     return rr != NULL ? rr : SPF_dns_rr_new_init(layer, domain, type, 0, TRY_AGAIN);
 }
 
-static void mk_spf_dns_destroy(SPF_dns_server_t *layer)
+/* Frees a layer of mailkeeper's and its hook; SPF_dns_free() goes on with
+ * the layer below. */
+static void mk_spf_layer_destroy(SPF_dns_server_t *layer)
 {
     if (layer == NULL)
         return;
@@ -137,25 +139,35 @@ static void mk_spf_dns_destroy(SPF_dns_server_t *layer)
     free(layer);
 }
 
-SPF_dns_server_t *mk_spf_dns_new(mk_dns *dns, const struct timespec *deadline)
+/* A DNS layer of mailkeeper's with a zeroed hook of hook_size bytes over
+ * below (or none); NULL when out of memory. */
+static SPF_dns_server_t *mk_spf_layer_new(SPF_dns_lookup_t lookup, const char *name,
+                                          size_t hook_size, SPF_dns_server_t *below)
 {
     SPF_dns_server_t *layer = calloc(1, sizeof(*layer));
-    mk_spf_hook *hook = calloc(1, sizeof(*hook));
+    void *hook = calloc(1, hook_size);
     if (layer == NULL || hook == NULL) {
         free(layer);
         free(hook);
         return NULL;
     }
-    hook->dns = dns;
-    hook->deadline = deadline;
-    layer->destroy = mk_spf_dns_destroy;
-    layer->lookup = mk_spf_lookup;
-    layer->get_spf = NULL;
-    layer->get_exp = NULL;
-    layer->add_cache = NULL;
-    layer->layer_below = NULL;
-    layer->name = "mailkeeper";
+    layer->destroy = mk_spf_layer_destroy;
+    layer->lookup = lookup;
+    layer->layer_below = below;
+    layer->name = name;
     layer->hook = hook;
+    return layer;
+}
+
+SPF_dns_server_t *mk_spf_dns_new(mk_dns *dns, const struct timespec *deadline)
+{
+    SPF_dns_server_t *layer =
+        mk_spf_layer_new(mk_spf_lookup, "mailkeeper", sizeof(mk_spf_hook), NULL);
+    if (layer != NULL) {
+        mk_spf_hook *hook = layer->hook;
+        hook->dns = dns;
+        hook->deadline = deadline;
+    }
     return layer;
 }
 
@@ -203,31 +215,16 @@ static SPF_dns_rr_t *mk_spf_policy_lookup(SPF_dns_server_t *layer, const char *d
     return rr;
 }
 
-static void mk_spf_policy_destroy(SPF_dns_server_t *layer)
-{
-    if (layer == NULL)
-        return;
-    free(layer->hook); /* SPF_dns_free() goes on with the layer below */
-    free(layer);
-}
-
 SPF_server_t *mk_spf_server_new(SPF_dns_server_t *dnsl)
 {
     if (dnsl == NULL)
         return NULL;
-    SPF_dns_server_t *policy = calloc(1, sizeof(*policy));
-    mk_spf_policy *seen = calloc(1, sizeof(*seen));
-    if (policy == NULL || seen == NULL) {
-        free(policy);
-        free(seen);
+    SPF_dns_server_t *policy =
+        mk_spf_layer_new(mk_spf_policy_lookup, "mailkeeper-policy", sizeof(mk_spf_policy), dnsl);
+    if (policy == NULL) {
         SPF_dns_free(dnsl);
         return NULL;
     }
-    policy->hook = seen;
-    policy->destroy = mk_spf_policy_destroy;
-    policy->lookup = mk_spf_policy_lookup;
-    policy->layer_below = dnsl;
-    policy->name = "mailkeeper-policy";
     SPF_server_t *server = SPF_server_new_dns(policy, 0);
     if (server == NULL) {
         SPF_dns_free(policy); /* and dnsl below it */
