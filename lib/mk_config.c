@@ -34,6 +34,7 @@ typedef enum {
     MK_CT_SIZE,
     MK_CT_LOGLEVEL,
     MK_CT_ON_ERROR,
+    MK_CT_DISPOSE,
     MK_CT_NETLIST,
     MK_CT_SERVERS,
     MK_CT_SOCKET,
@@ -76,6 +77,10 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("spf", "enabled", MK_CT_BOOL, spf_enabled, "yes"),
     MK_K("dkim", "enabled", MK_CT_BOOL, dkim_enabled, "yes"),
     MK_K("dkim", "min_key_bits", MK_CT_SIZE, dkim_min_key_bits, "1024"),
+    MK_K("dmarc", "enabled", MK_CT_BOOL, dmarc_enabled, "yes"),
+    MK_K("dmarc", "on_reject", MK_CT_DISPOSE, dmarc_on_reject, "reject"),
+    MK_K("dmarc", "on_quarantine", MK_CT_DISPOSE, dmarc_on_quarantine, "spam"),
+    MK_K("dmarc", "on_bad_from", MK_CT_DISPOSE, dmarc_on_bad_from, "report"),
 };
 #undef MK_K
 
@@ -443,6 +448,16 @@ static int mk_conf_set(const mk_conf_key *key, void *base, const char *value, in
             return -1;
         }
         return 0;
+    case MK_CT_DISPOSE: {
+        static const char *const names[] = {"report", "spam", "hold", "reject"};
+        for (int i = 0; i < 4; i++)
+            if (strcasecmp(value, names[i]) == 0) {
+                *(int *)field = i;
+                return 0;
+            }
+        snprintf(why, len, "'%s' is not one of reject, hold, spam, report", value);
+        return -1;
+    }
     case MK_CT_NETLIST: {
         mk_netlist *list = field;
         mk_netlist add = {NULL, 0};

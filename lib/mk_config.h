@@ -17,6 +17,10 @@
 
 enum { MK_ON_ERROR_TEMPFAIL, MK_ON_ERROR_ACCEPT };
 
+/* What to do with a message a check condemns (DMARC): only score and
+ * report it, force the spam headers, hold it in the MTA's queue, refuse it. */
+enum { MK_DISPOSE_REPORT, MK_DISPOSE_SPAM, MK_DISPOSE_HOLD, MK_DISPOSE_REJECT };
+
 /* What one answer address of a block list means. */
 typedef struct mk_conf_rbl_return {
     mk_addr addr;
@@ -72,6 +76,9 @@ typedef struct mk_config {
     /* [dkim] */
     int dkim_enabled;
     size_t dkim_min_key_bits;
+    /* [dmarc] */
+    int dmarc_enabled;
+    int dmarc_on_reject, dmarc_on_quarantine, dmarc_on_bad_from; /* MK_DISPOSE_* */
     /* [scores] */
     mk_conf_score *scores;
     size_t n_scores;

@@ -26,6 +26,7 @@
 #include "mk_config.h"
 #include "mk_daemon.h"
 #include "mk_dns.h"
+#include "mk_domain.h"
 #include "mk_log.h"
 #include "mk_msg.h"
 #include "mk_mta.h"
@@ -206,6 +207,7 @@ int main(int argc, char **argv)
     }
     mk_app app;
     mk_app_init(&app, cfg);
+    app.psl = mk_domain_psl_load();
     int rc = EX_OK;
     if (test_mode) {
         for (int i = optind; i < argc; i++)
@@ -214,6 +216,7 @@ int main(int argc, char **argv)
     } else {
         rc = run_daemon(cfg, &app, foreground);
     }
+    mk_domain_psl_free(app.psl);
     mk_dns_library_cleanup();
     mk_msg_library_cleanup();
     mk_log_close();

@@ -237,6 +237,8 @@ static sfsistat mk_mta_eom(SMFICTX *ctx)
         return out.action == MK_ACTION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
     case MK_ACTION_ACCEPT:
     case MK_ACTION_ADD_HEADER:
+        if (out.hold != NULL && smfi_quarantine(ctx, (char *)out.hold) != MI_SUCCESS)
+            mk_log(LOG_WARNING, qid, "MTA refused to hold the message (%s); delivered", out.hold);
         break;
     }
     return SMFIS_CONTINUE;
@@ -285,7 +287,7 @@ int mk_mta_open(const mk_app *app, const char *socket, char *err, size_t errlen)
         /* smfi_register() takes a copy */
         .xxfi_name = "mailkeeper",
         .xxfi_version = SMFI_VERSION,
-        .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+        .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
         .xxfi_connect = mk_mta_connect,
         .xxfi_helo = mk_mta_helo,
         .xxfi_envfrom = mk_mta_envfrom,

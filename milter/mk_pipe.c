@@ -64,6 +64,7 @@ void mk_app_init(mk_app *app, const mk_config *cfg)
 {
     app->cfg = cfg;
     mk_policy_from_config(&app->policy, cfg);
+    app->psl = psl_builtin();
 }
 
 /* Ends the current message: frees its state, forgets its queue ID. */
@@ -135,7 +136,8 @@ mk_pipe *mk_pipe_connect(const mk_app *app, const char *host, const char *ip)
     if (pipe->dns == NULL && need_dns)
         mk_log(LOG_ERR, NULL, "resolver: %s (DNS checks are off for this connection)", err);
 
-    mk_check_ctx ctx = {cfg, pipe->pool, pipe->dns, &pipe->env, NULL, &pipe->conn_res, NULL, NULL};
+    mk_check_ctx ctx = {cfg,  pipe->pool, pipe->dns, &pipe->env, NULL, &pipe->conn_res,
+                        NULL, NULL,       app->psl};
     mk_checks_start(&ctx, MK_STAGE_CONNECT, &pipe->conn_run);
     pipe->conn_started = 1;
     mk_log(LOG_DEBUG, NULL, "connect from %s [%s]", host ? host : "unknown",
@@ -393,7 +395,8 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
 
     struct timespec deadline = mk_dns_deadline_in(cfg->dns_timeout_ms);
     GMimeStream *wire = mk_msgbuf_stream(t->buf);
-    mk_check_ctx ctx = {cfg, t->pool, pipe->dns, &pipe->env, t->msg, &t->res, &deadline, wire};
+    mk_check_ctx ctx = {cfg,     t->pool,   pipe->dns, &pipe->env, t->msg,
+                        &t->res, &deadline, wire,      app->psl};
     mk_check_run run;
     mk_checks_start(&ctx, MK_STAGE_EOM, &run);
     if (wire != NULL)
@@ -401,7 +404,8 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
     ctx.msg_stream = NULL;
     if (pipe->dns != NULL && mk_dns_pending(pipe->dns) > 0)
         mk_dns_wait(pipe->dns, &deadline);
-    mk_check_ctx cctx = {cfg, pipe->pool, pipe->dns, &pipe->env, NULL, &pipe->conn_res, NULL, NULL};
+    mk_check_ctx cctx = {cfg,  pipe->pool, pipe->dns, &pipe->env, NULL, &pipe->conn_res,
+                         NULL, NULL,       app->psl};
     mk_checks_finish(&cctx, &pipe->conn_run);
     mk_checks_finish(&ctx, &run);
     if (mk_results_merge(&t->res, &pipe->conn_res) != 0)
@@ -419,6 +423,7 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
         out->xcode = "4.7.1";
         out->text = out->verdict.reply;
     } else {
+        out->hold = t->res.hold_reason;
         mk_header hdrs[MK_VERDICT_HEADERS + 1];
         hdrs[0] = (mk_header){"Authentication-Results",
                               mk_authres_value(&t->res, cfg->authserv_id, t->pool)};
@@ -434,14 +439,14 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
     size_t dns = asked - pipe->dns_counted;
     pipe->dns_counted = asked;
     mk_log(LOG_INFO, pipe->qid,
-           "client=%s[%s] from=<%s> rcpts=%zu size=%zu score=%.2f/%.2f action=%s symbols=%s "
+           "client=%s[%s] from=<%s> rcpts=%zu size=%zu score=%.2f/%.2f action=%s%s symbols=%s "
            "removed=%zu dns=%zu time=%ldms",
            pipe->env.client_host && pipe->env.client_host[0] != '[' ? pipe->env.client_host
                                                                     : "unknown",
            pipe->env.client_ip ? pipe->env.client_ip : "unknown", t->from, t->n_rcpts, t->msg->size,
            out->verdict.score, app->policy.add_header, mk_action_name(out->action),
-           mk_pipe_symbols_text(t->pool, &t->res), mk_pipe_removed(pipe), dns,
-           mk_pipe_ms_since(&t->started));
+           out->hold != NULL ? " hold" : "", mk_pipe_symbols_text(t->pool, &t->res),
+           mk_pipe_removed(pipe), dns, mk_pipe_ms_since(&t->started));
     return 0;
 fail:
     mk_pipe_error_outcome(app, out);

@@ -13,6 +13,7 @@
 #ifndef MK_PIPE_H
 #define MK_PIPE_H
 
+#include <libpsl.h>
 #include <stddef.h>
 
 #include "mk_config.h"
@@ -23,6 +24,7 @@
 typedef struct mk_app {
     const mk_config *cfg;
     mk_policy policy;
+    const psl_ctx_t *psl; /* libpsl's built-in list unless main loads another */
 } mk_app;
 
 typedef enum { MK_EDIT_DELETE, MK_EDIT_INSERT } mk_edit_op;
@@ -41,6 +43,7 @@ typedef struct mk_outcome {
     const char *rcode; /* "550", "451" for reject and tempfail */
     const char *xcode; /* "5.7.1", "4.7.1" */
     const char *text;
+    const char *hold; /* accepted, but to be kept in the MTA's hold queue: why */
     const mk_edit *edits;
     size_t n_edits;
     const mk_results *results; /* NULL on error */

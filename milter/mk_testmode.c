@@ -151,6 +151,8 @@ static void mk_test_print(const mk_outcome *o, FILE *out)
     }
     if (o->rcode != NULL)
         fprintf(out, "reply: %s %s %s\n", o->rcode, o->xcode, o->text);
+    if (o->hold != NULL)
+        fprintf(out, "hold: %s\n", o->hold);
     if (o->n_edits > 0)
         fprintf(out, "headers:\n");
     for (size_t i = 0; i < o->n_edits; i++)

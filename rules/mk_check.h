@@ -8,6 +8,7 @@
 #ifndef MK_CHECK_H
 #define MK_CHECK_H
 
+#include <libpsl.h>
 #include <stddef.h>
 
 #include "mk_config.h"
@@ -46,6 +47,8 @@ typedef struct mk_check_ctx {
     /* End of message: the message in wire form (CRLF), for checks that read
      * it byte for byte (DKIM); NULL at connect. */
     GMimeStream *msg_stream;
+    /* The public suffix list (mk_domain), for registered domains. */
+    const psl_ctx_t *psl;
 } mk_check_ctx;
 
 typedef struct mk_check {

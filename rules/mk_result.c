@@ -56,6 +56,12 @@ void mk_results_force(mk_results *res, mk_action action, const char *reason)
     }
 }
 
+void mk_results_hold(mk_results *res, const char *reason)
+{
+    if (res->hold_reason == NULL)
+        res->hold_reason = mk_pool_strdup(res->pool, reason ? reason : "held");
+}
+
 int mk_results_auth(mk_results *res, const char *method, const char *result, const char *reason,
                     const char *props)
 {
@@ -85,6 +91,8 @@ int mk_results_merge(mk_results *res, const mk_results *src)
             return -1;
     }
     mk_results_force(res, src->forced, src->forced_reason);
+    if (src->hold_reason != NULL)
+        mk_results_hold(res, src->hold_reason);
     return 0;
 }
 

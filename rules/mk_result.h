@@ -43,6 +43,7 @@ typedef struct mk_results {
     size_t n_auth;
     mk_action forced;          /* MK_ACTION_ACCEPT: none */
     const char *forced_reason; /* owned by the pool */
+    const char *hold_reason;   /* set: ask the MTA to hold the message (pool) */
 } mk_results;
 
 void mk_results_init(mk_results *res, mk_pool *pool);
@@ -58,6 +59,9 @@ int mk_results_auth(mk_results *res, const char *method, const char *result, con
 int mk_results_merge(mk_results *res, const mk_results *src);
 /* Raises the forced action to at least action. */
 void mk_results_force(mk_results *res, mk_action action, const char *reason);
+/* Asks the MTA to keep the message in its hold queue, if it accepts it;
+ * the first reason stays. */
+void mk_results_hold(mk_results *res, const char *reason);
 const mk_symbol *mk_results_find(const mk_results *res, const char *name);
 double mk_results_score(const mk_results *res);
 

@@ -42,6 +42,12 @@ static const char *mk_verdict_reply(const mk_results *res, const mk_policy *poli
 {
     char out[400];
     size_t o = 0;
+    out[0] = '\0';
+    /* A check refused it while the score alone would not: its reason is the whole story. */
+    if (res->forced == MK_ACTION_REJECT && res->forced_reason != NULL && score < policy->reject) {
+        mk_verdict_append_clean(out, sizeof(out), &o, res->forced_reason);
+        return mk_pool_strdup(pool, out);
+    }
     char head[160];
     snprintf(head, sizeof(head), "%s (score %.1f)",
              policy->reject_message ? policy->reject_message : "Message rejected as spam", score);

@@ -20,7 +20,8 @@
 static mk_config *config(const char *text)
 {
     char err[1024];
-    char *full = g_strdup_printf("[spf]\nenabled = no\n[dkim]\nenabled = no\n%s", text);
+    char *full = g_strdup_printf(
+        "[spf]\nenabled = no\n[dkim]\nenabled = no\n[dmarc]\nenabled = no\n%s", text);
     mk_config *cfg = mk_config_load_string(full, "test.conf", err, sizeof(err));
     g_free(full);
     if (cfg == NULL)
