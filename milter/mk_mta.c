@@ -85,7 +85,7 @@ static sfsistat mk_mta_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f
     mk_mta_conn *c = mk_mta_conn_of(ctx);
     if (c == NULL)
         return SMFIS_TEMPFAIL;
-    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
+    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
     *pf1 = f1 & (SMFIP_HDR_LEADSPC | MK_MTA_NOREPLY);
     *pf2 = 0;
     *pf3 = 0;

@@ -73,6 +73,7 @@ rig_dkim_zone() {
         printf '$ORIGIN football.example.com.\n$TTL 300\n'
         printf '@ IN SOA ns1.football.example.com. hostmaster.football.example.com. ( 1 3600 600 86400 300 )\n'
         printf '  IN NS ns1.football.example.com.\nns1 IN A 127.0.0.1\n'
+        printf '_dmarc IN TXT "v=DMARC1; p=none"\n'
         [ -f "$keys" ] && grep '\.football\.example\.com[[:space:]]' "$keys" | while read -r name value; do
             printf '%s. IN TXT' "$name"
             while [ -n "$value" ]; do printf ' "%s"' "${value:0:255}"; value=${value:255}; done

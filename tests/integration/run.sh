@@ -27,6 +27,8 @@ reason = %i listed in %z: %t
 [rbl:bl2]
 zone = bl2.test
 score = 1.5
+[dmarc]
+on_quarantine = hold
 CONF
 rig_milter_start || { echo "FAIL: milter did not start"; cat "$RIG/milter.log"; echo "0 passed, 1 failed"; exit 1; }
 rig_postfix_start || { echo "FAIL: Postfix did not start"; cat "$RIG/postfix/maillog"; echo "0 passed, 1 failed"; exit 1; }
@@ -44,8 +46,8 @@ t_clean() {
     local id="clean-$(date +%s%N)"
     rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" --body "Lunch on Friday?" || return 1
     local f; f=$(rig_delivered alice "$id") || { echo "not delivered"; return 1; }
-    rig_header "$f" X-Spam-Status | sed 's/, \([A-Z]\)/,\1/g' | grep -q '^No, score=-0.0 required=5.0 tests=DKIM_NA,SPF_PASS version=' || { cat "$f"; return 1; }
-    rig_header "$f" Authentication-Results | grep -q '^mx.mk.test; dkim=none; spf=pass (.*) smtp.mailfrom=sender@example.org$' || { cat "$f"; return 1; }
+    rig_header "$f" X-Spam-Status | sed 's/, \([A-Z]\)/,\1/g' | grep -q '^No, score=-0.0 required=5.0 tests=DKIM_NA,DMARC_NA,SPF_PASS version=' || { cat "$f"; return 1; }
+    rig_header "$f" Authentication-Results | grep -q '^mx.mk.test; dkim=none; spf=pass (.*) smtp.mailfrom=sender@example.org; dmarc=none header.from=example.org$' || { cat "$f"; return 1; }
     ! grep -q '^X-Spam-Flag:' "$f"
 }
 check "clean message arrives with X-Spam-Status: No and Authentication-Results: spf=pass" t_clean
@@ -86,7 +88,7 @@ t_between() {
     rig_send --xclient-addr 192.0.2.66 --to bob@mk.test --header "Subject: $id" --body "grey" || return 1
     local f; f=$(rig_delivered bob "$id") || { echo "not delivered"; return 1; }
     [ "$(rig_header "$f" X-Spam-Flag)" = YES ] && [ "$(rig_header "$f" X-Spam-Level)" = '******' ] &&
-        rig_header "$f" X-Spam-Status | sed 's/, \([A-Z]\)/,\1/g' | grep -q '^Yes, score=6.0 required=5.0 tests=DKIM_NA,RBL_TEST_LOW,SPF_PASS version=' || { cat "$f"; return 1; }
+        rig_header "$f" X-Spam-Status | sed 's/, \([A-Z]\)/,\1/g' | grep -q '^Yes, score=6.0 required=5.0 tests=DKIM_NA,DMARC_NA,RBL_TEST_LOW,SPF_PASS version=' || { cat "$f"; return 1; }
 }
 check "message between the thresholds arrives with X-Spam-Flag: YES" t_between
 
@@ -132,6 +134,7 @@ t_dkim_pass() {
     local ar; ar=$(rig_header "$f" Authentication-Results)
     echo "$ar" | grep -q 'dkim=pass header.d=football.example.com header.s=brisbane header.b=' &&
         echo "$ar" | grep -q 'dkim=pass header.d=football.example.com header.s=test header.b=' &&
+        echo "$ar" | grep -q 'dmarc=pass (p=none dis=none) header.from=football.example.com' &&
         rig_header "$f" X-Spam-Status | grep -q 'DKIM_ALLOW' || { echo "$ar"; rig_header "$f" X-Spam-Status; return 1; }
 }
 check "DKIM: a signed message (rsa-sha256 + ed25519-sha256, keys from the test DNS) passes through Postfix" t_dkim_pass
@@ -141,9 +144,65 @@ t_dkim_fail() {
     local f; f=$(rig_delivered bob 'thirsty') || { echo "not delivered"; return 1; }
     local ar; ar=$(rig_header "$f" Authentication-Results)
     [ "$(echo "$ar" | grep -o 'dkim=fail (body hash did not verify) header.d=football.example.com' | wc -l)" = 2 ] &&
+        echo "$ar" | grep -q 'dmarc=fail (p=none dis=none) header.from=football.example.com' &&
         rig_header "$f" X-Spam-Status | grep -q 'DKIM_REJECT' || { echo "$ar"; rig_header "$f" X-Spam-Status; return 1; }
 }
 check "DKIM: the same message with a changed body fails both signatures" t_dkim_fail
+
+# --- DMARC through Postfix (zone dmarc.test) -----------------------------------
+# t_dmarc_delivered ENVELOPE FROM RESULT SYMBOL: delivered with dmarc=RESULT
+# for the From domain in Authentication-Results and SYMBOL in tests=
+t_dmarc_delivered() {
+    local id="dmarc-$(date +%s%N)"
+    rig_send --xclient-addr 192.0.2.10 --from "$1" --h-From "<$2>" --to alice@mk.test --header "Subject: $id" || return 1
+    local f; f=$(rig_delivered alice "$id") || { echo "not delivered"; grep "$1" "$RIG/postfix/maillog" | tail -3; return 1; }
+    rig_header "$f" Authentication-Results | grep -q "; dmarc=$3 .*header.from=${2#*@}$" &&
+        rig_header "$f" X-Spam-Status | tr ',= ' '\n\n\n' | grep -qx "$4" || { rig_header "$f" Authentication-Results; rig_header "$f" X-Spam-Status; return 1; }
+}
+check "DMARC pass: SPF of a bounce subdomain, relaxed alignment" t_dmarc_delivered bounce@bounces.pass.dmarc.test user@pass.dmarc.test pass DMARC_POLICY_ALLOW
+check "DMARC p=none: fails, delivered, reported" t_dmarc_delivered user@none.dmarc.test user@none.dmarc.test 'fail (p=none dis=none)' DMARC_POLICY_SOFTFAIL
+check "DMARC broken record (p=bogus): permerror, no policy applied" t_dmarc_delivered user@broken.dmarc.test user@broken.dmarc.test permerror DMARC_BAD_POLICY
+# t_dmarc_reject ENVELOPE FROM: 550 with the DMARC reason, nothing delivered
+t_dmarc_reject() {
+    local id="dmarc-rej-$(date +%s%N)" out
+    out=$(rig_send --xclient-addr 192.0.2.10 --from "$1" --h-From "<$2>" --to alice@mk.test --header "Subject: $id" 2>&1)
+    echo "$out" | grep -q "<\*\* *550 5.7.1 Rejected by the DMARC policy of ${2#*@}" || { echo "$out" | grep '<\*\*'; return 1; }
+    ! rig_delivered alice "$id" >/dev/null
+}
+check "DMARC p=reject, SPF failing and no DKIM: 550 5.7.1 through Postfix" t_dmarc_reject user@reject.dmarc.test user@reject.dmarc.test
+check "DMARC p=reject, aspf=s: a passing bounce subdomain is not aligned, 550" t_dmarc_reject bounce@bounces.strict.dmarc.test user@strict.dmarc.test
+# A subdomain without a record: the registered domain's sp=quarantine applies,
+# and on_quarantine = hold puts the message in Postfix's hold queue.
+t_dmarc_hold() {
+    local id="dmarc-hold-$(date +%s%N)" qid=
+    rig_send --xclient-addr 192.0.2.10 --from user@sub.dmarc.test --to alice@mk.test --header "Subject: $id" || return 1
+    qid=$(grep 'from=<user@sub.dmarc.test>' "$RIG/milter.log" | grep 'action=[a-z_]* hold ' | tail -1 | sed 's/.*\]: \([0-9A-Za-z]*\): client=.*/\1/')
+    [ -n "$qid" ] || { tail -3 "$RIG/milter.log"; return 1; }
+    hold_q() { $X postqueue -c "$RIG/postfix/etc" -j | grep "\"queue_id\": *\"$qid\"" | grep -q '"queue_name": *"hold"'; }
+    for _ in $(seq 1 100); do hold_q && break; sleep 0.05; done
+    hold_q || { $X postqueue -c "$RIG/postfix/etc" -p; grep "$qid" "$RIG/postfix/maillog"; return 1; }
+    grep -q "$qid: milter-hold: END-OF-MESSAGE .*milter triggers HOLD action" "$RIG/postfix/maillog" || { grep "$qid" "$RIG/postfix/maillog"; return 1; }
+    ! rig_delivered alice "$id" >/dev/null
+}
+check "DMARC sp=quarantine at the registered domain, on_quarantine = hold: held in Postfix's hold queue" t_dmarc_hold
+t_two_froms() {
+    local id="froms-$(date +%s%N)"
+    rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" --add-header "From: <other@none.dmarc.test>" || return 1
+    local f; f=$(rig_delivered alice "$id") || { echo "not delivered"; return 1; }
+    rig_header "$f" X-Spam-Status | tr ',= ' '\n\n\n' | grep -qx MULTIPLE_FROM &&
+        [ "$(rig_header "$f" Authentication-Results | grep -o 'dmarc=[a-z]* [^;]*header.from=[a-z.]*' | wc -l)" = 2 ] || { rig_header "$f" Authentication-Results; rig_header "$f" X-Spam-Status; return 1; }
+}
+check "DMARC: two From fields are scored (MULTIPLE_FROM) and each domain is checked" t_two_froms
+# The other dispositions, in test mode against the same DNS.
+t_dmarc_tm() {
+    printf '[general]\ndns_servers = 127.0.0.1:53\n[dmarc]\non_reject = %s\non_quarantine = %s\n' "$1" "$2" > "$RIG/dmarc-tm.conf"
+    printf 'From: <user@%s>\nTo: <alice@mk.test>\nSubject: tm\n\nhello\n' "$3" > "$RIG/dmarc-tm.eml"
+    $X "$MK_MILTER" -c "$RIG/dmarc-tm.conf" -t --client-ip 192.0.2.10 --from "user@$3" "$RIG/dmarc-tm.eml"
+}
+t_dmarc_report() { local o; o=$(t_dmarc_tm report report reject.dmarc.test) || return 1; echo "$o"; echo "$o" | grep -q '^verdict: accept' && echo "$o" | grep -q 'DMARC_POLICY_REJECT'; }
+check "DMARC on_reject = report: scored, accepted" t_dmarc_report
+t_dmarc_spam() { local o; o=$(t_dmarc_tm reject spam sub.dmarc.test) || return 1; echo "$o"; echo "$o" | grep -q '^verdict: add_header' && echo "$o" | grep -q 'X-Spam-Flag: YES'; }
+check "DMARC on_quarantine = spam: marked as spam whatever the score" t_dmarc_spam
 
 # --- miltertest: the milter protocol as Sendmail speaks it -------------------
 for s in clean gtube rbl between two-messages; do
