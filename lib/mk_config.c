@@ -81,22 +81,27 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("dmarc", "on_reject", MK_CT_DISPOSE, dmarc_on_reject, "reject"),
     MK_K("dmarc", "on_quarantine", MK_CT_DISPOSE, dmarc_on_quarantine, "spam"),
     MK_K("dmarc", "on_bad_from", MK_CT_DISPOSE, dmarc_on_bad_from, "report"),
+    MK_K("uri", "max_lookups", MK_CT_SIZE, uri_max_lookups, "64"),
 };
 #undef MK_K
 
-#define MK_R(key, type, field, def)                                                                \
+/* The keys of [rbl:NAME] and [uribl:NAME]: section "" is both kinds. */
+#define MK_R(kind, key, type, field, def)                                                          \
     {                                                                                              \
-        "rbl:", key, type, offsetof(mk_conf_rbl, field), def                                       \
+        kind, key, type, offsetof(mk_conf_rbl, field), def                                         \
     }
 static const mk_conf_key mk_conf_rbl_keys[] = {
-    MK_R("zone", MK_CT_DNSNAME, zone, NULL),
-    MK_R("symbol", MK_CT_SYMBOL, symbol, NULL),
-    MK_R("score", MK_CT_DOUBLE, score, "3.0"),
-    MK_R("returns", MK_CT_RBL_RETURNS, returns, ""),
-    MK_R("reason", MK_CT_STR, reason, "Client address %i is listed in %z"),
-    MK_R("ipv4", MK_CT_BOOL, ipv4, "yes"),
-    MK_R("ipv6", MK_CT_BOOL, ipv6, "yes"),
-    MK_R("temperror_score", MK_CT_DOUBLE, temperror_score, "0.0"),
+    MK_R("", "zone", MK_CT_DNSNAME, zone, NULL),
+    MK_R("", "symbol", MK_CT_SYMBOL, symbol, NULL),
+    MK_R("", "score", MK_CT_DOUBLE, score, "3.0"),
+    MK_R("", "returns", MK_CT_RBL_RETURNS, returns, ""),
+    MK_R("rbl:", "reason", MK_CT_STR, reason, "Client address %i is listed in %z"),
+    MK_R("uribl:", "reason", MK_CT_STR, reason, "The message links to %i, listed in %z"),
+    MK_R("", "ipv4", MK_CT_BOOL, ipv4, "yes"),
+    MK_R("rbl:", "ipv6", MK_CT_BOOL, ipv6, "yes"),
+    MK_R("uribl:", "ipv6", MK_CT_BOOL, ipv6, "no"),
+    MK_R("uribl:", "bitmask", MK_CT_BOOL, bitmask, "no"),
+    MK_R("", "temperror_score", MK_CT_DOUBLE, temperror_score, "0.0"),
 };
 #undef MK_R
 
@@ -113,6 +118,7 @@ typedef struct mk_conf_state {
     int section_line;        /* line of the last [section] header */
     int key_line[MK_N_KEYS]; /* where each key was set, 0 if not */
     int *rbl_key_line;       /* n_rbls x MK_N_RBL_KEYS */
+    int *uribl_key_line;     /* n_uribls x MK_N_RBL_KEYS */
     char last_section[128];
     char last_key[64];
     int last_line;
@@ -516,30 +522,86 @@ static int mk_conf_type_appends(mk_conf_type t)
     return t == MK_CT_NETLIST || t == MK_CT_SERVERS || t == MK_CT_RBL_RETURNS;
 }
 
-static mk_conf_rbl *mk_conf_rbl_get(mk_conf_state *st, const char *name)
+/* Whether key belongs to sections of kind ("rbl:" or "uribl:"). */
+static int mk_conf_rbl_key_of(const mk_conf_key *key, const char *kind)
+{
+    return key->section[0] == '\0' || strcmp(key->section, kind) == 0;
+}
+
+/* The lists of one kind, their count and the lines their keys were set on. */
+typedef struct mk_conf_lists {
+    const char *kind; /* "rbl:", "uribl:" */
+    mk_conf_rbl **lists;
+    size_t *n;
+    int **key_line; /* n x MK_N_RBL_KEYS */
+} mk_conf_lists;
+
+static mk_conf_lists mk_conf_lists_of(mk_conf_state *st, int uri)
 {
     mk_config *cfg = st->cfg;
-    for (size_t i = 0; i < cfg->n_rbls; i++)
-        if (strcmp(cfg->rbls[i].name, name) == 0)
-            return &cfg->rbls[i];
-    mk_conf_rbl *grown = realloc(cfg->rbls, (cfg->n_rbls + 1) * sizeof(*grown));
+    return uri ? (mk_conf_lists){"uribl:", &cfg->uribls, &cfg->n_uribls, &st->uribl_key_line}
+               : (mk_conf_lists){"rbl:", &cfg->rbls, &cfg->n_rbls, &st->rbl_key_line};
+}
+
+static mk_conf_rbl *mk_conf_rbl_get(mk_conf_state *st, mk_conf_lists l, const char *name)
+{
+    for (size_t i = 0; i < *l.n; i++)
+        if (strcmp((*l.lists)[i].name, name) == 0)
+            return &(*l.lists)[i];
+    mk_conf_rbl *grown = realloc(*l.lists, (*l.n + 1) * sizeof(*grown));
     if (grown == NULL)
         return NULL;
-    cfg->rbls = grown;
-    int *lines = realloc(st->rbl_key_line, (cfg->n_rbls + 1) * MK_N_RBL_KEYS * sizeof(int));
+    *l.lists = grown;
+    int *lines = realloc(*l.key_line, (*l.n + 1) * MK_N_RBL_KEYS * sizeof(int));
     if (lines == NULL)
         return NULL;
-    st->rbl_key_line = lines;
-    memset(lines + cfg->n_rbls * MK_N_RBL_KEYS, 0, MK_N_RBL_KEYS * sizeof(int));
-    mk_conf_rbl *rbl = &cfg->rbls[cfg->n_rbls++];
+    *l.key_line = lines;
+    memset(lines + *l.n * MK_N_RBL_KEYS, 0, MK_N_RBL_KEYS * sizeof(int));
+    mk_conf_rbl *rbl = &grown[(*l.n)++];
     memset(rbl, 0, sizeof(*rbl));
     rbl->name = strdup(name);
     rbl->line = st->section_line ? st->section_line : st->line;
     char why[256];
     for (size_t k = 0; k < MK_N_RBL_KEYS; k++)
-        if (mk_conf_rbl_keys[k].def != NULL)
+        if (mk_conf_rbl_keys[k].def != NULL && mk_conf_rbl_key_of(&mk_conf_rbl_keys[k], l.kind))
             mk_conf_set(&mk_conf_rbl_keys[k], rbl, mk_conf_rbl_keys[k].def, 0, why, sizeof(why));
     return rbl;
+}
+
+/* One key of an [rbl:NAME] or [uribl:NAME] section: 1, or 0 after an error. */
+static int mk_conf_rbl_handler(mk_conf_state *st, mk_conf_lists l, const char *section,
+                               const char *name, const char *value, int cont)
+{
+    char why[512];
+    const char *lname = section + strlen(l.kind);
+    if (!mk_conf_is_symbol(lname)) {
+        mk_conf_error(st, st->line, section, name,
+                      "list name '%s' may hold only letters, digits and _", lname);
+        return 0;
+    }
+    mk_conf_rbl *rbl = mk_conf_rbl_get(st, l, lname);
+    if (rbl == NULL)
+        return 0;
+    size_t idx = (size_t)(rbl - *l.lists);
+    for (size_t k = 0; k < MK_N_RBL_KEYS; k++) {
+        const mk_conf_key *key = &mk_conf_rbl_keys[k];
+        if (strcmp(key->name, name) != 0 || !mk_conf_rbl_key_of(key, l.kind))
+            continue;
+        int *seen = &(*l.key_line)[idx * MK_N_RBL_KEYS + k];
+        if (*seen && !(cont && mk_conf_type_appends(key->type))) {
+            mk_conf_error(st, st->line, section, name, "set twice (first on line %d)", *seen);
+            return 0;
+        }
+        if (!*seen)
+            *seen = st->line;
+        if (mk_conf_set(key, rbl, value, cont, why, sizeof(why)) != 0) {
+            mk_conf_error(st, st->line, section, name, "%s", why);
+            return 0;
+        }
+        return 1;
+    }
+    mk_conf_error(st, st->line, section, name, "unknown key");
+    return 0;
 }
 
 static int mk_conf_handler(void *user, const char *section, const char *name, const char *value)
@@ -552,37 +614,10 @@ static int mk_conf_handler(void *user, const char *section, const char *name, co
     snprintf(st->last_key, sizeof(st->last_key), "%s", name);
     st->last_line = st->line;
 
-    if (strncmp(section, "rbl:", 4) == 0) {
-        const char *lname = section + 4;
-        if (!mk_conf_is_symbol(lname)) {
-            mk_conf_error(st, st->line, section, name,
-                          "list name '%s' may hold only letters, digits and _", lname);
-            return 0;
-        }
-        mk_conf_rbl *rbl = mk_conf_rbl_get(st, lname);
-        if (rbl == NULL)
-            return 0;
-        size_t idx = (size_t)(rbl - st->cfg->rbls);
-        for (size_t k = 0; k < MK_N_RBL_KEYS; k++) {
-            const mk_conf_key *key = &mk_conf_rbl_keys[k];
-            if (strcmp(key->name, name) != 0)
-                continue;
-            int *seen = &st->rbl_key_line[idx * MK_N_RBL_KEYS + k];
-            if (*seen && !(cont && mk_conf_type_appends(key->type))) {
-                mk_conf_error(st, st->line, section, name, "set twice (first on line %d)", *seen);
-                return 0;
-            }
-            if (!*seen)
-                *seen = st->line;
-            if (mk_conf_set(key, rbl, value, cont, why, sizeof(why)) != 0) {
-                mk_conf_error(st, st->line, section, name, "%s", why);
-                return 0;
-            }
-            return 1;
-        }
-        mk_conf_error(st, st->line, section, name, "unknown key");
-        return 0;
-    }
+    if (strncmp(section, "rbl:", 4) == 0)
+        return mk_conf_rbl_handler(st, mk_conf_lists_of(st, 0), section, name, value, cont);
+    if (strncmp(section, "uribl:", 6) == 0)
+        return mk_conf_rbl_handler(st, mk_conf_lists_of(st, 1), section, name, value, cont);
     if (strcmp(section, "scores") == 0) {
         mk_config *cfg = st->cfg;
         double score;
@@ -695,21 +730,33 @@ static int mk_conf_key_line(const mk_conf_state *st, const char *section, const 
 static void mk_conf_finish(mk_conf_state *st)
 {
     mk_config *cfg = st->cfg;
-    for (size_t i = 0; i < cfg->n_rbls; i++) {
-        mk_conf_rbl *rbl = &cfg->rbls[i];
-        char section[80];
-        snprintf(section, sizeof(section), "rbl:%s", rbl->name);
-        if (rbl->zone == NULL)
-            mk_conf_error(st, rbl->line, section, "zone", "missing: a list needs its DNS zone");
-        if (rbl->symbol == NULL) {
-            char sym[80];
-            snprintf(sym, sizeof(sym), "RBL_%s", rbl->name);
-            for (char *p = sym; *p; p++)
-                *p = (char)toupper((unsigned char)*p);
-            rbl->symbol = strdup(sym);
+    for (int uri = 0; uri < 2; uri++) {
+        mk_conf_lists l = mk_conf_lists_of(st, uri);
+        for (size_t i = 0; i < *l.n; i++) {
+            mk_conf_rbl *rbl = &(*l.lists)[i];
+            char section[80];
+            snprintf(section, sizeof(section), "%s%s", l.kind, rbl->name);
+            if (rbl->zone == NULL)
+                mk_conf_error(st, rbl->line, section, "zone", "missing: a list needs its DNS zone");
+            if (rbl->symbol == NULL) {
+                char sym[80];
+                snprintf(sym, sizeof(sym), "%s_%s", uri ? "URIBL" : "RBL", rbl->name);
+                for (char *p = sym; *p; p++)
+                    *p = (char)toupper((unsigned char)*p);
+                rbl->symbol = strdup(sym);
+            }
+            if (!uri && !rbl->ipv4 && !rbl->ipv6)
+                mk_conf_error(st, rbl->line, section, "ipv4", "ipv4 and ipv6 are both off");
+            /* a bit mask answer names each bit once: 127.0.0.2, .4, .8 ... */
+            for (size_t r = 0; uri && rbl->bitmask && r < rbl->n_returns; r++) {
+                const unsigned char *b = rbl->returns[r].addr.bytes;
+                if (b[1] != 0 || b[2] != 0 || b[3] == 0 || (b[3] & (b[3] - 1)) != 0)
+                    mk_conf_error(st, rbl->line, section, "returns",
+                                  "with bitmask = yes each answer must be 127.0.0.N with N one "
+                                  "bit (2, 4, 8, ..., 128); %d.%d.%d.%d is not",
+                                  b[0], b[1], b[2], b[3]);
+            }
         }
-        if (!rbl->ipv4 && !rbl->ipv6)
-            mk_conf_error(st, rbl->line, section, "ipv4", "ipv4 and ipv6 are both off");
     }
     if (mk_conf_key_line(st, "milter", "authserv_id") == 0) {
         char host[256];
@@ -751,6 +798,7 @@ static mk_config *mk_conf_run(mk_conf_state *st)
         mk_conf_error(st, rc, "-", "-", "syntax error (expected [section] or key = value)");
     mk_conf_finish(st);
     free(st->rbl_key_line);
+    free(st->uribl_key_line);
     if (st->nerr > 0) {
         mk_config_free(st->cfg);
         return NULL;
@@ -824,17 +872,21 @@ void mk_config_free(mk_config *cfg)
                  t == MK_CT_DNSNAME || t == MK_CT_SYMBOL)
             free(*(char **)field);
     }
-    for (size_t i = 0; i < cfg->n_rbls; i++) {
-        mk_conf_rbl *r = &cfg->rbls[i];
-        free(r->name);
-        free(r->zone);
-        free(r->symbol);
-        free(r->reason);
-        for (size_t j = 0; j < r->n_returns; j++)
-            free(r->returns[j].symbol);
-        free(r->returns);
+    mk_conf_rbl *lists[2] = {cfg->rbls, cfg->uribls};
+    size_t n[2] = {cfg->n_rbls, cfg->n_uribls};
+    for (int l = 0; l < 2; l++) {
+        for (size_t i = 0; i < n[l]; i++) {
+            mk_conf_rbl *r = &lists[l][i];
+            free(r->name);
+            free(r->zone);
+            free(r->symbol);
+            free(r->reason);
+            for (size_t j = 0; j < r->n_returns; j++)
+                free(r->returns[j].symbol);
+            free(r->returns);
+        }
+        free(lists[l]);
     }
-    free(cfg->rbls);
     for (size_t i = 0; i < cfg->n_scores; i++)
         free(cfg->scores[i].symbol);
     free(cfg->scores);

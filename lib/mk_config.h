@@ -28,7 +28,8 @@ typedef struct mk_conf_rbl_return {
     double score;
 } mk_conf_rbl_return;
 
-/* One [rbl:NAME] section. */
+/* One [rbl:NAME] section (a list of client addresses) or [uribl:NAME]
+ * (a list of the domains and addresses messages link to). */
 typedef struct mk_conf_rbl {
     char *name;
     int line; /* where the section starts, for messages */
@@ -37,8 +38,9 @@ typedef struct mk_conf_rbl {
     double score;
     mk_conf_rbl_return *returns;
     size_t n_returns;
-    char *reason; /* %i client address, %z zone, %t the list's TXT record */
-    int ipv4, ipv6;
+    char *reason;   /* %i what is listed (address, domain), %z zone, %t the list's TXT record */
+    int ipv4, ipv6; /* which addresses are looked up (clients; linked addresses) */
+    int bitmask;    /* uribl: each returns address names one bit of the answer */
     double temperror_score;
 } mk_conf_rbl;
 
@@ -82,9 +84,14 @@ typedef struct mk_config {
     /* [scores] */
     mk_conf_score *scores;
     size_t n_scores;
+    /* [uri] */
+    size_t uri_max_lookups; /* URI list queries per message */
     /* [rbl:NAME] */
     mk_conf_rbl *rbls;
     size_t n_rbls;
+    /* [uribl:NAME] */
+    mk_conf_rbl *uribls;
+    size_t n_uribls;
 } mk_config;
 
 /* Reads path (NULL: the embedded defaults only). Returns a config to free

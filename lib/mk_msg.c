@@ -6,6 +6,7 @@
 #include "mk_msg.h"
 
 #include <errno.h>
+#include <libxml/parser.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,10 +131,12 @@ GMimeStream *mk_msgbuf_stream(mk_msgbuf *buf)
 void mk_msg_library_init(void)
 {
     g_mime_init();
+    xmlInitParser(); /* HTML parts (mk_uri): once, before threads */
 }
 
 void mk_msg_library_cleanup(void)
 {
+    xmlCleanupParser();
     g_mime_shutdown();
 }
 

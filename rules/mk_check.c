@@ -13,11 +13,13 @@ extern const mk_check mk_mime_check;
 extern const mk_check mk_spf_check;
 extern const mk_check mk_dkim_check;
 extern const mk_check mk_dmarc_check;
+extern const mk_check mk_uribl_check;
 
 const mk_check *const mk_checks_all[] = {
     &mk_rbl_check,
     &mk_gtube_check,
     &mk_mime_check,
+    &mk_uribl_check,
     &mk_dmarc_check, /* asks for its records first; decides last, from SPF's and DKIM's results */
     &mk_dkim_check,
     &mk_spf_check, /* last: it waits for its lookups while the others' fly */

@@ -66,7 +66,15 @@ static void test_full_config(void **state)
                        "reason = %i listed: %t\n"
                        "[rbl:other]\n"
                        "zone = bl.example\n"
-                       "ipv6 = no\n";
+                       "ipv6 = no\n"
+                       "[dmarc]\n"
+                       "on_reject = Hold\n"
+                       "[uri]\n"
+                       "max_lookups = 20\n"
+                       "[uribl:multi]\n"
+                       "zone = multi.surbl.test\n"
+                       "bitmask = yes\n"
+                       "returns = 127.0.0.8 = SURBL_PH:5, 127.0.0.64 = SURBL_ABUSE:4\n";
     mk_config *cfg = load(text, err, sizeof(err));
     assert_non_null(cfg);
     assert_string_equal(cfg->dns_servers, "127.0.0.1:5353,[::1]:53");
@@ -88,6 +96,16 @@ static void test_full_config(void **state)
     assert_string_equal(cfg->rbls[1].symbol, "RBL_OTHER");
     assert_false(cfg->rbls[1].ipv6);
     assert_true(cfg->rbls[1].ipv4);
+    assert_int_equal(cfg->dmarc_on_reject, MK_DISPOSE_HOLD);
+    assert_int_equal(cfg->dmarc_on_quarantine, MK_DISPOSE_SPAM);
+    assert_int_equal(cfg->uri_max_lookups, 20);
+    assert_int_equal(cfg->n_uribls, 1);
+    assert_string_equal(cfg->uribls[0].symbol, "URIBL_MULTI");
+    assert_string_equal(cfg->uribls[0].reason, "The message links to %i, listed in %z");
+    assert_true(cfg->uribls[0].bitmask);
+    assert_true(cfg->uribls[0].ipv4);
+    assert_false(cfg->uribls[0].ipv6);
+    assert_int_equal(cfg->uribls[0].n_returns, 2);
     mk_config_free(cfg);
 }
 
@@ -124,6 +142,14 @@ static void test_errors_name_file_line_key(void **state)
          "test.conf:3: [rbl:zen] returns: '10.0.0.2' is not an answer address in 127.0.0.0/8"},
         {"[rbl:zen]\nzone = bad zone\n",
          "test.conf:2: [rbl:zen] zone: 'bad zone' is not a DNS name"},
+        {"[uribl:multi]\nzone = multi.test\nbitmask = yes\nreturns = 127.0.0.6 = X:1\n",
+         "test.conf:1: [uribl:multi] returns: with bitmask = yes each answer must be 127.0.0.N"},
+        {"[uribl:dbl]\nzone = dbl.test\nipv6 = maybe\n",
+         "test.conf:3: [uribl:dbl] ipv6: 'maybe' is not yes or no"},
+        {"[rbl:zen]\nzone = zen.test\nbitmask = yes\n",
+         "test.conf:3: [rbl:zen] bitmask: unknown key"},
+        {"[dmarc]\non_quarantine = bounce\n",
+         "test.conf:2: [dmarc] on_quarantine: 'bounce' is not one of reject, hold, spam, report"},
         {"[scoring]\ntempfail_score = 20\n",
          "test.conf:2: [scoring] tempfail_score: must be below reject_score"},
         {"[scores]\nBAD-NAME = 1\n", "test.conf:2: [scores] BAD-NAME: not a symbol name"},
