@@ -29,6 +29,10 @@ zone = bl2.test
 score = 1.5
 [dmarc]
 on_quarantine = hold
+[uribl:multi]
+zone = uribl.test
+bitmask = yes
+returns = 127.0.0.8 = URIBL_TEST_PH:6, 127.0.0.64 = URIBL_TEST_ABUSE:3
 CONF
 rig_milter_start || { echo "FAIL: milter did not start"; cat "$RIG/milter.log"; echo "0 passed, 1 failed"; exit 1; }
 rig_postfix_start || { echo "FAIL: Postfix did not start"; cat "$RIG/postfix/maillog"; echo "0 passed, 1 failed"; exit 1; }
@@ -203,6 +207,44 @@ t_dmarc_report() { local o; o=$(t_dmarc_tm report report reject.dmarc.test) || r
 check "DMARC on_reject = report: scored, accepted" t_dmarc_report
 t_dmarc_spam() { local o; o=$(t_dmarc_tm reject spam sub.dmarc.test) || return 1; echo "$o"; echo "$o" | grep -q '^verdict: add_header' && echo "$o" | grep -q 'X-Spam-Flag: YES'; }
 check "DMARC on_quarantine = spam: marked as spam whatever the score" t_dmarc_spam
+
+# --- URI block list through Postfix (zone uribl.test, bitmask answers) ---------
+t_uribl() {
+    local id="uribl-$(date +%s%N)"
+    rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" \
+        --add-header "MIME-Version: 1.0" --add-header "Content-Type: text/html; charset=utf-8" \
+        --body '<p>Your parcel: <a href="http://&#119;ww.Spam-Site.example/track?id=1">track it</a> or http://203.0.113.7/x</p>' || return 1
+    local f; f=$(rig_delivered alice "$id") || { echo "not delivered"; return 1; }
+    local status; status=$(rig_header "$f" X-Spam-Status | tr ',= ' '\n\n\n')
+    echo "$status" | grep -qx URIBL_TEST_PH && echo "$status" | grep -qx URIBL_TEST_ABUSE &&
+        [ "$(rig_header "$f" X-Spam-Flag)" = YES ] || { rig_header "$f" X-Spam-Status; grep "$id" "$RIG/milter.log"; return 1; }
+}
+check "URI list: an HTML link (entity-obfuscated host) and an IP link are looked up and scored" t_uribl
+# test mode against the same DNS: two bits of one answer; IDN; the cap
+t_uribl_tm() {
+    printf '[general]\ndns_servers = 127.0.0.1:53\n[dmarc]\nenabled = no\n[uri]\nmax_lookups = %s\n[uribl:multi]\nzone = uribl.test\nbitmask = yes\nreturns = 127.0.0.8 = URIBL_TEST_PH:6, 127.0.0.64 = URIBL_TEST_ABUSE:3\n' "$1" > "$RIG/uribl-tm.conf"
+    printf 'From: <a@example.org>\nTo: <b@mk.test>\nSubject: links\nContent-Type: text/plain; charset=utf-8\n\n%s\n' "$2" > "$RIG/uribl-tm.eml"
+    $X "$MK_MILTER" -c "$RIG/uribl-tm.conf" -t --client-ip 192.0.2.10 "$RIG/uribl-tm.eml"
+}
+t_uribl_bits() {
+    local o; o=$(t_uribl_tm 10 'see https://x.both-lists.example/') || return 1
+    echo "$o"
+    echo "$o" | grep -q 'URIBL_TEST_PH .*both-lists.example listed in uribl.test (127.0.0.72)' &&
+        echo "$o" | grep -q 'URIBL_TEST_ABUSE .*both-lists.example listed in uribl.test (127.0.0.72)'
+}
+check "URI list: both bits of 127.0.0.72 give both symbols" t_uribl_bits
+t_uribl_idn() {
+    local o; o=$(t_uribl_tm 10 $'Buy at www.B\xc3\x9ccher.example today') || return 1
+    echo "$o"
+    echo "$o" | grep -q 'URIBL_TEST_ABUSE .*xn--bcher-kva.example listed in uribl.test (127.0.0.64)'
+}
+check "URI list: an IDN link (www.BÜCHER.example) is looked up as A-labels" t_uribl_idn
+t_uribl_cap() {
+    local o; o=$(t_uribl_tm 2 'http://a.example http://b.example http://c.example http://spam-site.example') || return 1
+    echo "$o"
+    echo "$o" | grep -q 'URIBL_LIMIT .*2 of 4 linked hosts not looked up (max_lookups = 2)' && ! echo "$o" | grep -q URIBL_TEST_PH
+}
+check "URI list: max_lookups caps the queries per message, and says so" t_uribl_cap
 
 # --- miltertest: the milter protocol as Sendmail speaks it -------------------
 for s in clean gtube rbl between two-messages; do
