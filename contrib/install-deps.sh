@@ -11,7 +11,7 @@ case "$job" in
     build) want="$build" ;;
     run) want="$build $rig" ;;
     test) want="$build $rig nsd miltertest dnsutils clang-format python3-yaml" ;;
-    bench) want="$build $rig nsd time" ;;
+    bench) want="$build $rig nsd time opendkim-tools openssl bc" ;;
     *) echo "usage: $0 build|run|test|bench" >&2; exit 2 ;;
 esac
 missing=""

@@ -381,6 +381,8 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
         mk_pipe_error_outcome(app, out);
         return -1;
     }
+    struct timespec eom_start;
+    clock_gettime(CLOCK_MONOTONIC, &eom_start);
     memset(out, 0, sizeof(*out));
     if (!t->in_body && mk_pipe_eoh(pipe) != 0)
         goto fail;
@@ -440,13 +442,13 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
     pipe->dns_counted = asked;
     mk_log(LOG_INFO, pipe->qid,
            "client=%s[%s] from=<%s> rcpts=%zu size=%zu score=%.2f/%.2f action=%s%s symbols=%s "
-           "removed=%zu dns=%zu time=%ldms",
+           "removed=%zu dns=%zu time=%ldms eom=%ldms",
            pipe->env.client_host && pipe->env.client_host[0] != '[' ? pipe->env.client_host
                                                                     : "unknown",
            pipe->env.client_ip ? pipe->env.client_ip : "unknown", t->from, t->n_rcpts, t->msg->size,
            out->verdict.score, app->policy.add_header, mk_action_name(out->action),
            out->hold != NULL ? " hold" : "", mk_pipe_symbols_text(t->pool, &t->res),
-           mk_pipe_removed(pipe), dns, mk_pipe_ms_since(&t->started));
+           mk_pipe_removed(pipe), dns, mk_pipe_ms_since(&t->started), mk_pipe_ms_since(&eom_start));
     return 0;
 fail:
     mk_pipe_error_outcome(app, out);

@@ -82,10 +82,17 @@ rig_dkim_zone() {
     } > "$RIG/dns/football.example.com.zone"
 }
 
+# Zones a caller wrote to $RIG/dns-extra/NAME.zone are served too.
 rig_dns_start() {
     rig_subst "$RIG_SRC/dns/nsd.conf.in" "$RIG/dns/nsd.conf"
     cp "$RIG_SRC"/dns/*.zone "$RIG/dns/"
     rig_dkim_zone
+    local z
+    for z in "$RIG"/dns-extra/*.zone; do
+        [ -f "$z" ] || continue
+        cp "$z" "$RIG/dns/"
+        printf 'zone:\n    name: "%s"\n    zonefile: "%s"\n' "$(basename "$z" .zone)" "$(basename "$z")" >> "$RIG/dns/nsd.conf"
+    done
     $X nsd -d -c "$RIG/dns/nsd.conf" > "$RIG/dns/nsd.out" 2>&1 &
     DNS_PID=$!
     RIG_PIDS+=("$DNS_PID")
