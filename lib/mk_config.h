@@ -2,8 +2,9 @@
  * mk_config: mailkeeper.conf, the one INI file every program reads (libinih).
  * Every key has a default, so an empty file (or none) works. Unknown sections
  * and keys, bad values and unreadable files are errors naming file, line and
- * key. Sections: [general] (shared), [milter], [scoring], [scores] (symbol =
- * score overrides), and one [rbl:NAME] per DNS block list.
+ * key. Sections: [general] (shared), [milter], [scoring], [spf], [dkim],
+ * [dmarc], [uri], [scores] (symbol = score overrides), one [rbl:NAME] per
+ * DNS block list of client addresses and one [uribl:NAME] per URI list.
  * The keys are documented in doc/mailkeeper.conf.5.
  */
 #ifndef MK_CONFIG_H

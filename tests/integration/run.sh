@@ -207,6 +207,18 @@ t_dmarc_report() { local o; o=$(t_dmarc_tm report report reject.dmarc.test) || r
 check "DMARC on_reject = report: scored, accepted" t_dmarc_report
 t_dmarc_spam() { local o; o=$(t_dmarc_tm reject spam sub.dmarc.test) || return 1; echo "$o"; echo "$o" | grep -q '^verdict: add_header' && echo "$o" | grep -q 'X-Spam-Flag: YES'; }
 check "DMARC on_quarantine = spam: marked as spam whatever the score" t_dmarc_spam
+# t_bad_from FROM-LINES SYMBOL: with on_bad_from = reject, refused naming the problem
+t_bad_from() {
+    printf '[general]\ndns_servers = 127.0.0.1:53\n[dmarc]\non_bad_from = reject\n' > "$RIG/badfrom.conf"
+    printf '%bTo: <alice@mk.test>\nSubject: from\n\nhello\n' "$1" > "$RIG/badfrom.eml"
+    local o; o=$($X "$MK_MILTER" -c "$RIG/badfrom.conf" -t --client-ip 192.0.2.10 --from user@none.dmarc.test "$RIG/badfrom.eml") || return 1
+    echo "$o"
+    echo "$o" | grep -q "^  $2 " && echo "$o" | grep -q '^reply: 550 5.7.1 The '
+}
+check "RFC 7489 6.6.1: no From field (MISSING_FROM), on_bad_from = reject" t_bad_from '' MISSING_FROM
+check "RFC 7489 6.6.1: a From with no domain (FROM_NO_DOMAIN)" t_bad_from 'From: undisclosed-recipients:;\n' FROM_NO_DOMAIN
+check "RFC 7489 6.6.1: a From naming a bare word (FROM_NO_DOMAIN)" t_bad_from 'From: root\n' FROM_NO_DOMAIN
+check "RFC 7489 6.6.1: two From fields (MULTIPLE_FROM)" t_bad_from 'From: <a@none.dmarc.test>\nFrom: <b@pass.dmarc.test>\n' MULTIPLE_FROM
 
 # --- URI block list through Postfix (zone uribl.test, bitmask answers) ---------
 t_uribl() {
