@@ -82,6 +82,7 @@ typedef struct mk_config {
     /* [dmarc] */
     int dmarc_enabled;
     int dmarc_on_reject, dmarc_on_quarantine, dmarc_on_bad_from; /* MK_DISPOSE_* */
+    int dmarc_honour_pct; /* no: every failing message gets the full policy */
     /* [scores] */
     mk_conf_score *scores;
     size_t n_scores;

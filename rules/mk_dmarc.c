@@ -549,7 +549,7 @@ static void mk_dmarc_finish(mk_check_ctx *ctx, void *state)
                           .spf = spf,
                           .dkim = dkim,
                           .n_dkim = n_dkim,
-                          .sample = draw % 100};
+                          .sample = ctx->cfg->dmarc_honour_pct ? draw % 100 : 0};
         /* RFC 7489 6.6.3: the From domain's record; failing that, the
          * registered domain's. A timeout is a temporary error. */
         int w = d->done[0] && d->rc[0] == 1 ? 0 : 1;

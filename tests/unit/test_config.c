@@ -32,6 +32,11 @@ static void test_empty_is_defaults(void **state)
     assert_string_equal(cfg->dns_servers, "");
     assert_int_equal(cfg->n_rbls, 0);
     assert_true(cfg->gtube);
+    assert_true(cfg->dmarc_enabled);
+    assert_true(cfg->dmarc_honour_pct);
+    assert_int_equal(cfg->dmarc_on_reject, MK_DISPOSE_REJECT);
+    assert_int_equal(cfg->dmarc_on_bad_from, MK_DISPOSE_REPORT);
+    assert_int_equal(cfg->uri_max_lookups, 64);
     mk_config_free(cfg);
     cfg = mk_config_load(NULL, err, sizeof(err));
     assert_non_null(cfg);
@@ -69,6 +74,7 @@ static void test_full_config(void **state)
                        "ipv6 = no\n"
                        "[dmarc]\n"
                        "on_reject = Hold\n"
+                       "honour_pct = no\n"
                        "[uri]\n"
                        "max_lookups = 20\n"
                        "[uribl:multi]\n"
@@ -98,6 +104,7 @@ static void test_full_config(void **state)
     assert_true(cfg->rbls[1].ipv4);
     assert_int_equal(cfg->dmarc_on_reject, MK_DISPOSE_HOLD);
     assert_int_equal(cfg->dmarc_on_quarantine, MK_DISPOSE_SPAM);
+    assert_false(cfg->dmarc_honour_pct);
     assert_int_equal(cfg->uri_max_lookups, 20);
     assert_int_equal(cfg->n_uribls, 1);
     assert_string_equal(cfg->uribls[0].symbol, "URIBL_MULTI");
