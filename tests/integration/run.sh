@@ -175,6 +175,8 @@ t_dmarc_reject() {
 }
 check "DMARC p=reject, SPF failing and no DKIM: 550 5.7.1 through Postfix" t_dmarc_reject user@reject.dmarc.test user@reject.dmarc.test
 check "DMARC p=reject, aspf=s: a passing bounce subdomain is not aligned, 550" t_dmarc_reject bounce@bounces.strict.dmarc.test user@strict.dmarc.test
+t_big_answer() { [ "$($X dig +ignore +noedns +short _dmarc.big.dmarc.test TXT | wc -l)" -lt 21 ] && t_dmarc_reject user@big.dmarc.test user@big.dmarc.test; }
+check "DMARC record in a truncated UDP answer (1.5 KB, 21 TXT records): read over TCP, 550" t_big_answer
 # A subdomain without a record: the registered domain's sp=quarantine applies,
 # and on_quarantine = hold puts the message in Postfix's hold queue.
 t_dmarc_hold() {
