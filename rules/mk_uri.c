@@ -290,10 +290,10 @@ void mk_uri_scan_html(mk_uri_set *set, const char *html, size_t len)
         mk_uri_scan_text(set, html, len);
         return;
     }
-    htmlDocPtr doc = htmlCtxtReadMemory(ctxt, html, n, NULL, "UTF-8",
-                                        HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
-                                            HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-                                            HTML_PARSE_COMPACT | XML_PARSE_HUGE);
+    htmlDocPtr doc =
+        htmlCtxtReadMemory(ctxt, html, n, NULL, "UTF-8",
+                           HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                               HTML_PARSE_NONET | HTML_PARSE_COMPACT | XML_PARSE_HUGE);
     /* libxml2 stops at its nesting limit ("Excessive depth"): what lies
      * beyond is read as plain text, so nesting cannot hide a link */
     int stopped = ctxt->errNo == XML_ERR_INTERNAL_ERROR;
