@@ -157,6 +157,9 @@ static void mk_dns_parse_txt(unsigned char *abuf, int alen, mk_dns_answer *ans, 
         if (n > buflen - o - 1)
             n = buflen - o - 1;
         memcpy(buf + o, t->txt, n);
+        for (size_t i = o; i < o + n; i++)
+            if (buf[i] == '\0')
+                buf[i] = MK_DNS_TXT_NUL;
         o += n;
     }
     buf[o] = '\0';

@@ -24,6 +24,10 @@ typedef enum {
 
 #define MK_DNS_MAX_ADDRS 16
 #define MK_DNS_MAX_TXT   32
+/* TXT data may hold NUL bytes; the strings of mk_dns_answer cannot, so a
+ * NUL is given as this byte, which no record syntax allows: a record is
+ * never cut short into a different, valid one. */
+#define MK_DNS_TXT_NUL   '\x7f'
 #define MK_DNS_MAX_NAMES 32
 
 /* What a callback receives; valid only during the callback. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mk_check.h"
 #include "mk_log.h"
@@ -171,13 +172,99 @@ SPF_dns_server_t *mk_spf_dns_new(mk_dns *dns, const struct timespec *deadline)
     return layer;
 }
 
+#define MK_SPF_TERM_LIMIT 10 /* RFC 7208 4.6.4: terms that ask DNS */
+#define MK_SPF_VOID_LIMIT 2  /* ... and lookups that find nothing */
+#define MK_SPF_PTR_LIMIT  10 /* names of a PTR answer checked */
+#define MK_SPF_HOSTS      16
+
 /* What the policy layer saw during one evaluation. */
 typedef struct mk_spf_policy {
     int txt_tempfail; /* a TXT (SPF record) lookup failed temporarily */
     int syntax_error; /* a fetched SPF record breaks the grammar */
     int client_v6;    /* the client address is IPv6 (set by mk_spf_eval) */
     char why[256];
+    /* RFC 7208 4.6.4: records fetched (the first, then include and
+     * redirect), other DNS-asking terms (a, mx, ptr, exists), void lookups */
+    unsigned records, terms, voids;
+    int over_limit;
+    char limit_why[160];
+    /* the names of the last MX or PTR answer: their address lookups belong
+     * to that term and count for nothing */
+    char hosts[MK_SPF_HOSTS][256];
+    size_t n_hosts;
+    int hosts_from_ptr;
 } mk_spf_policy;
+
+static int mk_spf_policy_is_host(const mk_spf_policy *seen, const char *domain)
+{
+    for (size_t i = 0; i < seen->n_hosts; i++)
+        if (strcasecmp(seen->hosts[i], domain) == 0)
+            return 1;
+    return 0;
+}
+
+/* Keeps the names an MX or PTR answer gave, for mk_spf_policy_is_host. */
+static void mk_spf_policy_hosts(mk_spf_policy *seen, const SPF_dns_rr_t *rr, int ptr)
+{
+    seen->n_hosts = 0;
+    seen->hosts_from_ptr = ptr;
+    for (int i = 0; rr->herrno == NETDB_SUCCESS && i < rr->num_rr && i < MK_SPF_HOSTS; i++)
+        g_strlcpy(seen->hosts[seen->n_hosts++], ptr ? rr->rr[i]->ptr : rr->rr[i]->mx,
+                  sizeof(seen->hosts[0]));
+}
+
+static int mk_spf_void(const SPF_dns_rr_t *rr)
+{
+    return rr->herrno == HOST_NOT_FOUND || rr->herrno == NO_DATA ||
+           (rr->herrno == NETDB_SUCCESS && rr->num_rr == 0);
+}
+
+/* Counts one lookup against the limits of RFC 7208 4.6.4. */
+static void mk_spf_policy_count(mk_spf_policy *seen, const char *domain, int term,
+                                const SPF_dns_rr_t *rr)
+{
+    seen->terms += term;
+    if (term && mk_spf_void(rr))
+        seen->voids++;
+    if (seen->over_limit)
+        return;
+    unsigned asked = seen->terms + (seen->records > 0 ? seen->records - 1 : 0);
+    if (asked > MK_SPF_TERM_LIMIT) {
+        seen->over_limit = 1;
+        snprintf(seen->limit_why, sizeof(seen->limit_why),
+                 "more than %d DNS-querying terms, at %s (RFC 7208 section 4.6.4)",
+                 MK_SPF_TERM_LIMIT, domain);
+    } else if (seen->voids > MK_SPF_VOID_LIMIT) {
+        seen->over_limit = 1;
+        snprintf(seen->limit_why, sizeof(seen->limit_why),
+                 "more than %d void lookups, at %s (RFC 7208 section 4.6.4)", MK_SPF_VOID_LIMIT,
+                 domain);
+    }
+}
+
+/* For the rewrite of "a/0" and "mx//0": whether domain (mx: one of its MX
+ * hosts) has an address of the family; 1, 0, or -1 on a DNS error. */
+static int mk_spf_policy_has_addr(void *arg, const char *domain, int mx, int v6)
+{
+    SPF_dns_server_t *below = arg;
+    ns_type type = v6 ? ns_t_aaaa : ns_t_a;
+    SPF_dns_rr_t *rr = below->lookup(below, domain, mx ? ns_t_mx : type, 0);
+    if (rr == NULL || rr->herrno == TRY_AGAIN) {
+        SPF_dns_rr_free(rr);
+        return -1;
+    }
+    int any = rr->herrno == NETDB_SUCCESS && rr->num_rr > 0;
+    if (mx && any) {
+        any = 0;
+        for (int i = 0; i < rr->num_rr && i < MK_SPF_TERM_LIMIT && !any; i++) {
+            SPF_dns_rr_t *a = below->lookup(below, rr->rr[i]->mx, type, 0);
+            any = a != NULL && a->herrno == NETDB_SUCCESS && a->num_rr > 0;
+            SPF_dns_rr_free(a);
+        }
+    }
+    SPF_dns_rr_free(rr);
+    return any;
+}
 
 /* The policy layer: what mailkeeper asks of any DNS layer below it, the
  * resolver in the milter or a zone in the conformance test alike, and what
@@ -192,25 +279,59 @@ static SPF_dns_rr_t *mk_spf_policy_lookup(SPF_dns_server_t *layer, const char *d
     SPF_dns_server_t *below = layer->layer_below;
     SPF_dns_rr_t *rr = below->lookup(below, domain, type, should_cache);
     mk_spf_policy *seen = layer->hook;
-    if (type == ns_t_txt && (rr == NULL || rr->herrno == TRY_AGAIN))
-        seen->txt_tempfail = 1;
-    if (type == ns_t_txt && rr != NULL && rr->herrno == NETDB_SUCCESS && !seen->syntax_error) {
-        for (int i = 0; i < rr->num_rr; i++) {
-            const char *txt = rr->rr[i]->txt;
-            char why[200];
-            if (!mk_spf_is_record(txt))
-                continue;
-            if (mk_spf_record_check(txt, why, sizeof(why)) != 0) {
-                seen->syntax_error = 1;
-                snprintf(seen->why, sizeof(seen->why), "%s: %s", domain, why);
-                break;
-            }
-            char *better = mk_spf_record_rewrite(txt, seen->client_v6);
-            if (better != NULL &&
-                SPF_dns_rr_buf_realloc(rr, i, strlen(better) + 1) == SPF_E_SUCCESS)
-                memcpy(rr->rr[i]->txt, better, strlen(better) + 1);
-            g_free(better);
+    if (rr == NULL)
+        return rr;
+    switch (type) {
+    case ns_t_ptr:
+        /* RFC 7208 4.6.4: at most 10 names are checked, the rest ignored */
+        if (rr->herrno == NETDB_SUCCESS && rr->num_rr > MK_SPF_PTR_LIMIT)
+            rr->num_rr = MK_SPF_PTR_LIMIT;
+        mk_spf_policy_hosts(seen, rr, 1);
+        mk_spf_policy_count(seen, domain, 1, rr);
+        return rr;
+    case ns_t_mx:
+        mk_spf_policy_hosts(seen, rr, 0);
+        mk_spf_policy_count(seen, domain, 1, rr);
+        return rr;
+    case ns_t_a:
+    case ns_t_aaaa:
+        if (!mk_spf_policy_is_host(seen, domain)) {
+            mk_spf_policy_count(seen, domain, 1, rr);
+        } else if (seen->hosts_from_ptr && rr->herrno == TRY_AGAIN) {
+            /* RFC 7208 5.5: a name whose address lookup fails is skipped */
+            SPF_dns_rr_free(rr);
+            return SPF_dns_rr_new_init(layer, domain, type, 0, HOST_NOT_FOUND);
         }
+        return rr;
+    default:
+        break;
+    }
+    /* TXT: a record (the first, or one an include or redirect asks for), or
+     * an explanation, which counts for nothing */
+    if (rr->herrno == TRY_AGAIN)
+        seen->txt_tempfail = 1;
+    int record = rr->herrno != NETDB_SUCCESS || rr->num_rr == 0;
+    for (int i = 0; rr->herrno == NETDB_SUCCESS && i < rr->num_rr; i++)
+        record |= mk_spf_is_record(rr->rr[i]->txt);
+    if (record) {
+        seen->records++;
+        mk_spf_policy_count(seen, domain, 0, rr);
+    }
+    for (int i = 0; rr->herrno == NETDB_SUCCESS && !seen->syntax_error && i < rr->num_rr; i++) {
+        const char *txt = rr->rr[i]->txt;
+        char why[200];
+        if (!mk_spf_is_record(txt))
+            continue;
+        if (mk_spf_record_check(txt, why, sizeof(why)) != 0) {
+            seen->syntax_error = 1;
+            snprintf(seen->why, sizeof(seen->why), "%s: %s", domain, why);
+            break;
+        }
+        mk_spf_rewrite_ctx rc = {seen->client_v6, domain, mk_spf_policy_has_addr, below};
+        char *better = mk_spf_record_rewrite(txt, &rc);
+        if (better != NULL && SPF_dns_rr_buf_realloc(rr, i, strlen(better) + 1) == SPF_E_SUCCESS)
+            memcpy(rr->rr[i]->txt, better, strlen(better) + 1);
+        g_free(better);
     }
     return rr;
 }
@@ -321,6 +442,12 @@ int mk_spf_eval(SPF_server_t *server, const char *ip, const char *helo, const ch
         out->result = MK_SPF_TEMPERROR;
         snprintf(out->comment, sizeof(out->comment),
                  "temporary DNS error looking up an SPF record (RFC 7208 section 4.4)");
+    }
+    /* RFC 7208 section 4.6.4: past the lookup limits, permerror (libspf2
+     * counts differently, and not void lookups at all). */
+    if (seen != NULL && seen->over_limit && out->result != MK_SPF_TEMPERROR) {
+        out->result = MK_SPF_PERMERROR;
+        snprintf(out->comment, sizeof(out->comment), "%s", seen->limit_why);
     }
     /* RFC 7208 section 4.6: a record is parsed whole before it is evaluated;
      * one that breaks the grammar gives permerror, whatever came first. */

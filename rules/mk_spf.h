@@ -58,10 +58,21 @@ int mk_spf_is_record(const char *txt);
 /* Checks record against the ABNF of RFC 7208 section 12 (plus: redirect=
  * and exp= at most once). 0, or -1 with why. */
 int mk_spf_record_check(const char *record, char *why, size_t len);
-/* A valid record with the terms libspf2 cannot take (CIDR length 0) made
- * into equivalents for a client of that family (RFC 7208 5.3, 5.6), and the
- * other family's CIDR lengths dropped; NULL when nothing needs it. The
- * caller frees the result with g_free(). */
-char *mk_spf_record_rewrite(const char *record, int client_v6);
+/* What a rewrite needs to know: the client's family, the domain whose
+ * record it is, and a way to ask whether a domain (mx: its MX hosts) has an
+ * address of a family: 1 yes, 0 no, -1 DNS error. */
+typedef struct mk_spf_rewrite_ctx {
+    int client_v6;
+    const char *domain;
+    int (*has_addr)(void *arg, const char *domain, int mx, int v6);
+    void *arg;
+} mk_spf_rewrite_ctx;
+
+/* A valid record made into one libspf2 evaluates as RFC 7208 says: CIDR
+ * length 0 made into equivalents for the client's family (5.3, 5.4, 5.6;
+ * a and mx ask has_addr), the other family's lengths dropped, unknown
+ * modifiers dropped (6) and redirect= dropped beside "all" (6.1). NULL when
+ * nothing needs it; else free with g_free(). */
+char *mk_spf_record_rewrite(const char *record, const mk_spf_rewrite_ctx *rc);
 
 #endif

@@ -299,9 +299,55 @@ int mk_spf_record_check(const char *record, char *why, size_t len)
     return 0;
 }
 
-/* One rewritten term into out; returns 1 when it differs from the term. */
-static int mk_spf_rewrite_term(const char *t, size_t n, int client_v6, GString *out)
+/* The modifier name of term t ("redirect", "exp", ...; n_name set), or
+ * NULL when t is a mechanism. */
+static const char *mk_spf_modifier(const char *t, size_t n, size_t *n_name)
 {
+    size_t k = 0;
+    if (n == 0 || !mk_spf_alpha((unsigned char)t[0]))
+        return NULL;
+    while (k < n && (mk_spf_alnum((unsigned char)t[k]) || strchr("-_.", t[k]) != NULL))
+        k++;
+    if (k == n || t[k] != '=')
+        return NULL;
+    *n_name = k;
+    return t;
+}
+
+/* Whether term t is the "all" mechanism, with any qualifier. */
+static int mk_spf_is_all(const char *t, size_t n)
+{
+    if (n > 0 && strchr("+-?~", t[0]) != NULL)
+        t++, n--;
+    return n == 3 && strncasecmp(t, "all", 3) == 0;
+}
+
+/* Two mechanisms matching every address of a family (libspf2 takes no /0). */
+static void mk_spf_whole_family(GString *out, const char *q, int v6)
+{
+    if (v6)
+        g_string_append_printf(out, "%sip6:::/1 %sip6:8000::/1", q, q);
+    else
+        g_string_append_printf(out, "%sip4:0.0.0.0/1 %sip4:128.0.0.0/1", q, q);
+}
+
+/* One rewritten term into out; returns 1 when it differs from the term. */
+static int mk_spf_rewrite_term(const char *t, size_t n, const mk_spf_rewrite_ctx *rc, int has_all,
+                               GString *out)
+{
+    size_t n_name;
+    if (mk_spf_modifier(t, n, &n_name) != NULL) {
+        int redirect = n_name == 8 && strncasecmp(t, "redirect", 8) == 0;
+        int exp = n_name == 3 && strncasecmp(t, "exp", 3) == 0;
+        /* RFC 7208 6.1: redirect is ignored when the record has "all";
+         * 6: unknown modifiers are ignored (libspf2 refuses some names) */
+        if ((redirect && !has_all) || exp) {
+            g_string_append_len(out, t, (gssize)n);
+            return 0;
+        }
+        return 1;
+    }
+    int client_v6 = rc->client_v6;
     const char *p = t, *end = t + n;
     char q[2] = {0, 0};
     if (p < end && strchr("+-?~", *p) != NULL)
@@ -317,10 +363,7 @@ static int mk_spf_rewrite_term(const char *t, size_t n, int client_v6, GString *
     if ((is_ip4 || is_ip6) && n > 2 && strncmp(end - 2, "/0", 2) == 0 &&
         (n < 3 || end[-3] != '/')) {
         /* the whole address family, in two halves libspf2 accepts */
-        if (is_ip4)
-            g_string_append_printf(out, "%sip4:0.0.0.0/1 %sip4:128.0.0.0/1", q, q);
-        else
-            g_string_append_printf(out, "%sip6:::/1 %sip6:8000::/1", q, q);
+        mk_spf_whole_family(out, q, is_ip6);
         return 1;
     }
     if (!is_a && !is_mx) {
@@ -328,13 +371,13 @@ static int mk_spf_rewrite_term(const char *t, size_t n, int client_v6, GString *
         return 0;
     }
     const char *dend = mk_spf_dual_cidr(p, end);
-    if (dend == NULL || dend == end) {
+    if (dend == NULL) {
         g_string_append_len(out, t, (gssize)n);
         return 0;
     }
     /* the lengths: "/4" and/or "//6" after dend */
     const char *c = dend, *len4 = NULL, *len6 = NULL;
-    if (c[0] == '/' && c[1] != '/') {
+    if (c < end && c[0] == '/' && c[1] != '/') {
         len4 = c + 1;
         c++;
         while (c < end && isdigit((unsigned char)*c))
@@ -342,21 +385,36 @@ static int mk_spf_rewrite_term(const char *t, size_t n, int client_v6, GString *
     }
     if (c < end && c[0] == '/' && c[1] == '/')
         len6 = c + 2;
-    int len4v = len4 ? atoi(len4) : -1;
+    int len = client_v6 ? (len6 ? atoi(len6) : 128) : (len4 ? atoi(len4) : 32);
     GString *domain = g_string_new_len(p, dend - p); /* ":D" or empty */
+    const char *d = domain->len > 1 ? domain->str + 1 : NULL;
     int changed = 1;
-    if (!client_v6 && len4v == 0 && is_a) {
+    if (len == 0 && !client_v6 && is_a) {
         /* RFC 7208 5.3: matches when the domain has any A record */
-        g_string_append_printf(out, "%sexists:%s", q, domain->len > 1 ? domain->str + 1 : "%{d}");
-    } else if (!client_v6 && len6 != NULL && len4v != 0) {
+        g_string_append_printf(out, "%sexists:%s", q, d ? d : "%{d}");
+    } else if (len == 0) {
+        /* matches when the domain (its MX hosts) has any address of the
+         * client's family: asked now, as no mechanism libspf2 takes says it */
+        const char *target = d ? d : rc->domain;
+        int any = target != NULL && strchr(target, '%') == NULL && rc->has_addr != NULL
+                      ? rc->has_addr(rc->arg, target, is_mx, client_v6)
+                      : -2;
+        if (any == 1)
+            mk_spf_whole_family(out, q, client_v6);
+        else if (any == -2) /* a macro: left to libspf2 */
+            g_string_append_len(out, t, (gssize)n), changed = 0;
+        else /* none (or a DNS error, met again when libspf2 asks) */
+            g_string_append_printf(out, "%s%.*s%s%s", q, (int)nl, name, domain->str,
+                                   client_v6 ? "//128" : "/32");
+    } else if (!client_v6 && len6 != NULL) {
         /* the IPv6 length does not apply to an IPv4 client */
         g_string_append_printf(out, "%s%.*s%s", q, (int)nl, name, domain->str);
         if (len4 != NULL)
-            g_string_append_printf(out, "/%d", len4v);
-    } else if (client_v6 && len4 != NULL && len6 != NULL && atoi(len6) != 0) {
-        g_string_append_printf(out, "%s%.*s%s//%d", q, (int)nl, name, domain->str, atoi(len6));
-    } else if (client_v6 && len4 != NULL && len6 == NULL) {
+            g_string_append_printf(out, "/%d", len);
+    } else if (client_v6 && len4 != NULL) {
         g_string_append_printf(out, "%s%.*s%s", q, (int)nl, name, domain->str);
+        if (len6 != NULL)
+            g_string_append_printf(out, "//%d", len);
     } else {
         g_string_append_len(out, t, (gssize)n);
         changed = 0;
@@ -365,15 +423,22 @@ static int mk_spf_rewrite_term(const char *t, size_t n, int client_v6, GString *
     return changed;
 }
 
-char *mk_spf_record_rewrite(const char *record, int client_v6)
+char *mk_spf_record_rewrite(const char *record, const mk_spf_rewrite_ctx *rc)
 {
-    GString *out = g_string_new("v=spf1");
-    int changed = 0;
+    int has_all = 0;
     const char *p = record + 6, *t;
     size_t n;
+    while ((t = mk_spf_next_term(&p, &n)) != NULL)
+        has_all |= mk_spf_is_all(t, n);
+    GString *out = g_string_new("v=spf1");
+    int changed = 0;
+    p = record + 6;
     while ((t = mk_spf_next_term(&p, &n)) != NULL) {
+        size_t before = out->len;
         g_string_append_c(out, ' ');
-        changed |= mk_spf_rewrite_term(t, n, client_v6, out);
+        if (mk_spf_rewrite_term(t, n, rc, has_all, out) && out->len == before + 1)
+            g_string_truncate(out, before); /* the term was dropped */
+        changed |= out->len != before + 1 + n || memcmp(out->str + before + 1, t, n) != 0;
     }
     if (!changed) {
         g_string_free(out, TRUE);

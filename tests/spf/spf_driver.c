@@ -18,7 +18,8 @@
 
 #include <spf2/spf_dns_zone.h>
 
-/* Undoes \\, \t, \n and \xHH in place. */
+/* Undoes \\, \t, \n and \xHH in place; \x00 becomes MK_DNS_TXT_NUL, as
+ * the resolver gives a NUL inside TXT data (the zone stands for it). */
 static void unescape(char *s)
 {
     char *o = s;
@@ -34,7 +35,8 @@ static void unescape(char *s)
             *o++ = '\n';
         else if (*p == 'x' && p[1] && p[2]) {
             char hex[3] = {p[1], p[2], 0};
-            *o++ = (char)strtol(hex, NULL, 16);
+            char c = (char)strtol(hex, NULL, 16);
+            *o++ = c != '\0' ? c : MK_DNS_TXT_NUL;
             p += 2;
         } else
             *o++ = *p;
