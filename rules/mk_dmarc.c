@@ -200,8 +200,7 @@ static int mk_dmarc_parse(const mk_dmarc_in *in, int *p, int *sp, int *pct, int 
     }
     /* Passing the registered domain makes libopendmarc use sp=: only when
      * the record is the registered domain's and the From domain is below. */
-    char record[1024];
-    snprintf(record, sizeof(record), "%s", in->record);
+    char *record = g_strdup(in->record); /* libopendmarc wants it writable */
     OPENDMARC_STATUS_T st = opendmarc_policy_store_dmarc(
         pctx, (unsigned char *)record, (unsigned char *)in->from_domain,
         in->record_at_org ? (unsigned char *)in->from_domain : NULL);
@@ -213,6 +212,7 @@ static int mk_dmarc_parse(const mk_dmarc_in *in, int *p, int *sp, int *pct, int 
         opendmarc_policy_fetch_aspf(pctx, aspf);
     }
     opendmarc_policy_connect_shutdown(pctx);
+    g_free(record);
     if (st == DMARC_PARSE_ERROR_BAD_VALUE || st == DMARC_PARSE_ERROR_NO_REQUIRED_P)
         return mk_dmarc_parse_lenient(in->record, p, sp, pct, adkim, aspf, why, whylen);
     if (st != DMARC_PARSE_OKAY) {

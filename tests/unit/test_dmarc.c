@@ -2,6 +2,7 @@
  * (normalization, registered domains from the public suffix list). */
 #include "config.h"
 
+#include <glib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -180,6 +181,17 @@ static void test_policy(void **state)
     assert_int_equal(o.disposition, 'n');
     o = eval("example.com", "v=DMARC1; p=quarantine; pct=100", 0, NULL, NULL, NULL, NULL, 99);
     assert_int_equal(o.disposition, 'q');
+    /* a long record (many report addresses) is read whole: pct at its end */
+    GString *lng = g_string_new("v=DMARC1; p=reject; rua=");
+    for (int i = 0; i < 60; i++)
+        g_string_append_printf(lng, "%smailto:reports-%02d@example.com", i ? "," : "", i);
+    g_string_append(lng, "; pct=0");
+    o = eval("example.com", lng->str, 0, NULL, NULL, NULL, NULL, 0);
+    assert_true(lng->len > 1500);
+    assert_int_equal(o.result, MK_DMARC_FAIL);
+    assert_int_equal(o.pct, 0);
+    assert_int_equal(o.disposition, 'q');
+    g_string_free(lng, TRUE);
     /* a pct out of range is read as 100 */
     o = eval("example.com", "v=DMARC1; p=reject; pct=150", 0, NULL, NULL, NULL, NULL, 99);
     assert_int_equal(o.pct, 100);
