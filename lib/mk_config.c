@@ -83,6 +83,7 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("dmarc", "on_bad_from", MK_CT_DISPOSE, dmarc_on_bad_from, "report"),
     MK_K("dmarc", "honour_pct", MK_CT_BOOL, dmarc_honour_pct, "yes"),
     MK_K("uri", "max_lookups", MK_CT_SIZE, uri_max_lookups, "64"),
+    MK_K("rules", "paths", MK_CT_STR, rules_paths, ""),
 };
 #undef MK_K
 

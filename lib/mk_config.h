@@ -86,6 +86,8 @@ typedef struct mk_config {
     /* [scores] */
     mk_conf_score *scores;
     size_t n_scores;
+    /* [rules] */
+    char *rules_paths; /* SpamAssassin rule files and directories, comma-separated; "" none */
     /* [uri] */
     size_t uri_max_lookups; /* URI list queries per message */
     /* [rbl:NAME] */

@@ -31,6 +31,7 @@
 #include "mk_msg.h"
 #include "mk_mta.h"
 #include "mk_pipe.h"
+#include "mk_sa.h"
 #include "mk_testmode.h"
 
 #define MK_PROG "mailkeeper-milter"
@@ -208,6 +209,35 @@ int main(int argc, char **argv)
     mk_app app;
     mk_app_init(&app, cfg);
     app.psl = mk_domain_psl_load();
+    mk_sa_rules *rules = NULL;
+    if (cfg->rules_paths[0] != '\0') {
+        gchar **paths = g_strsplit_set(cfg->rules_paths, ", \t", -1);
+        size_t n = 0;
+        for (gchar **p = paths; *p != NULL; p++)
+            if (**p != '\0')
+                paths[n++] = *p;
+            else
+                g_free(*p);
+        paths[n] = NULL;
+        char why[512];
+        rules = mk_sa_load((const char *const *)paths, n, why, sizeof(why));
+        g_strfreev(paths);
+        if (rules == NULL) {
+            mk_log(LOG_ERR, NULL, "%s: [rules] paths: %s", cfg->path, why);
+            mk_domain_psl_free(app.psl);
+            mk_config_free(cfg);
+            free(rcpts);
+            return EX_CONFIG;
+        }
+        const mk_sa_stats *st = mk_sa_stats_of(rules);
+        char skipped[512] = "";
+        for (int i = 0; i < MK_SA_SKIP_N; i++)
+            snprintf(skipped + strlen(skipped), sizeof(skipped) - strlen(skipped), "%s%s %zu",
+                     i ? ", " : "", mk_sa_skip_name((mk_sa_skip)i), st->skipped[i]);
+        mk_log(LOG_INFO, NULL, "rules: %zu loaded from %zu file(s); skipped: %s", st->loaded,
+               st->files, skipped);
+        app.rules = rules;
+    }
     int rc = EX_OK;
     if (test_mode) {
         for (int i = optind; i < argc; i++)
@@ -216,6 +246,7 @@ int main(int argc, char **argv)
     } else {
         rc = run_daemon(cfg, &app, foreground);
     }
+    mk_sa_free(rules);
     mk_domain_psl_free(app.psl);
     mk_dns_library_cleanup();
     mk_msg_library_cleanup();

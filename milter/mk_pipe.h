@@ -18,13 +18,15 @@
 
 #include "mk_config.h"
 #include "mk_result.h"
+#include "mk_sa.h"
 #include "mk_verdict.h"
 
 /* Process-wide and read-only once the daemon runs. */
 typedef struct mk_app {
     const mk_config *cfg;
     mk_policy policy;
-    const psl_ctx_t *psl; /* libpsl's built-in list unless main loads another */
+    const psl_ctx_t *psl;     /* libpsl's built-in list unless main loads another */
+    const mk_sa_rules *rules; /* content rules ([rules] paths), or NULL */
 } mk_app;
 
 typedef enum { MK_EDIT_DELETE, MK_EDIT_INSERT } mk_edit_op;

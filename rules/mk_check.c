@@ -14,13 +14,15 @@ extern const mk_check mk_spf_check;
 extern const mk_check mk_dkim_check;
 extern const mk_check mk_dmarc_check;
 extern const mk_check mk_uribl_check;
+extern const mk_check mk_content_check;
 
 const mk_check *const mk_checks_all[] = {
     &mk_rbl_check,
     &mk_gtube_check,
     &mk_mime_check,
     &mk_uribl_check,
-    &mk_dmarc_check, /* asks for its records first; decides last, from SPF's and DKIM's results */
+    &mk_dmarc_check,   /* asks for its records first; decides last, from SPF's and DKIM's results */
+    &mk_content_check, /* CPU work while the DNS above flies */
     &mk_dkim_check,
     &mk_spf_check, /* last: it waits for its lookups while the others' fly */
     NULL,

@@ -17,6 +17,7 @@
 #include "mk_net.h"
 #include "mk_pool.h"
 #include "mk_result.h"
+#include "mk_sa.h"
 
 typedef enum { MK_STAGE_CONNECT, MK_STAGE_EOM } mk_stage;
 
@@ -49,6 +50,8 @@ typedef struct mk_check_ctx {
     GMimeStream *msg_stream;
     /* The public suffix list (mk_domain), for registered domains. */
     const psl_ctx_t *psl;
+    /* The content rules loaded at start, or NULL. */
+    const mk_sa_rules *rules;
 } mk_check_ctx;
 
 typedef struct mk_check {

@@ -24,8 +24,17 @@ void mk_uri_set_init(mk_uri_set *set, const psl_ctx_t *psl, size_t max)
     set->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 }
 
+void mk_uri_set_keep_links(mk_uri_set *set, size_t max)
+{
+    if (set->kept == NULL)
+        set->kept = g_ptr_array_new_with_free_func(g_free);
+    set->max_links = max;
+}
+
 void mk_uri_set_clear(mk_uri_set *set)
 {
+    if (set->kept != NULL)
+        g_ptr_array_free(set->kept, TRUE);
     if (set->seen != NULL)
         g_hash_table_destroy(set->seen);
     g_free(set->hosts);
@@ -215,7 +224,10 @@ int mk_uri_add_link(mk_uri_set *set, const char *link, size_t len)
     char host[MK_DOMAIN_MAX * 4];
     if (mk_uri_authority_host(auth, alen, host, sizeof(host)) != 0)
         return 0;
-    return mk_uri_add_host(set, host);
+    int named = mk_uri_add_host(set, host);
+    if (named && set->kept != NULL && set->kept->len < set->max_links)
+        g_ptr_array_add(set->kept, auth == p ? g_strconcat("http://", p, NULL) : g_strdup(p));
+    return named;
 }
 
 /* Where a bare link in text ends: white space, markup and quotes, and the

@@ -35,11 +35,16 @@ typedef struct mk_uri_set {
     size_t links;     /* links found, with repeats */
     size_t dropped;   /* distinct hosts past max, not kept */
     GHashTable *seen; /* name -> index + 1; names past max are kept here too */
+    GPtrArray *kept;  /* the links as written (g_free'd strings), when kept */
+    size_t max_links;
 } mk_uri_set;
 
 /* An empty set keeping at most max hosts; psl may be NULL (last two labels). */
 void mk_uri_set_init(mk_uri_set *set, const psl_ctx_t *psl, size_t max);
 void mk_uri_set_clear(mk_uri_set *set);
+/* Also keeps up to max links as written (scheme added to "www." ones), for
+ * rules that match whole URIs. */
+void mk_uri_set_keep_links(mk_uri_set *set, size_t max);
 
 /* Adds the host of one link (an absolute URL, "//host/..." or "www.host");
  * 1 when it names a host, 0 when not (relative, mailto:, garbage). */

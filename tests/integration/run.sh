@@ -34,6 +34,18 @@ zone = uribl.test
 bitmask = yes
 returns = 127.0.0.8 = URIBL_TEST_PH:6, 127.0.0.64 = URIBL_TEST_ABUSE:3
 CONF
+# content rules in SpamAssassin's syntax, one of them broken (skipped, counted)
+mkdir -p "$RIG/rules"
+cat > "$RIG/rules/local.cf" <<'RULES'
+header MK_SUBJ_MARKER  Subject =~ /^rule test\b/i
+score  MK_SUBJ_MARKER  1.5
+body   MK_BODY_MARKER  /mailkeeper rule marker/
+score  MK_BODY_MARKER  2
+meta   MK_BOTH_MARKERS MK_SUBJ_MARKER && MK_BODY_MARKER
+score  MK_BOTH_MARKERS 0.5
+body   MK_BROKEN       /(unclosed/
+RULES
+printf '[rules]\npaths = %s/rules\n' "$RIG" >> "$RIG/mailkeeper.conf"
 rig_milter_start || { echo "FAIL: milter did not start"; cat "$RIG/milter.log"; echo "0 passed, 1 failed"; exit 1; }
 rig_postfix_start || { echo "FAIL: Postfix did not start"; cat "$RIG/postfix/maillog"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -259,6 +271,25 @@ t_uribl_cap() {
     echo "$o" | grep -q 'URIBL_LIMIT .*2 of 4 linked hosts not looked up (max_lookups = 2)' && ! echo "$o" | grep -q URIBL_TEST_PH
 }
 check "URI list: max_lookups caps the queries per message, and says so" t_uribl_cap
+
+# --- content rules (SpamAssassin syntax) through Postfix ------------------------
+t_rules_log() { grep -q 'rules: 3 loaded from 1 file(s); skipped: .*regex 1' "$RIG/milter.log" || { grep 'rules:' "$RIG/milter.log"; return 1; }; }
+check "content rules: the start-up line counts loaded and skipped rules (a broken pattern)" t_rules_log
+t_rules() {
+    local id="rule test $(date +%s%N)"
+    rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" --body "This carries the mailkeeper rule marker." || return 1
+    local f; f=$(rig_delivered alice "$id") || { echo "not delivered"; return 1; }
+    local status; status=$(rig_header "$f" X-Spam-Status | tr ',= ' '\n\n\n')
+    echo "$status" | grep -qx MK_SUBJ_MARKER && echo "$status" | grep -qx MK_BODY_MARKER && echo "$status" | grep -qx MK_BOTH_MARKERS &&
+        rig_header "$f" X-Spam-Status | grep -q 'score=4.0 ' || { rig_header "$f" X-Spam-Status; return 1; }
+}
+check "content rules: header, body and meta rules hit through Postfix, with their scores" t_rules
+t_rules_bad_path() {
+    printf '[rules]\npaths = %s/no-such-rules\n' "$RIG" > "$RIG/badrules.conf"
+    local out; out=$("$MK_MILTER" -c "$RIG/badrules.conf" -t "$RIG_SRC/data/plain.eml" 2>&1); local rc=$?
+    [ $rc = 78 ] && echo "$out" | grep -q 'badrules.conf: \[rules\] paths: .*no-such-rules' || { echo "rc=$rc $out"; return 1; }
+}
+check "content rules: an unreadable rules path stops start-up, naming it" t_rules_bad_path
 
 # --- miltertest: the milter protocol as Sendmail speaks it -------------------
 for s in clean gtube rbl between two-messages; do

@@ -1,0 +1,76 @@
+/*
+ * mk_content: the content rules (mk_sa) as a check. At end of message the
+ * rules loaded at start run over the parsed message, its wire form (full
+ * rules) and its links (uri rules); each rule that hits becomes a symbol
+ * with the rule file's score, which [scores] may override.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "mk_check.h"
+#include "mk_log.h"
+#include "mk_uri.h"
+
+#define MK_CONTENT_MAX_LINKS 1000
+
+static int mk_content_enabled(const mk_config *cfg)
+{
+    return cfg->rules_paths != NULL && cfg->rules_paths[0] != '\0';
+}
+
+/* The message as received, read from the start of stream (then rewound
+ * for the checks after this one); g_byte_array_free() it. */
+static GByteArray *mk_content_full(GMimeStream *stream)
+{
+    GByteArray *full = g_byte_array_new();
+    char chunk[16384];
+    ssize_t n;
+    g_mime_stream_reset(stream);
+    while ((n = g_mime_stream_read(stream, chunk, sizeof(chunk))) > 0)
+        g_byte_array_append(full, (const guint8 *)chunk, (guint)n);
+    g_mime_stream_reset(stream);
+    return full;
+}
+
+static void *mk_content_start(mk_check_ctx *ctx)
+{
+    if (ctx->rules == NULL || ctx->msg == NULL)
+        return NULL;
+    GByteArray *full = ctx->msg_stream != NULL ? mk_content_full(ctx->msg_stream) : NULL;
+    mk_uri_set links;
+    mk_uri_set_init(&links, ctx->psl, MK_CONTENT_MAX_LINKS);
+    mk_uri_set_keep_links(&links, MK_CONTENT_MAX_LINKS);
+    mk_uri_scan_msg(&links, ctx->msg);
+    mk_sa_input in = {
+        .msg = ctx->msg,
+        .envelope_from = ctx->env->mail_from,
+        .full = full != NULL ? (const char *)full->data : NULL,
+        .full_len = full != NULL ? full->len : 0,
+        .uris = (const char *const *)links.kept->pdata,
+        .n_uris = links.kept->len,
+    };
+    mk_sa_hit *hits = NULL;
+    size_t n = 0, limited = 0;
+    if (mk_sa_eval(ctx->rules, &in, &hits, &n, &limited) == 0) {
+        for (size_t i = 0; i < n; i++)
+            mk_check_add(ctx, hits[i].name, hits[i].score, hits[i].describe, NULL);
+        if (limited > 0)
+            mk_log(LOG_NOTICE, ctx->env->qid,
+                   "rules: %zu match(es) stopped at the backtracking limit", limited);
+    }
+    g_free(hits);
+    mk_uri_set_clear(&links);
+    if (full != NULL)
+        g_byte_array_free(full, TRUE);
+    return NULL;
+}
+
+const mk_check mk_content_check = {
+    .name = "content",
+    .stage = MK_STAGE_EOM,
+    .needs_dns = 0,
+    .enabled = mk_content_enabled,
+    .start = mk_content_start,
+    .finish = NULL,
+};

@@ -1,0 +1,79 @@
+/*
+ * mk_sa: content rules in SpamAssassin's syntax. Rule files are read once
+ * at start (mk_sa_load): header, body, rawbody, full, uri and meta rules,
+ * score, describe, tflags, if/ifplugin/else/endif and include. Regular
+ * expressions are compiled with PCRE2 (JIT); what mailkeeper cannot run
+ * the same way (eval: tests, rules of plugins it does not have, patterns
+ * PCRE2 refuses, Perl code in patterns) is skipped and counted by reason,
+ * never run differently. Per message (mk_sa_eval) the rules see what
+ * SpamAssassin's see: decoded headers, the rendered body as paragraphs,
+ * the decoded raw body, the whole message, the links.
+ */
+#ifndef MK_SA_H
+#define MK_SA_H
+
+#include <stddef.h>
+
+#include "mk_msg.h"
+
+typedef struct mk_sa_rules mk_sa_rules;
+
+/* Why rules were not loaded; counted per reason. */
+typedef enum {
+    MK_SA_SKIP_EVAL,     /* an eval: test mailkeeper does not have */
+    MK_SA_SKIP_PLUGIN,   /* inside ifplugin/if of a plugin it does not have */
+    MK_SA_SKIP_REGEX,    /* a pattern PCRE2 refuses, or Perl code inside one */
+    MK_SA_SKIP_SYNTAX,   /* a line it cannot read */
+    MK_SA_SKIP_META,     /* a meta naming a rule that does not exist, or in a loop */
+    MK_SA_SKIP_DISABLED, /* score 0, and no meta uses it */
+    MK_SA_SKIP_N
+} mk_sa_skip;
+
+const char *mk_sa_skip_name(mk_sa_skip why);
+
+typedef struct mk_sa_stats {
+    size_t loaded; /* rules that run */
+    size_t skipped[MK_SA_SKIP_N];
+    size_t files;
+    size_t other_directives; /* lines of SpamAssassin settings that are not rules */
+} mk_sa_stats;
+
+/* Reads the rule files: each path a file, or a directory whose *.cf files
+ * are read in name order. Problems with single lines are logged (file and
+ * line) and counted; NULL only when a path cannot be read at all, with why
+ * in err. Free with mk_sa_free(). */
+mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, char *err, size_t errlen);
+void mk_sa_free(mk_sa_rules *rules);
+const mk_sa_stats *mk_sa_stats_of(const mk_sa_rules *rules);
+
+/* What a message offers the rules; strings belong to the caller. */
+typedef struct mk_sa_input {
+    const mk_msg *msg;
+    const char *envelope_from;
+    const char *full; /* the message as received */
+    size_t full_len;
+    const char *const *uris; /* the links, as written */
+    size_t n_uris;
+} mk_sa_input;
+
+/* One rule that hit. */
+typedef struct mk_sa_hit {
+    const char *name; /* the rule's, owned by the rules */
+    double score;
+    const char *describe; /* or NULL */
+    unsigned count;
+} mk_sa_hit;
+
+/* Runs every rule over the message. hits is g_malloc'd (g_free it), *n_hits
+ * set; rules named __* (parts of metas) and rules scoring 0 are not
+ * listed. limit_hits: matches stopped by the PCRE2 match limit. 0 or -1
+ * when out of memory. */
+int mk_sa_eval(const mk_sa_rules *rules, const mk_sa_input *in, mk_sa_hit **hits, size_t *n_hits,
+               size_t *limit_hits);
+
+/* The body as SpamAssassin's body rules see it: the Subject, then the
+ * text of every text part (HTML rendered), paragraphs on their own line,
+ * white space squeezed. g_free() it. */
+char *mk_sa_body_text(const mk_msg *msg);
+
+#endif

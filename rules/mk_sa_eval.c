@@ -1,0 +1,408 @@
+/*
+ * mk_sa_eval: running the compiled rules over one message, on the views of
+ * it SpamAssassin's rules expect.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <libxml/HTMLparser.h>
+#include <limits.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mk_sa_int.h"
+
+/* ---- the body as rendered text --------------------------------------------- */
+
+static int mk_sa_tag_is(const xmlChar *name, const char *const *list)
+{
+    for (; *list != NULL; list++)
+        if (xmlStrcasecmp(name, (const xmlChar *)*list) == 0)
+            return 1;
+    return 0;
+}
+
+/* The text of an HTML part as a reader sees it: no markup, scripts,
+ * styles or head; blocks and line breaks on lines of their own. */
+static void mk_sa_html_text(GString *out, const char *html, size_t len)
+{
+    static const char *const skip[] = {"script", "style", "head", "title", NULL};
+    static const char *const para[] = {"p",  "h1", "h2",    "h3",         "h4",  "h5",
+                                       "h6", "hr", "table", "blockquote", "pre", NULL};
+    static const char *const line[] = {"br", "div", "tr", "li", "dt", "dd", "ul", "ol", NULL};
+    int n = len > INT_MAX ? INT_MAX : (int)len;
+    htmlDocPtr doc = htmlReadMemory(html, n, NULL, "UTF-8",
+                                    HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                                        HTML_PARSE_NONET | HTML_PARSE_COMPACT | XML_PARSE_HUGE);
+    if (doc == NULL)
+        return;
+    for (xmlNodePtr node = xmlDocGetRootElement(doc); node != NULL;) {
+        int descend = 1;
+        if (node->type == XML_ELEMENT_NODE) {
+            if (mk_sa_tag_is(node->name, skip))
+                descend = 0;
+            else if (mk_sa_tag_is(node->name, para))
+                g_string_append(out, "\n\n");
+            else if (mk_sa_tag_is(node->name, line))
+                g_string_append_c(out, '\n');
+            else if (xmlStrcasecmp(node->name, (const xmlChar *)"img") == 0) {
+                xmlChar *alt = xmlGetProp(node, (const xmlChar *)"alt");
+                if (alt != NULL) {
+                    g_string_append_printf(out, " %s ", (const char *)alt);
+                    xmlFree(alt);
+                }
+            }
+        } else if ((node->type == XML_TEXT_NODE || node->type == XML_CDATA_SECTION_NODE) &&
+                   node->content != NULL) {
+            g_string_append(out, (const char *)node->content);
+        }
+        if (descend && node->type == XML_ELEMENT_NODE && node->children != NULL) {
+            node = node->children;
+            continue;
+        }
+        while (node != NULL && node->next == NULL) {
+            node = node->parent != NULL && node->parent->type != XML_HTML_DOCUMENT_NODE
+                       ? node->parent
+                       : NULL;
+            if (node != NULL && node->type == XML_ELEMENT_NODE && mk_sa_tag_is(node->name, para))
+                g_string_append(out, "\n\n");
+        }
+        if (node != NULL)
+            node = node->next;
+    }
+    xmlFreeDoc(doc);
+}
+
+/* SpamAssassin's white space rules: a blank line ends a paragraph, every
+ * other run of white space becomes one space; one paragraph per line. */
+static char *mk_sa_paragraphs(const char *s, size_t len)
+{
+    GString *out = g_string_sized_new(len + 1);
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') {
+            size_t j = i, newlines = 0;
+            while (j < len && strchr(" \t\n\r\v\f", s[j]) != NULL && s[j] != '\0')
+                newlines += s[j++] == '\n';
+            g_string_append_c(out, newlines >= 2 ? '\n' : ' ');
+            i = j;
+            continue;
+        }
+        g_string_append_c(out, (char)c);
+        i++;
+    }
+    g_string_append_c(out, '\n');
+    return g_string_free(out, FALSE);
+}
+
+char *mk_sa_body_text(const mk_msg *msg)
+{
+    GString *t = g_string_new(NULL);
+    const char *subject = g_mime_message_get_subject(msg->mime);
+    g_string_append(t, subject != NULL ? subject : "");
+    g_string_append(t, "\n\n");
+    for (size_t i = 0; i < msg->n_texts; i++) {
+        const mk_msg_text *p = &msg->texts[i];
+        if (p->text == NULL)
+            continue;
+        if (p->content_type != NULL && strcasecmp(p->content_type, "text/html") == 0)
+            mk_sa_html_text(t, p->text, p->len);
+        else
+            g_string_append_len(t, p->text, (gssize)p->len);
+        g_string_append(t, "\n\n");
+    }
+    char *text = mk_sa_paragraphs(t->str, t->len);
+    g_string_free(t, TRUE);
+    return text;
+}
+
+/* ---- headers -------------------------------------------------------------- */
+
+typedef struct mk_sa_view {
+    const mk_sa_input *in;
+    GHashTable *hdr; /* "mode:name" -> GString (NULL value: absent) */
+    char **body, **raw;
+} mk_sa_view;
+
+static void mk_sa_addrs(GString *out, InternetAddressList *list, int names)
+{
+    int n = list != NULL ? internet_address_list_length(list) : 0;
+    for (int i = 0; i < n; i++) {
+        InternetAddress *ia = internet_address_list_get_address(list, i);
+        if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+            mk_sa_addrs(out, internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), names);
+            continue;
+        }
+        const char *v = names ? internet_address_get_name(ia)
+                              : internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+        g_string_append(out, v != NULL ? v : "");
+        g_string_append_c(out, '\n');
+    }
+}
+
+/* Appends the values of header name (case-insensitive) in mode; 1 if any. */
+static int mk_sa_header_values(GString *out, GMimeHeaderList *hl, const char *name,
+                               mk_sa_hdr_mode mode, int with_names)
+{
+    int found = 0, count = g_mime_header_list_get_count(hl);
+    for (int i = 0; i < count; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+        const char *hn = g_mime_header_get_name(h);
+        if (name != NULL && g_ascii_strcasecmp(hn, name) != 0)
+            continue;
+        found = 1;
+        if (with_names)
+            g_string_append_printf(out, "%s: ", hn);
+        const char *raw = g_mime_header_get_raw_value(h);
+        if (mode == MK_SA_HDR_RAW) {
+            while (raw != NULL && (*raw == ' ' || *raw == '\t'))
+                raw++;
+            g_string_append(out, raw != NULL ? raw : "");
+            if (out->len == 0 || out->str[out->len - 1] != '\n')
+                g_string_append_c(out, '\n');
+        } else if (mode == MK_SA_HDR_ADDR || mode == MK_SA_HDR_NAME) {
+            InternetAddressList *list = internet_address_list_parse(NULL, raw ? raw : "");
+            mk_sa_addrs(out, list, mode == MK_SA_HDR_NAME);
+            if (list != NULL)
+                g_object_unref(list);
+        } else {
+            const char *v = g_mime_header_get_value(h);
+            g_string_append(out, v != NULL ? v : "");
+            g_string_append_c(out, '\n');
+        }
+    }
+    return found;
+}
+
+/* The text a header rule matches, or NULL when the header is absent. */
+static const GString *mk_sa_header(mk_sa_view *v, const mk_sa_rule *r)
+{
+    char *key = g_strdup_printf("%d:%s", (int)r->mode, r->header);
+    gpointer cached;
+    if (g_hash_table_lookup_extended(v->hdr, key, NULL, &cached)) {
+        g_free(key);
+        return cached;
+    }
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(v->in->msg->mime));
+    GString *out = g_string_new(NULL);
+    int found = 0;
+    if (strcmp(r->header, "ALL") == 0) {
+        found = mk_sa_header_values(out, hl, NULL, r->mode, 1);
+    } else if (strcmp(r->header, "ToCc") == 0) {
+        found = mk_sa_header_values(out, hl, "To", r->mode, 0);
+        found |= mk_sa_header_values(out, hl, "Cc", r->mode, 0);
+    } else if (strcmp(r->header, "EnvelopeFrom") == 0) {
+        found = v->in->envelope_from != NULL && v->in->envelope_from[0] != '\0';
+        if (found)
+            g_string_append_printf(out, "%s\n", v->in->envelope_from);
+    } else if (strcmp(r->header, "MESSAGEID") == 0) {
+        found = mk_sa_header_values(out, hl, "Message-Id", r->mode, 0);
+        found |= mk_sa_header_values(out, hl, "Resent-Message-Id", r->mode, 0);
+        found |= mk_sa_header_values(out, hl, "X-Message-Id", r->mode, 0);
+    } else {
+        found = mk_sa_header_values(out, hl, r->header, r->mode, 0);
+    }
+    if (!found) {
+        g_string_free(out, TRUE);
+        out = NULL;
+    }
+    g_hash_table_insert(v->hdr, key, out);
+    return out;
+}
+
+static void mk_sa_gstring_free(gpointer p)
+{
+    if (p != NULL)
+        g_string_free(p, TRUE);
+}
+
+/* ---- matching ---------------------------------------------------------------- */
+
+/* Matches of re in s, up to max (0: no limit). */
+static unsigned mk_sa_count(const mk_sa_rules *rs, const pcre2_code *re, const char *s, size_t len,
+                            pcre2_match_data *md, unsigned max, size_t *limit_hits)
+{
+    unsigned n = 0;
+    PCRE2_SIZE off = 0;
+    while (off <= len) {
+        int rc = pcre2_match(re, (PCRE2_SPTR)s, len, off, 0, md, rs->mctx);
+        if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+            rc == PCRE2_ERROR_HEAPLIMIT) {
+            (*limit_hits)++;
+            break;
+        }
+        if (rc < 0)
+            break;
+        n++;
+        if (max != 0 && n >= max)
+            break;
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+        off = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
+    }
+    return n;
+}
+
+static unsigned mk_sa_lines(const mk_sa_rules *rs, const mk_sa_rule *r, char *const *lines,
+                            pcre2_match_data *md, size_t *limit_hits)
+{
+    unsigned max = r->multiple ? r->maxhits : 1, n = 0;
+    for (size_t i = 0; lines[i] != NULL && (max == 0 || n < max); i++)
+        n += mk_sa_count(rs, r->re, lines[i], strlen(lines[i]), md, max ? max - n : 0, limit_hits);
+    return n;
+}
+
+static double mk_sa_meta(const mk_sa_rule *r, const unsigned *counts)
+{
+    double stack[256];
+    size_t sp = 0;
+    for (size_t i = 0; i < r->n_rpn; i++) {
+        const mk_sa_tok *t = &r->rpn[i];
+        if (t->type == MK_SA_T_RULE || t->type == MK_SA_T_NUM) {
+            if (sp == 256)
+                return 0;
+            stack[sp++] = t->type == MK_SA_T_RULE ? counts[t->rule] : t->num;
+            continue;
+        }
+        if (t->type == MK_SA_T_NOT || t->type == MK_SA_T_NEG) {
+            if (sp < 1)
+                return 0;
+            stack[sp - 1] = t->type == MK_SA_T_NOT ? !stack[sp - 1] : -stack[sp - 1];
+            continue;
+        }
+        if (sp < 2)
+            return 0;
+        double b = stack[--sp], a = stack[sp - 1], v = 0;
+        switch (t->type) {
+        case MK_SA_T_AND:
+            v = a != 0 && b != 0;
+            break;
+        case MK_SA_T_OR:
+            v = a != 0 || b != 0;
+            break;
+        case MK_SA_T_ADD:
+            v = a + b;
+            break;
+        case MK_SA_T_SUB:
+            v = a - b;
+            break;
+        case MK_SA_T_MUL:
+            v = a * b;
+            break;
+        case MK_SA_T_DIV:
+            v = b != 0 ? a / b : 0;
+            break;
+        case MK_SA_T_LT:
+            v = a < b;
+            break;
+        case MK_SA_T_GT:
+            v = a > b;
+            break;
+        case MK_SA_T_LE:
+            v = a <= b;
+            break;
+        case MK_SA_T_GE:
+            v = a >= b;
+            break;
+        case MK_SA_T_EQ:
+            v = a == b;
+            break;
+        case MK_SA_T_NE:
+            v = a != b;
+            break;
+        default:
+            break;
+        }
+        stack[sp - 1] = v;
+    }
+    return sp == 1 ? stack[0] : 0;
+}
+
+static char **mk_sa_raw_lines(const mk_msg *msg)
+{
+    GString *t = g_string_new(NULL);
+    for (size_t i = 0; i < msg->n_texts; i++)
+        if (msg->texts[i].text != NULL) {
+            g_string_append_len(t, msg->texts[i].text, (gssize)msg->texts[i].len);
+            g_string_append_c(t, '\n');
+        }
+    char **lines = g_strsplit(t->str, "\n", -1);
+    g_string_free(t, TRUE);
+    return lines;
+}
+
+int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, size_t *n_hits,
+               size_t *limit_hits)
+{
+    *hits = NULL;
+    *n_hits = 0;
+    *limit_hits = 0;
+    mk_sa_view v = {in, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mk_sa_gstring_free),
+                    NULL, NULL};
+    unsigned *counts = g_new0(unsigned, rs->n + 1);
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    for (size_t k = 0; k < rs->n_order; k++) {
+        size_t i = rs->order[k];
+        const mk_sa_rule *r = &rs->r[i];
+        unsigned n = 0;
+        switch (r->kind) {
+        case MK_SA_HEADER: {
+            const GString *val = mk_sa_header(&v, r);
+            if (r->exists) {
+                n = val != NULL;
+                break;
+            }
+            const char *s = val != NULL ? val->str : r->if_unset ? r->if_unset : "";
+            size_t len = val != NULL ? val->len : strlen(s);
+            n = mk_sa_count(rs, r->re, s, len, md, r->multiple ? r->maxhits : 1, limit_hits);
+            if (r->negate)
+                n = n == 0;
+            break;
+        }
+        case MK_SA_BODY:
+            if (v.body == NULL) {
+                char *text = mk_sa_body_text(in->msg);
+                v.body = g_strsplit(text, "\n", -1);
+                g_free(text);
+            }
+            n = mk_sa_lines(rs, r, v.body, md, limit_hits);
+            break;
+        case MK_SA_RAWBODY:
+            if (v.raw == NULL)
+                v.raw = mk_sa_raw_lines(in->msg);
+            n = mk_sa_lines(rs, r, v.raw, md, limit_hits);
+            break;
+        case MK_SA_FULL:
+            if (in->full != NULL)
+                n = mk_sa_count(rs, r->re, in->full, in->full_len, md, r->multiple ? r->maxhits : 1,
+                                limit_hits);
+            break;
+        case MK_SA_URI:
+            for (size_t u = 0; u < in->n_uris && (r->multiple || n == 0); u++)
+                n += mk_sa_count(rs, r->re, in->uris[u], strlen(in->uris[u]), md,
+                                 r->multiple ? r->maxhits : 1, limit_hits);
+            break;
+        case MK_SA_META:
+            n = mk_sa_meta(r, counts) != 0;
+            break;
+        }
+        counts[i] = n;
+    }
+    size_t cap = 0;
+    for (size_t k = 0; k < rs->n_order; k++) {
+        const mk_sa_rule *r = &rs->r[rs->order[k]];
+        if (counts[rs->order[k]] == 0 || r->score == 0.0 || strncmp(r->name, "__", 2) == 0)
+            continue;
+        if (*n_hits == cap) {
+            cap = cap ? cap * 2 : 16;
+            *hits = g_renew(mk_sa_hit, *hits, cap);
+        }
+        (*hits)[(*n_hits)++] = (mk_sa_hit){r->name, r->score, r->describe, counts[rs->order[k]]};
+    }
+    pcre2_match_data_free(md);
+    g_free(counts);
+    g_strfreev(v.body);
+    g_strfreev(v.raw);
+    g_hash_table_destroy(v.hdr);
+    return 0;
+}

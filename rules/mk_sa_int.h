@@ -1,0 +1,92 @@
+/*
+ * mk_sa_int: the compiled rule set, shared by the loader (mk_sa_load.c)
+ * and the evaluation (mk_sa_eval.c). Not for other parts.
+ */
+#ifndef MK_SA_INT_H
+#define MK_SA_INT_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <glib.h>
+#include <pcre2.h>
+
+#include "mk_sa.h"
+
+/* The score set of SpamAssassin's four: network tests on, Bayes off. */
+#define MK_SA_SCORESET 1
+
+typedef enum {
+    MK_SA_HEADER,
+    MK_SA_BODY,
+    MK_SA_RAWBODY,
+    MK_SA_FULL,
+    MK_SA_URI,
+    MK_SA_META
+} mk_sa_kind;
+
+typedef enum { MK_SA_HDR_DECODED, MK_SA_HDR_RAW, MK_SA_HDR_ADDR, MK_SA_HDR_NAME } mk_sa_hdr_mode;
+
+/* One token of a meta expression in reverse Polish order. */
+typedef enum {
+    MK_SA_T_RULE,
+    MK_SA_T_NUM,
+    MK_SA_T_NOT,
+    MK_SA_T_NEG,
+    MK_SA_T_AND,
+    MK_SA_T_OR,
+    MK_SA_T_ADD,
+    MK_SA_T_SUB,
+    MK_SA_T_MUL,
+    MK_SA_T_DIV,
+    MK_SA_T_LT,
+    MK_SA_T_GT,
+    MK_SA_T_LE,
+    MK_SA_T_GE,
+    MK_SA_T_EQ,
+    MK_SA_T_NE,
+} mk_sa_tok_type;
+
+typedef struct mk_sa_tok {
+    mk_sa_tok_type type;
+    size_t rule; /* MK_SA_T_RULE */
+    double num;  /* MK_SA_T_NUM */
+} mk_sa_tok;
+
+typedef struct mk_sa_rule {
+    char *name;
+    int defined; /* a header/body/... line was read for it */
+    mk_sa_kind kind;
+    pcre2_code *re;
+    int negate;   /* header !~ */
+    char *header; /* header rules: the name, or ALL, ToCc, EnvelopeFrom */
+    int exists;   /* header NAME exists:Header */
+    mk_sa_hdr_mode mode;
+    char *if_unset; /* the value of an absent header, or NULL */
+    char *expr;     /* meta: the expression as written */
+    mk_sa_tok *rpn;
+    size_t n_rpn;
+    double score;
+    int has_score;
+    char *describe;
+    int multiple, nice;
+    unsigned maxhits;
+    int skip; /* not run, for skip_why */
+    mk_sa_skip skip_why;
+    char *file;
+    int line;
+} mk_sa_rule;
+
+struct mk_sa_rules {
+    mk_sa_rule *r;
+    size_t n, cap;
+    GHashTable *by_name; /* name -> index + 1 */
+    size_t *order;       /* what runs, metas after what they read */
+    size_t n_order;
+    pcre2_match_context *mctx;
+    mk_sa_stats stats;
+};
+
+/* Match limits: a pattern that backtracks past them stops, counted. */
+#define MK_SA_MATCH_LIMIT 200000
+#define MK_SA_DEPTH_LIMIT 20000
+
+#endif

@@ -1,0 +1,947 @@
+/*
+ * mk_sa_load: reading SpamAssassin rule files into a compiled rule set.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "mk_log.h"
+#include "mk_sa_int.h"
+
+const char *mk_sa_skip_name(mk_sa_skip why)
+{
+    static const char *const names[MK_SA_SKIP_N] = {
+        "eval test", "plugin not available", "regex", "syntax", "meta dependency", "score 0",
+    };
+    return (unsigned)why < MK_SA_SKIP_N ? names[why] : "?";
+}
+
+/* Plugins whose rules mailkeeper runs as SpamAssassin does: none of the
+ * plugin-only tests yet, so their blocks are skipped. */
+static int mk_sa_have_plugin(const char *name)
+{
+    (void)name;
+    return 0;
+}
+
+/* The state of one load: the conditional blocks open in each file. */
+#define MK_SA_MAX_NEST 32
+typedef struct mk_sa_loader {
+    mk_sa_rules *rules;
+    const char *file;
+    int line;
+    int depth;
+    int active[MK_SA_MAX_NEST]; /* whether lines at this depth are read */
+    int include_depth;
+} mk_sa_loader;
+
+static mk_sa_rule *mk_sa_rule_get(mk_sa_rules *rs, const char *name)
+{
+    gpointer v = g_hash_table_lookup(rs->by_name, name);
+    if (v != NULL)
+        return &rs->r[GPOINTER_TO_SIZE(v) - 1];
+    if (rs->n == rs->cap) {
+        rs->cap = rs->cap ? rs->cap * 2 : 256;
+        rs->r = g_renew(mk_sa_rule, rs->r, rs->cap);
+    }
+    mk_sa_rule *r = &rs->r[rs->n++];
+    memset(r, 0, sizeof(*r));
+    r->name = g_strdup(name);
+    g_hash_table_insert(rs->by_name, r->name, GSIZE_TO_POINTER(rs->n));
+    return r;
+}
+
+static void mk_sa_rule_reset(mk_sa_rule *r)
+{
+    if (r->re != NULL)
+        pcre2_code_free(r->re);
+    r->re = NULL;
+    g_free(r->header);
+    g_free(r->if_unset);
+    g_free(r->expr);
+    g_free(r->rpn);
+    g_free(r->file);
+    r->header = r->if_unset = r->expr = r->file = NULL;
+    r->rpn = NULL;
+    r->n_rpn = 0;
+    r->negate = r->exists = 0;
+    r->mode = MK_SA_HDR_DECODED;
+    r->skip = 0;
+}
+
+static void mk_sa_warn(mk_sa_loader *ld, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void mk_sa_warn(mk_sa_loader *ld, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    mk_log(LOG_INFO, NULL, "rules: %s:%d: %s", ld->file, ld->line, msg);
+}
+
+/* Marks r as defined but not run, for why. */
+static void mk_sa_rule_skip(mk_sa_loader *ld, mk_sa_rule *r, mk_sa_skip why)
+{
+    r->defined = 1;
+    r->skip = 1;
+    r->skip_why = why;
+    g_free(r->file);
+    r->file = g_strdup(ld->file);
+    r->line = ld->line;
+}
+
+/* Splits "/re/flags rest" (or m{re}flags, m!re!flags): the pattern and
+ * flags are compiled; *rest points after them. NULL with why on failure. */
+static pcre2_code *mk_sa_regex(const char *s, const char **rest, int *perl_code, char *why,
+                               size_t whylen)
+{
+    *perl_code = 0;
+    char open = 0, close = 0;
+    if (s[0] == '/') {
+        open = close = '/';
+        s++;
+    } else if (s[0] == 'm' && s[1] != '\0' && !isalnum((unsigned char)s[1]) &&
+               !isspace((unsigned char)s[1])) {
+        open = s[1];
+        close = open == '{'   ? '}'
+                : open == '(' ? ')'
+                : open == '[' ? ']'
+                : open == '<' ? '>'
+                              : open;
+        s += 2;
+    } else {
+        snprintf(why, whylen, "no /pattern/");
+        return NULL;
+    }
+    const char *p = s;
+    int nest = 0;
+    for (; *p != '\0'; p++) {
+        if (*p == '\\' && p[1] != '\0') {
+            p++;
+            continue;
+        }
+        if (open != close && *p == open)
+            nest++;
+        else if (*p == close) {
+            if (nest == 0)
+                break;
+            nest--;
+        }
+    }
+    if (*p != close) {
+        snprintf(why, whylen, "pattern not closed");
+        return NULL;
+    }
+    size_t len = (size_t)(p - s);
+    uint32_t opts = 0;
+    for (p++; isalpha((unsigned char)*p); p++) {
+        switch (*p) {
+        case 'i':
+            opts |= PCRE2_CASELESS;
+            break;
+        case 'm':
+            opts |= PCRE2_MULTILINE;
+            break;
+        case 's':
+            opts |= PCRE2_DOTALL;
+            break;
+        case 'x':
+            opts |= PCRE2_EXTENDED;
+            break;
+        case 'g':
+        case 'o':
+            break;
+        default:
+            snprintf(why, whylen, "unknown pattern flag '%c'", *p);
+            return NULL;
+        }
+    }
+    *rest = p;
+    /* Perl code inside a pattern cannot run here: never approximate it */
+    if (g_strstr_len(s, (gssize)len, "(?{") != NULL ||
+        g_strstr_len(s, (gssize)len, "(??{") != NULL) {
+        *perl_code = 1;
+        snprintf(why, whylen, "Perl code in the pattern");
+        return NULL;
+    }
+    int err = 0;
+    PCRE2_SIZE off = 0;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)s, len, opts, &err, &off, NULL);
+    if (re == NULL) {
+        PCRE2_UCHAR msg[160];
+        pcre2_get_error_message(err, msg, sizeof(msg));
+        snprintf(why, whylen, "PCRE2: %s at offset %zu", (const char *)msg, (size_t)off);
+        return NULL;
+    }
+    pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* falls back to the interpreter if JIT fails */
+    return re;
+}
+
+/* header NAME Header[:mode] =~ /re/ [if-unset: X] | exists:Header | eval:... */
+static void mk_sa_def_header(mk_sa_loader *ld, mk_sa_rule *r, const char *def)
+{
+    char why[256];
+    if (strncmp(def, "eval:", 5) == 0) {
+        mk_sa_rule_skip(ld, r, MK_SA_SKIP_EVAL);
+        return;
+    }
+    r->kind = MK_SA_HEADER;
+    r->defined = 1;
+    r->file = g_strdup(ld->file);
+    r->line = ld->line;
+    if (strncmp(def, "exists:", 7) == 0) {
+        r->exists = 1;
+        r->header = g_strstrip(g_strdup(def + 7));
+        return;
+    }
+    const char *op = strstr(def, "=~");
+    const char *nop = strstr(def, "!~");
+    if (op == NULL || (nop != NULL && nop < op))
+        op = nop, r->negate = 1;
+    if (op == NULL) {
+        mk_sa_warn(ld, "%s: no =~ or !~", r->name);
+        mk_sa_rule_skip(ld, r, MK_SA_SKIP_SYNTAX);
+        return;
+    }
+    char *hdr = g_strstrip(g_strndup(def, (gsize)(op - def)));
+    char *colon = strchr(hdr, ':');
+    if (colon != NULL) {
+        *colon = '\0';
+        const char *mode = colon + 1;
+        if (strcmp(mode, "raw") == 0)
+            r->mode = MK_SA_HDR_RAW;
+        else if (strcmp(mode, "addr") == 0)
+            r->mode = MK_SA_HDR_ADDR;
+        else if (strcmp(mode, "name") == 0)
+            r->mode = MK_SA_HDR_NAME;
+        else {
+            mk_sa_warn(ld, "%s: header mode :%s not supported", r->name, mode);
+            g_free(hdr);
+            mk_sa_rule_skip(ld, r, MK_SA_SKIP_SYNTAX);
+            return;
+        }
+    }
+    r->header = hdr;
+    const char *p = op + 2, *rest = NULL;
+    while (isspace((unsigned char)*p))
+        p++;
+    int perl = 0;
+    r->re = mk_sa_regex(p, &rest, &perl, why, sizeof(why));
+    if (r->re == NULL) {
+        mk_sa_warn(ld, "%s: %s", r->name, why);
+        mk_sa_rule_skip(ld, r, MK_SA_SKIP_REGEX);
+        return;
+    }
+    const char *unset = strstr(rest, "[if-unset:");
+    if (unset != NULL) {
+        const char *v = unset + 10, *e = strrchr(v, ']');
+        while (*v == ' ')
+            v++;
+        r->if_unset = g_strndup(v, e != NULL ? (gsize)(e - v) : strlen(v));
+        g_strstrip(r->if_unset);
+    }
+}
+
+/* body/rawbody/full/uri NAME /re/flags | eval:... */
+static void mk_sa_def_pattern(mk_sa_loader *ld, mk_sa_rule *r, mk_sa_kind kind, const char *def)
+{
+    char why[256];
+    if (strncmp(def, "eval:", 5) == 0) {
+        mk_sa_rule_skip(ld, r, MK_SA_SKIP_EVAL);
+        return;
+    }
+    r->kind = kind;
+    r->defined = 1;
+    r->file = g_strdup(ld->file);
+    r->line = ld->line;
+    const char *rest = NULL;
+    int perl = 0;
+    r->re = mk_sa_regex(def, &rest, &perl, why, sizeof(why));
+    if (r->re == NULL) {
+        mk_sa_warn(ld, "%s: %s", r->name, why);
+        mk_sa_rule_skip(ld, r, MK_SA_SKIP_REGEX);
+    }
+}
+
+static int mk_sa_load_path(mk_sa_loader *ld, const char *path, char *err, size_t errlen);
+
+/* The value of an if/ifplugin condition: version comparisons, plugin(X),
+ * can(X) and perl_version, with ! && || and parentheses. */
+typedef struct mk_sa_cond {
+    const char *p;
+} mk_sa_cond;
+
+static double mk_sa_cond_or(mk_sa_cond *c);
+
+static void mk_sa_cond_ws(mk_sa_cond *c)
+{
+    while (isspace((unsigned char)*c->p))
+        c->p++;
+}
+
+static double mk_sa_cond_primary(mk_sa_cond *c)
+{
+    mk_sa_cond_ws(c);
+    if (*c->p == '!') {
+        c->p++;
+        return !mk_sa_cond_primary(c);
+    }
+    if (*c->p == '(') {
+        c->p++;
+        double v = mk_sa_cond_or(c);
+        mk_sa_cond_ws(c);
+        if (*c->p == ')')
+            c->p++;
+        return v;
+    }
+    if (isdigit((unsigned char)*c->p)) {
+        char *end;
+        double v = strtod(c->p, &end);
+        c->p = end;
+        return v;
+    }
+    const char *w = c->p;
+    while (isalnum((unsigned char)*c->p) || *c->p == '_')
+        c->p++;
+    size_t n = (size_t)(c->p - w);
+    if (n == 7 && strncmp(w, "version", 7) == 0)
+        return 4.000001; /* what the rules ask SpamAssassin's version for: 4.0 */
+    if (n == 12 && strncmp(w, "perl_version", 12) == 0)
+        return 5.036;
+    if ((n == 6 && strncmp(w, "plugin", 6) == 0) || (n == 3 && strncmp(w, "can", 3) == 0)) {
+        mk_sa_cond_ws(c);
+        const char *a = c->p + (*c->p == '(');
+        const char *e = strchr(a, ')');
+        char *arg = g_strstrip(g_strndup(a, e ? (gsize)(e - a) : strlen(a)));
+        c->p = e ? e + 1 : a + strlen(a);
+        /* can(Mail::SpamAssassin::Conf::feature_*): features of the rule
+         * syntax, which mailkeeper reads; anything else it does not have */
+        int v = n == 6 ? mk_sa_have_plugin(arg)
+                       : strncmp(arg, "Mail::SpamAssassin::Conf::feature_", 34) == 0;
+        g_free(arg);
+        return v;
+    }
+    return 0;
+}
+
+static double mk_sa_cond_cmp(mk_sa_cond *c)
+{
+    double a = mk_sa_cond_primary(c);
+    mk_sa_cond_ws(c);
+    const char *ops[] = {">=", "<=", "==", "!=", ">", "<"};
+    for (size_t i = 0; i < 6; i++) {
+        size_t l = strlen(ops[i]);
+        if (strncmp(c->p, ops[i], l) == 0) {
+            c->p += l;
+            double b = mk_sa_cond_primary(c);
+            switch (i) {
+            case 0:
+                return a >= b;
+            case 1:
+                return a <= b;
+            case 2:
+                return a == b;
+            case 3:
+                return a != b;
+            case 4:
+                return a > b;
+            default:
+                return a < b;
+            }
+        }
+    }
+    return a;
+}
+
+static double mk_sa_cond_and(mk_sa_cond *c)
+{
+    double v = mk_sa_cond_cmp(c);
+    for (;;) {
+        mk_sa_cond_ws(c);
+        if (strncmp(c->p, "&&", 2) != 0)
+            return v;
+        c->p += 2;
+        double w = mk_sa_cond_cmp(c);
+        v = v && w;
+    }
+}
+
+static double mk_sa_cond_or(mk_sa_cond *c)
+{
+    double v = mk_sa_cond_and(c);
+    for (;;) {
+        mk_sa_cond_ws(c);
+        if (strncmp(c->p, "||", 2) != 0)
+            return v;
+        c->p += 2;
+        double w = mk_sa_cond_and(c);
+        v = v || w;
+    }
+}
+
+static int mk_sa_is_active(const mk_sa_loader *ld)
+{
+    for (int i = 0; i <= ld->depth; i++)
+        if (!ld->active[i])
+            return 0;
+    return 1;
+}
+
+/* One line of a rule file (comments already removed, trimmed). */
+static void mk_sa_line(mk_sa_loader *ld, char *line)
+{
+    char *sp = line;
+    while (*sp != '\0' && !isspace((unsigned char)*sp))
+        sp++;
+    char *arg = sp;
+    if (*sp != '\0')
+        *sp = '\0', arg = sp + 1;
+    while (isspace((unsigned char)*arg))
+        arg++;
+    const char *dir = line;
+    /* conditionals first: they count even inside skipped blocks */
+    if (strcmp(dir, "ifplugin") == 0 || strcmp(dir, "if") == 0) {
+        if (ld->depth + 1 >= MK_SA_MAX_NEST) {
+            mk_sa_warn(ld, "conditionals nested too deep");
+            return;
+        }
+        int v;
+        if (dir[2] == 'p') {
+            v = mk_sa_have_plugin(arg);
+        } else {
+            mk_sa_cond c = {arg};
+            v = mk_sa_cond_or(&c) != 0;
+        }
+        ld->active[++ld->depth] = v;
+        return;
+    }
+    if (strcmp(dir, "else") == 0) {
+        if (ld->depth > 0)
+            ld->active[ld->depth] = !ld->active[ld->depth];
+        return;
+    }
+    if (strcmp(dir, "endif") == 0) {
+        if (ld->depth > 0)
+            ld->depth--;
+        else
+            mk_sa_warn(ld, "endif without if");
+        return;
+    }
+    mk_sa_rules *rs = ld->rules;
+    int active = mk_sa_is_active(ld);
+    static const struct {
+        const char *dir;
+        mk_sa_kind kind;
+    } defs[] = {{"header", MK_SA_HEADER}, {"body", MK_SA_BODY}, {"rawbody", MK_SA_RAWBODY},
+                {"full", MK_SA_FULL},     {"uri", MK_SA_URI},   {"meta", MK_SA_META}};
+    for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
+        if (strcmp(dir, defs[i].dir) != 0)
+            continue;
+        char *name = arg, *def = arg;
+        while (*def != '\0' && !isspace((unsigned char)*def))
+            def++;
+        if (*def != '\0')
+            *def++ = '\0';
+        while (isspace((unsigned char)*def))
+            def++;
+        if (*name == '\0' || *def == '\0') {
+            mk_sa_warn(ld, "%s without a name or a definition", dir);
+            rs->stats.skipped[MK_SA_SKIP_SYNTAX]++;
+            return;
+        }
+        mk_sa_rule *r = mk_sa_rule_get(rs, name);
+        if (!active) {
+            if (!r->defined)
+                mk_sa_rule_skip(ld, r, MK_SA_SKIP_PLUGIN);
+            return;
+        }
+        mk_sa_rule_reset(r); /* a later definition replaces an earlier one */
+        if (defs[i].kind == MK_SA_HEADER)
+            mk_sa_def_header(ld, r, def);
+        else if (defs[i].kind == MK_SA_META) {
+            r->kind = MK_SA_META;
+            r->defined = 1;
+            r->expr = g_strdup(def);
+            r->file = g_strdup(ld->file);
+            r->line = ld->line;
+        } else
+            mk_sa_def_pattern(ld, r, defs[i].kind, def);
+        return;
+    }
+    if (!active)
+        return;
+    if (strcmp(dir, "score") == 0 || strcmp(dir, "describe") == 0 || strcmp(dir, "tflags") == 0) {
+        char *name = arg, *val = arg;
+        while (*val != '\0' && !isspace((unsigned char)*val))
+            val++;
+        if (*val != '\0')
+            *val++ = '\0';
+        while (isspace((unsigned char)*val))
+            val++;
+        if (*name == '\0')
+            return;
+        mk_sa_rule *r = mk_sa_rule_get(rs, name);
+        if (dir[0] == 's') {
+            double s[4];
+            int n = 0;
+            char *end = val;
+            while (n < 4) {
+                char *e;
+                double v = strtod(end, &e);
+                if (e == end)
+                    break;
+                s[n++] = v;
+                end = e;
+            }
+            if (n == 0) {
+                mk_sa_warn(ld, "score %s: no number", name);
+                return;
+            }
+            r->score = n == 4 ? s[MK_SA_SCORESET] : s[0];
+            r->has_score = 1;
+        } else if (dir[0] == 'd') {
+            g_free(r->describe);
+            r->describe = g_strdup(val);
+        } else {
+            r->multiple = r->nice = 0;
+            r->maxhits = 0;
+            gchar **fl = g_strsplit_set(val, " \t", -1);
+            for (gchar **f = fl; *f != NULL; f++) {
+                if (strcmp(*f, "multiple") == 0)
+                    r->multiple = 1;
+                else if (strcmp(*f, "nice") == 0)
+                    r->nice = 1;
+                else if (strncmp(*f, "maxhits=", 8) == 0)
+                    r->maxhits = (unsigned)atoi(*f + 8), r->multiple = 1;
+            }
+            g_strfreev(fl);
+        }
+        return;
+    }
+    if (strcmp(dir, "include") == 0) {
+        char *here = g_path_get_dirname(ld->file);
+        char *path = g_path_is_absolute(arg) ? g_strdup(arg) : g_build_filename(here, arg, NULL);
+        g_free(here);
+        char err[256];
+        if (ld->include_depth > 8 || mk_sa_load_path(ld, path, err, sizeof(err)) != 0)
+            mk_sa_warn(ld, "include %s: %s", arg, ld->include_depth > 8 ? "nested too deep" : err);
+        g_free(path);
+        return;
+    }
+    rs->stats.other_directives++;
+}
+
+static int mk_sa_load_file(mk_sa_loader *ld, const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    mk_sa_loader sub = *ld;
+    sub.file = path;
+    sub.line = 0;
+    sub.depth = 0;
+    sub.active[0] = 1;
+    sub.include_depth = ld->include_depth + 1;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, fp)) >= 0) {
+        sub.line++;
+        /* a # starts a comment unless escaped (as in patterns: \#) */
+        for (char *p = line; *p != '\0'; p++) {
+            if (*p == '\\' && p[1] != '\0') {
+                p++;
+                continue;
+            }
+            if (*p == '#') {
+                *p = '\0';
+                break;
+            }
+        }
+        g_strstrip(line);
+        if (line[0] != '\0')
+            mk_sa_line(&sub, line);
+    }
+    if (sub.depth != 0)
+        mk_sa_warn(&sub, "%d if/ifplugin block(s) not closed at the end", sub.depth);
+    free(line);
+    fclose(fp);
+    ld->rules->stats.files++;
+    return 0;
+}
+
+static int mk_sa_by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int mk_sa_load_path(mk_sa_loader *ld, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return mk_sa_load_file(ld, path, err, errlen);
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (g_str_has_suffix(e->d_name, ".cf"))
+            g_ptr_array_add(names, g_build_filename(path, e->d_name, NULL));
+    closedir(d);
+    qsort(names->pdata, names->len, sizeof(gpointer), mk_sa_by_name);
+    int rc = 0;
+    for (guint i = 0; i < names->len && rc == 0; i++)
+        rc = mk_sa_load_file(ld, names->pdata[i], err, errlen);
+    g_ptr_array_free(names, TRUE);
+    return rc;
+}
+
+/* ---- meta expressions ------------------------------------------------------ */
+
+typedef struct mk_sa_mparse {
+    mk_sa_rules *rs;
+    const char *p;
+    GArray *out; /* mk_sa_tok */
+    char missing[128];
+    int error;
+} mk_sa_mparse;
+
+static void mk_sa_m_or(mk_sa_mparse *m);
+
+static void mk_sa_m_ws(mk_sa_mparse *m)
+{
+    while (isspace((unsigned char)*m->p))
+        m->p++;
+}
+
+static void mk_sa_m_emit(mk_sa_mparse *m, mk_sa_tok_type t)
+{
+    mk_sa_tok tok = {t, 0, 0};
+    g_array_append_val(m->out, tok);
+}
+
+static void mk_sa_m_unary(mk_sa_mparse *m)
+{
+    mk_sa_m_ws(m);
+    if (*m->p == '!') {
+        m->p++;
+        mk_sa_m_unary(m);
+        mk_sa_m_emit(m, MK_SA_T_NOT);
+        return;
+    }
+    if (*m->p == '-') {
+        m->p++;
+        mk_sa_m_unary(m);
+        mk_sa_m_emit(m, MK_SA_T_NEG);
+        return;
+    }
+    if (*m->p == '(') {
+        m->p++;
+        mk_sa_m_or(m);
+        mk_sa_m_ws(m);
+        if (*m->p != ')')
+            m->error = 1;
+        else
+            m->p++;
+        return;
+    }
+    if (isdigit((unsigned char)*m->p) || *m->p == '.') {
+        char *end;
+        mk_sa_tok tok = {MK_SA_T_NUM, 0, strtod(m->p, &end)};
+        m->p = end;
+        g_array_append_val(m->out, tok);
+        return;
+    }
+    const char *w = m->p;
+    while (isalnum((unsigned char)*m->p) || *m->p == '_')
+        m->p++;
+    if (m->p == w) {
+        m->error = 1;
+        return;
+    }
+    char *name = g_strndup(w, (gsize)(m->p - w));
+    gpointer v = g_hash_table_lookup(m->rs->by_name, name);
+    if (v == NULL || !m->rs->r[GPOINTER_TO_SIZE(v) - 1].defined) {
+        if (m->error == 0)
+            g_strlcpy(m->missing, name, sizeof(m->missing));
+        if (m->error == 0)
+            m->error = 2;
+    }
+    mk_sa_tok tok = {MK_SA_T_RULE, v != NULL ? GPOINTER_TO_SIZE(v) - 1 : 0, 0};
+    g_array_append_val(m->out, tok);
+    g_free(name);
+}
+
+static void mk_sa_m_mul(mk_sa_mparse *m)
+{
+    mk_sa_m_unary(m);
+    for (;;) {
+        mk_sa_m_ws(m);
+        if (*m->p != '*' && *m->p != '/')
+            return;
+        mk_sa_tok_type t = *m->p == '*' ? MK_SA_T_MUL : MK_SA_T_DIV;
+        m->p++;
+        mk_sa_m_unary(m);
+        mk_sa_m_emit(m, t);
+    }
+}
+
+static void mk_sa_m_add(mk_sa_mparse *m)
+{
+    mk_sa_m_mul(m);
+    for (;;) {
+        mk_sa_m_ws(m);
+        if (*m->p != '+' && *m->p != '-')
+            return;
+        mk_sa_tok_type t = *m->p == '+' ? MK_SA_T_ADD : MK_SA_T_SUB;
+        m->p++;
+        mk_sa_m_mul(m);
+        mk_sa_m_emit(m, t);
+    }
+}
+
+static void mk_sa_m_cmp(mk_sa_mparse *m)
+{
+    mk_sa_m_add(m);
+    mk_sa_m_ws(m);
+    static const struct {
+        const char *op;
+        mk_sa_tok_type t;
+    } ops[] = {{">=", MK_SA_T_GE}, {"<=", MK_SA_T_LE}, {"==", MK_SA_T_EQ},
+               {"!=", MK_SA_T_NE}, {">", MK_SA_T_GT},  {"<", MK_SA_T_LT}};
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        size_t l = strlen(ops[i].op);
+        if (strncmp(m->p, ops[i].op, l) == 0) {
+            m->p += l;
+            mk_sa_m_add(m);
+            mk_sa_m_emit(m, ops[i].t);
+            return;
+        }
+    }
+}
+
+static void mk_sa_m_and(mk_sa_mparse *m)
+{
+    mk_sa_m_cmp(m);
+    for (;;) {
+        mk_sa_m_ws(m);
+        if (strncmp(m->p, "&&", 2) != 0)
+            return;
+        m->p += 2;
+        mk_sa_m_cmp(m);
+        mk_sa_m_emit(m, MK_SA_T_AND);
+    }
+}
+
+static void mk_sa_m_or(mk_sa_mparse *m)
+{
+    mk_sa_m_and(m);
+    for (;;) {
+        mk_sa_m_ws(m);
+        if (strncmp(m->p, "||", 2) != 0)
+            return;
+        m->p += 2;
+        mk_sa_m_and(m);
+        mk_sa_m_emit(m, MK_SA_T_OR);
+    }
+}
+
+/* Compiles every meta expression into reverse Polish order. */
+static void mk_sa_compile_metas(mk_sa_rules *rs)
+{
+    for (size_t i = 0; i < rs->n; i++) {
+        mk_sa_rule *r = &rs->r[i];
+        if (!r->defined || r->skip || r->kind != MK_SA_META)
+            continue;
+        mk_sa_mparse m = {rs, r->expr, g_array_new(FALSE, FALSE, sizeof(mk_sa_tok)), "", 0};
+        mk_sa_m_or(&m);
+        mk_sa_m_ws(&m);
+        if (*m.p != '\0' && !m.error)
+            m.error = 1;
+        r->n_rpn = m.out->len;
+        r->rpn = (mk_sa_tok *)g_array_free(m.out, FALSE);
+        if (m.error == 1) {
+            mk_log(LOG_INFO, NULL, "rules: %s:%d: meta %s: cannot read '%s'", r->file, r->line,
+                   r->name, r->expr);
+            r->skip = 1, r->skip_why = MK_SA_SKIP_SYNTAX;
+        } else if (m.error == 2) {
+            mk_log(LOG_INFO, NULL, "rules: %s:%d: meta %s names %s, which is not defined", r->file,
+                   r->line, r->name, m.missing);
+            r->skip = 1, r->skip_why = MK_SA_SKIP_META;
+        }
+    }
+}
+
+/* Orders what runs: patterns first, then each meta after the metas it
+ * reads; a meta on a skipped rule, or in a loop, is skipped itself. */
+static void mk_sa_order(mk_sa_rules *rs)
+{
+    /* metas reading skipped rules are skipped, until nothing changes */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t i = 0; i < rs->n; i++) {
+            mk_sa_rule *r = &rs->r[i];
+            if (!r->defined || r->skip || r->kind != MK_SA_META)
+                continue;
+            for (size_t t = 0; t < r->n_rpn; t++)
+                if (r->rpn[t].type == MK_SA_T_RULE && rs->r[r->rpn[t].rule].skip) {
+                    mk_log(LOG_DEBUG, NULL, "rules: meta %s reads %s, which does not run", r->name,
+                           rs->r[r->rpn[t].rule].name);
+                    r->skip = 1, r->skip_why = MK_SA_SKIP_META, changed = 1;
+                    break;
+                }
+        }
+    }
+    rs->order = g_new(size_t, rs->n + 1);
+    rs->n_order = 0;
+    for (size_t i = 0; i < rs->n; i++)
+        if (rs->r[i].defined && !rs->r[i].skip && rs->r[i].kind != MK_SA_META)
+            rs->order[rs->n_order++] = i;
+    /* depth-first over metas: 0 unseen, 1 on the path, 2 placed */
+    unsigned char *mark = g_new0(unsigned char, rs->n);
+    size_t *stack = g_new(size_t, rs->n + 1), *pos = g_new(size_t, rs->n + 1);
+    for (size_t i = 0; i < rs->n; i++) {
+        mk_sa_rule *r = &rs->r[i];
+        if (!r->defined || r->skip || r->kind != MK_SA_META || mark[i])
+            continue;
+        size_t sp = 0;
+        stack[sp] = i, pos[sp] = 0, mark[i] = 1;
+        while (sp != (size_t)-1) {
+            mk_sa_rule *cur = &rs->r[stack[sp]];
+            int pushed = 0;
+            while (pos[sp] < cur->n_rpn) {
+                const mk_sa_tok *t = &cur->rpn[pos[sp]++];
+                if (t->type != MK_SA_T_RULE || rs->r[t->rule].kind != MK_SA_META)
+                    continue;
+                if (mark[t->rule] == 1) {
+                    mk_log(LOG_INFO, NULL, "rules: meta %s is in a loop through %s: not run",
+                           cur->name, rs->r[t->rule].name);
+                    cur->skip = 1, cur->skip_why = MK_SA_SKIP_META;
+                    rs->r[t->rule].skip = 1, rs->r[t->rule].skip_why = MK_SA_SKIP_META;
+                    continue;
+                }
+                if (mark[t->rule] == 0 && !rs->r[t->rule].skip) {
+                    mark[t->rule] = 1;
+                    sp++;
+                    stack[sp] = t->rule, pos[sp] = 0;
+                    pushed = 1;
+                    break;
+                }
+            }
+            if (pushed)
+                continue;
+            mark[stack[sp]] = 2;
+            if (!cur->skip)
+                rs->order[rs->n_order++] = stack[sp];
+            sp--;
+        }
+    }
+    /* a meta placed before a loop was found below it reads a skipped rule:
+     * drop such metas from the order (they read 0 otherwise) */
+    size_t o = 0;
+    for (size_t k = 0; k < rs->n_order; k++) {
+        mk_sa_rule *r = &rs->r[rs->order[k]];
+        int bad = 0;
+        for (size_t t = 0; r->kind == MK_SA_META && t < r->n_rpn; t++)
+            bad |= r->rpn[t].type == MK_SA_T_RULE && rs->r[r->rpn[t].rule].skip;
+        if (bad)
+            r->skip = 1, r->skip_why = MK_SA_SKIP_META;
+        else
+            rs->order[o++] = rs->order[k];
+    }
+    rs->n_order = o;
+    g_free(mark);
+    g_free(stack);
+    g_free(pos);
+}
+
+/* Scores: SpamAssassin's defaults (1.0, -1.0 for nice, 0 for __ rules);
+ * a rule scoring 0 that no meta reads does not run. */
+static void mk_sa_scores(mk_sa_rules *rs)
+{
+    unsigned char *read = g_new0(unsigned char, rs->n);
+    for (size_t k = 0; k < rs->n_order; k++) {
+        const mk_sa_rule *r = &rs->r[rs->order[k]];
+        for (size_t t = 0; r->kind == MK_SA_META && t < r->n_rpn; t++)
+            if (r->rpn[t].type == MK_SA_T_RULE)
+                read[r->rpn[t].rule] = 1;
+    }
+    size_t o = 0;
+    for (size_t k = 0; k < rs->n_order; k++) {
+        size_t i = rs->order[k];
+        mk_sa_rule *r = &rs->r[i];
+        if (!r->has_score)
+            r->score = strncmp(r->name, "__", 2) == 0 ? 0.0 : r->nice ? -1.0 : 1.0;
+        if (r->has_score && r->score == 0.0 && !read[i] && strncmp(r->name, "__", 2) != 0) {
+            r->skip = 1, r->skip_why = MK_SA_SKIP_DISABLED;
+            continue;
+        }
+        rs->order[o++] = i;
+    }
+    rs->n_order = o;
+    g_free(read);
+}
+
+mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, char *err, size_t errlen)
+{
+    mk_sa_rules *rs = g_new0(mk_sa_rules, 1);
+    rs->by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    mk_sa_loader ld = {rs, "", 0, 0, {1}, 0};
+    for (size_t i = 0; i < n_paths; i++)
+        if (mk_sa_load_path(&ld, paths[i], err, errlen) != 0) {
+            mk_sa_free(rs);
+            return NULL;
+        }
+    mk_sa_compile_metas(rs);
+    mk_sa_order(rs);
+    mk_sa_scores(rs);
+    rs->mctx = pcre2_match_context_create(NULL);
+    pcre2_set_match_limit(rs->mctx, MK_SA_MATCH_LIMIT);
+    pcre2_set_depth_limit(rs->mctx, MK_SA_DEPTH_LIMIT);
+    rs->stats.loaded = rs->n_order;
+    for (size_t i = 0; i < rs->n; i++)
+        if (rs->r[i].defined && rs->r[i].skip)
+            rs->stats.skipped[rs->r[i].skip_why]++;
+    return rs;
+}
+
+void mk_sa_free(mk_sa_rules *rs)
+{
+    if (rs == NULL)
+        return;
+    for (size_t i = 0; i < rs->n; i++) {
+        mk_sa_rule_reset(&rs->r[i]);
+        g_free(rs->r[i].describe);
+        g_free(rs->r[i].name);
+    }
+    g_free(rs->r);
+    g_free(rs->order);
+    if (rs->by_name != NULL)
+        g_hash_table_destroy(rs->by_name);
+    if (rs->mctx != NULL)
+        pcre2_match_context_free(rs->mctx);
+    g_free(rs);
+}
+
+const mk_sa_stats *mk_sa_stats_of(const mk_sa_rules *rules)
+{
+    return &rules->stats;
+}

@@ -1,0 +1,267 @@
+/* Unit tests of the content rules in SpamAssassin's syntax (mk_sa): the
+ * loader (directives, conditionals, what is skipped and why) and the
+ * evaluation over a parsed message. */
+#include "config.h"
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mk_msg.h"
+#include "mk_sa.h"
+#include "mk_test.h"
+
+static char *dir;
+
+static const char *const main_cf =
+    "# a comment; patterns may hold an escaped \\# sign\n"
+    "header   SUBJ_FREE     Subject =~ /\\bfree\\b/i\n"
+    "describe SUBJ_FREE     Subject talks of free things\n"
+    "score    SUBJ_FREE     2.5\n"
+    "header   FROM_ADDR     From:addr =~ /\\@spam\\.example$/m\n"
+    "score    FROM_ADDR     1.0 1.5 2.0 2.5\n"
+    "header   FROM_NAME     From:name =~ /^Prize Dept$/m\n"
+    "header   HAS_LIST      exists:List-Id\n"
+    "header   NO_DATE       Date !~ /./ [if-unset: ]\n"
+    "header   X_ABSENT_SET  X-Nothing =~ /^unset$/ [if-unset: unset]\n"
+    "header   ALL_MAILER    ALL =~ /^X-Mailer: BulkSender/m\n"
+    "header   TOCC_BOB      ToCc =~ /bob\\@/\n"
+    "header   ENV_FROM      EnvelopeFrom =~ /^bounce\\@/\n"
+    "header   SUBJ_Q_ENC    Subject:raw =~ /=\\?utf-8\\?/i\n"
+    "header   SUBJ_DECODED  Subject =~ /Gr\\xc3\\xbc\\xc3\\x9fe/\n"
+    "body     BODY_CLICK    /click here/i\n"
+    "body     BODY_SPAN     /to win a prize today/\n"
+    "body     BODY_HTML     /hidden offer inside/\n"
+    "body     BODY_NO_TAGS  /<b>/\n"
+    "rawbody  RAW_TAGS      /<b>hidden/\n"
+    "full     FULL_RECEIVED /^Received: from relay\\.example/m\n"
+    "uri      URI_SHORT     m{^https?://bit\\.ly/}i\n"
+    "body     __WORD_MONEY  /money/i\n"
+    "tflags   __WORD_MONEY  multiple maxhits=5\n"
+    "meta     MONEY_TWICE   __WORD_MONEY >= 2\n"
+    "meta     MONEY_MANY    __WORD_MONEY > 5\n"
+    "meta     COMBO         (SUBJ_FREE && BODY_CLICK) || !HAS_LIST\n"
+    "score    COMBO         0.5\n"
+    "meta     COMBO_ARITH   SUBJ_FREE + BODY_CLICK + FROM_ADDR > 2\n"
+    "body     NICE_RULE     /Regards/\n"
+    "tflags   NICE_RULE     nice\n"
+    "body     ZERO_RULE     /click/i\n"
+    "score    ZERO_RULE     0\n"
+    "include  more.rules\n"
+    /* what is skipped, each for its reason */
+    "header   EVAL_RULE     eval:check_for_faraway_charset()\n"
+    "body     BAD_REGEX     /(unclosed/\n"
+    "body     PERL_CODE     /a(?{ print 1 })b/\n"
+    "meta     META_MISSING  SUBJ_FREE && NO_SUCH_RULE\n"
+    "meta     META_EVAL     EVAL_RULE || SUBJ_FREE\n"
+    "meta     LOOP_A        LOOP_B && SUBJ_FREE\n"
+    "meta     LOOP_B        LOOP_A\n"
+    "ifplugin Mail::SpamAssassin::Plugin::NoSuch\n"
+    "body     IN_PLUGIN     /click/i\n"
+    "endif\n"
+    "if (version >= 3.004)\n"
+    "body     IN_VERSION    /click/i\n"
+    "else\n"
+    "body     NOT_IN_VERSION /click/i\n"
+    "endif\n"
+    "if can(Mail::SpamAssassin::Conf::feature_bug6558_free)\n"
+    "body     IN_FEATURE    /click/i\n"
+    "endif\n"
+    "if !plugin(Mail::SpamAssassin::Plugin::NoSuch)\n"
+    "body     NOT_PLUGIN    /click/i\n"
+    "endif\n"
+    "required_score 5\n"
+    "lang de describe SUBJ_FREE Betreff\n";
+
+static const char *const more_rules = "body INCLUDED /click/i\nscore INCLUDED 0.1\n";
+
+static const char *const message =
+    "Received: from relay.example (relay.example [192.0.2.1])\r\n"
+    "From: Prize Dept <winner@spam.example>\r\n"
+    "To: alice@example.org\r\n"
+    "Cc: bob@example.org\r\n"
+    "Subject: =?utf-8?q?Free_Gr=C3=BC=C3=9Fe?=\r\n"
+    "X-Mailer: BulkSender 2.0\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/alternative; boundary=b\r\n"
+    "\r\n"
+    "--b\r\n"
+    "Content-Type: text/plain\r\n"
+    "\r\n"
+    "Click here\r\n"
+    "to win a prize\r\n"
+    "today. Money, money, money!\r\n"
+    "\r\n"
+    "Regards\r\n"
+    "--b\r\n"
+    "Content-Type: text/html\r\n"
+    "\r\n"
+    "<p><b>hidden</b> offer inside <a href=\"https://bit.ly/x\">go</a></p>\r\n"
+    "--b--\r\n";
+
+static int setup(void **state)
+{
+    mk_msg_library_init();
+    dir = g_dir_make_tmp("mk-sa-XXXXXX", NULL);
+    char *p = g_build_filename(dir, "main.cf", NULL);
+    g_file_set_contents(p, main_cf, -1, NULL);
+    g_free(p);
+    p = g_build_filename(dir, "more.rules", NULL);
+    g_file_set_contents(p, more_rules, -1, NULL);
+    g_free(p);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char *p = g_build_filename(dir, "main.cf", NULL);
+    g_unlink(p);
+    g_free(p);
+    p = g_build_filename(dir, "more.rules", NULL);
+    g_unlink(p);
+    g_free(p);
+    g_rmdir(dir);
+    g_free(dir);
+    mk_msg_library_cleanup();
+    return 0;
+}
+
+static const mk_sa_hit *find(const mk_sa_hit *hits, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(hits[i].name, name) == 0)
+            return &hits[i];
+    return NULL;
+}
+
+static void test_load(void **state)
+{
+    char err[256];
+    const char *paths[] = {dir};
+    mk_sa_rules *rs = mk_sa_load(paths, 1, err, sizeof(err));
+    assert_non_null(rs);
+    const mk_sa_stats *st = mk_sa_stats_of(rs);
+    assert_int_equal(st->files, 2); /* main.cf and the include; *.rules is not read by itself */
+    assert_int_equal(st->skipped[MK_SA_SKIP_EVAL], 1);
+    assert_int_equal(st->skipped[MK_SA_SKIP_REGEX], 2);
+    assert_int_equal(st->skipped[MK_SA_SKIP_PLUGIN], 2); /* IN_PLUGIN, NOT_IN_VERSION */
+    assert_int_equal(st->skipped[MK_SA_SKIP_META], 4);   /* missing, on eval, the loop */
+    assert_int_equal(st->skipped[MK_SA_SKIP_DISABLED], 1);
+    assert_int_equal(st->other_directives, 2);
+    /* the 29 patterns and metas that read, less ZERO_RULE (score 0) */
+    assert_int_equal(st->loaded, 28);
+    mk_sa_free(rs);
+    const char *missing[] = {"/nonexistent/rules.cf"};
+    assert_null(mk_sa_load(missing, 1, err, sizeof(err)));
+    assert_non_null(strstr(err, "/nonexistent/rules.cf"));
+}
+
+static void test_eval(void **state)
+{
+    char err[256];
+    const char *paths[] = {dir};
+    mk_sa_rules *rs = mk_sa_load(paths, 1, err, sizeof(err));
+    assert_non_null(rs);
+    mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
+    assert_int_equal(mk_msgbuf_append(b, message, strlen(message), err, sizeof(err)), 0);
+    mk_msg *msg = mk_msg_parse(b);
+    assert_non_null(msg);
+    const char *uris[] = {"https://bit.ly/x"};
+    mk_sa_input in = {msg, "bounce@spam.example", message, strlen(message), uris, 1};
+    mk_sa_hit *hits = NULL;
+    size_t n = 0, limited = 0;
+    assert_int_equal(mk_sa_eval(rs, &in, &hits, &n, &limited), 0);
+    static const char *const want[] = {
+        "SUBJ_FREE",   "FROM_ADDR", "FROM_NAME",     "NO_DATE",      "X_ABSENT_SET", "ALL_MAILER",
+        "TOCC_BOB",    "ENV_FROM",  "SUBJ_Q_ENC",    "SUBJ_DECODED", "BODY_CLICK",   "BODY_SPAN",
+        "BODY_HTML",   "RAW_TAGS",  "FULL_RECEIVED", "URI_SHORT",    "MONEY_TWICE",  "COMBO",
+        "COMBO_ARITH", "NICE_RULE", "INCLUDED",      "IN_VERSION",   "IN_FEATURE",   "NOT_PLUGIN",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (find(hits, n, want[i]) == NULL) {
+            print_error("%s did not hit\n", want[i]);
+            fail();
+        }
+    static const char *const not_want[] = {"HAS_LIST",     "BODY_NO_TAGS", "MONEY_MANY",
+                                           "__WORD_MONEY", "ZERO_RULE",    "IN_PLUGIN",
+                                           "EVAL_RULE",    "LOOP_A"};
+    for (size_t i = 0; i < sizeof(not_want) / sizeof(not_want[0]); i++)
+        if (find(hits, n, not_want[i]) != NULL) {
+            print_error("%s hit\n", not_want[i]);
+            fail();
+        }
+    assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+    assert_true(find(hits, n, "SUBJ_FREE")->score == 2.5);
+    assert_string_equal(find(hits, n, "SUBJ_FREE")->describe, "Subject talks of free things");
+    assert_true(find(hits, n, "FROM_ADDR")->score == 1.5); /* score set 1 of 4 */
+    assert_true(find(hits, n, "BODY_CLICK")->score == 1.0);
+    assert_true(find(hits, n, "NICE_RULE")->score == -1.0);
+    assert_int_equal(limited, 0);
+    g_free(hits);
+    mk_msg_free(msg);
+    mk_msgbuf_free(b);
+    mk_sa_free(rs);
+}
+
+static void test_body_text(void **state)
+{
+    char err[256];
+    mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
+    assert_int_equal(mk_msgbuf_append(b, message, strlen(message), err, sizeof(err)), 0);
+    mk_msg *msg = mk_msg_parse(b);
+    char *text = mk_sa_body_text(msg);
+    /* the decoded Subject first, paragraphs on lines of their own, lines
+     * of a paragraph joined, HTML rendered */
+    assert_non_null(strstr(text, "Free Gr\xc3\xbc\xc3\x9f"
+                                 "e\n"));
+    assert_non_null(strstr(text, "\nClick here to win a prize today. Money, money, money!\n"));
+    assert_non_null(strstr(text, "\nhidden offer inside go\n"));
+    assert_null(strstr(text, "<b>"));
+    g_free(text);
+    mk_msg_free(msg);
+    mk_msgbuf_free(b);
+}
+
+static void test_backtracking_bounded(void **state)
+{
+    char *p = g_build_filename(dir, "slow.rules", NULL);
+    g_file_set_contents(p, "body SLOW /(a+)+$/\n", -1, NULL);
+    char err[256];
+    const char *paths[] = {p};
+    mk_sa_rules *rs = mk_sa_load(paths, 1, err, sizeof(err));
+    assert_non_null(rs);
+    GString *m = g_string_new("Subject: x\r\n\r\n");
+    for (int i = 0; i < 5000; i++)
+        g_string_append_c(m, 'a');
+    g_string_append(m, "!\r\n");
+    mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
+    assert_int_equal(mk_msgbuf_append(b, m->str, m->len, err, sizeof(err)), 0);
+    mk_msg *msg = mk_msg_parse(b);
+    mk_sa_input in = {msg, "", m->str, m->len, NULL, 0};
+    mk_sa_hit *hits = NULL;
+    size_t n = 0, limited = 0;
+    gint64 t0 = g_get_monotonic_time();
+    assert_int_equal(mk_sa_eval(rs, &in, &hits, &n, &limited), 0);
+    assert_true(g_get_monotonic_time() - t0 < 5 * G_USEC_PER_SEC);
+    assert_int_equal(n, 0);
+    assert_true(limited >= 1);
+    g_free(hits);
+    mk_msg_free(msg);
+    mk_msgbuf_free(b);
+    mk_sa_free(rs);
+    g_string_free(m, TRUE);
+    g_unlink(p);
+    g_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_load),
+        cmocka_unit_test(test_eval),
+        cmocka_unit_test(test_body_text),
+        cmocka_unit_test(test_backtracking_bounded),
+    };
+    return cmocka_run_group_tests_name("sa", tests, setup, teardown);
+}
