@@ -58,6 +58,39 @@ static void usage(FILE *out)
 
 enum { OPT_CLIENT_IP = 256, OPT_CLIENT_HOST, OPT_HELO, OPT_FROM, OPT_RCPT };
 
+/* The content rules of [rules] paths: NULL with why "" when none are
+ * configured, NULL with why set when they cannot be read; summary says
+ * what was loaded and skipped. */
+static mk_sa_rules *load_rules(const mk_config *cfg, char *summary, size_t slen, char *why,
+                               size_t wlen)
+{
+    why[0] = summary[0] = '\0';
+    if (cfg->rules_paths[0] == '\0')
+        return NULL;
+    gchar **paths = g_strsplit_set(cfg->rules_paths, ", \t", -1);
+    size_t n = 0;
+    for (gchar **p = paths; *p != NULL; p++)
+        if (**p != '\0')
+            paths[n++] = *p;
+        else
+            g_free(*p);
+    paths[n] = NULL;
+    char err[400];
+    mk_sa_rules *rules = mk_sa_load((const char *const *)paths, n, err, sizeof(err));
+    g_strfreev(paths);
+    if (rules == NULL) {
+        snprintf(why, wlen, "%s: [rules] paths: %s", cfg->path, err);
+        return NULL;
+    }
+    const mk_sa_stats *st = mk_sa_stats_of(rules);
+    int o = snprintf(summary, slen, "rules: %zu loaded from %zu file(s); skipped:", st->loaded,
+                     st->files);
+    for (int i = 0; i < MK_SA_SKIP_N && o > 0 && (size_t)o < slen; i++)
+        o += snprintf(summary + o, slen - (size_t)o, "%s %s %zu", i ? "," : "",
+                      mk_sa_skip_name((mk_sa_skip)i), st->skipped[i]);
+    return rules;
+}
+
 static int run_daemon(const mk_config *cfg, const mk_app *app, int foreground)
 {
     char err[512];
@@ -194,6 +227,17 @@ int main(int argc, char **argv)
         return EX_CONFIG;
     }
     if (check_only) {
+        char why[512], summary[600];
+        mk_sa_rules *rules = load_rules(cfg, summary, sizeof(summary), why, sizeof(why));
+        if (rules == NULL && why[0] != '\0') {
+            fprintf(stderr, "%s\n" MK_PROG ": configuration has errors, not starting\n", why);
+            mk_config_free(cfg);
+            free(rcpts);
+            return EX_CONFIG;
+        }
+        if (rules != NULL)
+            printf("%s\n", summary);
+        mk_sa_free(rules);
         printf("%s: configuration OK\n", cfg->path);
         mk_config_free(cfg);
         free(rcpts);
@@ -209,35 +253,18 @@ int main(int argc, char **argv)
     mk_app app;
     mk_app_init(&app, cfg);
     app.psl = mk_domain_psl_load();
-    mk_sa_rules *rules = NULL;
-    if (cfg->rules_paths[0] != '\0') {
-        gchar **paths = g_strsplit_set(cfg->rules_paths, ", \t", -1);
-        size_t n = 0;
-        for (gchar **p = paths; *p != NULL; p++)
-            if (**p != '\0')
-                paths[n++] = *p;
-            else
-                g_free(*p);
-        paths[n] = NULL;
-        char why[512];
-        rules = mk_sa_load((const char *const *)paths, n, why, sizeof(why));
-        g_strfreev(paths);
-        if (rules == NULL) {
-            mk_log(LOG_ERR, NULL, "%s: [rules] paths: %s", cfg->path, why);
-            mk_domain_psl_free(app.psl);
-            mk_config_free(cfg);
-            free(rcpts);
-            return EX_CONFIG;
-        }
-        const mk_sa_stats *st = mk_sa_stats_of(rules);
-        char skipped[512] = "";
-        for (int i = 0; i < MK_SA_SKIP_N; i++)
-            snprintf(skipped + strlen(skipped), sizeof(skipped) - strlen(skipped), "%s%s %zu",
-                     i ? ", " : "", mk_sa_skip_name((mk_sa_skip)i), st->skipped[i]);
-        mk_log(LOG_INFO, NULL, "rules: %zu loaded from %zu file(s); skipped: %s", st->loaded,
-               st->files, skipped);
-        app.rules = rules;
+    char why[512], summary[600];
+    mk_sa_rules *rules = load_rules(cfg, summary, sizeof(summary), why, sizeof(why));
+    if (rules == NULL && why[0] != '\0') {
+        mk_log(LOG_ERR, NULL, "%s", why);
+        mk_domain_psl_free(app.psl);
+        mk_config_free(cfg);
+        free(rcpts);
+        return EX_CONFIG;
     }
+    if (rules != NULL)
+        mk_log(LOG_INFO, NULL, "%s", summary);
+    app.rules = rules;
     int rc = EX_OK;
     if (test_mode) {
         for (int i = optind; i < argc; i++)

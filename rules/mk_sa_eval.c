@@ -161,9 +161,11 @@ static int mk_sa_header_values(GString *out, GMimeHeaderList *hl, const char *na
             g_string_append(out, raw != NULL ? raw : "");
             if (out->len == 0 || out->str[out->len - 1] != '\n')
                 g_string_append_c(out, '\n');
-        } else if (mode == MK_SA_HDR_ADDR || mode == MK_SA_HDR_NAME) {
+        } else if (mode & (MK_SA_HDR_ADDR | MK_SA_HDR_NAME)) {
+            /* GMime decodes encoded words in names as it parses; :raw
+             * names are the same (a rule on raw names is rare) */
             InternetAddressList *list = internet_address_list_parse(NULL, raw ? raw : "");
-            mk_sa_addrs(out, list, mode == MK_SA_HDR_NAME);
+            mk_sa_addrs(out, list, (mode & MK_SA_HDR_NAME) != 0);
             if (list != NULL)
                 g_object_unref(list);
         } else {

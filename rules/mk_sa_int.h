@@ -23,7 +23,14 @@ typedef enum {
     MK_SA_META
 } mk_sa_kind;
 
-typedef enum { MK_SA_HDR_DECODED, MK_SA_HDR_RAW, MK_SA_HDR_ADDR, MK_SA_HDR_NAME } mk_sa_hdr_mode;
+/* How a header rule reads the header: decoded (the default) or :raw; the
+ * value whole, or only its :addr addresses or :name display names. */
+typedef enum {
+    MK_SA_HDR_DECODED = 0,
+    MK_SA_HDR_RAW = 1,
+    MK_SA_HDR_ADDR = 2,
+    MK_SA_HDR_NAME = 4,
+} mk_sa_hdr_mode;
 
 /* One token of a meta expression in reverse Polish order. */
 typedef enum {

@@ -215,20 +215,33 @@ static void mk_sa_def_header(mk_sa_loader *ld, mk_sa_rule *r, const char *def)
     char *hdr = g_strstrip(g_strndup(def, (gsize)(op - def)));
     char *colon = strchr(hdr, ':');
     if (colon != NULL) {
+        /* Header:addr, Header:name, Header:raw, and combinations */
+        gchar **modes = g_strsplit(colon + 1, ":", -1);
         *colon = '\0';
-        const char *mode = colon + 1;
-        if (strcmp(mode, "raw") == 0)
-            r->mode = MK_SA_HDR_RAW;
-        else if (strcmp(mode, "addr") == 0)
-            r->mode = MK_SA_HDR_ADDR;
-        else if (strcmp(mode, "name") == 0)
-            r->mode = MK_SA_HDR_NAME;
-        else {
-            mk_sa_warn(ld, "%s: header mode :%s not supported", r->name, mode);
+        unsigned m = 0;
+        for (gchar **p = modes; *p != NULL; p++) {
+            if (strcmp(*p, "raw") == 0)
+                m |= MK_SA_HDR_RAW;
+            else if (strcmp(*p, "addr") == 0)
+                m |= MK_SA_HDR_ADDR;
+            else if (strcmp(*p, "name") == 0)
+                m |= MK_SA_HDR_NAME;
+            else {
+                mk_sa_warn(ld, "%s: header mode :%s not supported", r->name, *p);
+                g_strfreev(modes);
+                g_free(hdr);
+                mk_sa_rule_skip(ld, r, MK_SA_SKIP_SYNTAX);
+                return;
+            }
+        }
+        g_strfreev(modes);
+        if ((m & MK_SA_HDR_ADDR) && (m & MK_SA_HDR_NAME)) {
+            mk_sa_warn(ld, "%s: :addr and :name together", r->name);
             g_free(hdr);
             mk_sa_rule_skip(ld, r, MK_SA_SKIP_SYNTAX);
             return;
         }
+        r->mode = (mk_sa_hdr_mode)m;
     }
     r->header = hdr;
     const char *p = op + 2, *rest = NULL;

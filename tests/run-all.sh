@@ -82,6 +82,17 @@ if make dist > /tmp/mk-asan-make.log 2>&1 &&
     done < <(find "$SHARED_MIME" tests/golden -type f -name '*' ! -name '*.md' ! -name '*.ref' ! -name '*.conf' | sort)
     if [ "$n" -gt 100 ] && [ "$bad" = 0 ]; then echo "PASS: ASan+UBSan test mode over $n messages, no report"; add 1 0
     else echo "FAIL: ASan+UBSan test mode: $bad of $n failed"; add 0 1; fi
+    # SpamAssassin's stock rules over the same messages, in one run
+    { cat /tmp/mk-nodns.conf; printf '[rules]\npaths = /usr/share/spamassassin\n'; } > /tmp/mk-rules.conf
+    mapfile -t msgs < <(find "$SHARED_MIME" -type f \( -name '*.msg' -o -name '*.eml' \) | sort)
+    if ASAN_OPTIONS=detect_leaks=1 _build-asan/milter/mailkeeper-milter -c /tmp/mk-rules.conf -t "${msgs[@]}" > /tmp/mk-asan-rules.out 2>&1 &&
+        ! grep -q 'runtime error\|AddressSanitizer\|LeakSanitizer' /tmp/mk-asan-rules.out &&
+        [ "$(grep -c '^verdict: ' /tmp/mk-asan-rules.out)" = "${#msgs[@]}" ]; then
+        echo "PASS: ASan+UBSan: SpamAssassin's stock rules over ${#msgs[@]} messages, no report"; add 1 0
+    else
+        grep -m5 -A15 'runtime error\|AddressSanitizer\|LeakSanitizer' /tmp/mk-asan-rules.out; tail -5 /tmp/mk-asan-rules.out
+        echo "FAIL: ASan+UBSan stock rules"; add 0 1
+    fi
     for suite in rfc7208 rfc4408; do
         if ASAN_OPTIONS=detect_leaks=1 python3 tests/spf/run_suite.py _build-asan/tests/spf/spf_driver \
             "$TOP/../shared/testdata/spf/$suite-tests.yml" "$suite" > /tmp/mk-asan-spf.log 2>&1; then

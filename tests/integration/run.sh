@@ -290,6 +290,23 @@ t_rules_bad_path() {
     [ $rc = 78 ] && echo "$out" | grep -q 'badrules.conf: \[rules\] paths: .*no-such-rules' || { echo "rc=$rc $out"; return 1; }
 }
 check "content rules: an unreadable rules path stops start-up, naming it" t_rules_bad_path
+# SpamAssassin's own rule set, as Debian's spamassassin package installs it
+SA_RULES=/usr/share/spamassassin
+t_stock_load() {
+    printf '[rules]\npaths = %s\n' "$SA_RULES" > "$RIG/stock.conf"
+    local out; out=$("$MK_MILTER" -n -c "$RIG/stock.conf") || { echo "$out"; return 1; }
+    echo "$out"
+    local n; n=$(echo "$out" | sed -n 's/^rules: \([0-9]*\) loaded.*/\1/p')
+    [ -n "$n" ] && [ "$n" -ge 1700 ]
+}
+check "content rules: SpamAssassin's stock rules load (at least 1700 run; the rest skipped by reason)" t_stock_load
+t_stock_corpus() {
+    local files; files=$(find "$SHARED/testdata/mime" -type f \( -name '*.msg' -o -name '*.eml' \) | sort)
+    local n; n=$(echo "$files" | wc -l)
+    local out; out=$("$MK_MILTER" -t -c "$RIG/stock.conf" $files 2>&1)
+    [ "$(echo "$out" | grep -c '^verdict: ')" = "$n" ] || { echo "$out" | tail -5; return 1; }
+}
+check "content rules: the stock rules over every MIME torture message: a verdict for each, no crash" t_stock_corpus
 
 # --- miltertest: the milter protocol as Sendmail speaks it -------------------
 for s in clean gtube rbl between two-messages; do
