@@ -37,11 +37,14 @@ static void *mk_content_start(mk_check_ctx *ctx)
 {
     if (ctx->rules == NULL || ctx->msg == NULL)
         return NULL;
-    GByteArray *full = ctx->msg_stream != NULL ? mk_content_full(ctx->msg_stream) : NULL;
+    GByteArray *full = ctx->msg_stream != NULL && mk_sa_reads_full(ctx->rules)
+                           ? mk_content_full(ctx->msg_stream)
+                           : NULL;
     mk_uri_set links;
     mk_uri_set_init(&links, ctx->psl, MK_CONTENT_MAX_LINKS);
     mk_uri_set_keep_links(&links, MK_CONTENT_MAX_LINKS);
-    mk_uri_scan_msg(&links, ctx->msg);
+    if (mk_sa_reads_uris(ctx->rules))
+        mk_uri_scan_msg(&links, ctx->msg);
     mk_sa_input in = {
         .msg = ctx->msg,
         .envelope_from = ctx->env->mail_from,

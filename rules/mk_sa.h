@@ -45,6 +45,10 @@ typedef struct mk_sa_stats {
 mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, char *err, size_t errlen);
 void mk_sa_free(mk_sa_rules *rules);
 const mk_sa_stats *mk_sa_stats_of(const mk_sa_rules *rules);
+/* Whether any rule that runs reads the whole message (full rules) or the
+ * links (uri rules): what the caller need not prepare otherwise. */
+int mk_sa_reads_full(const mk_sa_rules *rules);
+int mk_sa_reads_uris(const mk_sa_rules *rules);
 
 /* What a message offers the rules; strings belong to the caller. */
 typedef struct mk_sa_input {

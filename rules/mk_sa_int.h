@@ -63,6 +63,9 @@ typedef struct mk_sa_rule {
     int defined; /* a header/body/... line was read for it */
     mk_sa_kind kind;
     pcre2_code *re;
+    char *pattern; /* the source, compiled once every file is read */
+    uint32_t opts;
+    int replace;  /* listed in replace_rules: its <TAG>s are expanded */
     int negate;   /* header !~ */
     char *header; /* header rules: the name, or ALL, ToCc, EnvelopeFrom */
     int exists;   /* header NAME exists:Header */
@@ -90,7 +93,12 @@ struct mk_sa_rules {
     size_t n_order;
     pcre2_match_context *mctx;
     mk_sa_stats stats;
+    /* ReplaceTags: replace_tag, replace_pre, replace_inter, replace_post */
+    GHashTable *tags[4];
+    char *tag_start, *tag_end;
 };
+
+enum { MK_SA_TAG, MK_SA_TAG_PRE, MK_SA_TAG_INTER, MK_SA_TAG_POST };
 
 /* Match limits: a pattern that backtracks past them stops, counted. */
 #define MK_SA_MATCH_LIMIT 200000

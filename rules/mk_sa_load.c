@@ -23,11 +23,26 @@ const char *mk_sa_skip_name(mk_sa_skip why)
     return (unsigned)why < MK_SA_SKIP_N ? names[why] : "?";
 }
 
-/* Plugins whose rules mailkeeper runs as SpamAssassin does: none of the
- * plugin-only tests yet, so their blocks are skipped. */
+/* Plugins whose rules mailkeeper runs as SpamAssassin does: ReplaceTags
+ * (a rewrite of patterns); the blocks of every other plugin are skipped. */
 static int mk_sa_have_plugin(const char *name)
 {
-    (void)name;
+    return strcmp(name, "Mail::SpamAssassin::Plugin::ReplaceTags") == 0;
+}
+
+/* can(...): the features of SpamAssassin's rule syntax mailkeeper reads
+ * the same way. Not among them: capture rules (%{NAME} in patterns). */
+static int mk_sa_have_feature(const char *name)
+{
+    static const char *const have[] = {
+        "Mail::SpamAssassin::Conf::feature_bug6558_free",
+        "Mail::SpamAssassin::Conf::feature_welcomelist_blocklist",
+        "Mail::SpamAssassin::Conf::feature_yesno_takes_args",
+        "Mail::SpamAssassin::Conf::perl_min_version_5010000",
+    };
+    for (size_t i = 0; i < sizeof(have) / sizeof(have[0]); i++)
+        if (strcmp(name, have[i]) == 0)
+            return 1;
     return 0;
 }
 
@@ -63,6 +78,8 @@ static void mk_sa_rule_reset(mk_sa_rule *r)
     if (r->re != NULL)
         pcre2_code_free(r->re);
     r->re = NULL;
+    g_free(r->pattern);
+    r->pattern = NULL;
     g_free(r->header);
     g_free(r->if_unset);
     g_free(r->expr);
@@ -99,12 +116,12 @@ static void mk_sa_rule_skip(mk_sa_loader *ld, mk_sa_rule *r, mk_sa_skip why)
     r->line = ld->line;
 }
 
-/* Splits "/re/flags rest" (or m{re}flags, m!re!flags): the pattern and
- * flags are compiled; *rest points after them. NULL with why on failure. */
-static pcre2_code *mk_sa_regex(const char *s, const char **rest, int *perl_code, char *why,
+/* Splits "/re/flags rest" (or m{re}flags, m!re!flags) into the pattern
+ * (g_free it) and PCRE2 options; *rest points after the flags. NULL with
+ * why when it is not a pattern. */
+static char *mk_sa_split_regex(const char *s, const char **rest, uint32_t *opts, char *why,
                                size_t whylen)
 {
-    *perl_code = 0;
     char open = 0, close = 0;
     if (s[0] == '/') {
         open = close = '/';
@@ -142,20 +159,20 @@ static pcre2_code *mk_sa_regex(const char *s, const char **rest, int *perl_code,
         return NULL;
     }
     size_t len = (size_t)(p - s);
-    uint32_t opts = 0;
+    *opts = 0;
     for (p++; isalpha((unsigned char)*p); p++) {
         switch (*p) {
         case 'i':
-            opts |= PCRE2_CASELESS;
+            *opts |= PCRE2_CASELESS;
             break;
         case 'm':
-            opts |= PCRE2_MULTILINE;
+            *opts |= PCRE2_MULTILINE;
             break;
         case 's':
-            opts |= PCRE2_DOTALL;
+            *opts |= PCRE2_DOTALL;
             break;
         case 'x':
-            opts |= PCRE2_EXTENDED;
+            *opts |= PCRE2_EXTENDED;
             break;
         case 'g':
         case 'o':
@@ -166,16 +183,21 @@ static pcre2_code *mk_sa_regex(const char *s, const char **rest, int *perl_code,
         }
     }
     *rest = p;
+    return g_strndup(s, len);
+}
+
+/* Compiles a pattern; NULL with why. */
+static pcre2_code *mk_sa_compile(const char *pattern, uint32_t opts, char *why, size_t whylen)
+{
     /* Perl code inside a pattern cannot run here: never approximate it */
-    if (g_strstr_len(s, (gssize)len, "(?{") != NULL ||
-        g_strstr_len(s, (gssize)len, "(??{") != NULL) {
-        *perl_code = 1;
+    if (strstr(pattern, "(?{") != NULL || strstr(pattern, "(??{") != NULL) {
         snprintf(why, whylen, "Perl code in the pattern");
         return NULL;
     }
     int err = 0;
     PCRE2_SIZE off = 0;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)s, len, opts, &err, &off, NULL);
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts, &err, &off, NULL);
     if (re == NULL) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(err, msg, sizeof(msg));
@@ -247,9 +269,8 @@ static void mk_sa_def_header(mk_sa_loader *ld, mk_sa_rule *r, const char *def)
     const char *p = op + 2, *rest = NULL;
     while (isspace((unsigned char)*p))
         p++;
-    int perl = 0;
-    r->re = mk_sa_regex(p, &rest, &perl, why, sizeof(why));
-    if (r->re == NULL) {
+    r->pattern = mk_sa_split_regex(p, &rest, &r->opts, why, sizeof(why));
+    if (r->pattern == NULL) {
         mk_sa_warn(ld, "%s: %s", r->name, why);
         mk_sa_rule_skip(ld, r, MK_SA_SKIP_REGEX);
         return;
@@ -277,9 +298,8 @@ static void mk_sa_def_pattern(mk_sa_loader *ld, mk_sa_rule *r, mk_sa_kind kind, 
     r->file = g_strdup(ld->file);
     r->line = ld->line;
     const char *rest = NULL;
-    int perl = 0;
-    r->re = mk_sa_regex(def, &rest, &perl, why, sizeof(why));
-    if (r->re == NULL) {
+    r->pattern = mk_sa_split_regex(def, &rest, &r->opts, why, sizeof(why));
+    if (r->pattern == NULL) {
         mk_sa_warn(ld, "%s: %s", r->name, why);
         mk_sa_rule_skip(ld, r, MK_SA_SKIP_REGEX);
     }
@@ -336,10 +356,7 @@ static double mk_sa_cond_primary(mk_sa_cond *c)
         const char *e = strchr(a, ')');
         char *arg = g_strstrip(g_strndup(a, e ? (gsize)(e - a) : strlen(a)));
         c->p = e ? e + 1 : a + strlen(a);
-        /* can(Mail::SpamAssassin::Conf::feature_*): features of the rule
-         * syntax, which mailkeeper reads; anything else it does not have */
-        int v = n == 6 ? mk_sa_have_plugin(arg)
-                       : strncmp(arg, "Mail::SpamAssassin::Conf::feature_", 34) == 0;
+        int v = n == 6 ? mk_sa_have_plugin(arg) : mk_sa_have_feature(arg);
         g_free(arg);
         return v;
     }
@@ -540,6 +557,40 @@ static void mk_sa_line(mk_sa_loader *ld, char *line)
         }
         return;
     }
+    /* ReplaceTags */
+    static const char *const tagdirs[] = {"replace_tag", "replace_pre", "replace_inter",
+                                          "replace_post"};
+    for (int t = 0; t < 4; t++) {
+        if (strcmp(dir, tagdirs[t]) != 0)
+            continue;
+        char *name = arg, *val = arg;
+        while (*val != '\0' && !isspace((unsigned char)*val))
+            val++;
+        if (*val != '\0')
+            *val++ = '\0';
+        while (isspace((unsigned char)*val))
+            val++;
+        if (*name == '\0' || *val == '\0') {
+            mk_sa_warn(ld, "%s without a name or a value", dir);
+            return;
+        }
+        g_hash_table_replace(rs->tags[t], g_strdup(name), g_strdup(val));
+        return;
+    }
+    if (strcmp(dir, "replace_rules") == 0) {
+        gchar **names = g_strsplit_set(arg, " \t", -1);
+        for (gchar **n = names; *n != NULL; n++)
+            if (**n != '\0')
+                mk_sa_rule_get(rs, *n)->replace = 1;
+        g_strfreev(names);
+        return;
+    }
+    if (strcmp(dir, "replace_start") == 0 || strcmp(dir, "replace_end") == 0) {
+        char **slot = dir[8] == 's' ? &rs->tag_start : &rs->tag_end;
+        g_free(*slot);
+        *slot = g_strdup(arg);
+        return;
+    }
     if (strcmp(dir, "include") == 0) {
         char *here = g_path_get_dirname(ld->file);
         char *path = g_path_is_absolute(arg) ? g_strdup(arg) : g_build_filename(here, arg, NULL);
@@ -625,6 +676,77 @@ static int mk_sa_load_path(mk_sa_loader *ld, const char *path, char *err, size_t
         rc = mk_sa_load_file(ld, names->pdata[i], err, errlen);
     g_ptr_array_free(names, TRUE);
     return rc;
+}
+
+/* ---- patterns ------------------------------------------------------------------ */
+
+/* A pattern of a replace_rules rule with its tags expanded (g_free it):
+ * <pre NAME>, <inter NAME> and <post NAME> choose what goes before each
+ * tag, between two adjacent tags and after each; <NAME> is the tag. */
+static char *mk_sa_expand(const mk_sa_rules *rs, const char *pat)
+{
+    const char *open = rs->tag_start ? rs->tag_start : "<";
+    const char *close = rs->tag_end ? rs->tag_end : ">";
+    size_t lo = strlen(open), lc = strlen(close);
+    const char *pre = "", *inter = "", *post = "";
+    GString *out = g_string_new(NULL);
+    int last_was_tag = 0;
+    for (const char *p = pat; *p != '\0';) {
+        const char *end = lo > 0 && strncmp(p, open, lo) == 0 ? strstr(p + lo, close) : NULL;
+        if (end != NULL) {
+            char *name = g_strndup(p + lo, (gsize)(end - p - lo));
+            static const char *const kinds[] = {"pre ", "inter ", "post "};
+            int done = 0;
+            for (int k = 0; k < 3 && !done; k++) {
+                size_t kl = strlen(kinds[k]);
+                if (strncmp(name, kinds[k], kl) != 0)
+                    continue;
+                const char *v = g_hash_table_lookup(rs->tags[MK_SA_TAG_PRE + k], name + kl);
+                if (v != NULL) {
+                    *(k == 0 ? &pre : k == 1 ? &inter : &post) = v;
+                    done = 1;
+                }
+            }
+            const char *tag = done ? NULL : g_hash_table_lookup(rs->tags[MK_SA_TAG], name);
+            g_free(name);
+            if (done || tag != NULL) {
+                if (tag != NULL) {
+                    if (last_was_tag)
+                        g_string_append(out, inter);
+                    g_string_append(out, pre);
+                    g_string_append(out, tag);
+                    g_string_append(out, post);
+                    last_was_tag = 1;
+                }
+                p = end + lc;
+                continue;
+            }
+        }
+        if (*p == '\\' && p[1] != '\0')
+            g_string_append_c(out, *p++);
+        g_string_append_c(out, *p++);
+        last_was_tag = 0;
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* Compiles every pattern, once all files (and their replace_ settings)
+ * are read. */
+static void mk_sa_compile_patterns(mk_sa_rules *rs)
+{
+    for (size_t i = 0; i < rs->n; i++) {
+        mk_sa_rule *r = &rs->r[i];
+        if (!r->defined || r->skip || r->pattern == NULL)
+            continue;
+        char *src = r->replace ? mk_sa_expand(rs, r->pattern) : g_strdup(r->pattern);
+        char why[256];
+        r->re = mk_sa_compile(src, r->opts, why, sizeof(why));
+        if (r->re == NULL) {
+            mk_log(LOG_INFO, NULL, "rules: %s:%d: %s: %s", r->file, r->line, r->name, why);
+            r->skip = 1, r->skip_why = MK_SA_SKIP_REGEX;
+        }
+        g_free(src);
+    }
 }
 
 /* ---- meta expressions ------------------------------------------------------ */
@@ -917,12 +1039,15 @@ mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, char *err, siz
 {
     mk_sa_rules *rs = g_new0(mk_sa_rules, 1);
     rs->by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    for (int t = 0; t < 4; t++)
+        rs->tags[t] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     mk_sa_loader ld = {rs, "", 0, 0, {1}, 0};
     for (size_t i = 0; i < n_paths; i++)
         if (mk_sa_load_path(&ld, paths[i], err, errlen) != 0) {
             mk_sa_free(rs);
             return NULL;
         }
+    mk_sa_compile_patterns(rs);
     mk_sa_compile_metas(rs);
     mk_sa_order(rs);
     mk_sa_scores(rs);
@@ -951,10 +1076,33 @@ void mk_sa_free(mk_sa_rules *rs)
         g_hash_table_destroy(rs->by_name);
     if (rs->mctx != NULL)
         pcre2_match_context_free(rs->mctx);
+    for (int t = 0; t < 4; t++)
+        if (rs->tags[t] != NULL)
+            g_hash_table_destroy(rs->tags[t]);
+    g_free(rs->tag_start);
+    g_free(rs->tag_end);
     g_free(rs);
 }
 
 const mk_sa_stats *mk_sa_stats_of(const mk_sa_rules *rules)
 {
     return &rules->stats;
+}
+
+static int mk_sa_runs_kind(const mk_sa_rules *rs, mk_sa_kind kind)
+{
+    for (size_t k = 0; k < rs->n_order; k++)
+        if (rs->r[rs->order[k]].kind == kind)
+            return 1;
+    return 0;
+}
+
+int mk_sa_reads_full(const mk_sa_rules *rules)
+{
+    return mk_sa_runs_kind(rules, MK_SA_FULL);
+}
+
+int mk_sa_reads_uris(const mk_sa_rules *rules)
+{
+    return mk_sa_runs_kind(rules, MK_SA_URI);
 }

@@ -71,6 +71,19 @@ static const char *const main_cf =
     "if !plugin(Mail::SpamAssassin::Plugin::NoSuch)\n"
     "body     NOT_PLUGIN    /click/i\n"
     "endif\n"
+    "if can(Mail::SpamAssassin::Conf::feature_capture_rules)\n"
+    "body     CAPTURE_RULE  /click/i\n"
+    "endif\n"
+    "ifplugin Mail::SpamAssassin::Plugin::ReplaceTags\n"
+    "replace_start <\n"
+    "replace_end   >\n"
+    "replace_tag   V  (?:[vu]|\\\\/)\n"
+    "replace_tag   I  [il1|]\n"
+    "replace_inter SP [\\s_-]*\n"
+    "replace_post  P2 {1,2}\n"
+    "body     FUZZY_VI      /<inter SP><post P2>\\b<V><I>agra\\b/i\n"
+    "replace_rules FUZZY_VI\n"
+    "endif\n"
     "required_score 5\n"
     "lang de describe SUBJ_FREE Betreff\n";
 
@@ -91,7 +104,7 @@ static const char *const message =
     "\r\n"
     "Click here\r\n"
     "to win a prize\r\n"
-    "today. Money, money, money!\r\n"
+    "today. Money, money, money! Buy v-1agra.\r\n"
     "\r\n"
     "Regards\r\n"
     "--b\r\n"
@@ -145,12 +158,14 @@ static void test_load(void **state)
     assert_int_equal(st->files, 2); /* main.cf and the include; *.rules is not read by itself */
     assert_int_equal(st->skipped[MK_SA_SKIP_EVAL], 1);
     assert_int_equal(st->skipped[MK_SA_SKIP_REGEX], 2);
-    assert_int_equal(st->skipped[MK_SA_SKIP_PLUGIN], 2); /* IN_PLUGIN, NOT_IN_VERSION */
+    assert_int_equal(st->skipped[MK_SA_SKIP_PLUGIN], 3); /* and CAPTURE_RULE */
     assert_int_equal(st->skipped[MK_SA_SKIP_META], 4);   /* missing, on eval, the loop */
     assert_int_equal(st->skipped[MK_SA_SKIP_DISABLED], 1);
     assert_int_equal(st->other_directives, 2);
     /* the 29 patterns and metas that read, less ZERO_RULE (score 0) */
-    assert_int_equal(st->loaded, 28);
+    assert_int_equal(st->loaded, 29);
+    assert_true(mk_sa_reads_full(rs));
+    assert_true(mk_sa_reads_uris(rs));
     mk_sa_free(rs);
     const char *missing[] = {"/nonexistent/rules.cf"};
     assert_null(mk_sa_load(missing, 1, err, sizeof(err)));
@@ -173,10 +188,11 @@ static void test_eval(void **state)
     size_t n = 0, limited = 0;
     assert_int_equal(mk_sa_eval(rs, &in, &hits, &n, &limited), 0);
     static const char *const want[] = {
-        "SUBJ_FREE",   "FROM_ADDR", "FROM_NAME",     "NO_DATE",      "X_ABSENT_SET", "ALL_MAILER",
-        "TOCC_BOB",    "ENV_FROM",  "SUBJ_Q_ENC",    "SUBJ_DECODED", "BODY_CLICK",   "BODY_SPAN",
-        "BODY_HTML",   "RAW_TAGS",  "FULL_RECEIVED", "URI_SHORT",    "MONEY_TWICE",  "COMBO",
-        "COMBO_ARITH", "NICE_RULE", "INCLUDED",      "IN_VERSION",   "IN_FEATURE",   "NOT_PLUGIN",
+        "SUBJ_FREE",  "FROM_ADDR",   "FROM_NAME",  "NO_DATE",     "X_ABSENT_SET",
+        "ALL_MAILER", "TOCC_BOB",    "ENV_FROM",   "SUBJ_Q_ENC",  "SUBJ_DECODED",
+        "BODY_CLICK", "BODY_SPAN",   "BODY_HTML",  "RAW_TAGS",    "FULL_RECEIVED",
+        "URI_SHORT",  "MONEY_TWICE", "COMBO",      "COMBO_ARITH", "NICE_RULE",
+        "INCLUDED",   "IN_VERSION",  "IN_FEATURE", "NOT_PLUGIN",  "FUZZY_VI",
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (find(hits, n, want[i]) == NULL) {
@@ -215,7 +231,8 @@ static void test_body_text(void **state)
      * of a paragraph joined, HTML rendered */
     assert_non_null(strstr(text, "Free Gr\xc3\xbc\xc3\x9f"
                                  "e\n"));
-    assert_non_null(strstr(text, "\nClick here to win a prize today. Money, money, money!\n"));
+    assert_non_null(
+        strstr(text, "\nClick here to win a prize today. Money, money, money! Buy v-1agra.\n"));
     assert_non_null(strstr(text, "\nhidden offer inside go\n"));
     assert_null(strstr(text, "<b>"));
     g_free(text);
@@ -231,6 +248,8 @@ static void test_backtracking_bounded(void **state)
     const char *paths[] = {p};
     mk_sa_rules *rs = mk_sa_load(paths, 1, err, sizeof(err));
     assert_non_null(rs);
+    assert_false(mk_sa_reads_full(rs));
+    assert_false(mk_sa_reads_uris(rs));
     GString *m = g_string_new("Subject: x\r\n\r\n");
     for (int i = 0; i < 5000; i++)
         g_string_append_c(m, 'a');
