@@ -219,6 +219,52 @@ static void mk_sa_gstring_free(gpointer p)
         g_string_free(p, TRUE);
 }
 
+/* ---- MIME part headers ------------------------------------------------------------ */
+
+static unsigned mk_sa_count(const mk_sa_rules *rs, const pcre2_code *re, const char *s, size_t len,
+                            pcre2_match_data *md, unsigned max, size_t *limit_hits);
+
+typedef struct mk_sa_mime_walk {
+    const mk_sa_rules *rs;
+    const mk_sa_rule *r;
+    pcre2_match_data *md;
+    size_t *limit_hits;
+    unsigned n;
+} mk_sa_mime_walk;
+
+static void mk_sa_mime_part(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+    mk_sa_mime_walk *w = data;
+    unsigned max = w->r->multiple ? w->r->maxhits : 1;
+    if (max != 0 && w->n >= max)
+        return;
+    GMimeHeaderList *hl = g_mime_object_get_header_list(part);
+    int count = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
+    for (int i = 0; i < count; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+        if (g_ascii_strcasecmp(g_mime_header_get_name(h), w->r->header) != 0)
+            continue;
+        const char *v;
+        if (w->r->mode & MK_SA_HDR_RAW) {
+            v = g_mime_header_get_raw_value(h);
+            while (v != NULL && (*v == ' ' || *v == '\t'))
+                v++;
+        } else {
+            v = g_mime_header_get_value(h);
+        }
+        if (v == NULL)
+            continue;
+        /* a raw value keeps its folds, not the line end that closes it */
+        size_t len = strlen(v);
+        while (len > 0 && (v[len - 1] == '\n' || v[len - 1] == '\r'))
+            len--;
+        unsigned hit = mk_sa_count(w->rs, w->r->re, v, len, w->md, 1, w->limit_hits);
+        w->n += w->r->negate ? !hit : hit;
+        if (max != 0 && w->n >= max)
+            return;
+    }
+}
+
 /* ---- matching ---------------------------------------------------------------- */
 
 /* Matches of re in s, up to max (0: no limit). */
@@ -359,6 +405,12 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
             n = mk_sa_count(rs, r->re, s, len, md, r->multiple ? r->maxhits : 1, limit_hits);
             if (r->negate)
                 n = n == 0;
+            break;
+        }
+        case MK_SA_MIMEHEADER: {
+            mk_sa_mime_walk w = {rs, r, md, limit_hits, 0};
+            g_mime_message_foreach(in->msg->mime, mk_sa_mime_part, &w);
+            n = w.n;
             break;
         }
         case MK_SA_BODY:

@@ -16,6 +16,7 @@
 
 typedef enum {
     MK_SA_HEADER,
+    MK_SA_MIMEHEADER, /* the headers of every MIME part (MIMEHeader plugin) */
     MK_SA_BODY,
     MK_SA_RAWBODY,
     MK_SA_FULL,

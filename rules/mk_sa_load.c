@@ -24,10 +24,12 @@ const char *mk_sa_skip_name(mk_sa_skip why)
 }
 
 /* Plugins whose rules mailkeeper runs as SpamAssassin does: ReplaceTags
- * (a rewrite of patterns); the blocks of every other plugin are skipped. */
+ * (a rewrite of patterns) and MIMEHeader (header rules on MIME parts); the
+ * blocks of every other plugin are skipped. */
 static int mk_sa_have_plugin(const char *name)
 {
-    return strcmp(name, "Mail::SpamAssassin::Plugin::ReplaceTags") == 0;
+    return strcmp(name, "Mail::SpamAssassin::Plugin::ReplaceTags") == 0 ||
+           strcmp(name, "Mail::SpamAssassin::Plugin::MIMEHeader") == 0;
 }
 
 /* can(...): the features of SpamAssassin's rule syntax mailkeeper reads
@@ -471,8 +473,10 @@ static void mk_sa_line(mk_sa_loader *ld, char *line)
     static const struct {
         const char *dir;
         mk_sa_kind kind;
-    } defs[] = {{"header", MK_SA_HEADER}, {"body", MK_SA_BODY}, {"rawbody", MK_SA_RAWBODY},
-                {"full", MK_SA_FULL},     {"uri", MK_SA_URI},   {"meta", MK_SA_META}};
+    } defs[] = {{"header", MK_SA_HEADER}, {"mimeheader", MK_SA_MIMEHEADER},
+                {"body", MK_SA_BODY},     {"rawbody", MK_SA_RAWBODY},
+                {"full", MK_SA_FULL},     {"uri", MK_SA_URI},
+                {"meta", MK_SA_META}};
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
         if (strcmp(dir, defs[i].dir) != 0)
             continue;
@@ -495,9 +499,16 @@ static void mk_sa_line(mk_sa_loader *ld, char *line)
             return;
         }
         mk_sa_rule_reset(r); /* a later definition replaces an earlier one */
-        if (defs[i].kind == MK_SA_HEADER)
+        if (defs[i].kind == MK_SA_HEADER || defs[i].kind == MK_SA_MIMEHEADER) {
             mk_sa_def_header(ld, r, def);
-        else if (defs[i].kind == MK_SA_META) {
+            if (defs[i].kind == MK_SA_MIMEHEADER && !r->skip) {
+                if (r->exists || (r->mode & (MK_SA_HDR_ADDR | MK_SA_HDR_NAME))) {
+                    mk_sa_warn(ld, "%s: mimeheader takes Header[:raw] =~ /pattern/", r->name);
+                    mk_sa_rule_skip(ld, r, MK_SA_SKIP_SYNTAX);
+                } else
+                    r->kind = MK_SA_MIMEHEADER;
+            }
+        } else if (defs[i].kind == MK_SA_META) {
             r->kind = MK_SA_META;
             r->defined = 1;
             r->expr = g_strdup(def);

@@ -84,6 +84,10 @@ static const char *const main_cf =
     "body     FUZZY_VI      /<inter SP><post P2>\\b<V><I>agra\\b/i\n"
     "replace_rules FUZZY_VI\n"
     "endif\n"
+    "ifplugin Mail::SpamAssassin::Plugin::MIMEHeader\n"
+    "mimeheader MIME_HTML_PART Content-Type =~ /^text\\/html/\n"
+    "mimeheader MIME_IMAGE     Content-Type =~ /^image\\//\n"
+    "endif\n"
     "required_score 5\n"
     "lang de describe SUBJ_FREE Betreff\n";
 
@@ -163,7 +167,7 @@ static void test_load(void **state)
     assert_int_equal(st->skipped[MK_SA_SKIP_DISABLED], 1);
     assert_int_equal(st->other_directives, 2);
     /* the 29 patterns and metas that read, less ZERO_RULE (score 0) */
-    assert_int_equal(st->loaded, 29);
+    assert_int_equal(st->loaded, 31);
     assert_true(mk_sa_reads_full(rs));
     assert_true(mk_sa_reads_uris(rs));
     mk_sa_free(rs);
@@ -188,11 +192,12 @@ static void test_eval(void **state)
     size_t n = 0, limited = 0;
     assert_int_equal(mk_sa_eval(rs, &in, &hits, &n, &limited), 0);
     static const char *const want[] = {
-        "SUBJ_FREE",  "FROM_ADDR",   "FROM_NAME",  "NO_DATE",     "X_ABSENT_SET",
-        "ALL_MAILER", "TOCC_BOB",    "ENV_FROM",   "SUBJ_Q_ENC",  "SUBJ_DECODED",
-        "BODY_CLICK", "BODY_SPAN",   "BODY_HTML",  "RAW_TAGS",    "FULL_RECEIVED",
-        "URI_SHORT",  "MONEY_TWICE", "COMBO",      "COMBO_ARITH", "NICE_RULE",
-        "INCLUDED",   "IN_VERSION",  "IN_FEATURE", "NOT_PLUGIN",  "FUZZY_VI",
+        "SUBJ_FREE",      "FROM_ADDR",   "FROM_NAME",  "NO_DATE",     "X_ABSENT_SET",
+        "ALL_MAILER",     "TOCC_BOB",    "ENV_FROM",   "SUBJ_Q_ENC",  "SUBJ_DECODED",
+        "BODY_CLICK",     "BODY_SPAN",   "BODY_HTML",  "RAW_TAGS",    "FULL_RECEIVED",
+        "URI_SHORT",      "MONEY_TWICE", "COMBO",      "COMBO_ARITH", "NICE_RULE",
+        "INCLUDED",       "IN_VERSION",  "IN_FEATURE", "NOT_PLUGIN",  "FUZZY_VI",
+        "MIME_HTML_PART",
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (find(hits, n, want[i]) == NULL) {
@@ -201,7 +206,7 @@ static void test_eval(void **state)
         }
     static const char *const not_want[] = {"HAS_LIST",     "BODY_NO_TAGS", "MONEY_MANY",
                                            "__WORD_MONEY", "ZERO_RULE",    "IN_PLUGIN",
-                                           "EVAL_RULE",    "LOOP_A"};
+                                           "EVAL_RULE",    "LOOP_A",       "MIME_IMAGE"};
     for (size_t i = 0; i < sizeof(not_want) / sizeof(not_want[0]); i++)
         if (find(hits, n, not_want[i]) != NULL) {
             print_error("%s hit\n", not_want[i]);
