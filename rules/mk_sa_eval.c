@@ -221,11 +221,11 @@ static void mk_sa_gstring_free(gpointer p)
 
 /* ---- MIME part headers ------------------------------------------------------------ */
 
-static unsigned mk_sa_count(const mk_sa_rules *rs, const pcre2_code *re, const char *s, size_t len,
-                            pcre2_match_data *md, unsigned max, size_t *limit_hits);
+static unsigned mk_sa_count(pcre2_match_context *mctx, const pcre2_code *re, const char *s,
+                            size_t len, pcre2_match_data *md, unsigned max, size_t *limit_hits);
 
 typedef struct mk_sa_mime_walk {
-    const mk_sa_rules *rs;
+    pcre2_match_context *mctx;
     const mk_sa_rule *r;
     pcre2_match_data *md;
     size_t *limit_hits;
@@ -258,7 +258,7 @@ static void mk_sa_mime_part(GMimeObject *parent, GMimeObject *part, gpointer dat
         size_t len = strlen(v);
         while (len > 0 && (v[len - 1] == '\n' || v[len - 1] == '\r'))
             len--;
-        unsigned hit = mk_sa_count(w->rs, w->r->re, v, len, w->md, 1, w->limit_hits);
+        unsigned hit = mk_sa_count(w->mctx, w->r->re, v, len, w->md, 1, w->limit_hits);
         w->n += w->r->negate ? !hit : hit;
         if (max != 0 && w->n >= max)
             return;
@@ -268,15 +268,15 @@ static void mk_sa_mime_part(GMimeObject *parent, GMimeObject *part, gpointer dat
 /* ---- matching ---------------------------------------------------------------- */
 
 /* Matches of re in s, up to max (0: no limit). */
-static unsigned mk_sa_count(const mk_sa_rules *rs, const pcre2_code *re, const char *s, size_t len,
-                            pcre2_match_data *md, unsigned max, size_t *limit_hits)
+static unsigned mk_sa_count(pcre2_match_context *mctx, const pcre2_code *re, const char *s,
+                            size_t len, pcre2_match_data *md, unsigned max, size_t *limit_hits)
 {
     unsigned n = 0;
     PCRE2_SIZE off = 0;
     while (off <= len) {
-        int rc = pcre2_match(re, (PCRE2_SPTR)s, len, off, 0, md, rs->mctx);
+        int rc = pcre2_match(re, (PCRE2_SPTR)s, len, off, 0, md, mctx);
         if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
-            rc == PCRE2_ERROR_HEAPLIMIT) {
+            rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT) {
             (*limit_hits)++;
             break;
         }
@@ -291,12 +291,13 @@ static unsigned mk_sa_count(const mk_sa_rules *rs, const pcre2_code *re, const c
     return n;
 }
 
-static unsigned mk_sa_lines(const mk_sa_rules *rs, const mk_sa_rule *r, char *const *lines,
+static unsigned mk_sa_lines(pcre2_match_context *mctx, const mk_sa_rule *r, char *const *lines,
                             pcre2_match_data *md, size_t *limit_hits)
 {
     unsigned max = r->multiple ? r->maxhits : 1, n = 0;
     for (size_t i = 0; lines[i] != NULL && (max == 0 || n < max); i++)
-        n += mk_sa_count(rs, r->re, lines[i], strlen(lines[i]), md, max ? max - n : 0, limit_hits);
+        n +=
+            mk_sa_count(mctx, r->re, lines[i], strlen(lines[i]), md, max ? max - n : 0, limit_hits);
     return n;
 }
 
@@ -389,6 +390,14 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
                     NULL, NULL};
     unsigned *counts = g_new0(unsigned, rs->n + 1);
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    /* this message's own JIT stack, grown as deep patterns need, up to 1 MB
+     * (the rule set's context stays shared and read-only) */
+    pcre2_match_context *own = pcre2_match_context_copy(rs->mctx);
+    pcre2_jit_stack *jit =
+        own != NULL ? pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL) : NULL;
+    if (jit != NULL)
+        pcre2_jit_stack_assign(own, NULL, jit);
+    pcre2_match_context *mctx = own != NULL ? own : rs->mctx;
     for (size_t k = 0; k < rs->n_order; k++) {
         size_t i = rs->order[k];
         const mk_sa_rule *r = &rs->r[i];
@@ -402,13 +411,13 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
             }
             const char *s = val != NULL ? val->str : r->if_unset ? r->if_unset : "";
             size_t len = val != NULL ? val->len : strlen(s);
-            n = mk_sa_count(rs, r->re, s, len, md, r->multiple ? r->maxhits : 1, limit_hits);
+            n = mk_sa_count(mctx, r->re, s, len, md, r->multiple ? r->maxhits : 1, limit_hits);
             if (r->negate)
                 n = n == 0;
             break;
         }
         case MK_SA_MIMEHEADER: {
-            mk_sa_mime_walk w = {rs, r, md, limit_hits, 0};
+            mk_sa_mime_walk w = {mctx, r, md, limit_hits, 0};
             g_mime_message_foreach(in->msg->mime, mk_sa_mime_part, &w);
             n = w.n;
             break;
@@ -419,21 +428,21 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
                 v.body = g_strsplit(text, "\n", -1);
                 g_free(text);
             }
-            n = mk_sa_lines(rs, r, v.body, md, limit_hits);
+            n = mk_sa_lines(mctx, r, v.body, md, limit_hits);
             break;
         case MK_SA_RAWBODY:
             if (v.raw == NULL)
                 v.raw = mk_sa_raw_lines(in->msg);
-            n = mk_sa_lines(rs, r, v.raw, md, limit_hits);
+            n = mk_sa_lines(mctx, r, v.raw, md, limit_hits);
             break;
         case MK_SA_FULL:
             if (in->full != NULL)
-                n = mk_sa_count(rs, r->re, in->full, in->full_len, md, r->multiple ? r->maxhits : 1,
-                                limit_hits);
+                n = mk_sa_count(mctx, r->re, in->full, in->full_len, md,
+                                r->multiple ? r->maxhits : 1, limit_hits);
             break;
         case MK_SA_URI:
             for (size_t u = 0; u < in->n_uris && (r->multiple || n == 0); u++)
-                n += mk_sa_count(rs, r->re, in->uris[u], strlen(in->uris[u]), md,
+                n += mk_sa_count(mctx, r->re, in->uris[u], strlen(in->uris[u]), md,
                                  r->multiple ? r->maxhits : 1, limit_hits);
             break;
         case MK_SA_META:
@@ -454,6 +463,8 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         (*hits)[(*n_hits)++] = (mk_sa_hit){r->name, r->score, r->describe, counts[rs->order[k]]};
     }
     pcre2_match_data_free(md);
+    pcre2_match_context_free(own);
+    pcre2_jit_stack_free(jit);
     g_free(counts);
     g_strfreev(v.body);
     g_strfreev(v.raw);
