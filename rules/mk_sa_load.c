@@ -836,78 +836,54 @@ static void mk_sa_m_unary(mk_sa_mparse *m)
     g_free(name);
 }
 
-static void mk_sa_m_mul(mk_sa_mparse *m)
+/* Binary operators by precedence, loosest first, as Perl ranks them. */
+typedef struct mk_sa_binop {
+    const char *op;
+    mk_sa_tok_type t;
+} mk_sa_binop;
+
+#define MK_SA_LEVELS 5
+static const mk_sa_binop mk_sa_levels[MK_SA_LEVELS][7] = {
+    {{"||", MK_SA_T_OR}, {NULL, 0}},
+    {{"&&", MK_SA_T_AND}, {NULL, 0}},
+    {{">=", MK_SA_T_GE},
+     {"<=", MK_SA_T_LE},
+     {"==", MK_SA_T_EQ},
+     {"!=", MK_SA_T_NE},
+     {">", MK_SA_T_GT},
+     {"<", MK_SA_T_LT},
+     {NULL, 0}},
+    {{"+", MK_SA_T_ADD}, {"-", MK_SA_T_SUB}, {NULL, 0}},
+    {{"*", MK_SA_T_MUL}, {"/", MK_SA_T_DIV}, {NULL, 0}},
+};
+
+/* One precedence level: operands of the next level joined by this one's
+ * operators, left to right (comparisons do not chain). */
+static void mk_sa_m_level(mk_sa_mparse *m, int level)
 {
-    mk_sa_m_unary(m);
-    for (;;) {
-        mk_sa_m_ws(m);
-        if (*m->p != '*' && *m->p != '/')
-            return;
-        mk_sa_tok_type t = *m->p == '*' ? MK_SA_T_MUL : MK_SA_T_DIV;
-        m->p++;
+    if (level == MK_SA_LEVELS) {
         mk_sa_m_unary(m);
-        mk_sa_m_emit(m, t);
+        return;
     }
-}
-
-static void mk_sa_m_add(mk_sa_mparse *m)
-{
-    mk_sa_m_mul(m);
+    mk_sa_m_level(m, level + 1);
     for (;;) {
         mk_sa_m_ws(m);
-        if (*m->p != '+' && *m->p != '-')
+        const mk_sa_binop *op = mk_sa_levels[level];
+        while (op->op != NULL && strncmp(m->p, op->op, strlen(op->op)) != 0)
+            op++;
+        if (op->op == NULL)
             return;
-        mk_sa_tok_type t = *m->p == '+' ? MK_SA_T_ADD : MK_SA_T_SUB;
-        m->p++;
-        mk_sa_m_mul(m);
-        mk_sa_m_emit(m, t);
-    }
-}
-
-static void mk_sa_m_cmp(mk_sa_mparse *m)
-{
-    mk_sa_m_add(m);
-    mk_sa_m_ws(m);
-    static const struct {
-        const char *op;
-        mk_sa_tok_type t;
-    } ops[] = {{">=", MK_SA_T_GE}, {"<=", MK_SA_T_LE}, {"==", MK_SA_T_EQ},
-               {"!=", MK_SA_T_NE}, {">", MK_SA_T_GT},  {"<", MK_SA_T_LT}};
-    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-        size_t l = strlen(ops[i].op);
-        if (strncmp(m->p, ops[i].op, l) == 0) {
-            m->p += l;
-            mk_sa_m_add(m);
-            mk_sa_m_emit(m, ops[i].t);
+        m->p += strlen(op->op);
+        mk_sa_m_level(m, level + 1);
+        mk_sa_m_emit(m, op->t);
+        if (op->t >= MK_SA_T_LT && op->t <= MK_SA_T_NE)
             return;
-        }
-    }
-}
-
-static void mk_sa_m_and(mk_sa_mparse *m)
-{
-    mk_sa_m_cmp(m);
-    for (;;) {
-        mk_sa_m_ws(m);
-        if (strncmp(m->p, "&&", 2) != 0)
-            return;
-        m->p += 2;
-        mk_sa_m_cmp(m);
-        mk_sa_m_emit(m, MK_SA_T_AND);
     }
 }
 
 static void mk_sa_m_or(mk_sa_mparse *m)
 {
-    mk_sa_m_and(m);
-    for (;;) {
-        mk_sa_m_ws(m);
-        if (strncmp(m->p, "||", 2) != 0)
-            return;
-        m->p += 2;
-        mk_sa_m_and(m);
-        mk_sa_m_emit(m, MK_SA_T_OR);
-    }
+    mk_sa_m_level(m, 0);
 }
 
 /* Compiles every meta expression into reverse Polish order. */

@@ -44,6 +44,8 @@ static const char *const main_cf =
     "meta     COMBO         (SUBJ_FREE && BODY_CLICK) || !HAS_LIST\n"
     "score    COMBO         0.5\n"
     "meta     COMBO_ARITH   SUBJ_FREE + BODY_CLICK + FROM_ADDR > 2\n"
+    "meta     PREC_ORAND    SUBJ_FREE || HAS_LIST && 0\n"
+    "meta     PREC_LEFT     3 - SUBJ_FREE - BODY_CLICK - 1 > 0\n"
     "body     NICE_RULE     /Regards/\n"
     "tflags   NICE_RULE     nice\n"
     "body     ZERO_RULE     /click/i\n"
@@ -167,7 +169,7 @@ static void test_load(void **state)
     assert_int_equal(st->skipped[MK_SA_SKIP_DISABLED], 1);
     assert_int_equal(st->other_directives, 2);
     /* the 29 patterns and metas that read, less ZERO_RULE (score 0) */
-    assert_int_equal(st->loaded, 31);
+    assert_int_equal(st->loaded, 33);
     assert_true(mk_sa_reads_full(rs));
     assert_true(mk_sa_reads_uris(rs));
     mk_sa_free(rs);
@@ -197,16 +199,16 @@ static void test_eval(void **state)
         "BODY_CLICK",     "BODY_SPAN",   "BODY_HTML",  "RAW_TAGS",    "FULL_RECEIVED",
         "URI_SHORT",      "MONEY_TWICE", "COMBO",      "COMBO_ARITH", "NICE_RULE",
         "INCLUDED",       "IN_VERSION",  "IN_FEATURE", "NOT_PLUGIN",  "FUZZY_VI",
-        "MIME_HTML_PART",
+        "MIME_HTML_PART", "PREC_ORAND",
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (find(hits, n, want[i]) == NULL) {
             print_error("%s did not hit\n", want[i]);
             fail();
         }
-    static const char *const not_want[] = {"HAS_LIST",     "BODY_NO_TAGS", "MONEY_MANY",
-                                           "__WORD_MONEY", "ZERO_RULE",    "IN_PLUGIN",
-                                           "EVAL_RULE",    "LOOP_A",       "MIME_IMAGE"};
+    static const char *const not_want[] = {
+        "HAS_LIST",  "BODY_NO_TAGS", "MONEY_MANY", "__WORD_MONEY", "ZERO_RULE",
+        "IN_PLUGIN", "EVAL_RULE",    "LOOP_A",     "MIME_IMAGE",   "PREC_LEFT"};
     for (size_t i = 0; i < sizeof(not_want) / sizeof(not_want[0]); i++)
         if (find(hits, n, not_want[i]) != NULL) {
             print_error("%s hit\n", not_want[i]);
