@@ -428,17 +428,23 @@ static int mk_sa_is_active(const mk_sa_loader *ld)
     return 1;
 }
 
+/* Ends the first word of s in place; returns what follows it, leading
+ * white space skipped ("" when nothing does). */
+static char *mk_sa_word(char *s)
+{
+    while (*s != '\0' && !isspace((unsigned char)*s))
+        s++;
+    if (*s != '\0')
+        *s++ = '\0';
+    while (isspace((unsigned char)*s))
+        s++;
+    return s;
+}
+
 /* One line of a rule file (comments already removed, trimmed). */
 static void mk_sa_line(mk_sa_loader *ld, char *line)
 {
-    char *sp = line;
-    while (*sp != '\0' && !isspace((unsigned char)*sp))
-        sp++;
-    char *arg = sp;
-    if (*sp != '\0')
-        *sp = '\0', arg = sp + 1;
-    while (isspace((unsigned char)*arg))
-        arg++;
+    char *arg = mk_sa_word(line);
     const char *dir = line;
     /* conditionals first: they count even inside skipped blocks */
     if (strcmp(dir, "ifplugin") == 0 || strcmp(dir, "if") == 0) {
@@ -480,13 +486,7 @@ static void mk_sa_line(mk_sa_loader *ld, char *line)
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
         if (strcmp(dir, defs[i].dir) != 0)
             continue;
-        char *name = arg, *def = arg;
-        while (*def != '\0' && !isspace((unsigned char)*def))
-            def++;
-        if (*def != '\0')
-            *def++ = '\0';
-        while (isspace((unsigned char)*def))
-            def++;
+        char *name = arg, *def = mk_sa_word(arg);
         if (*name == '\0' || *def == '\0') {
             mk_sa_warn(ld, "%s without a name or a definition", dir);
             rs->stats.skipped[MK_SA_SKIP_SYNTAX]++;
@@ -521,13 +521,7 @@ static void mk_sa_line(mk_sa_loader *ld, char *line)
     if (!active)
         return;
     if (strcmp(dir, "score") == 0 || strcmp(dir, "describe") == 0 || strcmp(dir, "tflags") == 0) {
-        char *name = arg, *val = arg;
-        while (*val != '\0' && !isspace((unsigned char)*val))
-            val++;
-        if (*val != '\0')
-            *val++ = '\0';
-        while (isspace((unsigned char)*val))
-            val++;
+        char *name = arg, *val = mk_sa_word(arg);
         if (*name == '\0')
             return;
         mk_sa_rule *r = mk_sa_rule_get(rs, name);
@@ -574,13 +568,7 @@ static void mk_sa_line(mk_sa_loader *ld, char *line)
     for (int t = 0; t < 4; t++) {
         if (strcmp(dir, tagdirs[t]) != 0)
             continue;
-        char *name = arg, *val = arg;
-        while (*val != '\0' && !isspace((unsigned char)*val))
-            val++;
-        if (*val != '\0')
-            *val++ = '\0';
-        while (isspace((unsigned char)*val))
-            val++;
+        char *name = arg, *val = mk_sa_word(arg);
         if (*name == '\0' || *val == '\0') {
             mk_sa_warn(ld, "%s without a name or a value", dir);
             return;
