@@ -23,13 +23,25 @@ const char *mk_sa_skip_name(mk_sa_skip why)
     return (unsigned)why < MK_SA_SKIP_N ? names[why] : "?";
 }
 
-/* Plugins whose rules mailkeeper runs as SpamAssassin does: ReplaceTags
- * (a rewrite of patterns) and MIMEHeader (header rules on MIME parts); the
- * blocks of every other plugin are skipped. */
+/* Plugins whose blocks mailkeeper reads: ReplaceTags (a rewrite of
+ * patterns) and MIMEHeader (header rules on MIME parts), which it does in
+ * full; Check (the rule engine itself); and the plugins that only add
+ * eval: tests, whose plain rules run while each eval: test it does not
+ * have is skipped and counted as such. The blocks of every other plugin
+ * (network tests, Bayes, image and PDF analysis, ...) are skipped whole. */
 static int mk_sa_have_plugin(const char *name)
 {
-    return strcmp(name, "Mail::SpamAssassin::Plugin::ReplaceTags") == 0 ||
-           strcmp(name, "Mail::SpamAssassin::Plugin::MIMEHeader") == 0;
+    static const char *const have[] = {
+        "Mail::SpamAssassin::Plugin::ReplaceTags", "Mail::SpamAssassin::Plugin::MIMEHeader",
+        "Mail::SpamAssassin::Plugin::Check",       "Mail::SpamAssassin::Plugin::BodyEval",
+        "Mail::SpamAssassin::Plugin::HTMLEval",    "Mail::SpamAssassin::Plugin::HeaderEval",
+        "Mail::SpamAssassin::Plugin::MIMEEval",    "Mail::SpamAssassin::Plugin::RelayEval",
+        "Mail::SpamAssassin::Plugin::URIEval",     "Mail::SpamAssassin::Plugin::WLBLEval",
+    };
+    for (size_t i = 0; i < sizeof(have) / sizeof(have[0]); i++)
+        if (strcmp(name, have[i]) == 0)
+            return 1;
+    return 0;
 }
 
 /* can(...): the features of SpamAssassin's rule syntax mailkeeper reads

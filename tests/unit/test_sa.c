@@ -90,6 +90,10 @@ static const char *const main_cf =
     "mimeheader MIME_HTML_PART Content-Type =~ /^text\\/html/\n"
     "mimeheader MIME_IMAGE     Content-Type =~ /^image\\//\n"
     "endif\n"
+    "ifplugin Mail::SpamAssassin::Plugin::HeaderEval\n"
+    "header   IN_HEADEREVAL Subject =~ /free/i\n"
+    "header   HEADEREVAL_EVAL eval:check_for_missing_to_header()\n"
+    "endif\n"
     "required_score 5\n"
     "lang de describe SUBJ_FREE Betreff\n";
 
@@ -162,14 +166,14 @@ static void test_load(void **state)
     assert_non_null(rs);
     const mk_sa_stats *st = mk_sa_stats_of(rs);
     assert_int_equal(st->files, 2); /* main.cf and the include; *.rules is not read by itself */
-    assert_int_equal(st->skipped[MK_SA_SKIP_EVAL], 1);
+    assert_int_equal(st->skipped[MK_SA_SKIP_EVAL], 2);
     assert_int_equal(st->skipped[MK_SA_SKIP_REGEX], 2);
     assert_int_equal(st->skipped[MK_SA_SKIP_PLUGIN], 3); /* and CAPTURE_RULE */
     assert_int_equal(st->skipped[MK_SA_SKIP_META], 4);   /* missing, on eval, the loop */
     assert_int_equal(st->skipped[MK_SA_SKIP_DISABLED], 1);
     assert_int_equal(st->other_directives, 2);
     /* the 29 patterns and metas that read, less ZERO_RULE (score 0) */
-    assert_int_equal(st->loaded, 33);
+    assert_int_equal(st->loaded, 34);
     assert_true(mk_sa_reads_full(rs));
     assert_true(mk_sa_reads_uris(rs));
     mk_sa_free(rs);
@@ -194,12 +198,12 @@ static void test_eval(void **state)
     size_t n = 0, limited = 0;
     assert_int_equal(mk_sa_eval(rs, &in, &hits, &n, &limited), 0);
     static const char *const want[] = {
-        "SUBJ_FREE",      "FROM_ADDR",   "FROM_NAME",  "NO_DATE",     "X_ABSENT_SET",
-        "ALL_MAILER",     "TOCC_BOB",    "ENV_FROM",   "SUBJ_Q_ENC",  "SUBJ_DECODED",
-        "BODY_CLICK",     "BODY_SPAN",   "BODY_HTML",  "RAW_TAGS",    "FULL_RECEIVED",
-        "URI_SHORT",      "MONEY_TWICE", "COMBO",      "COMBO_ARITH", "NICE_RULE",
-        "INCLUDED",       "IN_VERSION",  "IN_FEATURE", "NOT_PLUGIN",  "FUZZY_VI",
-        "MIME_HTML_PART", "PREC_ORAND",
+        "SUBJ_FREE",      "FROM_ADDR",   "FROM_NAME",     "NO_DATE",     "X_ABSENT_SET",
+        "ALL_MAILER",     "TOCC_BOB",    "ENV_FROM",      "SUBJ_Q_ENC",  "SUBJ_DECODED",
+        "BODY_CLICK",     "BODY_SPAN",   "BODY_HTML",     "RAW_TAGS",    "FULL_RECEIVED",
+        "URI_SHORT",      "MONEY_TWICE", "COMBO",         "COMBO_ARITH", "NICE_RULE",
+        "INCLUDED",       "IN_VERSION",  "IN_FEATURE",    "NOT_PLUGIN",  "FUZZY_VI",
+        "MIME_HTML_PART", "PREC_ORAND",  "IN_HEADEREVAL",
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (find(hits, n, want[i]) == NULL) {
