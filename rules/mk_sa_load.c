@@ -222,18 +222,10 @@ static pcre2_code *mk_sa_compile(const char *pattern, uint32_t opts, char *why, 
     return re;
 }
 
-/* header NAME Header[:mode] =~ /re/ [if-unset: X] | exists:Header | eval:... */
+/* header NAME Header[:mode] =~ /re/ [if-unset: X] | exists:Header */
 static void mk_sa_def_header(mk_sa_loader *ld, mk_sa_rule *r, const char *def)
 {
     char why[256];
-    if (strncmp(def, "eval:", 5) == 0) {
-        mk_sa_rule_skip(ld, r, MK_SA_SKIP_EVAL);
-        return;
-    }
-    r->kind = MK_SA_HEADER;
-    r->defined = 1;
-    r->file = g_strdup(ld->file);
-    r->line = ld->line;
     if (strncmp(def, "exists:", 7) == 0) {
         r->exists = 1;
         r->header = g_strstrip(g_strdup(def + 7));
@@ -299,18 +291,10 @@ static void mk_sa_def_header(mk_sa_loader *ld, mk_sa_rule *r, const char *def)
     }
 }
 
-/* body/rawbody/full/uri NAME /re/flags | eval:... */
-static void mk_sa_def_pattern(mk_sa_loader *ld, mk_sa_rule *r, mk_sa_kind kind, const char *def)
+/* body/rawbody/full/uri NAME /re/flags */
+static void mk_sa_def_pattern(mk_sa_loader *ld, mk_sa_rule *r, const char *def)
 {
     char why[256];
-    if (strncmp(def, "eval:", 5) == 0) {
-        mk_sa_rule_skip(ld, r, MK_SA_SKIP_EVAL);
-        return;
-    }
-    r->kind = kind;
-    r->defined = 1;
-    r->file = g_strdup(ld->file);
-    r->line = ld->line;
     const char *rest = NULL;
     r->pattern = mk_sa_split_regex(def, &rest, &r->opts, why, sizeof(why));
     if (r->pattern == NULL) {
@@ -511,23 +495,26 @@ static void mk_sa_line(mk_sa_loader *ld, char *line)
             return;
         }
         mk_sa_rule_reset(r); /* a later definition replaces an earlier one */
-        if (defs[i].kind == MK_SA_HEADER || defs[i].kind == MK_SA_MIMEHEADER) {
-            mk_sa_def_header(ld, r, def);
-            if (defs[i].kind == MK_SA_MIMEHEADER && !r->skip) {
-                if (r->exists || (r->mode & (MK_SA_HDR_ADDR | MK_SA_HDR_NAME))) {
-                    mk_sa_warn(ld, "%s: mimeheader takes Header[:raw] =~ /pattern/", r->name);
-                    mk_sa_rule_skip(ld, r, MK_SA_SKIP_SYNTAX);
-                } else
-                    r->kind = MK_SA_MIMEHEADER;
-            }
-        } else if (defs[i].kind == MK_SA_META) {
-            r->kind = MK_SA_META;
-            r->defined = 1;
+        if (defs[i].kind != MK_SA_META && strncmp(def, "eval:", 5) == 0) {
+            mk_sa_rule_skip(ld, r, MK_SA_SKIP_EVAL);
+            return;
+        }
+        r->kind = defs[i].kind;
+        r->defined = 1;
+        r->file = g_strdup(ld->file);
+        r->line = ld->line;
+        if (r->kind == MK_SA_META)
             r->expr = g_strdup(def);
-            r->file = g_strdup(ld->file);
-            r->line = ld->line;
-        } else
-            mk_sa_def_pattern(ld, r, defs[i].kind, def);
+        else if (r->kind != MK_SA_HEADER && r->kind != MK_SA_MIMEHEADER)
+            mk_sa_def_pattern(ld, r, def);
+        else {
+            mk_sa_def_header(ld, r, def);
+            if (r->kind == MK_SA_MIMEHEADER && !r->skip &&
+                (r->exists || (r->mode & (MK_SA_HDR_ADDR | MK_SA_HDR_NAME)))) {
+                mk_sa_warn(ld, "%s: mimeheader takes Header[:raw] =~ /pattern/", r->name);
+                mk_sa_rule_skip(ld, r, MK_SA_SKIP_SYNTAX);
+            }
+        }
         return;
     }
     if (!active)
