@@ -138,7 +138,7 @@ mk_pipe *mk_pipe_connect(const mk_app *app, const char *host, const char *ip)
         mk_log(LOG_ERR, NULL, "resolver: %s (DNS checks are off for this connection)", err);
 
     mk_check_ctx ctx = {cfg,  pipe->pool, pipe->dns, &pipe->env, NULL, &pipe->conn_res,
-                        NULL, NULL,       app->psl,  app->rules};
+                        NULL, NULL,       app->psl,  app->rules, NULL};
     mk_checks_start(&ctx, MK_STAGE_CONNECT, &pipe->conn_run);
     pipe->conn_started = 1;
     mk_log(LOG_DEBUG, NULL, "connect from %s [%s]", host ? host : "unknown",
@@ -398,8 +398,8 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
 
     struct timespec deadline = mk_dns_deadline_in(cfg->dns_timeout_ms);
     GMimeStream *wire = mk_msgbuf_stream(t->buf);
-    mk_check_ctx ctx = {cfg,     t->pool,   pipe->dns, &pipe->env, t->msg,
-                        &t->res, &deadline, wire,      app->psl,   app->rules};
+    mk_check_ctx ctx = {cfg,       t->pool, pipe->dns, &pipe->env, t->msg, &t->res,
+                        &deadline, wire,    app->psl,  app->rules, NULL};
     mk_check_run run;
     mk_checks_start(&ctx, MK_STAGE_EOM, &run);
     if (wire != NULL)
@@ -408,9 +408,10 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
     if (pipe->dns != NULL && mk_dns_pending(pipe->dns) > 0)
         mk_dns_wait(pipe->dns, &deadline);
     mk_check_ctx cctx = {cfg,  pipe->pool, pipe->dns, &pipe->env, NULL, &pipe->conn_res,
-                         NULL, NULL,       app->psl,  app->rules};
+                         NULL, NULL,       app->psl,  app->rules, NULL};
     mk_checks_finish(&cctx, &pipe->conn_run);
     mk_checks_finish(&ctx, &run);
+    mk_check_ctx_clear(&ctx);
     if (mk_results_merge(&t->res, &pipe->conn_res) != 0)
         goto fail;
 

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "mk_uri.h"
+
 extern const mk_check mk_rbl_check;
 extern const mk_check mk_gtube_check;
 extern const mk_check mk_mime_check;
@@ -34,6 +36,26 @@ int mk_checks_need_dns(const mk_config *cfg)
         if (mk_checks_all[i]->needs_dns && mk_checks_all[i]->enabled(cfg))
             return 1;
     return 0;
+}
+
+const struct mk_uri_set *mk_check_links(mk_check_ctx *ctx)
+{
+    if (ctx->links == NULL && ctx->msg != NULL) {
+        ctx->links = g_new0(mk_uri_set, 1);
+        mk_uri_set_init(ctx->links, ctx->psl, MK_CHECK_MAX_LINKS);
+        mk_uri_set_keep_links(ctx->links, MK_CHECK_MAX_LINKS);
+        mk_uri_scan_msg(ctx->links, ctx->msg);
+    }
+    return ctx->links;
+}
+
+void mk_check_ctx_clear(mk_check_ctx *ctx)
+{
+    if (ctx->links != NULL) {
+        mk_uri_set_clear(ctx->links);
+        g_free(ctx->links);
+        ctx->links = NULL;
+    }
 }
 
 int mk_check_add(mk_check_ctx *ctx, const char *symbol, double def, const char *detail,

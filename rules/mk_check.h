@@ -52,6 +52,9 @@ typedef struct mk_check_ctx {
     const psl_ctx_t *psl;
     /* The content rules loaded at start, or NULL. */
     const mk_sa_rules *rules;
+    /* End of message: the links of the message, collected once for every
+     * check that reads them (mk_check_links); freed by mk_check_ctx_clear. */
+    struct mk_uri_set *links;
 } mk_check_ctx;
 
 typedef struct mk_check {
@@ -72,6 +75,13 @@ extern const mk_check *const mk_checks_all[];
 
 /* Whether any enabled check asks DNS: without one, no resolver is made. */
 int mk_checks_need_dns(const mk_config *cfg);
+
+/* The links of the message (hosts up to MK_CHECK_MAX_LINKS, the links as
+ * written too), scanned on first use; NULL without a message or memory. */
+#define MK_CHECK_MAX_LINKS 1000
+const struct mk_uri_set *mk_check_links(mk_check_ctx *ctx);
+/* Frees what the checks of a stage built in ctx (the links). */
+void mk_check_ctx_clear(mk_check_ctx *ctx);
 
 /* Adds a symbol whose score [scores] may override; def is the default. */
 int mk_check_add(mk_check_ctx *ctx, const char *symbol, double def, const char *detail,

@@ -12,8 +12,6 @@
 #include "mk_log.h"
 #include "mk_uri.h"
 
-#define MK_CONTENT_MAX_LINKS 1000
-
 static int mk_content_enabled(const mk_config *cfg)
 {
     return cfg->rules_paths != NULL && cfg->rules_paths[0] != '\0';
@@ -40,18 +38,14 @@ static void *mk_content_start(mk_check_ctx *ctx)
     GByteArray *full = ctx->msg_stream != NULL && mk_sa_reads_full(ctx->rules)
                            ? mk_content_full(ctx->msg_stream)
                            : NULL;
-    mk_uri_set links;
-    mk_uri_set_init(&links, ctx->psl, MK_CONTENT_MAX_LINKS);
-    mk_uri_set_keep_links(&links, MK_CONTENT_MAX_LINKS);
-    if (mk_sa_reads_uris(ctx->rules))
-        mk_uri_scan_msg(&links, ctx->msg);
+    const mk_uri_set *links = mk_sa_reads_uris(ctx->rules) ? mk_check_links(ctx) : NULL;
     mk_sa_input in = {
         .msg = ctx->msg,
         .envelope_from = ctx->env->mail_from,
         .full = full != NULL ? (const char *)full->data : NULL,
         .full_len = full != NULL ? full->len : 0,
-        .uris = (const char *const *)links.kept->pdata,
-        .n_uris = links.kept->len,
+        .uris = links != NULL ? (const char *const *)links->kept->pdata : NULL,
+        .n_uris = links != NULL ? links->kept->len : 0,
     };
     mk_sa_hit *hits = NULL;
     size_t n = 0, limited = 0;
@@ -63,7 +57,6 @@ static void *mk_content_start(mk_check_ctx *ctx)
                    "rules: %zu match(es) stopped at the backtracking limit", limited);
     }
     g_free(hits);
-    mk_uri_set_clear(&links);
     if (full != NULL)
         g_byte_array_free(full, TRUE);
     return NULL;

@@ -28,7 +28,8 @@ typedef struct mk_uri_host {
     unsigned count; /* links to it */
 } mk_uri_host;
 
-typedef struct mk_uri_set {
+typedef struct mk_uri_set mk_uri_set;
+struct mk_uri_set {
     const psl_ctx_t *psl;
     mk_uri_host *hosts; /* g_malloc'd, freed by mk_uri_set_clear */
     size_t n, cap, max;
@@ -37,7 +38,7 @@ typedef struct mk_uri_set {
     GHashTable *seen; /* name -> index + 1; names past max are kept here too */
     GPtrArray *kept;  /* the links as written (g_free'd strings), when kept */
     size_t max_links;
-} mk_uri_set;
+};
 
 /* An empty set keeping at most max hosts; psl may be NULL (last two labels). */
 void mk_uri_set_init(mk_uri_set *set, const psl_ctx_t *psl, size_t max);

@@ -45,24 +45,23 @@ static void *mk_uribl_start(mk_check_ctx *ctx)
     if (st == NULL)
         return NULL;
     memset(st, 0, sizeof(*st));
-    mk_uri_set set;
-    mk_uri_set_init(&set, ctx->psl, cfg->uri_max_lookups);
-    mk_uri_scan_msg(&set, ctx->msg);
-    st->links = set.links;
-    st->hosts = set.n + set.dropped;
-    st->q = mk_pool_alloc(ctx->pool, (set.n * cfg->n_uribls + 1) * sizeof(*st->q));
-    if (st->q == NULL) {
-        mk_uri_set_clear(&set);
+    const mk_uri_set *set = mk_check_links(ctx);
+    if (set == NULL)
         return NULL;
-    }
+    st->links = set->links;
+    st->hosts = set->n + set->dropped;
+    /* never more queries than max_lookups */
+    st->q = mk_pool_alloc(ctx->pool, (cfg->uri_max_lookups + 1) * sizeof(*st->q));
+    if (st->q == NULL)
+        return NULL;
     size_t budget = cfg->uri_max_lookups;
-    for (size_t i = 0; i < set.n; i++) {
-        const mk_uri_host *h = &set.hosts[i];
+    for (size_t i = 0; i < set->n; i++) {
+        const mk_uri_host *h = &set->hosts[i];
         size_t need = 0;
         for (size_t l = 0; l < cfg->n_uribls; l++)
             need += mk_uribl_takes(&cfg->uribls[l], h);
         if (need > budget) {
-            st->skipped = set.n - i;
+            st->skipped = set->n - i;
             break;
         }
         budget -= need;
@@ -73,8 +72,7 @@ static void *mk_uribl_start(mk_check_ctx *ctx)
             if (mk_uribl_takes(&cfg->uribls[l], h))
                 mk_dnsbl_ask(ctx->dns, &st->q[st->n_q++], &cfg->uribls[l], ctx->pool, k, item);
     }
-    st->skipped += set.dropped;
-    mk_uri_set_clear(&set);
+    st->skipped += set->dropped;
     mk_log(LOG_DEBUG, ctx->env->qid, "uribl: %zu links to %zu hosts, %zu queries", st->links,
            st->hosts, st->n_q);
     return st;
