@@ -63,6 +63,7 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("general", "dns_timeout", MK_CT_DURATION_MS, dns_timeout_ms, "5s"),
     MK_K("general", "trusted_networks", MK_CT_NETLIST, trusted_networks, ""),
     MK_K("general", "tmp_dir", MK_CT_PATH, tmp_dir, "/tmp"),
+    MK_K("general", "state_dir", MK_CT_PATH, state_dir, LOCALSTATEDIR "/lib/mailkeeper"),
     MK_K("milter", "socket", MK_CT_SOCKET, socket, "inet:8894@127.0.0.1"),
     MK_K("milter", "authserv_id", MK_CT_DNSNAME, authserv_id, "localhost"),
     MK_K("milter", "pid_file", MK_CT_STR, pid_file, ""),
@@ -84,6 +85,13 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("dmarc", "honour_pct", MK_CT_BOOL, dmarc_honour_pct, "yes"),
     MK_K("uri", "max_lookups", MK_CT_SIZE, uri_max_lookups, "64"),
     MK_K("rules", "paths", MK_CT_STR, rules_paths, ""),
+    MK_K("bayes", "enabled", MK_CT_BOOL, bayes_enabled, "yes"),
+    MK_K("bayes", "database", MK_CT_STR, bayes_database, "bayes.db"),
+    MK_K("bayes", "min_spam", MK_CT_SIZE, bayes_min_spam, "200"),
+    MK_K("bayes", "min_ham", MK_CT_SIZE, bayes_min_ham, "200"),
+    MK_K("bayes", "per_user", MK_CT_BOOL, bayes_per_user, "no"),
+    MK_K("bayes", "max_tokens", MK_CT_SIZE, bayes_max_tokens, "300000"),
+    MK_K("bayes", "refresh", MK_CT_DURATION_MS, bayes_refresh_ms, "10s"),
 };
 #undef MK_K
 

@@ -61,6 +61,7 @@ typedef struct mk_config {
     long dns_timeout_ms;
     mk_netlist trusted_networks;
     char *tmp_dir;
+    char *state_dir; /* databases (Bayes, lists, archive index) live under it */
     /* [milter] */
     char *socket;
     char *authserv_id; /* Authentication-Results; default: the host's name */
@@ -88,6 +89,13 @@ typedef struct mk_config {
     size_t n_scores;
     /* [rules] */
     char *rules_paths; /* SpamAssassin rule files and directories, comma-separated; "" none */
+    /* [bayes] */
+    int bayes_enabled;
+    char *bayes_database; /* under state_dir unless absolute */
+    size_t bayes_min_spam, bayes_min_ham;
+    int bayes_per_user;
+    size_t bayes_max_tokens; /* expiry keeps a store below it; 0: never */
+    long bayes_refresh_ms;   /* how often the milter looks for what was learned */
     /* [uri] */
     size_t uri_max_lookups; /* URI list queries per message */
     /* [rbl:NAME] */

@@ -23,6 +23,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "mk_bayes.h"
 #include "mk_config.h"
 #include "mk_daemon.h"
 #include "mk_dns.h"
@@ -91,7 +92,24 @@ static mk_sa_rules *load_rules(const mk_config *cfg, char *summary, size_t slen,
     return rules;
 }
 
-static int run_daemon(const mk_config *cfg, const mk_app *app, int foreground)
+/* The Bayes store of [bayes], or NULL when it is off; *failed when it
+ * exists and cannot be read (logged). Opened by the user the daemon runs
+ * as, so the files SQLite makes beside it (-wal, -shm) are that user's. */
+static struct mk_bayes *open_bayes(const mk_config *cfg, int *failed)
+{
+    *failed = 0;
+    if (!cfg->bayes_enabled)
+        return NULL;
+    char err[512];
+    mk_bayes *b = mk_bayes_new(cfg, err, sizeof(err));
+    if (b == NULL) {
+        mk_log(LOG_ERR, NULL, "%s: [bayes] database: %s", cfg->path, err);
+        *failed = 1;
+    }
+    return b;
+}
+
+static int run_daemon(const mk_config *cfg, mk_app *app, int foreground)
 {
     char err[512];
     uid_t uid = 0;
@@ -125,6 +143,10 @@ static int run_daemon(const mk_config *cfg, const mk_app *app, int foreground)
         mk_log(LOG_ERR, NULL, "%s", err);
         return EX_NOPERM;
     }
+    int failed;
+    app->bayes = open_bayes(cfg, &failed);
+    if (failed)
+        return EX_CONFIG;
     mk_log(LOG_NOTICE, NULL,
            "mailkeeper-milter %s listening on %s as %s, config %s, %zu block list(s)",
            PACKAGE_VERSION, cfg->socket, root ? cfg->user : "the invoking user", cfg->path,
@@ -267,12 +289,17 @@ int main(int argc, char **argv)
     app.rules = rules;
     int rc = EX_OK;
     if (test_mode) {
-        for (int i = optind; i < argc; i++)
+        int failed;
+        app.bayes = open_bayes(cfg, &failed);
+        if (failed)
+            rc = EX_CONFIG;
+        for (int i = optind; i < argc && !failed; i++)
             if (mk_testmode_file(&app, &topts, argv[i], stdout) != 0)
                 rc = EX_DATAERR;
     } else {
         rc = run_daemon(cfg, &app, foreground);
     }
+    mk_bayes_free(app.bayes);
     mk_sa_free(rules);
     mk_domain_psl_free(app.psl);
     mk_dns_library_cleanup();

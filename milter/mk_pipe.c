@@ -66,6 +66,7 @@ void mk_app_init(mk_app *app, const mk_config *cfg)
     mk_policy_from_config(&app->policy, cfg);
     app->psl = psl_builtin();
     app->rules = NULL;
+    app->bayes = NULL;
 }
 
 /* Ends the current message: frees its state, forgets its queue ID. */
@@ -137,8 +138,13 @@ mk_pipe *mk_pipe_connect(const mk_app *app, const char *host, const char *ip)
     if (pipe->dns == NULL && need_dns)
         mk_log(LOG_ERR, NULL, "resolver: %s (DNS checks are off for this connection)", err);
 
-    mk_check_ctx ctx = {cfg,  pipe->pool, pipe->dns, &pipe->env, NULL, &pipe->conn_res,
-                        NULL, NULL,       app->psl,  app->rules, NULL};
+    mk_check_ctx ctx = {.cfg = cfg,
+                        .pool = pipe->pool,
+                        .dns = pipe->dns,
+                        .env = &pipe->env,
+                        .res = &pipe->conn_res,
+                        .psl = app->psl,
+                        .rules = app->rules};
     mk_checks_start(&ctx, MK_STAGE_CONNECT, &pipe->conn_run);
     pipe->conn_started = 1;
     mk_log(LOG_DEBUG, NULL, "connect from %s [%s]", host ? host : "unknown",
@@ -398,8 +404,17 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
 
     struct timespec deadline = mk_dns_deadline_in(cfg->dns_timeout_ms);
     GMimeStream *wire = mk_msgbuf_stream(t->buf);
-    mk_check_ctx ctx = {cfg,       t->pool, pipe->dns, &pipe->env, t->msg, &t->res,
-                        &deadline, wire,    app->psl,  app->rules, NULL};
+    mk_check_ctx ctx = {.cfg = cfg,
+                        .pool = t->pool,
+                        .dns = pipe->dns,
+                        .env = &pipe->env,
+                        .msg = t->msg,
+                        .res = &t->res,
+                        .deadline = &deadline,
+                        .msg_stream = wire,
+                        .psl = app->psl,
+                        .rules = app->rules,
+                        .bayes = app->bayes};
     mk_check_run run;
     mk_checks_start(&ctx, MK_STAGE_EOM, &run);
     if (wire != NULL)
@@ -407,8 +422,13 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
     ctx.msg_stream = NULL;
     if (pipe->dns != NULL && mk_dns_pending(pipe->dns) > 0)
         mk_dns_wait(pipe->dns, &deadline);
-    mk_check_ctx cctx = {cfg,  pipe->pool, pipe->dns, &pipe->env, NULL, &pipe->conn_res,
-                         NULL, NULL,       app->psl,  app->rules, NULL};
+    mk_check_ctx cctx = {.cfg = cfg,
+                         .pool = pipe->pool,
+                         .dns = pipe->dns,
+                         .env = &pipe->env,
+                         .res = &pipe->conn_res,
+                         .psl = app->psl,
+                         .rules = app->rules};
     mk_checks_finish(&cctx, &pipe->conn_run);
     mk_checks_finish(&ctx, &run);
     mk_check_ctx_clear(&ctx);

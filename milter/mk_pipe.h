@@ -27,6 +27,7 @@ typedef struct mk_app {
     mk_policy policy;
     const psl_ctx_t *psl;     /* libpsl's built-in list unless main loads another */
     const mk_sa_rules *rules; /* content rules ([rules] paths), or NULL */
+    struct mk_bayes *bayes;   /* the Bayes store ([bayes]), or NULL; thread-safe */
 } mk_app;
 
 typedef enum { MK_EDIT_DELETE, MK_EDIT_INSERT } mk_edit_op;

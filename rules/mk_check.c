@@ -17,6 +17,7 @@ extern const mk_check mk_dkim_check;
 extern const mk_check mk_dmarc_check;
 extern const mk_check mk_uribl_check;
 extern const mk_check mk_content_check;
+extern const mk_check mk_bayes_check;
 
 const mk_check *const mk_checks_all[] = {
     &mk_rbl_check,
@@ -24,6 +25,7 @@ const mk_check *const mk_checks_all[] = {
     &mk_mime_check,
     &mk_uribl_check,
     &mk_dmarc_check,   /* asks for its records first; decides last, from SPF's and DKIM's results */
+    &mk_bayes_check,   /* before the content rules: their scores depend on its vote */
     &mk_content_check, /* CPU work while the DNS above flies */
     &mk_dkim_check,
     &mk_spf_check, /* last: it waits for its lookups while the others' fly */
@@ -49,8 +51,17 @@ const struct mk_uri_set *mk_check_links(mk_check_ctx *ctx)
     return ctx->links;
 }
 
+const char *mk_check_body_text(mk_check_ctx *ctx)
+{
+    if (ctx->body_text == NULL && ctx->msg != NULL)
+        ctx->body_text = mk_sa_body_text(ctx->msg);
+    return ctx->body_text;
+}
+
 void mk_check_ctx_clear(mk_check_ctx *ctx)
 {
+    g_free(ctx->body_text);
+    ctx->body_text = NULL;
     if (ctx->links != NULL) {
         mk_uri_set_clear(ctx->links);
         g_free(ctx->links);

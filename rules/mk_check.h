@@ -55,6 +55,12 @@ typedef struct mk_check_ctx {
     /* End of message: the links of the message, collected once for every
      * check that reads them (mk_check_links); freed by mk_check_ctx_clear. */
     struct mk_uri_set *links;
+    /* End of message: the body as the body rules see it, made once
+     * (mk_check_body_text); freed by mk_check_ctx_clear. */
+    char *body_text;
+    /* The Bayes store as the milter reads it, or NULL when [bayes] is off. */
+    struct mk_bayes *bayes;
+    int bayes_voted; /* the Bayes check added a BAYES_* symbol */
 } mk_check_ctx;
 
 typedef struct mk_check {
@@ -80,7 +86,10 @@ int mk_checks_need_dns(const mk_config *cfg);
  * written too), scanned on first use; NULL without a message or memory. */
 #define MK_CHECK_MAX_LINKS 1000
 const struct mk_uri_set *mk_check_links(mk_check_ctx *ctx);
-/* Frees what the checks of a stage built in ctx (the links). */
+/* The body as the body rules see it (mk_sa_body_text), made on first
+ * use; NULL without a message. */
+const char *mk_check_body_text(mk_check_ctx *ctx);
+/* Frees what the checks of a stage built in ctx (the links, the text). */
 void mk_check_ctx_clear(mk_check_ctx *ctx);
 
 /* Adds a symbol whose score [scores] may override; def is the default. */

@@ -42,10 +42,12 @@ static void *mk_content_start(mk_check_ctx *ctx)
     mk_sa_input in = {
         .msg = ctx->msg,
         .envelope_from = ctx->env->mail_from,
+        .body_text = mk_check_body_text(ctx),
         .full = full != NULL ? (const char *)full->data : NULL,
         .full_len = full != NULL ? full->len : 0,
         .uris = links != NULL ? (const char *const *)links->kept->pdata : NULL,
         .n_uris = links != NULL ? links->kept->len : 0,
+        .bayes_voted = ctx->bayes_voted,
     };
     mk_sa_hit *hits = NULL;
     size_t n = 0, limited = 0;

@@ -54,10 +54,12 @@ int mk_sa_reads_uris(const mk_sa_rules *rules);
 typedef struct mk_sa_input {
     const mk_msg *msg;
     const char *envelope_from;
-    const char *full; /* the message as received */
+    const char *body_text; /* mk_sa_body_text(msg), or NULL to make it */
+    const char *full;      /* the message as received */
     size_t full_len;
     const char *const *uris; /* the links, as written */
     size_t n_uris;
+    int bayes_voted; /* scores of the set with Bayes, as SpamAssassin switches */
 } mk_sa_input;
 
 /* One rule that hit. */

@@ -424,8 +424,8 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         }
         case MK_SA_BODY:
             if (v.body == NULL) {
-                char *text = mk_sa_body_text(in->msg);
-                v.body = g_strsplit(text, "\n", -1);
+                char *text = in->body_text != NULL ? NULL : mk_sa_body_text(in->msg);
+                v.body = g_strsplit(text != NULL ? text : in->body_text, "\n", -1);
                 g_free(text);
             }
             n = mk_sa_lines(mctx, r, v.body, md, limit_hits);
@@ -454,13 +454,14 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     size_t cap = 0;
     for (size_t k = 0; k < rs->n_order; k++) {
         const mk_sa_rule *r = &rs->r[rs->order[k]];
-        if (counts[rs->order[k]] == 0 || r->score == 0.0 || strncmp(r->name, "__", 2) == 0)
+        double score = in->bayes_voted ? r->score_bayes : r->score;
+        if (counts[rs->order[k]] == 0 || score == 0.0 || strncmp(r->name, "__", 2) == 0)
             continue;
         if (*n_hits == cap) {
             cap = cap ? cap * 2 : 16;
             *hits = g_renew(mk_sa_hit, *hits, cap);
         }
-        (*hits)[(*n_hits)++] = (mk_sa_hit){r->name, r->score, r->describe, counts[rs->order[k]]};
+        (*hits)[(*n_hits)++] = (mk_sa_hit){r->name, score, r->describe, counts[rs->order[k]]};
     }
     pcre2_match_data_free(md);
     pcre2_match_context_free(own);

@@ -11,8 +11,10 @@
 
 #include "mk_sa.h"
 
-/* The score set of SpamAssassin's four: network tests on, Bayes off. */
-#define MK_SA_SCORESET 1
+/* The score sets of SpamAssassin's four that mailkeeper uses: network
+ * tests on, and Bayes off (1) or voting (3). */
+#define MK_SA_SCORESET       1
+#define MK_SA_SCORESET_BAYES 3
 
 typedef enum {
     MK_SA_HEADER,
@@ -75,7 +77,8 @@ typedef struct mk_sa_rule {
     char *expr;     /* meta: the expression as written */
     mk_sa_tok *rpn;
     size_t n_rpn;
-    double score;
+    double score;       /* without Bayes */
+    double score_bayes; /* when Bayes voted */
     int has_score;
     char *describe;
     int multiple, nice;

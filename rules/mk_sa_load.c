@@ -541,6 +541,7 @@ static void mk_sa_line(mk_sa_loader *ld, char *line)
                 return;
             }
             r->score = n == 4 ? s[MK_SA_SCORESET] : s[0];
+            r->score_bayes = n == 4 ? s[MK_SA_SCORESET_BAYES] : s[0];
             r->has_score = 1;
         } else if (dir[0] == 'd') {
             g_free(r->describe);
@@ -998,8 +999,9 @@ static void mk_sa_scores(mk_sa_rules *rs)
         size_t i = rs->order[k];
         mk_sa_rule *r = &rs->r[i];
         if (!r->has_score)
-            r->score = strncmp(r->name, "__", 2) == 0 ? 0.0 : r->nice ? -1.0 : 1.0;
-        if (r->has_score && r->score == 0.0 && !read[i] && strncmp(r->name, "__", 2) != 0) {
+            r->score = r->score_bayes = strncmp(r->name, "__", 2) == 0 ? 0.0 : r->nice ? -1.0 : 1.0;
+        if (r->has_score && r->score == 0.0 && r->score_bayes == 0.0 && !read[i] &&
+            strncmp(r->name, "__", 2) != 0) {
             r->skip = 1, r->skip_why = MK_SA_SKIP_DISABLED;
             continue;
         }

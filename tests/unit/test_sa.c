@@ -193,7 +193,12 @@ static void test_eval(void **state)
     mk_msg *msg = mk_msg_parse(b);
     assert_non_null(msg);
     const char *uris[] = {"https://bit.ly/x"};
-    mk_sa_input in = {msg, "bounce@spam.example", message, strlen(message), uris, 1};
+    mk_sa_input in = {.msg = msg,
+                      .envelope_from = "bounce@spam.example",
+                      .full = message,
+                      .full_len = strlen(message),
+                      .uris = uris,
+                      .n_uris = 1};
     mk_sa_hit *hits = NULL;
     size_t n = 0, limited = 0;
     assert_int_equal(mk_sa_eval(rs, &in, &hits, &n, &limited), 0);
@@ -268,7 +273,7 @@ static void test_backtracking_bounded(void **state)
     mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
     assert_int_equal(mk_msgbuf_append(b, m->str, m->len, err, sizeof(err)), 0);
     mk_msg *msg = mk_msg_parse(b);
-    mk_sa_input in = {msg, "", m->str, m->len, NULL, 0};
+    mk_sa_input in = {.msg = msg, .envelope_from = "", .full = m->str, .full_len = m->len};
     mk_sa_hit *hits = NULL;
     size_t n = 0, limited = 0;
     gint64 t0 = g_get_monotonic_time();

@@ -1,0 +1,408 @@
+/*
+ * mk_bayes_tok: the tokens of a message for the Bayes classifier, made the
+ * way SpamAssassin's Bayes makes them (Bayes.pm: tokenize):
+ *
+ *  - body: the rendered text (Subject first) cut into words of letters,
+ *    digits, 8-bit characters and - , @ * ! _ ' " $ . ; runs of dots or
+ *    dashes between words split them; leading and trailing - ' " . ,
+ *    trimmed; words under 3 bytes and a short list of common English
+ *    words dropped; a word longer than 15 bytes becomes "sk:" and its
+ *    first 7 characters, or pairs of characters "8:xx" when it is 8-bit
+ *    text; a word with capitals or punctuation also counts lowercased and
+ *    stripped; mail addresses give "U*user" and "D*domain" tokens, domain
+ *    names "UD:" tokens for themselves and each parent domain;
+ *  - headers: the words of each header's decoded value, prefixed "H" and
+ *    the header's name, except headers that delivery or filters add
+ *    (X-Spam-*, Delivered-To, Status, ...); Received headers reduced to
+ *    their host names and addresses, addresses also by /24 and /16;
+ *    Message-ID and References to their domains;
+ *  - links: "UD:" tokens for each linked host and its parent domains.
+ *
+ * Each token is a 64-bit FNV-1a hash of its text.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "mk_bayes.h"
+#include "mk_uri.h"
+
+#define MK_BAYES_MAX_TOKEN_LEN 15
+
+typedef struct mk_bayes_tk {
+    GArray *h;        /* uint64_t */
+    GPtrArray *names; /* or NULL */
+} mk_bayes_tk;
+
+static uint64_t mk_bayes_hash(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* Adds prefix + the n bytes at s. */
+static void mk_bayes_emit(mk_bayes_tk *tk, const char *prefix, const char *s, size_t n)
+{
+    if (tk->h->len >= MK_BAYES_MAX_TOKENS * 4)
+        return; /* duplicates included: a bound on the work of a huge message */
+    char buf[256];
+    size_t p = strlen(prefix);
+    if (p + n >= sizeof(buf))
+        n = sizeof(buf) - p - 1;
+    memcpy(buf, prefix, p);
+    memcpy(buf + p, s, n);
+    buf[p + n] = '\0';
+    uint64_t h = mk_bayes_hash(buf, p + n);
+    g_array_append_val(tk->h, h);
+    if (tk->names != NULL)
+        g_ptr_array_add(tk->names, g_strdup(buf));
+}
+
+/* Common words that say nothing either way (SpamAssassin's stop list). */
+static int mk_bayes_stopword(const char *w, size_t n)
+{
+    static const char *const stop[] = {
+        "able",   "all",   "already", "and",   "any",    "are",         "because", "both",
+        "can",    "come",  "each",    "email", "even",   "few",         "first",   "for",
+        "from",   "give",  "has",     "have",  "http",   "information", "into",    "it's",
+        "just",   "know",  "like",    "long",  "look",   "made",        "mail",    "mailing",
+        "mailto", "make",  "many",    "more",  "most",   "new",         "not",     "now",
+        "one",    "only",  "other",   "our",   "people", "please",      "read",    "reply",
+        "review", "right", "said",    "see",   "send",   "some",        "start",   "still",
+        "such",   "than",  "that",    "the",   "them",   "then",        "these",   "they",
+        "this",   "told",  "use",     "what",  "when",   "which",       "who",     "why",
+        "year",   "you",   "your",    "was",   "were",   "will",        "with",    "would",
+        "here",   "there", "get",     "got",   "its",    "out",         "but",     "about",
+        "all",    "him",   "her",     "his",   "she",    "may",         "well",    "want",
+        "been",   "also",  "how",     "well",  "could",  "should",      "over",    "after",
+        "before", "again", "off",     "own",   "same",   "too",         "very",    "via",
+        "yes",    "yet",   NULL,
+    };
+    if (n > 11)
+        return 0;
+    for (const char *const *s = stop; *s != NULL; s++)
+        if (strlen(*s) == n && g_ascii_strncasecmp(*s, w, n) == 0)
+            return 1;
+    return 0;
+}
+
+static int mk_bayes_wordc(unsigned char c)
+{
+    return isalnum(c) || c == '_' || c >= 0x80;
+}
+
+/* Domain name tokens: the name and each parent with a dot left. */
+static void mk_bayes_domain(mk_bayes_tk *tk, const char *prefix, const char *s, size_t n)
+{
+    while (n > 0 && memchr(s, '.', n) != NULL) {
+        mk_bayes_emit(tk, prefix, s, n);
+        const char *dot = memchr(s, '.', n);
+        n -= (size_t)(dot + 1 - s);
+        s = dot + 1;
+    }
+}
+
+/* One word (already trimmed) of region body (1) or header (0). */
+static void mk_bayes_word(mk_bayes_tk *tk, const char *prefix, int body, const char *w, size_t n)
+{
+    if (n < 3 || mk_bayes_stopword(w, n))
+        return;
+    if (body) {
+        const char *at = memchr(w, '@', n);
+        if (at != NULL && at > w && at < w + n - 1) {
+            mk_bayes_emit(tk, "U*", w, (size_t)(at - w));
+            mk_bayes_domain(tk, "D*", at + 1, (size_t)(w + n - at - 1));
+            mk_bayes_emit(tk, "D*", at + 1, (size_t)(w + n - at - 1));
+        } else {
+            for (size_t i = 1; i + 1 < n; i++)
+                if (w[i] == '.' && isalpha((unsigned char)w[i + 1]) && w[i - 1] != '.') {
+                    mk_bayes_domain(tk, "UD:", w, n);
+                    break;
+                }
+        }
+    }
+    if (n > MK_BAYES_MAX_TOKEN_LEN && memchr(w, '*', n) == NULL) {
+        size_t high = 0;
+        for (size_t i = 0; i + 1 < n && high == 0; i++)
+            high = (unsigned char)w[i] >= 0xa0 && (unsigned char)w[i + 1] >= 0xa0;
+        if (high) {
+            for (size_t i = 0; i < n; i += 2)
+                mk_bayes_emit(tk, "8:", w + i, n - i >= 2 ? 2 : 1);
+            return;
+        }
+        size_t cut = 0;
+        for (int chars = 0; cut < n && chars < 7; chars++) /* 7 characters, not bytes */
+            for (cut++; cut < n && ((unsigned char)w[cut] & 0xc0) == 0x80; cut++)
+                ;
+        mk_bayes_emit(tk, "sk:", w, cut);
+        return;
+    }
+    if (body && n <= MK_BAYES_MAX_TOKEN_LEN) { /* (longer ones hold a '*') */
+        char low[MK_BAYES_MAX_TOKEN_LEN + 1], strip[MK_BAYES_MAX_TOKEN_LEN + 1];
+        size_t ns = 0, upper = 0, punct = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)w[i];
+            low[i] = (char)tolower(c);
+            upper += isupper(c) != 0;
+            if (mk_bayes_wordc(c) || c == ':' || c == '*')
+                strip[ns++] = w[i];
+            else
+                punct++;
+        }
+        if (punct && ns > 0)
+            mk_bayes_emit(tk, prefix, strip, ns);
+        if (upper) {
+            mk_bayes_emit(tk, prefix, low, n);
+            if (punct && ns > 0) {
+                for (size_t i = 0; i < ns; i++)
+                    strip[i] = (char)tolower((unsigned char)strip[i]);
+                mk_bayes_emit(tk, prefix, strip, ns);
+            }
+        }
+    }
+    mk_bayes_emit(tk, prefix, w, n);
+}
+
+static int mk_bayes_keep(unsigned char c)
+{
+    return mk_bayes_wordc(c) || (c != '\0' && strchr("-,@*!'\"$.", c) != NULL);
+}
+
+static int mk_bayes_trim(unsigned char c)
+{
+    return c != '\0' && strchr("-'\".,", c) != NULL;
+}
+
+/* Cuts a line of text into words and gives each to mk_bayes_word. */
+static void mk_bayes_text(mk_bayes_tk *tk, const char *prefix, int body, const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && !mk_bayes_keep((unsigned char)s[i]))
+            i++;
+        size_t start = i;
+        while (i < len && mk_bayes_keep((unsigned char)s[i])) {
+            /* "word...word" and "word--word": the run is a word of its own */
+            char c = s[i];
+            if ((c == '.' || c == '-') && i > start && mk_bayes_wordc((unsigned char)s[i - 1])) {
+                size_t j = i;
+                while (j < len && s[j] == c)
+                    j++;
+                size_t run = j - i;
+                if (((c == '.' && run >= 3) || (c == '-' && run >= 2)) && run <= 6 && j < len &&
+                    mk_bayes_wordc((unsigned char)s[j]))
+                    break;
+            }
+            i++;
+        }
+        size_t end = i;
+        if (end < len && (s[end] == '.' || s[end] == '-') && end > start) {
+            /* the separator run itself */
+            size_t j = end;
+            while (j < len && s[j] == s[end])
+                j++;
+            mk_bayes_word(tk, prefix, body, s + end, j - end);
+            i = j;
+        }
+        while (start < end && mk_bayes_trim((unsigned char)s[start]))
+            start++;
+        while (end > start && mk_bayes_trim((unsigned char)s[end - 1]))
+            end--;
+        if (end > start)
+            mk_bayes_word(tk, prefix, body, s + start, end - start);
+    }
+}
+
+/* Headers that delivery, filters and mail stores add, which say nothing
+ * about the sender (and would teach the classifier the filter's own
+ * verdict). */
+static int mk_bayes_ignored_header(const char *name)
+{
+    static const char *const prefixes[] = {"x-spam-",   "x-virus-", "x-mailkeeper-",
+                                           "x-amavis-", "x-dspam-", NULL};
+    static const char *const names[] = {
+        "delivered-to",
+        "delivery-date",
+        "envelope-to",
+        "x-original-to",
+        "x-envelope-to",
+        "status",
+        "x-status",
+        "x-uid",
+        "x-keywords",
+        "content-length",
+        "lines",
+        "return-path",
+        "authentication-results",
+        "received-spf",
+        "x-mozilla-status",
+        "x-mozilla-status2",
+        "x-evolution",
+        "x-imap",
+        "arc-authentication-results",
+        NULL,
+    };
+    for (const char *const *p = prefixes; *p != NULL; p++)
+        if (g_ascii_strncasecmp(name, *p, strlen(*p)) == 0)
+            return 1;
+    for (const char *const *p = names; *p != NULL; p++)
+        if (g_ascii_strcasecmp(name, *p) == 0)
+            return 1;
+    return 0;
+}
+
+/* Received: the names and addresses of the hosts, not the dates and IDs
+ * that make every header unique. */
+static void mk_bayes_received(mk_bayes_tk *tk, const char *v)
+{
+    static const char *const drop[] = {"id", "for", "with", "via", NULL};
+    /* the date after the last ";" says when, not who */
+    const char *semi = strrchr(v, ';');
+    char *head = g_strndup(v, semi != NULL ? (size_t)(semi - v) : strlen(v));
+    char **words = g_strsplit_set(head, " \t\r\n()[]", -1);
+    g_free(head);
+    for (char **w = words; *w != NULL; w++) {
+        if (**w == '\0')
+            continue;
+        int skip = 0;
+        for (const char *const *d = drop; *d != NULL; d++)
+            if (g_ascii_strcasecmp(*w, *d) == 0 && w[1] != NULL) {
+                skip = 1;
+                break;
+            }
+        if (skip) { /* the word after "id", "for", ... */
+            for (w++; *w != NULL && **w == '\0'; w++)
+                ;
+            if (*w == NULL)
+                break;
+            continue;
+        }
+        int a, b, c, d;
+        char tail;
+        if (sscanf(*w, "%3d.%3d.%3d.%3d%c", &a, &b, &c, &d, &tail) == 4) {
+            char ip[32];
+            int n = snprintf(ip, sizeof(ip), "%d.%d.%d.%d", a, b, c, d);
+            mk_bayes_emit(tk, "ip*", ip, (size_t)n);
+            n = snprintf(ip, sizeof(ip), "%d.%d.%d", a, b, c);
+            mk_bayes_emit(tk, "ip*", ip, (size_t)n);
+            n = snprintf(ip, sizeof(ip), "%d.%d", a, b);
+            mk_bayes_emit(tk, "ip*", ip, (size_t)n);
+            continue;
+        }
+        if (strspn(*w, "0123456789.:") == strlen(*w))
+            continue; /* ports, version numbers */
+        if (strchr(*w, '.') != NULL && isalpha((unsigned char)**w)) {
+            char *low = g_ascii_strdown(*w, -1);
+            mk_bayes_emit(tk, "HRcvd:", low, strlen(low));
+            g_free(low);
+        } else if (g_ascii_strcasecmp(*w, "from") != 0 && g_ascii_strcasecmp(*w, "by") != 0) {
+            mk_bayes_text(tk, "HRcvd:", 0, *w, strlen(*w));
+        }
+    }
+    g_strfreev(words);
+}
+
+/* Message-ID, In-Reply-To, References: the domains after @. */
+static void mk_bayes_msgid_domains(mk_bayes_tk *tk, const char *prefix, const char *v)
+{
+    for (const char *at = strchr(v, '@'); at != NULL; at = strchr(at + 1, '@')) {
+        size_t n = strcspn(at + 1, "> \t\r\n");
+        mk_bayes_emit(tk, prefix, at + 1, n);
+    }
+}
+
+static void mk_bayes_headers(mk_bayes_tk *tk, GMimeObject *obj)
+{
+    GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+    int count = g_mime_header_list_get_count(hl);
+    for (int i = 0; i < count; i++) {
+        GMimeHeader *hdr = g_mime_header_list_get_header_at(hl, i);
+        const char *name = g_mime_header_get_name(hdr);
+        if (name == NULL || mk_bayes_ignored_header(name))
+            continue;
+        const char *v = g_mime_header_get_value(hdr);
+        if (v == NULL)
+            continue;
+        char prefix[72];
+        snprintf(prefix, sizeof(prefix), "H%s:", name);
+        for (char *p = prefix + 1; *p != '\0'; p++)
+            *p = (char)tolower((unsigned char)*p);
+        if (g_ascii_strcasecmp(name, "Received") == 0)
+            mk_bayes_received(tk, v);
+        else if (g_ascii_strcasecmp(name, "Message-ID") == 0 ||
+                 g_ascii_strcasecmp(name, "In-Reply-To") == 0 ||
+                 g_ascii_strcasecmp(name, "References") == 0)
+            mk_bayes_msgid_domains(tk, prefix, v);
+        else if (g_ascii_strcasecmp(name, "Date") != 0)
+            mk_bayes_text(tk, prefix, 0, v, strlen(v));
+    }
+}
+
+static int mk_bayes_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void mk_bayes_tokenize(const mk_msg *msg, const char *body_text, const mk_uri_set *links,
+                       mk_bayes_toks *out, GPtrArray *names)
+{
+    mk_bayes_tk tk = {g_array_new(FALSE, FALSE, sizeof(uint64_t)), names};
+    mk_bayes_headers(&tk, GMIME_OBJECT(msg->mime));
+    for (const char *line = body_text; line != NULL && *line != '\0';) {
+        const char *nl = strchr(line, '\n');
+        size_t n = nl != NULL ? (size_t)(nl - line) : strlen(line);
+        mk_bayes_text(&tk, "", 1, line, n);
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+    for (size_t i = 0; links != NULL && i < links->n; i++)
+        if (!links->hosts[i].is_addr)
+            mk_bayes_domain(&tk, "UD:", links->hosts[i].name, strlen(links->hosts[i].name));
+    uint64_t *h = (uint64_t *)tk.h->data;
+    size_t n = tk.h->len;
+    qsort(h, n, sizeof(*h), mk_bayes_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || h[u - 1] != h[i])
+            h[u++] = h[i];
+    if (u > MK_BAYES_MAX_TOKENS)
+        u = MK_BAYES_MAX_TOKENS;
+    out->n = u;
+    out->h = (uint64_t *)g_array_free(tk.h, FALSE);
+}
+
+uint64_t mk_bayes_token_hash(const char *text)
+{
+    return mk_bayes_hash(text, strlen(text));
+}
+
+void mk_bayes_toks_clear(mk_bayes_toks *t)
+{
+    g_free(t->h);
+    t->h = NULL;
+    t->n = 0;
+}
+
+char *mk_bayes_msgid(const mk_msg *msg, const char *body_text)
+{
+    const char *id = g_mime_message_get_message_id(msg->mime);
+    if (id != NULL && *id != '\0')
+        return g_strdup_printf("<%s>", id);
+    GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+    GMimeObject *obj = GMIME_OBJECT(msg->mime);
+    static const char *const hdrs[] = {"From", "Date", "Subject"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = g_mime_object_get_header(obj, hdrs[i]);
+        g_checksum_update(sum, (const guchar *)(v != NULL ? v : ""), -1);
+        g_checksum_update(sum, (const guchar *)"\n", 1);
+    }
+    g_checksum_update(sum, (const guchar *)(body_text != NULL ? body_text : ""), -1);
+    char *digest = g_strdup_printf("sha256:%s", g_checksum_get_string(sum));
+    g_checksum_free(sum);
+    return digest;
+}

@@ -1,0 +1,458 @@
+/*
+ * NAME
+ *   mailkeeper-learn - train mailkeeper's Bayes classifier
+ *
+ * SYNOPSIS
+ *   mailkeeper-learn [-c CONF] --spam|--ham|--forget [--user USER [--global]] [PATH...]
+ *   mailkeeper-learn [-c CONF] --stats [--user USER]
+ *   mailkeeper-learn [-c CONF] --expire [--user USER]
+ *   mailkeeper-learn [-c CONF] --tokens [FILE]
+ *
+ * DESCRIPTION
+ *   Learns each message of each PATH as spam or ham, or forgets it: a file
+ *   holding one message, an mbox file (it starts with "From "), a Maildir
+ *   (a directory with cur/ and new/) or a directory of such files; no PATH
+ *   or "-" reads one message from standard input, as Dovecot's sieve pipe
+ *   hands it over. Without --user the global store learns; with it, that
+ *   user's store (and the global one too with --global).
+ *
+ *   The store remembers each message it learned (by Message-ID, or a
+ *   digest of the message without one): learned twice, it counts once;
+ *   learned as the other class, it moves. Tokens past [bayes] max_tokens
+ *   expire, those learned longest ago first. The whole run is one series
+ *   of transactions of up to 500 messages each; a busy store is waited for.
+ *
+ *   --stats prints what a store holds; --tokens prints a message's tokens.
+ *
+ * EXIT STATUS
+ *   0 when every message was read and learned; 1 when some could not be
+ *   read (the others are learned); 64-78 (sysexits) on usage, configuration
+ *   or store errors.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mk_bayes.h"
+#include "mk_config.h"
+#include "mk_domain.h"
+#include "mk_msg.h"
+#include "mk_sa.h"
+#include "mk_uri.h"
+
+#define MK_PROG        "mailkeeper-learn"
+#define MK_LEARN_BATCH 500
+
+typedef struct mk_learn {
+    const mk_config *cfg;
+    mk_bayes_db *db;
+    const psl_ctx_t *psl;
+    int cls;
+    const char *users[2]; /* the stores that learn: a user's, "" global */
+    size_t n_users;
+    int tokens_only;
+    size_t in_batch;
+    size_t counts[5]; /* per mk_bayes_outcome */
+    size_t unreadable, messages;
+    int failed; /* a store error: stop */
+} mk_learn;
+
+/* Parses one message from memory; NULL when it cannot be read. The
+ * buffer is returned in *buf (free after the message). */
+static mk_msg *mk_learn_parse(const mk_learn *l, const char *data, size_t len, mk_msgbuf **buf)
+{
+    char err[256];
+    *buf = mk_msgbuf_new(l->cfg->memory_limit, l->cfg->tmp_dir);
+    if (*buf == NULL || mk_msgbuf_append(*buf, data, len, err, sizeof(err)) != 0)
+        return NULL;
+    return mk_msg_parse(*buf);
+}
+
+/* Prints each distinct token with its counts and probability in the
+ * store (when there is one), then the message's probability. */
+static void mk_learn_explain(const mk_learn *l, GPtrArray *names, const mk_bayes_toks *toks)
+{
+    long nspam = 0, nham = 0;
+    uint32_t *spam = g_new0(uint32_t, toks->n + 1), *ham = g_new0(uint32_t, toks->n + 1);
+    if (l->db != NULL) {
+        mk_bayes_db_totals(l->db, l->users[0], &nspam, &nham);
+        mk_bayes_db_counts(l->db, l->users[0], toks, spam, ham);
+    }
+    GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+    printf("%-40s %7s %7s %7s\n", "token", "spam", "ham", "prob");
+    for (guint i = 0; i < names->len; i++) {
+        const char *name = names->pdata[i];
+        if (!g_hash_table_add(seen, (gpointer)name))
+            continue;
+        uint64_t h = mk_bayes_token_hash(name);
+        size_t lo = 0, hi = toks->n; /* toks is sorted */
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (toks->h[mid] < h)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        uint32_t s = lo < toks->n && toks->h[lo] == h ? spam[lo] : 0;
+        uint32_t m = lo < toks->n && toks->h[lo] == h ? ham[lo] : 0;
+        if (s + m > 0)
+            printf("%-40s %7u %7u %7.4f\n", name, s, m, mk_bayes_token_prob(s, m, nspam, nham));
+        else
+            printf("%-40s %7u %7u %7s\n", name, s, m, "-");
+    }
+    g_hash_table_destroy(seen);
+    size_t used = 0;
+    double p = mk_bayes_prob(spam, ham, toks->n, nspam, nham, &used);
+    printf("%zu tokens, %zu used; store: %ld spam, %ld ham; probability %.4f\n", toks->n, used,
+           nspam, nham, p);
+    g_free(spam);
+    g_free(ham);
+}
+
+/* Learns (or prints the tokens of) one message; what names it for errors. */
+static void mk_learn_one(mk_learn *l, const char *data, size_t len, const char *what)
+{
+    if (l->failed)
+        return;
+    mk_msgbuf *buf = NULL;
+    mk_msg *msg = mk_learn_parse(l, data, len, &buf);
+    if (msg == NULL) {
+        fprintf(stderr, MK_PROG ": %s: cannot read the message\n", what);
+        l->unreadable++;
+        mk_msgbuf_free(buf);
+        return;
+    }
+    l->messages++;
+    char *text = mk_sa_body_text(msg);
+    mk_uri_set links;
+    mk_uri_set_init(&links, l->psl, 1000);
+    mk_uri_scan_msg(&links, msg);
+    GPtrArray *names = l->tokens_only ? g_ptr_array_new_with_free_func(g_free) : NULL;
+    mk_bayes_toks toks;
+    mk_bayes_tokenize(msg, text, &links, &toks, names);
+    if (names != NULL) {
+        mk_learn_explain(l, names, &toks);
+        g_ptr_array_free(names, TRUE);
+    } else {
+        char *msgid = mk_bayes_msgid(msg, text);
+        char err[512];
+        if (l->in_batch == 0 && mk_bayes_db_begin(l->db, err, sizeof(err)) != 0) {
+            fprintf(stderr, MK_PROG ": %s\n", err);
+            l->failed = 1;
+        }
+        for (size_t u = 0; u < l->n_users && !l->failed; u++) {
+            mk_bayes_outcome o;
+            if (mk_bayes_db_learn(l->db, l->users[u], msgid, l->cls, &toks, time(NULL), &o, err,
+                                  sizeof(err)) != 0) {
+                fprintf(stderr, MK_PROG ": %s: %s\n", what, err);
+                l->failed = 1;
+            } else if (u == 0) {
+                l->counts[o]++;
+            }
+        }
+        if (!l->failed && ++l->in_batch >= MK_LEARN_BATCH) {
+            l->in_batch = 0;
+            if (mk_bayes_db_commit(l->db, err, sizeof(err)) != 0) {
+                fprintf(stderr, MK_PROG ": %s\n", err);
+                l->failed = 1;
+            }
+        }
+        g_free(msgid);
+    }
+    mk_bayes_toks_clear(&toks);
+    mk_uri_set_clear(&links);
+    g_free(text);
+    mk_msg_free(msg);
+    mk_msgbuf_free(buf);
+}
+
+/* An mbox file, whose first line (read already) was a "From " line:
+ * messages start at "From " lines after a blank line; ">From " lines of
+ * the mboxrd form lose one ">". */
+static int mk_learn_mbox(mk_learn *l, FILE *f, const char *path)
+{
+    GString *msg = g_string_new(NULL);
+    char *line = NULL;
+    size_t cap = 0, n = 0;
+    ssize_t len;
+    int blank = 0;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        if (blank && strncmp(line, "From ", 5) == 0) {
+            char what[600];
+            snprintf(what, sizeof(what), "%s, message %zu", path, ++n);
+            mk_learn_one(l, msg->str, msg->len, what);
+            g_string_truncate(msg, 0);
+            blank = 0;
+            continue;
+        }
+        const char *p = line;
+        size_t q = 0;
+        while (p[q] == '>')
+            q++;
+        if (q > 0 && strncmp(p + q, "From ", 5) == 0)
+            p++, len--;
+        g_string_append_len(msg, p, len);
+        blank = line[0] == '\n' || (line[0] == '\r' && line[1] == '\n');
+    }
+    if (msg->len > 0) {
+        char what[600];
+        snprintf(what, sizeof(what), "%s, message %zu", path, ++n);
+        mk_learn_one(l, msg->str, msg->len, what);
+    }
+    free(line);
+    g_string_free(msg, TRUE);
+    return ferror(f) ? -1 : 0;
+}
+
+/* One file ("-": standard input): an mbox, or one message. */
+static void mk_learn_file(mk_learn *l, const char *path)
+{
+    int is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, MK_PROG ": %s: %s\n", path, strerror(errno));
+        l->unreadable++;
+        return;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len = getline(&line, &cap, f);
+    int bad = 0;
+    if (len >= 5 && strncmp(line, "From ", 5) == 0) {
+        bad = mk_learn_mbox(l, f, path) != 0;
+    } else {
+        GString *all = g_string_new_len(line, len > 0 ? len : 0);
+        char chunk[65536];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+            g_string_append_len(all, chunk, (gssize)n);
+        bad = ferror(f) != 0;
+        if (!bad)
+            mk_learn_one(l, all->str, all->len, is_stdin ? "stdin" : path);
+        g_string_free(all, TRUE);
+    }
+    free(line);
+    if (bad) {
+        fprintf(stderr, MK_PROG ": %s: read error\n", path);
+        l->unreadable++;
+    }
+    if (!is_stdin)
+        fclose(f);
+}
+
+static int mk_learn_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The regular files of a directory, in name order; g_ptr_array_unref it. */
+static GPtrArray *mk_learn_list(const char *dir)
+{
+    GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return files;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *p = g_build_filename(dir, e->d_name, NULL);
+        struct stat st;
+        if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
+            g_ptr_array_add(files, p);
+        else
+            g_free(p);
+    }
+    closedir(d);
+    g_ptr_array_sort(files, mk_learn_cmp);
+    return files;
+}
+
+/* A path: file, Maildir (its cur/ and new/), or directory of files. */
+static void mk_learn_path(mk_learn *l, const char *path)
+{
+    struct stat st;
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        char *cur = g_build_filename(path, "cur", NULL), *new = g_build_filename(path, "new", NULL);
+        struct stat sc, sn;
+        int maildir = stat(cur, &sc) == 0 && S_ISDIR(sc.st_mode) && stat(new, &sn) == 0 &&
+                      S_ISDIR(sn.st_mode);
+        const char *dirs[2] = {maildir ? cur : path, maildir ? new : NULL};
+        for (int i = 0; i < 2 && dirs[i] != NULL; i++) {
+            GPtrArray *files = mk_learn_list(dirs[i]);
+            for (guint k = 0; k < files->len && !l->failed; k++)
+                mk_learn_file(l, files->pdata[k]);
+            g_ptr_array_unref(files);
+        }
+        g_free(cur);
+        g_free(new);
+        return;
+    }
+    mk_learn_file(l, path);
+}
+
+/* What one store holds. */
+static void mk_learn_print_stats(mk_bayes_db *db, const char *user)
+{
+    long nspam = 0, nham = 0;
+    mk_bayes_db_totals(db, user, &nspam, &nham);
+    printf("%s: %ld spam, %ld ham learned, %ld tokens\n", *user ? user : "global", nspam, nham,
+           mk_bayes_db_ntokens(db, user));
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: " MK_PROG " [-c CONF] --spam|--ham|--forget [--user USER [--global]] "
+                 "[PATH...]\n"
+                 "       " MK_PROG " [-c CONF] --stats|--expire [--user USER]\n"
+                 "       " MK_PROG " [-c CONF] --tokens [FILE]\n"
+                 "  PATH: a message, an mbox file, a Maildir or a directory of messages;\n"
+                 "        none or - reads one message from standard input\n");
+}
+
+enum {
+    OPT_SPAM = 256,
+    OPT_HAM,
+    OPT_FORGET,
+    OPT_USER,
+    OPT_GLOBAL,
+    OPT_STATS,
+    OPT_EXPIRE,
+    OPT_TOKENS
+};
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"spam", no_argument, NULL, OPT_SPAM},
+        {"ham", no_argument, NULL, OPT_HAM},
+        {"forget", no_argument, NULL, OPT_FORGET},
+        {"user", required_argument, NULL, OPT_USER},
+        {"global", no_argument, NULL, OPT_GLOBAL},
+        {"stats", no_argument, NULL, OPT_STATS},
+        {"expire", no_argument, NULL, OPT_EXPIRE},
+        {"tokens", no_argument, NULL, OPT_TOKENS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = NULL, *user = NULL;
+    int mode = 0, global = 0, c;
+    while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case OPT_USER:
+            user = optarg;
+            break;
+        case OPT_GLOBAL:
+            global = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return EX_OK;
+        case OPT_SPAM:
+        case OPT_HAM:
+        case OPT_FORGET:
+        case OPT_STATS:
+        case OPT_EXPIRE:
+        case OPT_TOKENS:
+            if (mode != 0 && mode != c) {
+                fprintf(stderr, MK_PROG ": give one of --spam, --ham, --forget, --stats, "
+                                        "--expire, --tokens\n");
+                return EX_USAGE;
+            }
+            mode = c;
+            break;
+        default:
+            usage(stderr);
+            return EX_USAGE;
+        }
+    }
+    if (mode == 0 || (global && user == NULL)) {
+        usage(stderr);
+        return EX_USAGE;
+    }
+    if (config_path == NULL && access(MK_CONFIG_DEFAULT_PATH, F_OK) == 0)
+        config_path = MK_CONFIG_DEFAULT_PATH;
+    char err[4096];
+    mk_config *cfg = mk_config_load(config_path, err, sizeof(err));
+    if (cfg == NULL) {
+        fprintf(stderr, "%s\n" MK_PROG ": configuration has errors\n", err);
+        return EX_CONFIG;
+    }
+    mk_msg_library_init();
+    mk_learn l = {.cfg = cfg, .psl = mk_domain_psl_load(), .tokens_only = mode == OPT_TOKENS};
+    l.cls = mode == OPT_SPAM ? MK_BAYES_SPAM : mode == OPT_HAM ? MK_BAYES_HAM : MK_BAYES_FORGET;
+    l.users[l.n_users++] = user != NULL ? user : "";
+    if (global)
+        l.users[l.n_users++] = "";
+    int rc = EX_OK;
+    char *path = mk_bayes_db_path(cfg);
+    if (!l.tokens_only || access(path, F_OK) == 0) {
+        l.db = mk_bayes_db_open(path, mode != OPT_STATS && !l.tokens_only, err, sizeof(err));
+        if (l.db == NULL) {
+            fprintf(stderr, MK_PROG ": %s: [bayes] database: %s\n", cfg->path, err);
+            rc = EX_CANTCREAT;
+            goto out;
+        }
+    }
+    if (mode == OPT_STATS) {
+        mk_learn_print_stats(l.db, l.users[0]);
+        goto out;
+    }
+    if (mode != OPT_EXPIRE) {
+        if (optind >= argc)
+            mk_learn_path(&l, "-");
+        for (int i = optind; i < argc && !l.failed; i++)
+            mk_learn_path(&l, argv[i]);
+        if (l.in_batch > 0 && !l.failed && mk_bayes_db_commit(l.db, err, sizeof(err)) != 0) {
+            fprintf(stderr, MK_PROG ": %s\n", err);
+            l.failed = 1;
+        }
+        if (l.failed) {
+            mk_bayes_db_rollback(l.db);
+            fprintf(stderr, MK_PROG ": the store is unchanged since the last %d messages' commit\n",
+                    MK_LEARN_BATCH);
+            rc = EX_TEMPFAIL;
+            goto out;
+        }
+        if (l.tokens_only)
+            goto out;
+        printf("%zu message(s): %zu learned, %zu already learned, %zu moved, %zu forgotten, %zu "
+               "not learned before%s\n",
+               l.messages, l.counts[MK_BAYES_LEARNED], l.counts[MK_BAYES_ALREADY],
+               l.counts[MK_BAYES_MOVED], l.counts[MK_BAYES_FORGOTTEN], l.counts[MK_BAYES_UNKNOWN],
+               l.unreadable ? "; some could not be read" : "");
+    }
+    for (size_t u = 0; u < l.n_users; u++) {
+        size_t removed = 0;
+        if (mk_bayes_db_expire(l.db, l.users[u], cfg->bayes_max_tokens, &removed, err,
+                               sizeof(err)) != 0) {
+            fprintf(stderr, MK_PROG ": expire: %s\n", err);
+            rc = EX_TEMPFAIL;
+        } else if (removed > 0 || mode == OPT_EXPIRE) {
+            printf("%s: %zu token(s) expired\n", *l.users[u] ? l.users[u] : "global", removed);
+        }
+        mk_learn_print_stats(l.db, l.users[u]);
+    }
+    if (rc == EX_OK && l.unreadable > 0)
+        rc = 1;
+out:
+    mk_bayes_db_close(l.db);
+    g_free(path);
+    mk_domain_psl_free(l.psl);
+    mk_msg_library_cleanup();
+    mk_config_free(cfg);
+    return rc;
+}
