@@ -4,9 +4,15 @@
 #include "config.h"
 
 #include "mk_daemon.h"
+#include "mk_log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -96,4 +102,84 @@ int mk_daemon_pidfile(const char *path, char *err, size_t errlen)
     }
     close(fd);
     return 0;
+}
+
+/* The supervisor's loop; exits the process. */
+static void mk_daemon_supervisor(pid_t worker, int reload_sig, const sigset_t *set,
+                                 const sigset_t *old)
+{
+    time_t restarts[5] = {0};
+    size_t next = 0;
+    int stopping = 0;
+    for (;;) {
+        int sig = 0;
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            mk_log(LOG_NOTICE, NULL, "SIGHUP: reloading the configuration (worker %ld)",
+                   (long)worker);
+            kill(worker, reload_sig);
+            continue;
+        }
+        if (sig == SIGTERM || sig == SIGINT) {
+            stopping = 1;
+            kill(worker, SIGTERM);
+            continue;
+        }
+        /* SIGCHLD */
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (pid != worker)
+                continue;
+            time_t now = time(NULL);
+            if (stopping || !WIFSIGNALED(status) || now - restarts[next] < 60) {
+                if (WIFSIGNALED(status) && !stopping)
+                    mk_log(LOG_ERR, NULL,
+                           "worker killed by signal %d, restarted too often: stopping",
+                           WTERMSIG(status));
+                exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+            }
+            mk_log(LOG_ERR, NULL, "worker %ld killed by signal %d: starting another", (long)pid,
+                   WTERMSIG(status));
+            restarts[next] = now;
+            next = (next + 1) % 5;
+            worker = fork();
+            if (worker == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGTERM);
+                pthread_sigmask(SIG_SETMASK, old, NULL);
+                return; /* mk_daemon_supervise() returns 0 in the new worker */
+            }
+            if (worker < 0) {
+                mk_log(LOG_ERR, NULL, "fork: %s: stopping", strerror(errno));
+                exit(1);
+            }
+        }
+    }
+}
+
+int mk_daemon_supervise(int reload_sig, char *err, size_t errlen)
+{
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    pid_t parent = getpid(), worker = fork();
+    if (worker < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return -1;
+    }
+    if (worker == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) /* the supervisor died before the line above */
+            _exit(1);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return 0;
+    }
+    mk_daemon_supervisor(worker, reload_sig, &set, &old);
+    return 1; /* a restarted worker */
 }

@@ -18,4 +18,16 @@ int mk_daemon_detach(char *err, size_t errlen);
 /* Writes the pid into path (created 0644); 0 or -1. */
 int mk_daemon_pidfile(const char *path, char *err, size_t errlen);
 
+/* Splits the daemon in two, as Postfix's master does: returns 0 in the
+ * first worker process, which serves, 1 in a worker started again after a
+ * crash; the calling process stays as its
+ * supervisor and never returns. The supervisor turns SIGHUP into
+ * reload_sig for the worker (libmilter stops on SIGHUP, so the worker
+ * reloads on another signal), passes SIGTERM and SIGINT on, and exits
+ * with the worker's status once it ends. A worker killed by a signal
+ * (a crash) is started again from the supervisor's state, listening
+ * sockets included, at most 5 times a minute. The worker ends when the
+ * supervisor dies. -1 with why in err when fork fails. */
+int mk_daemon_supervise(int reload_sig, char *err, size_t errlen);
+
 #endif

@@ -16,6 +16,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,25 +94,113 @@ static mk_sa_rules *load_rules(const mk_config *cfg, char *summary, size_t slen,
     return rules;
 }
 
-/* The Bayes store of [bayes], or NULL when it is off; *failed when it
- * exists and cannot be read (logged). Opened by the user the daemon runs
- * as, so the files SQLite makes beside it (-wal, -shm) are that user's. */
-static struct mk_bayes *open_bayes(const mk_config *cfg, int *failed)
+/* Frees an app made by app_load(), with what it owns. */
+static void app_free(mk_app *app)
 {
-    *failed = 0;
-    if (!cfg->bayes_enabled)
-        return NULL;
-    char err[512];
-    mk_bayes *b = mk_bayes_new(cfg, err, sizeof(err));
-    if (b == NULL) {
-        mk_log(LOG_ERR, NULL, "%s: [bayes] database: %s", cfg->path, err);
-        *failed = 1;
-    }
-    return b;
+    if (app == NULL)
+        return;
+    mk_bayes_free(app->bayes);
+    mk_sa_free((mk_sa_rules *)app->rules);
+    mk_config_free((mk_config *)app->cfg);
+    free(app);
 }
 
-static int run_daemon(const mk_config *cfg, mk_app *app, int foreground)
+/* A new app of cfg (which it takes over) and the rules it names; the
+ * Bayes store too when bayes is set. NULL with every problem in why (file,
+ * line, key). summary: the rules line for the log, or "". */
+static mk_app *app_load(mk_config *cfg, const psl_ctx_t *psl, int bayes, char *why, size_t wlen,
+                        char *summary, size_t slen)
 {
+    mk_app *app = calloc(1, sizeof(*app));
+    if (app == NULL) {
+        snprintf(why, wlen, "out of memory");
+        mk_config_free(cfg);
+        return NULL;
+    }
+    mk_app_init(app, cfg);
+    app->psl = psl;
+    app->rules = load_rules(cfg, summary, slen, why, wlen);
+    if (app->rules == NULL && why[0] != '\0') {
+        app_free(app);
+        return NULL;
+    }
+    if (bayes && cfg->bayes_enabled) {
+        char err[512];
+        app->bayes = mk_bayes_new(cfg, err, sizeof(err));
+        if (app->bayes == NULL) {
+            snprintf(why, wlen, "%s: [bayes] database: %s", cfg->path, err);
+            app_free(app);
+            return NULL;
+        }
+    }
+    return app;
+}
+
+/* What the worker's reload thread needs. */
+typedef struct mk_reloader {
+    const char *config_path;
+    const psl_ctx_t *psl;
+    GPtrArray *retired; /* apps replaced, freed once no connection uses them */
+} mk_reloader;
+
+/* Frees the retired apps no connection uses any more. */
+static void reload_reap(mk_reloader *r)
+{
+    for (guint i = 0; i < r->retired->len;) {
+        mk_app *old = r->retired->pdata[i];
+        if (mk_app_users(old) == 0) {
+            app_free(old);
+            g_ptr_array_remove_index_fast(r->retired, i);
+        } else {
+            i++;
+        }
+    }
+}
+
+/* The worker's reload thread: on MK_RELOAD_SIGNAL (the supervisor's
+ * translation of SIGHUP) the configuration and the rules are read again;
+ * new connections get the new set, connections open keep theirs until
+ * they close. A set that fails to load changes nothing. */
+#define MK_RELOAD_SIGNAL SIGUSR1
+static void *reload_thread(void *arg)
+{
+    mk_reloader *r = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, MK_RELOAD_SIGNAL);
+    for (;;) {
+        struct timespec tick = {1, 0};
+        int sig = sigtimedwait(&set, NULL, &tick);
+        if (sig == MK_RELOAD_SIGNAL) {
+            char why[4096], summary[600];
+            mk_config *cfg = mk_config_load(r->config_path, why, sizeof(why));
+            mk_app *app =
+                cfg == NULL ? NULL
+                            : app_load(cfg, r->psl, 1, why, sizeof(why), summary, sizeof(summary));
+            if (app == NULL) {
+                for (char *line = strtok(why, "\n"); line != NULL; line = strtok(NULL, "\n"))
+                    mk_log(LOG_ERR, NULL, "reload: %s", line);
+                mk_log(LOG_ERR, NULL,
+                       "reload failed: still running the configuration and "
+                       "rules loaded before");
+            } else {
+                const mk_app *old = mk_mta_swap_app(app);
+                g_ptr_array_add(r->retired, (gpointer)old);
+                mk_log(LOG_NOTICE, NULL, "reloaded %s%s%s", app->cfg->path, summary[0] ? "; " : "",
+                       summary);
+            }
+        }
+        reload_reap(r);
+    }
+    return NULL;
+}
+
+/* Serves until stopped; app is its to free (a reload may replace it). */
+static int run_daemon(const char *config_path, mk_app *app, int foreground)
+{
+    const mk_config *cfg = app->cfg; /* until a reload: not after mk_mta_run() */
+    char pid_file[1024];
+    snprintf(pid_file, sizeof(pid_file), "%s", cfg->pid_file);
     char err[512];
     uid_t uid = 0;
     gid_t gid = 0;
@@ -143,18 +233,66 @@ static int run_daemon(const mk_config *cfg, mk_app *app, int foreground)
         mk_log(LOG_ERR, NULL, "%s", err);
         return EX_NOPERM;
     }
-    int failed;
-    app->bayes = open_bayes(cfg, &failed);
-    if (failed)
-        return EX_CONFIG;
+    /* the pid file names the supervisor; the worker serves */
+    int worker = mk_daemon_supervise(MK_RELOAD_SIGNAL, err, sizeof(err));
+    if (worker < 0) {
+        mk_log(LOG_ERR, NULL, "%s", err);
+        return EX_OSERR;
+    }
+    if (worker == 1) {
+        /* started again after a crash: with the configuration as it is now
+         * (reloads since start included), else with the one of the start */
+        char why[4096], summary[600];
+        mk_config *fresh = mk_config_load(config_path, why, sizeof(why));
+        mk_app *now = fresh != NULL
+                          ? app_load(fresh, app->psl, 0, why, sizeof(why), summary, sizeof(summary))
+                          : NULL;
+        if (now != NULL) {
+            mk_mta_swap_app(now);
+            app_free(app);
+            app = now;
+            cfg = app->cfg;
+        } else {
+            mk_log(LOG_ERR, NULL, "restart: %s; serving the configuration of the start", why);
+        }
+    }
+    /* in the worker: the store is opened here, by the user it runs as, and
+     * not shared with the supervisor across fork() */
+    if (cfg->bayes_enabled) {
+        app->bayes = mk_bayes_new(cfg, err, sizeof(err));
+        if (app->bayes == NULL) {
+            mk_log(LOG_ERR, NULL, "%s: [bayes] database: %s", cfg->path, err);
+            return EX_CONFIG;
+        }
+    }
+    /* blocked in every thread: libmilter's signal thread waits for the
+     * three it knows, the reload thread for its own */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, MK_RELOAD_SIGNAL);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    mk_reloader reloader = {config_path, app->psl, g_ptr_array_new()};
+    pthread_t tid;
+    if (pthread_create(&tid, NULL, reload_thread, &reloader) != 0)
+        mk_log(LOG_WARNING, NULL, "no reload thread: SIGHUP will not reload");
+    else
+        pthread_detach(tid);
     mk_log(LOG_NOTICE, NULL,
            "mailkeeper-milter %s listening on %s as %s, config %s, %zu block list(s)",
            PACKAGE_VERSION, cfg->socket, root ? cfg->user : "the invoking user", cfg->path,
            cfg->n_rbls);
     int rc = mk_mta_run();
     mk_log(LOG_NOTICE, NULL, "mailkeeper-milter stopped%s", rc == 0 ? "" : " with an error");
-    if (cfg->pid_file[0] != '\0' && unlink(cfg->pid_file) != 0 && errno != ENOENT)
-        mk_log(LOG_DEBUG, NULL, "cannot remove pid file %s: %s", cfg->pid_file, strerror(errno));
+    if (pid_file[0] != '\0' && unlink(pid_file) != 0 && errno != ENOENT)
+        mk_log(LOG_DEBUG, NULL, "cannot remove pid file %s: %s", pid_file, strerror(errno));
+    /* the app served last is freed here; the retired ones are the reload
+     * thread's and go with the process */
+    mk_app *last = (mk_app *)mk_mta_swap_app(NULL);
+    if (last != NULL && mk_app_users(last) == 0)
+        app_free(last);
     return rc == 0 ? EX_OK : EX_SOFTWARE;
 }
 
@@ -241,71 +379,59 @@ int main(int argc, char **argv)
 
     if (config_path == NULL && access(MK_CONFIG_DEFAULT_PATH, F_OK) == 0)
         config_path = MK_CONFIG_DEFAULT_PATH;
-    char err[4096];
-    mk_config *cfg = mk_config_load(config_path, err, sizeof(err));
+    char why[4096], summary[600];
+    mk_config *cfg = mk_config_load(config_path, why, sizeof(why));
     if (cfg == NULL) {
-        fprintf(stderr, "%s\n" MK_PROG ": configuration has errors, not starting\n", err);
+        fprintf(stderr, "%s\n" MK_PROG ": configuration has errors, not starting\n", why);
         free(rcpts);
         return EX_CONFIG;
     }
+    mk_log_open(MK_PROG, foreground || test_mode || check_only,
+                test_mode ? LOG_WARNING : cfg->log_level);
     if (check_only) {
-        char why[512], summary[600];
-        mk_sa_rules *rules = load_rules(cfg, summary, sizeof(summary), why, sizeof(why));
-        if (rules == NULL && why[0] != '\0') {
+        mk_app *app = app_load(cfg, NULL, 0, why, sizeof(why), summary, sizeof(summary));
+        if (app == NULL) {
             fprintf(stderr, "%s\n" MK_PROG ": configuration has errors, not starting\n", why);
-            mk_config_free(cfg);
             free(rcpts);
             return EX_CONFIG;
         }
-        if (rules != NULL)
+        if (summary[0] != '\0')
             printf("%s\n", summary);
-        mk_sa_free(rules);
-        printf("%s: configuration OK\n", cfg->path);
-        mk_config_free(cfg);
+        printf("%s: configuration OK\n", app->cfg->path);
+        app_free(app);
         free(rcpts);
         return EX_OK;
     }
-
-    mk_log_open(MK_PROG, foreground || test_mode, test_mode ? LOG_WARNING : cfg->log_level);
     mk_msg_library_init();
     if (mk_dns_library_init() != 0) {
-        mk_log(LOG_ERR, NULL, "cannot initialise c-ares");
+        fprintf(stderr, MK_PROG ": cannot initialise c-ares\n");
         return EX_OSERR;
     }
-    mk_app app;
-    mk_app_init(&app, cfg);
-    app.psl = mk_domain_psl_load();
-    char why[512], summary[600];
-    mk_sa_rules *rules = load_rules(cfg, summary, sizeof(summary), why, sizeof(why));
-    if (rules == NULL && why[0] != '\0') {
+    const psl_ctx_t *psl = mk_domain_psl_load();
+    /* the daemon opens the Bayes store in its worker, after dropping root */
+    mk_app *app = app_load(cfg, psl, test_mode, why, sizeof(why), summary, sizeof(summary));
+    if (app == NULL) {
         mk_log(LOG_ERR, NULL, "%s", why);
-        mk_domain_psl_free(app.psl);
-        mk_config_free(cfg);
+        mk_log(LOG_ERR, NULL, "configuration has errors, not starting");
+        mk_domain_psl_free(psl);
         free(rcpts);
         return EX_CONFIG;
     }
-    if (rules != NULL)
+    if (summary[0] != '\0')
         mk_log(LOG_INFO, NULL, "%s", summary);
-    app.rules = rules;
     int rc = EX_OK;
     if (test_mode) {
-        int failed;
-        app.bayes = open_bayes(cfg, &failed);
-        if (failed)
-            rc = EX_CONFIG;
-        for (int i = optind; i < argc && !failed; i++)
-            if (mk_testmode_file(&app, &topts, argv[i], stdout) != 0)
+        for (int i = optind; i < argc; i++)
+            if (mk_testmode_file(app, &topts, argv[i], stdout) != 0)
                 rc = EX_DATAERR;
+        app_free(app);
     } else {
-        rc = run_daemon(cfg, &app, foreground);
+        rc = run_daemon(config_path, app, foreground); /* frees app */
     }
-    mk_bayes_free(app.bayes);
-    mk_sa_free(rules);
-    mk_domain_psl_free(app.psl);
+    mk_domain_psl_free(psl);
     mk_dns_library_cleanup();
     mk_msg_library_cleanup();
     mk_log_close();
-    mk_config_free(cfg);
     free(rcpts);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <libmilter/mfapi.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +18,21 @@
 
 #include "mk_log.h"
 
-/* libmilter's callbacks carry no user pointer, so the read-only process
- * state is reached through this one file-level pointer, set before the
- * first thread starts and never changed after. */
+/* libmilter's callbacks carry no user pointer, so the process state is
+ * reached through this one file-level pointer: set before the first
+ * thread starts, replaced by a reload (mk_mta_swap_app) under the lock,
+ * which a new connection takes to read it and count itself in. */
 static const mk_app *mk_mta_app;
+static pthread_mutex_t mk_mta_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const mk_app *mk_mta_swap_app(const mk_app *app)
+{
+    pthread_mutex_lock(&mk_mta_lock);
+    const mk_app *old = mk_mta_app;
+    mk_mta_app = app;
+    pthread_mutex_unlock(&mk_mta_lock);
+    return old;
+}
 
 /* The stages after which the MTA need not wait for an answer: it streams
  * them, which halves the round trips of a message. */
@@ -52,7 +64,9 @@ static mk_mta_conn *mk_mta_conn_of(SMFICTX *ctx)
 static sfsistat mk_mta_fail(SMFICTX *ctx)
 {
     mk_outcome out;
+    pthread_mutex_lock(&mk_mta_lock);
     mk_pipe_error_outcome(mk_mta_app, &out);
+    pthread_mutex_unlock(&mk_mta_lock);
     if (out.action == MK_ACTION_ACCEPT)
         return SMFIS_ACCEPT;
     smfi_setreply(ctx, (char *)out.rcode, (char *)out.xcode, (char *)out.text);
@@ -106,7 +120,9 @@ static sfsistat mk_mta_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
     else if (sa != NULL && sa->sa_family == AF_INET6)
         ipp = inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)sa)->sin6_addr, ip, sizeof(ip));
     mk_pipe_close(c->pipe);
+    pthread_mutex_lock(&mk_mta_lock);
     c->pipe = mk_pipe_connect(mk_mta_app, host, ipp);
+    pthread_mutex_unlock(&mk_mta_lock);
     if (c->pipe == NULL)
         mk_log(LOG_ERR, NULL, "out of memory at connect");
     return mk_mta_quiet(ctx, c, SMFIP_NR_CONN, c->pipe != NULL, &c->conn_failed);

@@ -67,6 +67,12 @@ void mk_app_init(mk_app *app, const mk_config *cfg)
     app->psl = psl_builtin();
     app->rules = NULL;
     app->bayes = NULL;
+    atomic_init(&app->users, 0);
+}
+
+int mk_app_users(const mk_app *app)
+{
+    return atomic_load(&((mk_app *)app)->users);
 }
 
 /* Ends the current message: frees its state, forgets its queue ID. */
@@ -116,6 +122,7 @@ mk_pipe *mk_pipe_connect(const mk_app *app, const char *host, const char *ip)
         free(pipe);
         return NULL;
     }
+    atomic_fetch_add(&((mk_app *)app)->users, 1); /* the one field a connection changes */
     snprintf(pipe->qid, sizeof(pipe->qid), "NOQUEUE");
     pipe->env.qid = pipe->qid;
     pipe->env.client_host = mk_pool_strdup(pipe->pool, host);
@@ -159,6 +166,7 @@ void mk_pipe_close(mk_pipe *pipe)
     mk_pipe_txn_end(pipe);
     mk_dns_free(pipe->dns); /* runs pending callbacks: before the pool they write to */
     mk_pool_free(pipe->pool);
+    atomic_fetch_sub(&((mk_app *)pipe->app)->users, 1);
     free(pipe);
 }
 

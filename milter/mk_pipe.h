@@ -14,6 +14,7 @@
 #define MK_PIPE_H
 
 #include <libpsl.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "mk_config.h"
@@ -21,13 +22,15 @@
 #include "mk_sa.h"
 #include "mk_verdict.h"
 
-/* Process-wide and read-only once the daemon runs. */
+/* Process-wide and read-only while connections use it; a reload makes a
+ * new one, and the old one is freed once its last connection closed. */
 typedef struct mk_app {
     const mk_config *cfg;
     mk_policy policy;
     const psl_ctx_t *psl;     /* libpsl's built-in list unless main loads another */
     const mk_sa_rules *rules; /* content rules ([rules] paths), or NULL */
     struct mk_bayes *bayes;   /* the Bayes store ([bayes]), or NULL; thread-safe */
+    atomic_int users;         /* connections open on it (mk_pipe_connect/close) */
 } mk_app;
 
 typedef enum { MK_EDIT_DELETE, MK_EDIT_INSERT } mk_edit_op;
@@ -60,6 +63,8 @@ void mk_app_init(mk_app *app, const mk_config *cfg);
 /* A new connection: host as the MTA names the client, ip its address in
  * text (NULL when unknown). NULL when out of memory. */
 mk_pipe *mk_pipe_connect(const mk_app *app, const char *host, const char *ip);
+/* Connections open on app (for freeing it once a reload replaced it). */
+int mk_app_users(const mk_app *app);
 /* Ends the connection and frees everything of it. NULL is allowed. */
 void mk_pipe_close(mk_pipe *pipe);
 

@@ -62,6 +62,7 @@ rig_up() {
     mkdir -p "$RIG/dns" "$RIG/mail" "$RIG/postfix/etc" "$RIG/postfix/data" "$RIG/tmp"
     chown nobody:nogroup "$RIG/mail"
     chmod 1777 "$RIG/tmp"
+    mkdir -p "$RIG/state" && chown mailkeeper: "$RIG/state" # the milter's databases
     trap rig_down EXIT
 }
 
@@ -134,6 +135,7 @@ rig_milter_conf() {
 dns_servers = 127.0.0.1:53
 dns_timeout = 2s
 tmp_dir = $RIG/tmp
+state_dir = $RIG/state
 log_level = info
 [milter]
 socket = inet:$MILTER_PORT@127.0.0.1

@@ -46,6 +46,7 @@ score  MK_BOTH_MARKERS 0.5
 body   MK_BROKEN       /(unclosed/
 RULES
 printf '[rules]\npaths = %s/rules\n' "$RIG" >> "$RIG/mailkeeper.conf"
+printf '[bayes]\nmin_spam = 5\nmin_ham = 5\nrefresh = 0s\n' >> "$RIG/mailkeeper.conf"
 rig_milter_start || { echo "FAIL: milter did not start"; cat "$RIG/milter.log"; echo "0 passed, 1 failed"; exit 1; }
 rig_postfix_start || { echo "FAIL: Postfix did not start"; cat "$RIG/postfix/maillog"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -290,6 +291,98 @@ t_rules_bad_path() {
     [ $rc = 78 ] && echo "$out" | grep -q 'badrules.conf: \[rules\] paths: .*no-such-rules' || { echo "rc=$rc $out"; return 1; }
 }
 check "content rules: an unreadable rules path stops start-up, naming it" t_rules_bad_path
+
+# --- reloading (SIGHUP to the pid in the pid file) ---------------------------------
+# reload_and_wait: SIGHUP, then the worker's log line that says how it went
+reload_and_wait() { bash "$RIG_SRC/reload_wait.sh" "$RIG"; }
+status_of() { # SUBJECT-TEXT: the X-Spam-Status of alice's message, one test a line
+    local f; f=$(rig_delivered alice "$1") || { echo "not delivered"; return 1; }
+    rig_header "$f" X-Spam-Status | tr ',= ' '\n\n\n'
+}
+t_reload_session() {
+    printf 'header MK_RELOAD_A Subject =~ /reload-probe/\nscore MK_RELOAD_A 0.1\n' > "$RIG/rules/reload.cf"
+    reload_and_wait || return 1
+    local id="reload-probe $(date +%s%N)"
+    # the session is open (headers sent) while the rules change and SIGHUP lands
+    local out; out=$($X python3 "$RIG_SRC/session_across.py" 127.0.0.1 2525 alice@mk.test "$id" \
+        "printf 'header MK_RELOAD_B Subject =~ /reload-probe/\\nscore MK_RELOAD_B 0.1\\n' > '$RIG/rules/reload.cf' && bash '$RIG_SRC/reload_wait.sh' '$RIG'") || { echo "$out"; return 1; }
+    echo "$out"
+    echo "$out" | grep -q '^250 .*event-rc=0$' || return 1
+    grep -q "reloaded $RIG/mailkeeper.conf; rules: 4 loaded" "$RIG/milter.log" || { grep reload "$RIG/milter.log"; return 1; }
+    # the open session finished with the set it started with; a new one gets the new set
+    status_of "$id" | grep -qx MK_RELOAD_A || { status_of "$id"; return 1; }
+    local id2="reload-probe $(date +%s%N)"
+    rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id2" > /dev/null || return 1
+    status_of "$id2" | grep -qx MK_RELOAD_B || { status_of "$id2"; return 1; }
+}
+check "SIGHUP reloads the rules; an SMTP session open across it completes (250), new sessions use the new rules" t_reload_session
+t_reload_failures() {
+    local n
+    # a configuration error: the old set stays, the log names file, line and key
+    cp "$RIG/mailkeeper.conf" "$RIG/mailkeeper.conf.good"
+    printf '[scoring]\nno_such_key = 1\n' >> "$RIG/mailkeeper.conf"
+    reload_and_wait || return 1
+    grep -q "reload: $RIG/mailkeeper.conf:[0-9]*: \[scoring\] no_such_key" "$RIG/milter.log" &&
+        grep -q 'reload failed: still running' "$RIG/milter.log" || { grep reload "$RIG/milter.log"; return 1; }
+    cp "$RIG/mailkeeper.conf.good" "$RIG/mailkeeper.conf"
+    # rules that cannot be read: the same
+    n=$(grep -c 'reload failed' "$RIG/milter.log")
+    chmod 000 "$RIG/rules"
+    reload_and_wait; local rc=$?
+    chmod 755 "$RIG/rules"
+    [ $rc = 0 ] && [ "$(grep -c 'reload failed' "$RIG/milter.log")" -gt "$n" ] &&
+        grep -q "reload: .*\[rules\] paths: .*$RIG/rules" "$RIG/milter.log" || { grep reload "$RIG/milter.log"; return 1; }
+    local id="reload-probe $(date +%s%N)"
+    rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" > /dev/null || return 1
+    status_of "$id" | grep -qx MK_RELOAD_B || { status_of "$id"; return 1; }
+    rm -f "$RIG/rules/reload.cf"
+    reload_and_wait
+}
+check "a reload that fails (bad key, unreadable rules) logs why and keeps the old set serving" t_reload_failures
+t_worker_restart() {
+    local worker; worker=$(pgrep -P "$MILTER_PID" | head -1)
+    [ -n "$worker" ] || { echo "no worker"; return 1; }
+    kill -SEGV "$worker"
+    rig_wait_gone "$worker" || return 1
+    local id="restart $(date +%s%N)"
+    for _ in $(seq 1 100); do [ -n "$(pgrep -P "$MILTER_PID")" ] && break; sleep 0.05; done
+    rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: $id" > /dev/null || return 1
+    local f; f=$(rig_delivered alice "$id") || return 1
+    rig_header "$f" X-Spam-Status | grep -q '^No, score=' &&
+        grep -q "worker $worker killed by signal 11: starting another" "$RIG/milter.log"
+}
+check "a worker that crashes is started again by the supervisor; mail goes on being scored" t_worker_restart
+
+# --- Bayes through Postfix --------------------------------------------------------
+t_bayes() {
+    local d="$RIG/bayes-train" i
+    mkdir -p "$d/spam" "$d/ham"
+    for i in $(seq 1 8); do
+        printf 'From: offers%d@deals.example\nSubject: cheap replica watches %d\nMessage-ID: <s%d@deals.example>\n\nBuy cheap replica watches and pills now, limited offer, act fast %d\n' $i $i $i $i > "$d/spam/$i"
+        printf 'From: colleague%d@mk.test\nSubject: minutes of the budget meeting %d\nMessage-ID: <h%d@mk.test>\n\nAttached are the minutes of the quarterly budget meeting, see agenda item %d\n' $i $i $i $i > "$d/ham/$i"
+    done
+    chmod -R a+rX "$d"
+    runuser -u mailkeeper -- "$MK_TOP/rules/mailkeeper-learn" -c "$RIG/mailkeeper.conf" --spam "$d/spam" || return 1
+    runuser -u mailkeeper -- "$MK_TOP/rules/mailkeeper-learn" -c "$RIG/mailkeeper.conf" --ham "$d/ham" || return 1
+    # learned twice: counted once
+    runuser -u mailkeeper -- "$MK_TOP/rules/mailkeeper-learn" -c "$RIG/mailkeeper.conf" --ham "$d/ham" | grep -q '8 message(s): 0 learned, 8 already learned' || return 1
+    sleep 0.2
+    local id="bayes-spam $(date +%s%N)"
+    rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: cheap replica watches $id" --body "cheap replica watches and pills, limited offer" > /dev/null || return 1
+    status_of "$id" | grep -qx BAYES_99 || { status_of "$id"; grep -i bayes "$RIG/milter.log"; return 1; }
+    id="bayes-ham $(date +%s%N)"
+    rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: minutes of the budget meeting $id" --body "the minutes of the quarterly budget meeting" > /dev/null || return 1
+    status_of "$id" | grep -qx BAYES_00 || { status_of "$id"; return 1; }
+    grep -q 'Bayes: loaded .*bayes.db: 8 spam, 8 ham learned' "$RIG/milter.log" || return 1
+    # forgotten again, so the tests after this one meet no Bayes vote
+    runuser -u mailkeeper -- "$MK_TOP/rules/mailkeeper-learn" -c "$RIG/mailkeeper.conf" --forget "$d/spam" "$d/ham" | grep -q '16 message(s): 0 learned, 0 already learned, 0 moved, 16 forgotten' || return 1
+    runuser -u mailkeeper -- "$MK_TOP/rules/mailkeeper-learn" -c "$RIG/mailkeeper.conf" --stats | grep -qx 'global: 0 spam, 0 ham learned, 0 tokens' || return 1
+    id="bayes-after $(date +%s%N)"
+    sleep 0.2
+    rig_send --xclient-addr 192.0.2.10 --to alice@mk.test --header "Subject: cheap replica watches $id" > /dev/null || return 1
+    ! status_of "$id" | grep -q '^BAYES_'
+}
+check "Bayes through Postfix: after mailkeeper-learn (run as the milter's user) spam gets BAYES_99, ham BAYES_00" t_bayes
 # SpamAssassin's own rule set, as Debian's spamassassin package installs it
 SA_RULES=/usr/share/spamassassin
 t_stock_load() {

