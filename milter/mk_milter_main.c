@@ -45,6 +45,7 @@ static void usage(FILE *out)
                  "       " MK_PROG " -n [-c FILE]          check the configuration and exit\n"
                  "       " MK_PROG " -t [OPTIONS] FILE...  score message files without an MTA\n"
                  "options:\n"
+                 "      --list-rules      with -n: also list the content rules that run\n"
                  "  -c, --config FILE     configuration (default " MK_CONFIG_DEFAULT_PATH ",\n"
                  "                        built-in defaults when that does not exist)\n"
                  "  -f, --foreground      stay in the foreground, log to stderr too\n"
@@ -59,7 +60,7 @@ static void usage(FILE *out)
                  "  -h, --help            this text\n");
 }
 
-enum { OPT_CLIENT_IP = 256, OPT_CLIENT_HOST, OPT_HELO, OPT_FROM, OPT_RCPT };
+enum { OPT_CLIENT_IP = 256, OPT_CLIENT_HOST, OPT_HELO, OPT_FROM, OPT_RCPT, OPT_LIST_RULES };
 
 /* The content rules of [rules] paths: NULL with why "" when none are
  * configured, NULL with why set when they cannot be read; summary says
@@ -85,12 +86,7 @@ static mk_sa_rules *load_rules(const mk_config *cfg, char *summary, size_t slen,
         snprintf(why, wlen, "%s: [rules] paths: %s", cfg->path, err);
         return NULL;
     }
-    const mk_sa_stats *st = mk_sa_stats_of(rules);
-    int o = snprintf(summary, slen, "rules: %zu loaded from %zu file(s); skipped:", st->loaded,
-                     st->files);
-    for (int i = 0; i < MK_SA_SKIP_N && o > 0 && (size_t)o < slen; i++)
-        o += snprintf(summary + o, slen - (size_t)o, "%s %s %zu", i ? "," : "",
-                      mk_sa_skip_name((mk_sa_skip)i), st->skipped[i]);
+    mk_sa_summary(rules, summary, slen);
     return rules;
 }
 
@@ -172,7 +168,7 @@ static void *reload_thread(void *arg)
         struct timespec tick = {1, 0};
         int sig = sigtimedwait(&set, NULL, &tick);
         if (sig == MK_RELOAD_SIGNAL) {
-            char why[4096], summary[600];
+            char why[4096], summary[1024];
             mk_config *cfg = mk_config_load(r->config_path, why, sizeof(why));
             mk_app *app =
                 cfg == NULL ? NULL
@@ -242,7 +238,7 @@ static int run_daemon(const char *config_path, mk_app *app, int foreground)
     if (worker == 1) {
         /* started again after a crash: with the configuration as it is now
          * (reloads since start included), else with the one of the start */
-        char why[4096], summary[600];
+        char why[4096], summary[1024];
         mk_config *fresh = mk_config_load(config_path, why, sizeof(why));
         mk_app *now = fresh != NULL
                           ? app_load(fresh, app->psl, 0, why, sizeof(why), summary, sizeof(summary))
@@ -302,6 +298,7 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"foreground", no_argument, NULL, 'f'},
         {"check-config", no_argument, NULL, 'n'},
+        {"list-rules", no_argument, NULL, OPT_LIST_RULES},
         {"test", no_argument, NULL, 't'},
         {"client-ip", required_argument, NULL, OPT_CLIENT_IP},
         {"client-host", required_argument, NULL, OPT_CLIENT_HOST},
@@ -313,7 +310,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL;
-    int foreground = 0, check_only = 0, test_mode = 0;
+    int foreground = 0, check_only = 0, test_mode = 0, list_rules = 0;
     mk_test_opts topts = {NULL, "unknown", "localhost", "", NULL, 0};
     const char **rcpts = calloc((size_t)argc + 1, sizeof(*rcpts));
     if (rcpts == NULL)
@@ -329,6 +326,9 @@ int main(int argc, char **argv)
             break;
         case 'n':
             check_only = 1;
+            break;
+        case OPT_LIST_RULES:
+            check_only = list_rules = 1;
             break;
         case 't':
             test_mode = 1;
@@ -379,7 +379,7 @@ int main(int argc, char **argv)
 
     if (config_path == NULL && access(MK_CONFIG_DEFAULT_PATH, F_OK) == 0)
         config_path = MK_CONFIG_DEFAULT_PATH;
-    char why[4096], summary[600];
+    char why[4096], summary[1024];
     mk_config *cfg = mk_config_load(config_path, why, sizeof(why));
     if (cfg == NULL) {
         fprintf(stderr, "%s\n" MK_PROG ": configuration has errors, not starting\n", why);
@@ -397,6 +397,12 @@ int main(int argc, char **argv)
         }
         if (summary[0] != '\0')
             printf("%s\n", summary);
+        for (size_t i = 0; list_rules && app->rules != NULL; i++) {
+            const char *name = mk_sa_rule_running(app->rules, i);
+            if (name == NULL)
+                break;
+            printf("rule %s\n", name);
+        }
         printf("%s: configuration OK\n", app->cfg->path);
         app_free(app);
         free(rcpts);

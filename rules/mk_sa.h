@@ -26,6 +26,7 @@ typedef enum {
     MK_SA_SKIP_SYNTAX,   /* a line it cannot read */
     MK_SA_SKIP_META,     /* a meta naming a rule that does not exist, or in a loop */
     MK_SA_SKIP_DISABLED, /* score 0, and no meta uses it */
+    MK_SA_SKIP_PSEUDO,   /* reads a header SpamAssassin makes up (X-Spam-Relays-*, ALL-TRUSTED) */
     MK_SA_SKIP_N
 } mk_sa_skip;
 
@@ -34,6 +35,9 @@ const char *mk_sa_skip_name(mk_sa_skip why);
 typedef struct mk_sa_stats {
     size_t loaded; /* rules that run */
     size_t skipped[MK_SA_SKIP_N];
+    /* metas skipped for reading a rule that does not run, by why that one
+     * (in the end) does not: [MK_SA_SKIP_META] a name nowhere defined, or a loop */
+    size_t meta_on[MK_SA_SKIP_N];
     size_t files;
     size_t other_directives; /* lines of SpamAssassin settings that are not rules */
 } mk_sa_stats;
@@ -45,6 +49,13 @@ typedef struct mk_sa_stats {
 mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, char *err, size_t errlen);
 void mk_sa_free(mk_sa_rules *rules);
 const mk_sa_stats *mk_sa_stats_of(const mk_sa_rules *rules);
+/* The start-up line: "rules: N loaded from F file(s); skipped: REASON N,
+ * ...; metas skipped by the rule they read: ...; N of M (P %) of the rules
+ * that are neither network nor plugin tests". */
+void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len);
+/* The name of the i-th rule that runs (in the order they run), or NULL
+ * past the last. */
+const char *mk_sa_rule_running(const mk_sa_rules *rules, size_t i);
 /* Whether any rule that runs reads the whole message (full rules) or the
  * links (uri rules): what the caller need not prepare otherwise. */
 int mk_sa_reads_full(const mk_sa_rules *rules);

@@ -85,6 +85,7 @@ typedef struct mk_sa_rule {
     unsigned maxhits;
     int skip; /* not run, for skip_why */
     mk_sa_skip skip_why;
+    mk_sa_skip root_why; /* MK_SA_SKIP_META: why the rule it reads (in the end) does not run */
     char *file;
     int line;
 } mk_sa_rule;

@@ -19,6 +19,7 @@ const char *mk_sa_skip_name(mk_sa_skip why)
 {
     static const char *const names[MK_SA_SKIP_N] = {
         "eval test", "plugin not available", "regex", "syntax", "meta dependency", "score 0",
+        "pseudo-header",
     };
     return (unsigned)why < MK_SA_SKIP_N ? names[why] : "?";
 }
@@ -223,12 +224,28 @@ static pcre2_code *mk_sa_compile(const char *pattern, uint32_t opts, char *why, 
 }
 
 /* header NAME Header[:mode] =~ /re/ [if-unset: X] | exists:Header */
+/* The headers SpamAssassin makes up from its parse of the Received
+ * chain; mailkeeper has no such parse, so rules on them do not run. */
+static int mk_sa_pseudo_header(const char *name)
+{
+    static const char *const pseudo[] = {"ALL-TRUSTED", "ALL-UNTRUSTED", "ALL-INTERNAL",
+                                         "ALL-EXTERNAL", NULL};
+    if (g_ascii_strncasecmp(name, "X-Spam-Relays-", 14) == 0)
+        return 1;
+    for (const char *const *p = pseudo; *p != NULL; p++)
+        if (strcmp(name, *p) == 0)
+            return 1;
+    return 0;
+}
+
 static void mk_sa_def_header(mk_sa_loader *ld, mk_sa_rule *r, const char *def)
 {
     char why[256];
     if (strncmp(def, "exists:", 7) == 0) {
         r->exists = 1;
         r->header = g_strstrip(g_strdup(def + 7));
+        if (mk_sa_pseudo_header(r->header))
+            mk_sa_rule_skip(ld, r, MK_SA_SKIP_PSEUDO);
         return;
     }
     const char *op = strstr(def, "=~");
@@ -272,6 +289,10 @@ static void mk_sa_def_header(mk_sa_loader *ld, mk_sa_rule *r, const char *def)
         r->mode = (mk_sa_hdr_mode)m;
     }
     r->header = hdr;
+    if (mk_sa_pseudo_header(hdr)) {
+        mk_sa_rule_skip(ld, r, MK_SA_SKIP_PSEUDO);
+        return;
+    }
     const char *p = op + 2, *rest = NULL;
     while (isspace((unsigned char)*p))
         p++;
@@ -895,7 +916,7 @@ static void mk_sa_compile_metas(mk_sa_rules *rs)
         } else if (m.error == 2) {
             mk_log(LOG_INFO, NULL, "rules: %s:%d: meta %s names %s, which is not defined", r->file,
                    r->line, r->name, m.missing);
-            r->skip = 1, r->skip_why = MK_SA_SKIP_META;
+            r->skip = 1, r->skip_why = r->root_why = MK_SA_SKIP_META;
         }
     }
 }
@@ -913,9 +934,11 @@ static void mk_sa_order(mk_sa_rules *rs)
                 continue;
             for (size_t t = 0; t < r->n_rpn; t++)
                 if (r->rpn[t].type == MK_SA_T_RULE && rs->r[r->rpn[t].rule].skip) {
+                    const mk_sa_rule *dep = &rs->r[r->rpn[t].rule];
                     mk_log(LOG_DEBUG, NULL, "rules: meta %s reads %s, which does not run", r->name,
-                           rs->r[r->rpn[t].rule].name);
+                           dep->name);
                     r->skip = 1, r->skip_why = MK_SA_SKIP_META, changed = 1;
+                    r->root_why = dep->skip_why == MK_SA_SKIP_META ? dep->root_why : dep->skip_why;
                     break;
                 }
         }
@@ -944,8 +967,9 @@ static void mk_sa_order(mk_sa_rules *rs)
                 if (mark[t->rule] == 1) {
                     mk_log(LOG_INFO, NULL, "rules: meta %s is in a loop through %s: not run",
                            cur->name, rs->r[t->rule].name);
-                    cur->skip = 1, cur->skip_why = MK_SA_SKIP_META;
-                    rs->r[t->rule].skip = 1, rs->r[t->rule].skip_why = MK_SA_SKIP_META;
+                    cur->skip = 1, cur->skip_why = cur->root_why = MK_SA_SKIP_META;
+                    rs->r[t->rule].skip = 1,
+                    rs->r[t->rule].skip_why = rs->r[t->rule].root_why = MK_SA_SKIP_META;
                     continue;
                 }
                 if (mark[t->rule] == 0 && !rs->r[t->rule].skip) {
@@ -973,7 +997,7 @@ static void mk_sa_order(mk_sa_rules *rs)
         for (size_t t = 0; r->kind == MK_SA_META && t < r->n_rpn; t++)
             bad |= r->rpn[t].type == MK_SA_T_RULE && rs->r[r->rpn[t].rule].skip;
         if (bad)
-            r->skip = 1, r->skip_why = MK_SA_SKIP_META;
+            r->skip = 1, r->skip_why = r->root_why = MK_SA_SKIP_META;
         else
             rs->order[o++] = rs->order[k];
     }
@@ -1031,9 +1055,12 @@ mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, char *err, siz
     pcre2_set_match_limit(rs->mctx, MK_SA_MATCH_LIMIT);
     pcre2_set_depth_limit(rs->mctx, MK_SA_DEPTH_LIMIT);
     rs->stats.loaded = rs->n_order;
-    for (size_t i = 0; i < rs->n; i++)
+    for (size_t i = 0; i < rs->n; i++) {
         if (rs->r[i].defined && rs->r[i].skip)
             rs->stats.skipped[rs->r[i].skip_why]++;
+        if (rs->r[i].defined && rs->r[i].skip && rs->r[i].skip_why == MK_SA_SKIP_META)
+            rs->stats.meta_on[rs->r[i].root_why]++;
+    }
     return rs;
 }
 
@@ -1081,4 +1108,43 @@ int mk_sa_reads_full(const mk_sa_rules *rules)
 int mk_sa_reads_uris(const mk_sa_rules *rules)
 {
     return mk_sa_runs_kind(rules, MK_SA_URI);
+}
+
+const char *mk_sa_rule_running(const mk_sa_rules *rules, size_t i)
+{
+    return i < rules->n_order ? rules->r[rules->order[i]].name : NULL;
+}
+
+void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len)
+{
+    const mk_sa_stats *st = &rules->stats;
+    GString *s = g_string_new(NULL);
+    g_string_append_printf(s, "rules: %zu loaded from %zu file(s); skipped:", st->loaded,
+                           st->files);
+    for (int i = 0; i < MK_SA_SKIP_N; i++)
+        g_string_append_printf(s, "%s %s %zu", i ? "," : "", mk_sa_skip_name((mk_sa_skip)i),
+                               st->skipped[i]);
+    g_string_append(s, "; metas skipped by the rule they read:");
+    for (int i = 0, first = 1; i < MK_SA_SKIP_N; i++)
+        if (st->meta_on[i] > 0) {
+            g_string_append_printf(s, "%s %s %zu", first ? "" : ",",
+                                   i == MK_SA_SKIP_META ? "undefined or loop"
+                                                        : mk_sa_skip_name((mk_sa_skip)i),
+                                   st->meta_on[i]);
+            first = 0;
+        }
+    /* what SpamAssassin runs without network tests and plugins of its own:
+     * everything but plugin blocks, pseudo-headers, score 0 and the metas
+     * that stand on those */
+    static const mk_sa_skip local[] = {MK_SA_SKIP_EVAL, MK_SA_SKIP_REGEX, MK_SA_SKIP_SYNTAX,
+                                       MK_SA_SKIP_META};
+    size_t all = st->loaded;
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+        all += (local[i] == MK_SA_SKIP_META ? 0 : st->skipped[local[i]]) + st->meta_on[local[i]];
+    if (all > 0)
+        g_string_append_printf(s, "; %zu of %zu (%.1f %%) of the rules that are neither network "
+                                  "nor plugin tests",
+                               st->loaded, all, 100.0 * (double)st->loaded / (double)all);
+    snprintf(out, len, "%s", s->str);
+    g_string_free(s, TRUE);
 }
