@@ -363,6 +363,11 @@ void mk_bayes_tokenize(const mk_msg *msg, const char *body_text, const mk_uri_se
     for (size_t i = 0; links != NULL && i < links->n; i++)
         if (!links->hosts[i].is_addr)
             mk_bayes_domain(&tk, "UD:", links->hosts[i].name, strlen(links->hosts[i].name));
+    /* the links as written, cut into words as the body is (paths, names) */
+    for (guint i = 0; links != NULL && links->kept != NULL && i < links->kept->len; i++) {
+        const char *link = links->kept->pdata[i];
+        mk_bayes_text(&tk, "", 1, link, strlen(link));
+    }
     uint64_t *h = (uint64_t *)tk.h->data;
     size_t n = tk.h->len;
     qsort(h, n, sizeof(*h), mk_bayes_cmp);

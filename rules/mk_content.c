@@ -47,6 +47,7 @@ static void *mk_content_start(mk_check_ctx *ctx)
         .full_len = full != NULL ? full->len : 0,
         .uris = links != NULL ? (const char *const *)links->kept->pdata : NULL,
         .n_uris = links != NULL ? links->kept->len : 0,
+        .network = mk_checks_need_dns(ctx->cfg),
         .bayes_voted = ctx->bayes_voted,
     };
     mk_sa_hit *hits = NULL;

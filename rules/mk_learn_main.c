@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "mk_bayes.h"
+#include "mk_check.h"
 #include "mk_config.h"
 #include "mk_domain.h"
 #include "mk_msg.h"
@@ -134,7 +135,8 @@ static void mk_learn_one(mk_learn *l, const char *data, size_t len, const char *
     l->messages++;
     char *text = mk_sa_body_text(msg);
     mk_uri_set links;
-    mk_uri_set_init(&links, l->psl, 1000);
+    mk_uri_set_init(&links, l->psl, MK_CHECK_MAX_LINKS); /* as the milter's mk_check_links */
+    mk_uri_set_keep_links(&links, MK_CHECK_MAX_LINKS);
     mk_uri_scan_msg(&links, msg);
     GPtrArray *names = l->tokens_only ? g_ptr_array_new_with_free_func(g_free) : NULL;
     mk_bayes_toks toks;

@@ -70,7 +70,10 @@ typedef struct mk_sa_input {
     size_t full_len;
     const char *const *uris; /* the links, as written */
     size_t n_uris;
-    int bayes_voted; /* scores of the set with Bayes, as SpamAssassin switches */
+    /* which of SpamAssassin's score sets applies: network tests on (DNS
+     * checks configured), Bayes voting on this message */
+    int network;
+    int bayes_voted;
 } mk_sa_input;
 
 /* One rule that hit. */

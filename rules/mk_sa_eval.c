@@ -454,7 +454,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     size_t cap = 0;
     for (size_t k = 0; k < rs->n_order; k++) {
         const mk_sa_rule *r = &rs->r[rs->order[k]];
-        double score = in->bayes_voted ? r->score_bayes : r->score;
+        double score = r->score[(in->network ? 1 : 0) | (in->bayes_voted ? 2 : 0)];
         if (counts[rs->order[k]] == 0 || score == 0.0 || strncmp(r->name, "__", 2) == 0)
             continue;
         if (*n_hits == cap) {

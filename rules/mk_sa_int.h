@@ -11,10 +11,9 @@
 
 #include "mk_sa.h"
 
-/* The score sets of SpamAssassin's four that mailkeeper uses: network
- * tests on, and Bayes off (1) or voting (3). */
-#define MK_SA_SCORESET       1
-#define MK_SA_SCORESET_BAYES 3
+/* SpamAssassin's four score sets: bit 0 network tests on, bit 1 Bayes
+ * voting; a rule's line gives one score for all or four. */
+#define MK_SA_SCORESETS 4
 
 typedef enum {
     MK_SA_HEADER,
@@ -77,8 +76,7 @@ typedef struct mk_sa_rule {
     char *expr;     /* meta: the expression as written */
     mk_sa_tok *rpn;
     size_t n_rpn;
-    double score;       /* without Bayes */
-    double score_bayes; /* when Bayes voted */
+    double score[MK_SA_SCORESETS];
     int has_score;
     char *describe;
     int multiple, nice;

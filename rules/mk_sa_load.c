@@ -18,8 +18,8 @@
 const char *mk_sa_skip_name(mk_sa_skip why)
 {
     static const char *const names[MK_SA_SKIP_N] = {
-        "eval test", "plugin not available", "regex", "syntax", "meta dependency", "score 0",
-        "pseudo-header",
+        "eval test", "plugin not available", "regex", "syntax", "meta dependency",
+        "score 0",   "pseudo-header",
     };
     return (unsigned)why < MK_SA_SKIP_N ? names[why] : "?";
 }
@@ -561,8 +561,8 @@ static void mk_sa_line(mk_sa_loader *ld, char *line)
                 mk_sa_warn(ld, "score %s: no number", name);
                 return;
             }
-            r->score = n == 4 ? s[MK_SA_SCORESET] : s[0];
-            r->score_bayes = n == 4 ? s[MK_SA_SCORESET_BAYES] : s[0];
+            for (int k = 0; k < MK_SA_SCORESETS; k++)
+                r->score[k] = n == 4 ? s[k] : s[0];
             r->has_score = 1;
         } else if (dir[0] == 'd') {
             g_free(r->describe);
@@ -1022,10 +1022,13 @@ static void mk_sa_scores(mk_sa_rules *rs)
     for (size_t k = 0; k < rs->n_order; k++) {
         size_t i = rs->order[k];
         mk_sa_rule *r = &rs->r[i];
-        if (!r->has_score)
-            r->score = r->score_bayes = strncmp(r->name, "__", 2) == 0 ? 0.0 : r->nice ? -1.0 : 1.0;
-        if (r->has_score && r->score == 0.0 && r->score_bayes == 0.0 && !read[i] &&
-            strncmp(r->name, "__", 2) != 0) {
+        int zero = 1;
+        for (int set = 0; set < MK_SA_SCORESETS; set++) {
+            if (!r->has_score)
+                r->score[set] = strncmp(r->name, "__", 2) == 0 ? 0.0 : r->nice ? -1.0 : 1.0;
+            zero &= r->score[set] == 0.0;
+        }
+        if (r->has_score && zero && !read[i] && strncmp(r->name, "__", 2) != 0) {
             r->skip = 1, r->skip_why = MK_SA_SKIP_DISABLED;
             continue;
         }
@@ -1142,8 +1145,9 @@ void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len)
     for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
         all += (local[i] == MK_SA_SKIP_META ? 0 : st->skipped[local[i]]) + st->meta_on[local[i]];
     if (all > 0)
-        g_string_append_printf(s, "; %zu of %zu (%.1f %%) of the rules that are neither network "
-                                  "nor plugin tests",
+        g_string_append_printf(s,
+                               "; %zu of %zu (%.1f %%) of the rules that are neither network "
+                               "nor plugin tests",
                                st->loaded, all, 100.0 * (double)st->loaded / (double)all);
     snprintf(out, len, "%s", s->str);
     g_string_free(s, TRUE);

@@ -198,7 +198,8 @@ static void test_eval(void **state)
                       .full = message,
                       .full_len = strlen(message),
                       .uris = uris,
-                      .n_uris = 1};
+                      .n_uris = 1,
+                      .network = 1};
     mk_sa_hit *hits = NULL;
     size_t n = 0, limited = 0;
     assert_int_equal(mk_sa_eval(rs, &in, &hits, &n, &limited), 0);
@@ -231,6 +232,19 @@ static void test_eval(void **state)
     assert_true(find(hits, n, "NICE_RULE")->score == -1.0);
     assert_int_equal(limited, 0);
     g_free(hits);
+    /* the other score sets: no network tests; Bayes voting, with and without */
+    static const struct {
+        int network, bayes;
+        double score;
+    } sets[] = {{0, 0, 1.0}, {0, 1, 2.0}, {1, 1, 2.5}};
+    for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+        in.network = sets[i].network;
+        in.bayes_voted = sets[i].bayes;
+        assert_int_equal(mk_sa_eval(rs, &in, &hits, &n, &limited), 0);
+        assert_true(find(hits, n, "FROM_ADDR")->score == sets[i].score);
+        assert_true(find(hits, n, "SUBJ_FREE")->score == 2.5);
+        g_free(hits);
+    }
     mk_msg_free(msg);
     mk_msgbuf_free(b);
     mk_sa_free(rs);
