@@ -119,11 +119,15 @@ char *mk_sa_body_text(const mk_msg *msg)
 
 /* ---- headers -------------------------------------------------------------- */
 
-typedef struct mk_sa_view {
-    const mk_sa_input *in;
-    GHashTable *hdr; /* "mode:name" -> GString (NULL value: absent) */
-    char **body, **raw;
-} mk_sa_view;
+char *const *mk_sa_view_body(mk_sa_view *v)
+{
+    if (v->body == NULL) {
+        char *text = v->in->body_text != NULL ? NULL : mk_sa_body_text(v->in->msg);
+        v->body = g_strsplit(text != NULL ? text : v->in->body_text, "\n", -1);
+        g_free(text);
+    }
+    return v->body;
+}
 
 static void mk_sa_addrs(GString *out, InternetAddressList *list, int names)
 {
@@ -387,7 +391,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     *n_hits = 0;
     *limit_hits = 0;
     mk_sa_view v = {in, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mk_sa_gstring_free),
-                    NULL, NULL};
+                    NULL, NULL, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free)};
     unsigned *counts = g_new0(unsigned, rs->n + 1);
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     /* this message's own JIT stack, grown as deep patterns need, up to 1 MB
@@ -402,6 +406,10 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         size_t i = rs->order[k];
         const mk_sa_rule *r = &rs->r[i];
         unsigned n = 0;
+        if (r->eval != NULL) {
+            counts[i] = r->eval->run(&v, r);
+            continue;
+        }
         switch (r->kind) {
         case MK_SA_HEADER: {
             const GString *val = mk_sa_header(&v, r);
@@ -423,12 +431,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
             break;
         }
         case MK_SA_BODY:
-            if (v.body == NULL) {
-                char *text = in->body_text != NULL ? NULL : mk_sa_body_text(in->msg);
-                v.body = g_strsplit(text != NULL ? text : in->body_text, "\n", -1);
-                g_free(text);
-            }
-            n = mk_sa_lines(mctx, r, v.body, md, limit_hits);
+            n = mk_sa_lines(mctx, r, mk_sa_view_body(&v), md, limit_hits);
             break;
         case MK_SA_RAWBODY:
             if (v.raw == NULL)
@@ -470,5 +473,6 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     g_strfreev(v.body);
     g_strfreev(v.raw);
     g_hash_table_destroy(v.hdr);
+    g_hash_table_destroy(v.evals);
     return 0;
 }

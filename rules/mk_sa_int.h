@@ -60,6 +60,22 @@ typedef struct mk_sa_tok {
     double num;  /* MK_SA_T_NUM */
 } mk_sa_tok;
 
+struct mk_sa_view;
+struct mk_sa_rule;
+
+/* An eval: test mailkeeper has (mk_sa_evals.c): its name, how many
+ * arguments it takes, and the test itself (the rule's count: 0 or 1). */
+typedef struct mk_sa_evaldef {
+    const char *name;
+    unsigned min_args, max_args;
+    int needs_full; /* reads the message as received */
+    unsigned (*run)(struct mk_sa_view *v, const struct mk_sa_rule *r);
+    const char *const *first_args; /* the first arguments it reads; NULL: any */
+} mk_sa_evaldef;
+
+/* The eval test called name, or NULL when mailkeeper does not have it. */
+const mk_sa_evaldef *mk_sa_evaldef_find(const char *name);
+
 typedef struct mk_sa_rule {
     char *name;
     int defined; /* a header/body/... line was read for it */
@@ -77,6 +93,9 @@ typedef struct mk_sa_rule {
     mk_sa_tok *rpn;
     size_t n_rpn;
     double score[MK_SA_SCORESETS];
+    const mk_sa_evaldef *eval; /* an eval: rule, with its arguments (unquoted) */
+    char **args;
+    size_t n_args;
     int has_score;
     char *describe;
     int multiple, nice;
@@ -102,6 +121,17 @@ struct mk_sa_rules {
 };
 
 enum { MK_SA_TAG, MK_SA_TAG_PRE, MK_SA_TAG_INTER, MK_SA_TAG_POST };
+
+/* One message as the rules see it, each view made on first use. */
+typedef struct mk_sa_view {
+    const mk_sa_input *in;
+    GHashTable *hdr; /* "mode:name" -> GString (NULL value: absent) */
+    char **body, **raw;
+    GHashTable *evals; /* eval results shared by several rules ("name" -> value) */
+} mk_sa_view;
+
+/* The body rules' lines (paragraphs), made on first use. */
+char *const *mk_sa_view_body(mk_sa_view *v);
 
 /* Match limits: a pattern that backtracks past them stops, counted. */
 #define MK_SA_MATCH_LIMIT 200000

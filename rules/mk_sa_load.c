@@ -106,6 +106,10 @@ static void mk_sa_rule_reset(mk_sa_rule *r)
     r->negate = r->exists = 0;
     r->mode = MK_SA_HDR_DECODED;
     r->skip = 0;
+    r->eval = NULL;
+    g_strfreev(r->args);
+    r->args = NULL;
+    r->n_args = 0;
 }
 
 static void mk_sa_warn(mk_sa_loader *ld, const char *fmt, ...)
@@ -310,6 +314,59 @@ static void mk_sa_def_header(mk_sa_loader *ld, mk_sa_rule *r, const char *def)
         r->if_unset = g_strndup(v, e != NULL ? (gsize)(e - v) : strlen(v));
         g_strstrip(r->if_unset);
     }
+}
+
+/* KIND NAME eval:function('arg', ...): an eval test mailkeeper has runs,
+ * with its arguments unquoted; any other is skipped as such. */
+static void mk_sa_def_eval(mk_sa_loader *ld, mk_sa_rule *r, mk_sa_kind kind, const char *call)
+{
+    const char *open = strchr(call, '('), *close = strrchr(call, ')');
+    char *fname = g_strstrip(g_strndup(call, open != NULL ? (gsize)(open - call) : strlen(call)));
+    const mk_sa_evaldef *def = mk_sa_evaldef_find(fname);
+    if (def == NULL || open == NULL || close == NULL || close < open) {
+        mk_log(LOG_DEBUG, NULL, "rules: %s:%d: %s: eval test %s not available", ld->file, ld->line,
+               r->name, fname);
+        g_free(fname);
+        mk_sa_rule_skip(ld, r, MK_SA_SKIP_EVAL);
+        return;
+    }
+    g_free(fname);
+    char *inner = g_strndup(open + 1, (gsize)(close - open - 1));
+    char **args = g_strsplit(inner, ",", -1);
+    g_free(inner);
+    size_t n = 0;
+    for (char **a = args; *a != NULL; a++) {
+        char *s = g_strstrip(*a);
+        size_t len = strlen(s);
+        if (len >= 2 && (s[0] == '\'' || s[0] == '"') && s[len - 1] == s[0]) {
+            memmove(s, s + 1, len - 2);
+            s[len - 2] = '\0';
+        }
+        if (*s != '\0' || a[1] != NULL || n > 0)
+            n++;
+    }
+    if (n < def->min_args || n > def->max_args) {
+        mk_sa_warn(ld, "%s: %s takes %u to %u argument(s), not %zu", r->name, def->name,
+                   def->min_args, def->max_args, n);
+        g_strfreev(args);
+        mk_sa_rule_skip(ld, r, MK_SA_SKIP_SYNTAX);
+        return;
+    }
+    int known = def->first_args == NULL;
+    for (const char *const *a = def->first_args; a != NULL && *a != NULL && !known; a++)
+        known = strcmp(*a, args[0]) == 0;
+    if (!known) { /* a variant of the test mailkeeper does not count */
+        g_strfreev(args);
+        mk_sa_rule_skip(ld, r, MK_SA_SKIP_EVAL);
+        return;
+    }
+    r->kind = kind;
+    r->defined = 1;
+    r->file = g_strdup(ld->file);
+    r->line = ld->line;
+    r->eval = def;
+    r->args = args;
+    r->n_args = n;
 }
 
 /* body/rawbody/full/uri NAME /re/flags */
@@ -517,7 +574,7 @@ static void mk_sa_line(mk_sa_loader *ld, char *line)
         }
         mk_sa_rule_reset(r); /* a later definition replaces an earlier one */
         if (defs[i].kind != MK_SA_META && strncmp(def, "eval:", 5) == 0) {
-            mk_sa_rule_skip(ld, r, MK_SA_SKIP_EVAL);
+            mk_sa_def_eval(ld, r, defs[i].kind, def + 5);
             return;
         }
         r->kind = defs[i].kind;
@@ -1105,6 +1162,11 @@ static int mk_sa_runs_kind(const mk_sa_rules *rs, mk_sa_kind kind)
 
 int mk_sa_reads_full(const mk_sa_rules *rules)
 {
+    for (size_t k = 0; k < rules->n_order; k++) {
+        const mk_sa_rule *r = &rules->r[rules->order[k]];
+        if (r->eval != NULL && r->eval->needs_full)
+            return 1;
+    }
     return mk_sa_runs_kind(rules, MK_SA_FULL);
 }
 

@@ -304,13 +304,112 @@ static void test_backtracking_bounded(void **state)
     g_free(p);
 }
 
+/* The eval: tests mailkeeper has, each on a message that should hit it
+ * and one that should not. */
+static const char *const evals_cf =
+    "body   SHORT_BODY   eval:check_body_length('64')\n"
+    "body   UPPER_75     eval:check_for_uppercase('75', '100')\n"
+    "body   HTML_ONLY    eval:check_for_mime_html_only()\n"
+    "body   HAS_HTML     eval:check_for_mime_html()\n"
+    "body   QP_PARTS     eval:check_for_mime('mime_qp_count')\n"
+    "body   ATTACHED     eval:check_for_mime('mime_attachment')\n" /* a variant it lacks */
+    "header TWO_SUBJECTS eval:check_header_count_range('Subject','2','999')\n"
+    "header ENV_IS_FROM  eval:check_for_matching_env_and_hdr_from()\n"
+    "header SUBJ_CAPS    eval:subject_is_all_caps()\n"
+    "header DATE_FUTURE  eval:check_for_shifted_date('24', '48')\n"
+    "header DATE_PAST    eval:check_for_shifted_date('undef', '-96')\n"
+    "body   TAG_CENTER   eval:html_tag_exists('center')\n"
+    "body   TAG_BODY     eval:html_tag_exists('body')\n"
+    "body   TAG_SCRIPT   eval:html_tag_exists('script')\n"
+    "body   BAD_ARGS     eval:check_body_length()\n";
+
+static void eval_hits(const mk_sa_rules *rs, const char *text, const char *env_from,
+                      const char *const *want, size_t n_want)
+{
+    char err[256];
+    mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
+    assert_int_equal(mk_msgbuf_append(b, text, strlen(text), err, sizeof(err)), 0);
+    mk_msg *msg = mk_msg_parse(b);
+    mk_sa_input in = {
+        .msg = msg, .envelope_from = env_from, .full = text, .full_len = strlen(text)};
+    mk_sa_hit *hits = NULL;
+    size_t n = 0, limited = 0;
+    assert_int_equal(mk_sa_eval(rs, &in, &hits, &n, &limited), 0);
+    for (size_t i = 0; i < n; i++) {
+        int wanted = 0;
+        for (size_t k = 0; k < n_want; k++)
+            wanted |= strcmp(hits[i].name, want[k]) == 0;
+        if (!wanted) {
+            print_error("%s hit\n", hits[i].name);
+            fail();
+        }
+    }
+    for (size_t k = 0; k < n_want; k++)
+        if (find(hits, n, want[k]) == NULL) {
+            print_error("%s did not hit\n", want[k]);
+            fail();
+        }
+    g_free(hits);
+    mk_msg_free(msg);
+    mk_msgbuf_free(b);
+}
+
+static void test_evals(void **state)
+{
+    (void)state;
+    char *p = g_build_filename(dir, "evals.rules", NULL);
+    g_file_set_contents(p, evals_cf, -1, NULL);
+    char err[256];
+    const char *paths[] = {p};
+    mk_sa_rules *rs = mk_sa_load(paths, 1, err, sizeof(err));
+    assert_non_null(rs);
+    assert_int_equal(mk_sa_stats_of(rs)->skipped[MK_SA_SKIP_EVAL], 1);   /* ATTACHED */
+    assert_int_equal(mk_sa_stats_of(rs)->skipped[MK_SA_SKIP_SYNTAX], 1); /* BAD_ARGS */
+    assert_true(mk_sa_reads_full(rs));                                   /* check_body_length */
+    /* hits: two days ahead of its Received time, HTML only, in capitals */
+    static const char *const spam =
+        "Received: from a.example by mx.example; Tue, 3 Sep 2024 10:00:00 +0000\n"
+        "Received: from b.example by a.example; Tue, 3 Sep 2024 09:59:00 +0000\n"
+        "Date: Thu, 4 Sep 2024 18:00:00 +0000\n"
+        "From: Winner <win@prize.example>\n"
+        "Subject: YOU HAVE WON A PRIZE\n"
+        "Subject: second subject\n"
+        "Content-Type: text/html\n"
+        "Content-Transfer-Encoding: quoted-printable\n"
+        "\n"
+        "<center>CLAIM YOUR PRIZE NOW BY SENDING US YOUR BANK DETAILS AND WE WILL SEND THE MONEY "
+        "RIGHT AWAY TO YOU, NO QUESTIONS ASKED, THIS OFFER IS ONLY VALID TODAY SO HURRY UP AND "
+        "CALL US AT ONCE, WE ARE WAITING FOR YOU</center><!-- <script> -->\n";
+    static const char *const spam_hits[] = {"UPPER_75",  "HTML_ONLY",    "HAS_HTML",
+                                            "QP_PARTS",  "TWO_SUBJECTS", "ENV_IS_FROM",
+                                            "SUBJ_CAPS", "DATE_FUTURE",  "TAG_CENTER"};
+    eval_hits(rs, spam, "win@prize.example", spam_hits, sizeof(spam_hits) / sizeof(spam_hits[0]));
+    /* hits nothing but the short body; dated long before its Received */
+    static const char *const ham =
+        "Received: from a.example by mx.example; Tue, 3 Sep 2024 10:00:00 +0000\n"
+        "Date: Thu, 1 Aug 2024 10:00:00 +0000\n"
+        "From: Bob <bob@example.net>\n"
+        "Subject: Re: Re: the MINUTES\n"
+        "Content-Type: multipart/alternative; boundary=b\n"
+        "\n"
+        "--b\nContent-Type: text/plain\n\nhi\n--b\nContent-Type: text/html\n\n"
+        "<html><body>hi <scripted></body></html>\n--b--\n";
+    static const char *const ham_hits[] = {"HAS_HTML", "DATE_PAST", "TAG_BODY"};
+    eval_hits(rs, ham, "other@example.net", ham_hits, sizeof(ham_hits) / sizeof(ham_hits[0]));
+    static const char *const tiny = "Subject: x\n\nshort\n";
+    static const char *const tiny_hits[] = {"SHORT_BODY"};
+    eval_hits(rs, tiny, "", tiny_hits, 1);
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_load),
-        cmocka_unit_test(test_eval),
-        cmocka_unit_test(test_body_text),
-        cmocka_unit_test(test_backtracking_bounded),
+        cmocka_unit_test(test_load),      cmocka_unit_test(test_eval),
+        cmocka_unit_test(test_body_text), cmocka_unit_test(test_backtracking_bounded),
+        cmocka_unit_test(test_evals),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
 }
