@@ -81,20 +81,23 @@ double mk_bayes_prob(const uint32_t *spam, const uint32_t *ham, size_t n, long n
     return (1.0 + ham_ev - spam_ev) / 2.0;
 }
 
-const char *mk_bayes_symbol(double prob, double *score)
+const char *mk_bayes_symbol(double prob, int network, double *score)
 {
+    /* SpamAssassin's scores with Bayes, without and with network tests */
     static const struct {
         double from;
         const char *name;
-        double score;
+        double score[2];
     } bands[] = {
-        {0.99, "BAYES_99", 3.5},    {0.95, "BAYES_95", 3.0},  {0.80, "BAYES_80", 2.0},
-        {0.60, "BAYES_60", 1.5},    {0.40, "BAYES_50", 0.8},  {0.20, "BAYES_40", -0.001},
-        {0.05, "BAYES_20", -0.001}, {0.01, "BAYES_05", -0.5}, {-1.0, "BAYES_00", -1.9},
+        {0.99, "BAYES_99", {3.8, 3.5}},       {0.95, "BAYES_95", {3.2, 3.0}},
+        {0.80, "BAYES_80", {2.7, 2.0}},       {0.60, "BAYES_60", {2.5, 1.5}},
+        {0.40, "BAYES_50", {2.0, 0.8}},       {0.20, "BAYES_40", {-0.001, -0.001}},
+        {0.05, "BAYES_20", {-0.001, -0.001}}, {0.01, "BAYES_05", {-0.3, -0.5}},
+        {-1.0, "BAYES_00", {-1.5, -1.9}},
     };
     for (size_t i = 0;; i++)
         if (prob >= bands[i].from) {
-            *score = bands[i].score;
+            *score = bands[i].score[network ? 1 : 0];
             return bands[i].name;
         }
 }

@@ -120,9 +120,10 @@ double mk_bayes_prob(const uint32_t *spam, const uint32_t *ham, size_t n, long n
                      size_t *used);
 
 /* The symbol of a probability: BAYES_00 ... BAYES_99, and the default
- * score (SpamAssassin's, Bayes with network tests). BAYES_999 is added
- * beside BAYES_99 from 0.999 up, as SpamAssassin does. */
-const char *mk_bayes_symbol(double prob, double *score);
+ * score (SpamAssassin's, of its score set with or without network tests).
+ * BAYES_999 (0.2) is added beside BAYES_99 from 0.999 up, as SpamAssassin
+ * does. */
+const char *mk_bayes_symbol(double prob, int network, double *score);
 
 /* ---- the milter's view ------------------------------------------------------ */
 

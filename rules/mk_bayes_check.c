@@ -45,7 +45,7 @@ static void *mk_bayes_start(mk_check_ctx *ctx)
     char detail[200];
     snprintf(detail, sizeof(detail), "%.4f (%s)", prob, why);
     double def;
-    const char *sym = mk_bayes_symbol(prob, &def);
+    const char *sym = mk_bayes_symbol(prob, mk_checks_need_dns(ctx->cfg), &def);
     mk_check_add(ctx, sym, def, detail, NULL);
     if (prob >= 0.999)
         mk_check_add(ctx, "BAYES_999", 0.2, detail, NULL);

@@ -319,6 +319,56 @@ static unsigned mk_sa_ev_shifted_date(mk_sa_view *v, const mk_sa_rule *r)
            (hi || *diff < 3600.0 * strtod(r->args[1], NULL));
 }
 
+/* The time of a date, 0 when there is none or it does not parse (as
+ * SpamAssassin's parse_rfc822_date() || 0). */
+static gint64 mk_sa_ev_time(const char *date)
+{
+    GDateTime *dt = date != NULL ? g_mime_utils_header_decode_date(date) : NULL;
+    if (dt == NULL)
+        return 0;
+    gint64 t = g_date_time_to_unix(dt);
+    g_date_time_unref(dt);
+    return t;
+}
+
+/* check_outlook_message_id(): a Message-ID in Outlook Express's form,
+ * <4 hex, 8 hex of time, $8 hex$8 hex@...>, whose time fits neither the
+ * Date nor the newest Received time (within 250 of its units). */
+static unsigned mk_sa_ev_outlook_msgid(mk_sa_view *v, const mk_sa_rule *r)
+{
+    (void)r;
+    const char *id = mk_sa_ev_header(v, "Message-Id");
+    if (id == NULL)
+        id = mk_sa_ev_header(v, "Resent-Message-Id");
+    if (id == NULL)
+        id = mk_sa_ev_header(v, "X-Message-Id");
+    /* the shape, lower-case hex only */
+    static const char shape[] = "<HHHHHHHHHHHH$HHHHHHHH$HHHHHHHH@";
+    for (size_t i = 0; id != NULL && i < sizeof(shape) - 1; i++) {
+        char c = id[i];
+        if (shape[i] == 'H' ? !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) : c != shape[i])
+            return 0;
+    }
+    if (id == NULL)
+        return 0;
+    char token[9];
+    memcpy(token, id + 5, 8);
+    token[8] = '\0';
+    long long tt = strtoll(token, NULL, 16);
+    /* Outlook Express's clock: units of about 430 seconds from an epoch */
+    const double per_second = 0.0023283064365387, offset = 27111902.8329849;
+    const long long fudge = 250;
+    long long expected =
+        (long long)((double)mk_sa_ev_time(mk_sa_ev_header(v, "Date")) * per_second + offset);
+    if (llabs(tt - expected) < fudge)
+        return 0;
+    const char *rcvd = mk_sa_ev_header(v, "Received");
+    const char *semi = rcvd != NULL ? strrchr(rcvd, ';') : NULL;
+    expected =
+        (long long)((double)mk_sa_ev_time(semi != NULL ? semi + 1 : NULL) * per_second + offset);
+    return llabs(tt - expected) >= fudge;
+}
+
 /* ---- HTMLEval ------------------------------------------------------------------------ */
 
 /* Whether the source of an HTML part opens tag (case-insensitive),
@@ -367,6 +417,7 @@ static const mk_sa_evaldef mk_sa_evaldefs[] = {
     {"check_for_matching_env_and_hdr_from", 0, 0, 0, mk_sa_ev_env_from, NULL},
     {"subject_is_all_caps", 0, 0, 0, mk_sa_ev_subject_caps, NULL},
     {"check_for_shifted_date", 2, 2, 0, mk_sa_ev_shifted_date, NULL},
+    {"check_outlook_message_id", 0, 0, 0, mk_sa_ev_outlook_msgid, NULL},
     {"html_tag_exists", 1, 1, 0, mk_sa_ev_html_tag, NULL},
 };
 

@@ -92,13 +92,15 @@ static void test_arithmetic(void **state)
     assert_int_equal(used, 0);
     assert_true(fabs(mk_bayes_prob(spam, ham, 0, 100, 100, &used) - 0.5) < 1e-12);
     double score;
-    assert_string_equal(mk_bayes_symbol(0.995, &score), "BAYES_99");
+    assert_string_equal(mk_bayes_symbol(0.995, 1, &score), "BAYES_99");
     assert_true(score == 3.5);
-    assert_string_equal(mk_bayes_symbol(0.0, &score), "BAYES_00");
+    assert_string_equal(mk_bayes_symbol(0.0, 1, &score), "BAYES_00");
     assert_true(score == -1.9);
-    assert_string_equal(mk_bayes_symbol(0.5, &score), "BAYES_50");
-    assert_string_equal(mk_bayes_symbol(0.97, &score), "BAYES_95");
-    assert_string_equal(mk_bayes_symbol(0.03, &score), "BAYES_05");
+    assert_string_equal(mk_bayes_symbol(0.5, 1, &score), "BAYES_50");
+    assert_string_equal(mk_bayes_symbol(0.97, 1, &score), "BAYES_95");
+    assert_string_equal(mk_bayes_symbol(0.03, 1, &score), "BAYES_05");
+    assert_string_equal(mk_bayes_symbol(0.995, 0, &score), "BAYES_99");
+    assert_true(score == 3.8); /* without network tests */
 }
 
 static const char *const spammy =

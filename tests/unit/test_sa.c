@@ -321,7 +321,8 @@ static const char *const evals_cf =
     "body   TAG_CENTER   eval:html_tag_exists('center')\n"
     "body   TAG_BODY     eval:html_tag_exists('body')\n"
     "body   TAG_SCRIPT   eval:html_tag_exists('script')\n"
-    "body   BAD_ARGS     eval:check_body_length()\n";
+    "body   BAD_ARGS     eval:check_body_length()\n"
+    "header OE_MSGID     eval:check_outlook_message_id()\n";
 
 static void eval_hits(const mk_sa_rules *rs, const char *text, const char *env_from,
                       const char *const *want, size_t n_want)
@@ -372,6 +373,7 @@ static void test_evals(void **state)
         "Received: from b.example by a.example; Tue, 3 Sep 2024 09:59:00 +0000\n"
         "Date: Thu, 4 Sep 2024 18:00:00 +0000\n"
         "From: Winner <win@prize.example>\n"
+        "Message-ID: <000000000000$12345678$9abcdef0@prize.example>\n"
         "Subject: YOU HAVE WON A PRIZE\n"
         "Subject: second subject\n"
         "Content-Type: text/html\n"
@@ -380,15 +382,17 @@ static void test_evals(void **state)
         "<center>CLAIM YOUR PRIZE NOW BY SENDING US YOUR BANK DETAILS AND WE WILL SEND THE MONEY "
         "RIGHT AWAY TO YOU, NO QUESTIONS ASKED, THIS OFFER IS ONLY VALID TODAY SO HURRY UP AND "
         "CALL US AT ONCE, WE ARE WAITING FOR YOU</center><!-- <script> -->\n";
-    static const char *const spam_hits[] = {"UPPER_75",  "HTML_ONLY",    "HAS_HTML",
-                                            "QP_PARTS",  "TWO_SUBJECTS", "ENV_IS_FROM",
-                                            "SUBJ_CAPS", "DATE_FUTURE",  "TAG_CENTER"};
+    static const char *const spam_hits[] = {
+        "UPPER_75",    "HTML_ONLY", "HAS_HTML",    "QP_PARTS",   "TWO_SUBJECTS",
+        "ENV_IS_FROM", "SUBJ_CAPS", "DATE_FUTURE", "TAG_CENTER", "OE_MSGID"};
     eval_hits(rs, spam, "win@prize.example", spam_hits, sizeof(spam_hits) / sizeof(spam_hits[0]));
     /* hits nothing but the short body; dated long before its Received */
     static const char *const ham =
         "Received: from a.example by mx.example; Tue, 3 Sep 2024 10:00:00 +0000\n"
         "Date: Thu, 1 Aug 2024 10:00:00 +0000\n"
         "From: Bob <bob@example.net>\n"
+        /* the time token of Tue, 3 Sep 2024 10:00:00, the Received time */
+        "Message-ID: <000001dafde8$12345678$9abcdef0@example.net>\n"
         "Subject: Re: Re: the MINUTES\n"
         "Content-Type: multipart/alternative; boundary=b\n"
         "\n"
