@@ -41,12 +41,14 @@ mk_spamd_start() {
     return 1
 }
 
-mk_spamd_stop() {
-    [ -n "$SPAMD_PID" ] || return 0
-    kill "$SPAMD_PID" 2>/dev/null
-    wait "$SPAMD_PID" 2>/dev/null || true
-    SPAMD_PID=
+# mk_stop PID: stops a server this shell started, and waits for it
+mk_stop() {
+    [ -n "$1" ] || return 0
+    kill "$1" 2>/dev/null
+    wait "$1" 2>/dev/null || true
 }
+
+mk_spamd_stop() { mk_stop "$SPAMD_PID"; SPAMD_PID=; }
 
 # mk_train_both WORK: trains mailkeeper's Bayes (state_dir WORK/mk-state) and
 # SpamAssassin's (WORK/sa-site/bayes_*) on the training groups only,
@@ -112,9 +114,4 @@ mk_rspamd_start() {
     return 1
 }
 
-mk_rspamd_stop() {
-    [ -n "$RSPAMD_PID" ] || return 0
-    kill "$RSPAMD_PID" 2>/dev/null
-    wait "$RSPAMD_PID" 2>/dev/null || true
-    RSPAMD_PID=
-}
+mk_rspamd_stop() { mk_stop "$RSPAMD_PID"; RSPAMD_PID=; }

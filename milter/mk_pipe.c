@@ -111,6 +111,18 @@ static mk_txn *mk_pipe_txn(mk_pipe *pipe)
     return t;
 }
 
+/* The context of the connect stage's checks (no message yet). */
+static mk_check_ctx mk_pipe_conn_ctx(mk_pipe *pipe)
+{
+    return (mk_check_ctx){.cfg = pipe->app->cfg,
+                          .pool = pipe->pool,
+                          .dns = pipe->dns,
+                          .env = &pipe->env,
+                          .res = &pipe->conn_res,
+                          .psl = pipe->app->psl,
+                          .rules = pipe->app->rules};
+}
+
 mk_pipe *mk_pipe_connect(const mk_app *app, const char *host, const char *ip)
 {
     mk_pipe *pipe = calloc(1, sizeof(*pipe));
@@ -145,13 +157,7 @@ mk_pipe *mk_pipe_connect(const mk_app *app, const char *host, const char *ip)
     if (pipe->dns == NULL && need_dns)
         mk_log(LOG_ERR, NULL, "resolver: %s (DNS checks are off for this connection)", err);
 
-    mk_check_ctx ctx = {.cfg = cfg,
-                        .pool = pipe->pool,
-                        .dns = pipe->dns,
-                        .env = &pipe->env,
-                        .res = &pipe->conn_res,
-                        .psl = app->psl,
-                        .rules = app->rules};
+    mk_check_ctx ctx = mk_pipe_conn_ctx(pipe);
     mk_checks_start(&ctx, MK_STAGE_CONNECT, &pipe->conn_run);
     pipe->conn_started = 1;
     mk_log(LOG_DEBUG, NULL, "connect from %s [%s]", host ? host : "unknown",
@@ -430,13 +436,7 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
     ctx.msg_stream = NULL;
     if (pipe->dns != NULL && mk_dns_pending(pipe->dns) > 0)
         mk_dns_wait(pipe->dns, &deadline);
-    mk_check_ctx cctx = {.cfg = cfg,
-                         .pool = pipe->pool,
-                         .dns = pipe->dns,
-                         .env = &pipe->env,
-                         .res = &pipe->conn_res,
-                         .psl = app->psl,
-                         .rules = app->rules};
+    mk_check_ctx cctx = mk_pipe_conn_ctx(pipe);
     mk_checks_finish(&cctx, &pipe->conn_run);
     mk_checks_finish(&ctx, &run);
     mk_check_ctx_clear(&ctx);

@@ -95,15 +95,27 @@ static const mk_sa_ev_walk *mk_sa_ev_mime(mk_sa_view *v)
     return w;
 }
 
+/* A number the message's rules share (key names it); *fresh set when it
+ * was just made (0), for the caller to work out. */
+static double *mk_sa_ev_number(mk_sa_view *v, const char *key, int *fresh)
+{
+    double *n = g_hash_table_lookup(v->evals, key);
+    *fresh = n == NULL;
+    if (n == NULL) {
+        n = g_new0(double, 1);
+        g_hash_table_insert(v->evals, g_strdup(key), n);
+    }
+    return n;
+}
+
 /* check_for_uppercase(MIN, MAX): the share of capitals among letters and
  * digits on body lines with words, over MIN and at most MAX percent, for
  * bodies of 200 characters and more (BodyEval). */
 static unsigned mk_sa_ev_uppercase(mk_sa_view *v, const mk_sa_rule *r)
 {
-    double *pct = g_hash_table_lookup(v->evals, "uppercase");
-    if (pct == NULL) {
-        pct = g_new0(double, 1);
-        g_hash_table_insert(v->evals, g_strdup("uppercase"), pct);
+    int fresh;
+    double *pct = mk_sa_ev_number(v, "uppercase", &fresh);
+    if (fresh) {
         if (!mk_sa_ev_mime(v)->caps_charset) {
             size_t len = 0, lower = 0, upper = 0;
             for (char *const *l = mk_sa_view_body(v); *l != NULL; l++) {
@@ -253,6 +265,18 @@ static unsigned mk_sa_ev_subject_caps(mk_sa_view *v, const mk_sa_rule *r)
     return hit;
 }
 
+/* The time of a date, 0 when there is none or it does not parse (as
+ * SpamAssassin's parse_rfc822_date() || 0). */
+static gint64 mk_sa_ev_time(const char *date)
+{
+    GDateTime *dt = date != NULL ? g_mime_utils_header_decode_date(date) : NULL;
+    if (dt == NULL)
+        return 0;
+    gint64 t = g_date_time_to_unix(dt);
+    g_date_time_unref(dt);
+    return t;
+}
+
 /* The times of the Received headers (the date after each one's last ';'
  * that parses), newest first, as SpamAssassin reads them: a fetchmail hop
  * at the top does not count. */
@@ -278,12 +302,9 @@ static GArray *mk_sa_ev_received_times(mk_sa_view *v)
         first = 2;
     for (guint i = first; i < rcvd->len; i++) {
         const char *semi = strrchr(rcvd->pdata[i], ';');
-        GDateTime *dt = semi != NULL ? g_mime_utils_header_decode_date(semi + 1) : NULL;
-        if (dt != NULL) {
-            gint64 t = g_date_time_to_unix(dt);
+        gint64 t = mk_sa_ev_time(semi != NULL ? semi + 1 : NULL);
+        if (t != 0)
             g_array_append_val(times, t);
-            g_date_time_unref(dt);
-        }
     }
     g_ptr_array_free(rcvd, TRUE);
     return times;
@@ -294,15 +315,11 @@ static GArray *mk_sa_ev_received_times(mk_sa_view *v)
  * bound); 0 without a Date or Received time. */
 static unsigned mk_sa_ev_shifted_date(mk_sa_view *v, const mk_sa_rule *r)
 {
-    double *diff = g_hash_table_lookup(v->evals, "date_diff");
-    if (diff == NULL) {
-        diff = g_new0(double, 1);
-        g_hash_table_insert(v->evals, g_strdup("date_diff"), diff);
-        const char *date = mk_sa_ev_header(v, "Date");
-        GDateTime *dt = date != NULL ? g_mime_utils_header_decode_date(date) : NULL;
-        if (dt != NULL) {
-            gint64 t = g_date_time_to_unix(dt);
-            g_date_time_unref(dt);
+    int fresh;
+    double *diff = mk_sa_ev_number(v, "date_diff", &fresh);
+    if (fresh) {
+        gint64 t = mk_sa_ev_time(mk_sa_ev_header(v, "Date"));
+        if (t != 0) {
             GArray *times = mk_sa_ev_received_times(v);
             gint64 best = 0;
             for (guint i = 0; i < times->len; i++) {
@@ -317,18 +334,6 @@ static unsigned mk_sa_ev_shifted_date(mk_sa_view *v, const mk_sa_rule *r)
     int lo = strcmp(r->args[0], "undef") == 0, hi = strcmp(r->args[1], "undef") == 0;
     return (lo || *diff >= 3600.0 * strtod(r->args[0], NULL)) &&
            (hi || *diff < 3600.0 * strtod(r->args[1], NULL));
-}
-
-/* The time of a date, 0 when there is none or it does not parse (as
- * SpamAssassin's parse_rfc822_date() || 0). */
-static gint64 mk_sa_ev_time(const char *date)
-{
-    GDateTime *dt = date != NULL ? g_mime_utils_header_decode_date(date) : NULL;
-    if (dt == NULL)
-        return 0;
-    gint64 t = g_date_time_to_unix(dt);
-    g_date_time_unref(dt);
-    return t;
 }
 
 /* check_outlook_message_id(): a Message-ID in Outlook Express's form,

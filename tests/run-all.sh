@@ -55,6 +55,18 @@ bash tests/dkim/run_corpus.sh tests/dkim/dkim_driver "$TOP/../shared/testdata/dk
 last=$(tail -1 /tmp/mk-dkim.log)
 if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then add "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; else echo "FAIL: DKIM cases did not run"; add 0 1; fi
 
+section "content rules against SpamAssassin itself (same messages, same run)"
+# in a network namespace of its own: neither engine may reach a resolver
+ns=mk-agree-$$
+if ip netns add "$ns" && ip -n "$ns" link set lo up &&
+    ip netns exec "$ns" python3 tests/sa/agreement.py milter/mailkeeper-milter "$TOP/../shared/testdata" > /tmp/mk-agree.log 2>&1; then
+    echo "PASS: rule x message agreement with spamassassin: $(grep '^agreement:' /tmp/mk-agree.log)"; add 1 0
+else
+    tail -25 /tmp/mk-agree.log; echo "FAIL: rule agreement with spamassassin"; add 0 1
+fi
+cat /tmp/mk-agree.log
+ip netns del "$ns" 2>/dev/null
+
 section "integration tests (netns, NSD, Postfix, miltertest)"
 bash tests/integration/run.sh 2>&1 | tee /tmp/mk-integration.log
 last=$(tail -1 /tmp/mk-integration.log)
