@@ -370,7 +370,8 @@ void mk_bayes_tokenize(const mk_msg *msg, const char *body_text, const mk_uri_se
     }
     uint64_t *h = (uint64_t *)tk.h->data;
     size_t n = tk.h->len;
-    qsort(h, n, sizeof(*h), mk_bayes_cmp);
+    if (n > 1) /* an empty array has no data pointer */
+        qsort(h, n, sizeof(*h), mk_bayes_cmp);
     size_t u = 0;
     for (size_t i = 0; i < n; i++)
         if (u == 0 || h[u - 1] != h[i])

@@ -49,6 +49,7 @@ static void *mk_content_start(mk_check_ctx *ctx)
         .n_uris = links != NULL ? links->kept->len : 0,
         .network = mk_checks_need_dns(ctx->cfg),
         .bayes_voted = ctx->bayes_voted,
+        .trusted_networks = &ctx->cfg->trusted_networks,
     };
     mk_sa_hit *hits = NULL;
     size_t n = 0, limited = 0;

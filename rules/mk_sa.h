@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "mk_msg.h"
+#include "mk_net.h"
 
 typedef struct mk_sa_rules mk_sa_rules;
 
@@ -26,7 +27,6 @@ typedef enum {
     MK_SA_SKIP_SYNTAX,   /* a line it cannot read */
     MK_SA_SKIP_META,     /* a meta naming a rule that does not exist, or in a loop */
     MK_SA_SKIP_DISABLED, /* score 0, and no meta uses it */
-    MK_SA_SKIP_PSEUDO,   /* reads a header SpamAssassin makes up (X-Spam-Relays-*, ALL-TRUSTED) */
     MK_SA_SKIP_N
 } mk_sa_skip;
 
@@ -74,6 +74,9 @@ typedef struct mk_sa_input {
      * checks configured), Bayes voting on this message */
     int network;
     int bayes_voted;
+    /* where the Received chain stops being trusted (NULL or empty: infer
+     * it as SpamAssassin does) */
+    const mk_netlist *trusted_networks;
 } mk_sa_input;
 
 /* One rule that hit. */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mk_relays.h"
 #include "mk_sa_int.h"
 
 /* ---- the body as rendered text --------------------------------------------- */
@@ -145,38 +146,72 @@ static void mk_sa_addrs(GString *out, InternetAddressList *list, int names)
     }
 }
 
-/* Appends the values of header name (case-insensitive) in mode; 1 if any. */
+/* Appends the value of header h in mode, after its name if with_names. */
+static void mk_sa_header_value(GString *out, GMimeHeader *h, mk_sa_hdr_mode mode, int with_names)
+{
+    const char *hn = g_mime_header_get_name(h);
+    if (with_names)
+        g_string_append_printf(out, "%s: ", hn);
+    const char *raw = g_mime_header_get_raw_value(h);
+    if (mode == MK_SA_HDR_RAW) {
+        while (raw != NULL && (*raw == ' ' || *raw == '\t'))
+            raw++;
+        g_string_append(out, raw != NULL ? raw : "");
+        if (out->len == 0 || out->str[out->len - 1] != '\n')
+            g_string_append_c(out, '\n');
+    } else if (mode & (MK_SA_HDR_ADDR | MK_SA_HDR_NAME)) {
+        /* GMime decodes encoded words in names as it parses; :raw
+         * names are the same (a rule on raw names is rare) */
+        InternetAddressList *list = internet_address_list_parse(NULL, raw ? raw : "");
+        mk_sa_addrs(out, list, (mode & MK_SA_HDR_NAME) != 0);
+        if (list != NULL)
+            g_object_unref(list);
+    } else {
+        const char *v = g_mime_header_get_value(h);
+        g_string_append(out, v != NULL ? v : "");
+        g_string_append_c(out, '\n');
+    }
+}
+
+/* Appends the values of header name (case-insensitive; NULL: all) in mode;
+ * 1 if any. */
 static int mk_sa_header_values(GString *out, GMimeHeaderList *hl, const char *name,
                                mk_sa_hdr_mode mode, int with_names)
 {
     int found = 0, count = g_mime_header_list_get_count(hl);
     for (int i = 0; i < count; i++) {
         GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
-        const char *hn = g_mime_header_get_name(h);
-        if (name != NULL && g_ascii_strcasecmp(hn, name) != 0)
+        if (name != NULL && g_ascii_strcasecmp(g_mime_header_get_name(h), name) != 0)
             continue;
         found = 1;
-        if (with_names)
-            g_string_append_printf(out, "%s: ", hn);
-        const char *raw = g_mime_header_get_raw_value(h);
-        if (mode == MK_SA_HDR_RAW) {
-            while (raw != NULL && (*raw == ' ' || *raw == '\t'))
-                raw++;
-            g_string_append(out, raw != NULL ? raw : "");
-            if (out->len == 0 || out->str[out->len - 1] != '\n')
-                g_string_append_c(out, '\n');
-        } else if (mode & (MK_SA_HDR_ADDR | MK_SA_HDR_NAME)) {
-            /* GMime decodes encoded words in names as it parses; :raw
-             * names are the same (a rule on raw names is rare) */
-            InternetAddressList *list = internet_address_list_parse(NULL, raw ? raw : "");
-            mk_sa_addrs(out, list, (mode & MK_SA_HDR_NAME) != 0);
-            if (list != NULL)
-                g_object_unref(list);
-        } else {
-            const char *v = g_mime_header_get_value(h);
-            g_string_append(out, v != NULL ? v : "");
-            g_string_append_c(out, '\n');
-        }
+        mk_sa_header_value(out, h, mode, with_names);
+    }
+    return found;
+}
+
+const mk_relays *mk_sa_view_relays(mk_sa_view *v)
+{
+    if (v->relays == NULL)
+        v->relays = mk_relays_parse(g_mime_object_get_header_list(GMIME_OBJECT(v->in->msg->mime)),
+                                    v->in->trusted_networks);
+    return v->relays;
+}
+
+/* ALL-TRUSTED, ALL-INTERNAL (trusted = 1) or ALL-UNTRUSTED, ALL-EXTERNAL:
+ * the headers the relays on that side of the chain added, as ALL. */
+static int mk_sa_header_side(mk_sa_view *v, GString *out, GMimeHeaderList *hl, mk_sa_hdr_mode mode,
+                             int trusted)
+{
+    const mk_relays *rs = mk_sa_view_relays(v);
+    int found = 0, count = g_mime_header_list_get_count(hl), rcvd = -1;
+    for (int i = 0; i < count; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+        int is_rcvd = g_ascii_strcasecmp(g_mime_header_get_name(h), "Received") == 0;
+        rcvd += is_rcvd;
+        if (!mk_relays_in_all(rs, rcvd, is_rcvd, trusted))
+            continue;
+        mk_sa_header_value(out, h, mode, 1);
+        found = 1;
     }
     return found;
 }
@@ -202,6 +237,15 @@ static const GString *mk_sa_header(mk_sa_view *v, const mk_sa_rule *r)
         found = v->in->envelope_from != NULL && v->in->envelope_from[0] != '\0';
         if (found)
             g_string_append_printf(out, "%s\n", v->in->envelope_from);
+    } else if (strcmp(r->header, "ALL-TRUSTED") == 0 || strcmp(r->header, "ALL-INTERNAL") == 0) {
+        found = mk_sa_header_side(v, out, hl, r->mode, 1);
+    } else if (strcmp(r->header, "ALL-UNTRUSTED") == 0 || strcmp(r->header, "ALL-EXTERNAL") == 0) {
+        found = mk_sa_header_side(v, out, hl, r->mode, 0);
+    } else if (g_ascii_strncasecmp(r->header, "X-Spam-Relays-", 14) == 0 &&
+               mk_relays_header(mk_sa_view_relays(v), r->header) != NULL) {
+        /* SpamAssassin's pseudo-headers are always there, empty or not */
+        found = 1;
+        g_string_append_printf(out, "%s\n", mk_relays_header(mk_sa_view_relays(v), r->header));
     } else if (strcmp(r->header, "MESSAGEID") == 0) {
         found = mk_sa_header_values(out, hl, "Message-Id", r->mode, 0);
         found |= mk_sa_header_values(out, hl, "Resent-Message-Id", r->mode, 0);
@@ -390,8 +434,12 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     *hits = NULL;
     *n_hits = 0;
     *limit_hits = 0;
-    mk_sa_view v = {in, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mk_sa_gstring_free),
-                    NULL, NULL, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free)};
+    mk_sa_view v = {in,
+                    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mk_sa_gstring_free),
+                    NULL,
+                    NULL,
+                    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
+                    NULL};
     unsigned *counts = g_new0(unsigned, rs->n + 1);
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     /* this message's own JIT stack, grown as deep patterns need, up to 1 MB
@@ -474,5 +522,6 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     g_strfreev(v.raw);
     g_hash_table_destroy(v.hdr);
     g_hash_table_destroy(v.evals);
+    mk_relays_free(v.relays);
     return 0;
 }

@@ -127,8 +127,12 @@ typedef struct mk_sa_view {
     const mk_sa_input *in;
     GHashTable *hdr; /* "mode:name" -> GString (NULL value: absent) */
     char **body, **raw;
-    GHashTable *evals; /* eval results shared by several rules ("name" -> value) */
+    GHashTable *evals;        /* eval results shared by several rules ("name" -> value) */
+    struct mk_relays *relays; /* the Received chain, read on first use */
 } mk_sa_view;
+
+/* The message's relays (X-Spam-Relays-*), read on first use. */
+const struct mk_relays *mk_sa_view_relays(mk_sa_view *v);
 
 /* The body rules' lines (paragraphs), made on first use. */
 char *const *mk_sa_view_body(mk_sa_view *v);

@@ -18,8 +18,7 @@
 const char *mk_sa_skip_name(mk_sa_skip why)
 {
     static const char *const names[MK_SA_SKIP_N] = {
-        "eval test", "plugin not available", "regex", "syntax", "meta dependency",
-        "score 0",   "pseudo-header",
+        "eval test", "plugin not available", "regex", "syntax", "meta dependency", "score 0",
     };
     return (unsigned)why < MK_SA_SKIP_N ? names[why] : "?";
 }
@@ -228,28 +227,12 @@ static pcre2_code *mk_sa_compile(const char *pattern, uint32_t opts, char *why, 
 }
 
 /* header NAME Header[:mode] =~ /re/ [if-unset: X] | exists:Header */
-/* The headers SpamAssassin makes up from its parse of the Received
- * chain; mailkeeper has no such parse, so rules on them do not run. */
-static int mk_sa_pseudo_header(const char *name)
-{
-    static const char *const pseudo[] = {"ALL-TRUSTED", "ALL-UNTRUSTED", "ALL-INTERNAL",
-                                         "ALL-EXTERNAL", NULL};
-    if (g_ascii_strncasecmp(name, "X-Spam-Relays-", 14) == 0)
-        return 1;
-    for (const char *const *p = pseudo; *p != NULL; p++)
-        if (strcmp(name, *p) == 0)
-            return 1;
-    return 0;
-}
-
 static void mk_sa_def_header(mk_sa_loader *ld, mk_sa_rule *r, const char *def)
 {
     char why[256];
     if (strncmp(def, "exists:", 7) == 0) {
         r->exists = 1;
         r->header = g_strstrip(g_strdup(def + 7));
-        if (mk_sa_pseudo_header(r->header))
-            mk_sa_rule_skip(ld, r, MK_SA_SKIP_PSEUDO);
         return;
     }
     const char *op = strstr(def, "=~");
@@ -293,10 +276,6 @@ static void mk_sa_def_header(mk_sa_loader *ld, mk_sa_rule *r, const char *def)
         r->mode = (mk_sa_hdr_mode)m;
     }
     r->header = hdr;
-    if (mk_sa_pseudo_header(hdr)) {
-        mk_sa_rule_skip(ld, r, MK_SA_SKIP_PSEUDO);
-        return;
-    }
     const char *p = op + 2, *rest = NULL;
     while (isspace((unsigned char)*p))
         p++;
@@ -1199,8 +1178,8 @@ void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len)
             first = 0;
         }
     /* what SpamAssassin runs without network tests and plugins of its own:
-     * everything but plugin blocks, pseudo-headers, score 0 and the metas
-     * that stand on those */
+     * everything but plugin blocks, score 0 and the metas that stand on
+     * those */
     static const mk_sa_skip local[] = {MK_SA_SKIP_EVAL, MK_SA_SKIP_REGEX, MK_SA_SKIP_SYNTAX,
                                        MK_SA_SKIP_META};
     size_t all = st->loaded;
