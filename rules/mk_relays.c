@@ -300,6 +300,25 @@ static void mk_relays_exim_sub(mk_relay *r, const char *sub)
         mk_relays_set(&r->ident, g_strndup(id + 6, strcspn(id + 6, " ")));
 }
 
+/* Hand-overs inside one host or to a gateway that records no address,
+ * which SpamAssassin knows and passes over (clause c, comment p1). */
+static int mk_relays_local(const char *c, const char *p1)
+{
+    static const char *const marks[] = {"(LSMTP for ", "(Content Technologies ", " with local",
+                                        NULL};
+    if (strncmp(c, "mail pickup service by ", 23) == 0)
+        return 1;
+    for (const char *const *m = marks; *m != NULL; m++)
+        if (strstr(c, *m) != NULL)
+            return 1;
+    if (p1 == NULL)
+        return 0;
+    const char *at = strrchr(p1, '@');
+    const char *host = at != NULL ? at + 1 : p1;
+    return strcmp(host, "localhost") == 0 || strcmp(host, "localhost.localdomain") == 0 ||
+           strncmp(host, "127.", 4) == 0;
+}
+
 /* qmail writes "with SMTP" or "with QMQP" (perhaps "RC4-SHA encrypted
  * SMTP") and no " id " after it; Sendmail writes "with ESMTP id ...". */
 static int mk_relays_qmail_like(const char *l)
@@ -573,6 +592,8 @@ static int mk_relays_clause(const char *l, const char *c, mk_relay *r, int *look
         mk_relays_set(&r->helo, g_strdup(w));
     ip = mk_relays_bracket_ip(l, NULL);
     ok = ip != NULL && r->by[0] != '\0';
+    if (ip == NULL && mk_relays_local(c, p1))
+        ok = -2;
 out:
     if (ok == 1)
         mk_relays_set(&r->ip, ip);

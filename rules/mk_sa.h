@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include <libpsl.h>
+
 #include "mk_msg.h"
 #include "mk_net.h"
 
@@ -77,6 +79,7 @@ typedef struct mk_sa_input {
     /* where the Received chain stops being trusted (NULL or empty: infer
      * it as SpamAssassin does) */
     const mk_netlist *trusted_networks;
+    const psl_ctx_t *psl; /* registered domains (NULL: the last two labels) */
 } mk_sa_input;
 
 /* One rule that hit. */

@@ -234,9 +234,10 @@ static const GString *mk_sa_header(mk_sa_view *v, const mk_sa_rule *r)
         found = mk_sa_header_values(out, hl, "To", r->mode, 0);
         found |= mk_sa_header_values(out, hl, "Cc", r->mode, 0);
     } else if (strcmp(r->header, "EnvelopeFrom") == 0) {
-        found = v->in->envelope_from != NULL && v->in->envelope_from[0] != '\0';
+        const char *env = mk_sa_view_envelope_from(v);
+        found = env != NULL && env[0] != '\0';
         if (found)
-            g_string_append_printf(out, "%s\n", v->in->envelope_from);
+            g_string_append_printf(out, "%s\n", env);
     } else if (strcmp(r->header, "ALL-TRUSTED") == 0 || strcmp(r->header, "ALL-INTERNAL") == 0) {
         found = mk_sa_header_side(v, out, hl, r->mode, 1);
     } else if (strcmp(r->header, "ALL-UNTRUSTED") == 0 || strcmp(r->header, "ALL-EXTERNAL") == 0) {

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mk_domain.h"
+#include "mk_relays.h"
 #include "mk_sa_int.h"
 
 /* The first header of that name, decoded, or NULL. */
@@ -211,7 +213,7 @@ static char *mk_sa_ev_addr(const char *value)
 static unsigned mk_sa_ev_env_from(mk_sa_view *v, const mk_sa_rule *r)
 {
     (void)r;
-    const char *env = v->in->envelope_from;
+    const char *env = mk_sa_view_envelope_from(v);
     if (env == NULL || *env == '\0')
         return 0;
     char *from = mk_sa_ev_addr(mk_sa_ev_header(v, "From"));
@@ -412,6 +414,300 @@ static unsigned mk_sa_ev_html_tag(mk_sa_view *v, const mk_sa_rule *r)
     return 0;
 }
 
+/* ---- RelayEval: the Received chain (mk_relays) --------------------------------------- */
+
+/* check_all_trusted(): every hop trusted, and at least one */
+static unsigned mk_sa_ev_all_trusted(mk_sa_view *v, const mk_sa_rule *r)
+{
+    (void)r;
+    const mk_relays *rs = mk_sa_view_relays(v);
+    return rs->part[MK_RELAYS_TRUSTED]->len > 0 && rs->part[MK_RELAYS_UNTRUSTED]->len == 0 &&
+           rs->n_unparseable == 0;
+}
+
+/* check_no_relays(): no hop at all */
+static unsigned mk_sa_ev_no_relays(mk_sa_view *v, const mk_sa_rule *r)
+{
+    (void)r;
+    const mk_relays *rs = mk_sa_view_relays(v);
+    return rs->part[MK_RELAYS_TRUSTED]->len == 0 && rs->part[MK_RELAYS_UNTRUSTED]->len == 0 &&
+           rs->n_unparseable == 0;
+}
+
+/* check_relays_unparseable(): a Received header of a form not read */
+static unsigned mk_sa_ev_relays_unparseable(mk_sa_view *v, const mk_sa_rule *r)
+{
+    (void)r;
+    return mk_sa_view_relays(v)->n_unparseable > 0;
+}
+
+/* The envelope sender: the MTA's, or, when it did not say (test mode), as
+ * SpamAssassin finds it: the last untrusted hop's envelope-from, else
+ * X-Envelope-From, Envelope-Sender or Return-Path written above every
+ * Received header. NULL when none; owned by v. */
+const char *mk_sa_view_envelope_from(mk_sa_view *v)
+{
+    if (v->in->envelope_from != NULL && v->in->envelope_from[0] != '\0')
+        return v->in->envelope_from;
+    const char *key = "envelope-from";
+    gpointer found;
+    if (g_hash_table_lookup_extended(v->evals, key, NULL, &found))
+        return found;
+    char *env = NULL;
+    const mk_relays *rs = mk_sa_view_relays(v);
+    const mk_relay *hop =
+        rs->part[MK_RELAYS_UNTRUSTED]->len > 0 ? g_ptr_array_index(rs->part[MK_RELAYS_UNTRUSTED], 0)
+        : rs->part[MK_RELAYS_TRUSTED]->len > 0
+            ? g_ptr_array_index(rs->part[MK_RELAYS_TRUSTED], rs->part[MK_RELAYS_TRUSTED]->len - 1)
+            : NULL;
+    if (hop != NULL && strchr(hop->envfrom, '@') != NULL && hop->envfrom[0] != '@')
+        env = g_strdup(hop->envfrom);
+    static const char *const names[] = {"X-Envelope-From", "Envelope-Sender", "Return-Path", NULL};
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(v->in->msg->mime));
+    for (const char *const *n = names; *n != NULL && env == NULL; n++) {
+        int count = g_mime_header_list_get_count(hl), seen_rcvd = 0;
+        for (int i = 0; i < count; i++) {
+            GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+            const char *hn = g_mime_header_get_name(h);
+            if (g_ascii_strcasecmp(hn, "Received") == 0)
+                seen_rcvd = 1;
+            else if (g_ascii_strcasecmp(hn, *n) == 0) {
+                if (!seen_rcvd)
+                    env = mk_sa_ev_addr(g_mime_header_get_value(h));
+                break;
+            }
+        }
+    }
+    g_hash_table_insert(v->evals, g_strdup(key), env);
+    return env;
+}
+
+/* check_mailfrom_matches_rcvd(): the envelope sender's registered domain
+ * is that of the first untrusted hop's name (or, with none untrusted, of
+ * a trusted hop's). */
+static unsigned mk_sa_ev_mailfrom_rcvd(mk_sa_view *v, const mk_sa_rule *r)
+{
+    (void)r;
+    const char *env = mk_sa_view_envelope_from(v);
+    const char *at = env != NULL ? strrchr(env, '@') : NULL;
+    if (at == NULL || strchr(at + 1, '.') == NULL || strchr(env, '@') != at)
+        return 0;
+    char *dom = g_ascii_strdown(at + 1, -1);
+    const mk_relays *rs = mk_sa_view_relays(v);
+    GPtrArray *hops = rs->part[MK_RELAYS_UNTRUSTED]->len > 0 ? rs->part[MK_RELAYS_UNTRUSTED]
+                                                             : rs->part[MK_RELAYS_TRUSTED];
+    guint n = hops == rs->part[MK_RELAYS_UNTRUSTED] && hops->len > 0 ? 1 : hops->len;
+    unsigned hit = 0;
+    for (guint i = 0; i < n && !hit; i++) {
+        const mk_relay *hop = g_ptr_array_index(hops, i);
+        if (hop->rdns[0] == '\0')
+            continue;
+        char *rdns = g_ascii_strdown(hop->rdns, -1);
+        hit = mk_domain_same_org(v->in->psl, dom, rdns);
+        g_free(rdns);
+    }
+    g_free(dom);
+    return hit;
+}
+
+/* ---- HeaderEval ------------------------------------------------------------------- */
+
+/* The values of every header called name, unfolded, one per line; g_free. */
+static char *mk_sa_ev_all_of(mk_sa_view *v, const char *name)
+{
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(v->in->msg->mime));
+    GString *s = g_string_new(NULL);
+    int count = g_mime_header_list_get_count(hl);
+    for (int i = 0; i < count; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+        if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) != 0)
+            continue;
+        const char *val = g_mime_header_get_value(h);
+        for (const char *p = val != NULL ? val : ""; *p != '\0'; p++)
+            g_string_append_c(s, *p == '\n' || *p == '\r' ? ' ' : *p);
+        g_string_append_c(s, '\n');
+    }
+    return g_string_free(s, FALSE);
+}
+
+static int mk_sa_ev_match(const char *pattern, const char *subject)
+{
+    return g_regex_match_simple(pattern, subject, G_REGEX_MULTILINE | G_REGEX_RAW, 0);
+}
+
+/* gated_through_received_hdr_remover(): a list manager known to strip
+ * Received headers (ezmlm, MSN groups), or no Received header at all. */
+static unsigned mk_sa_ev_rcvd_remover(mk_sa_view *v, const mk_sa_rule *r)
+{
+    (void)r;
+    char *rcvd = mk_sa_ev_all_of(v, "Received");
+    const char *ml = mk_sa_ev_header(v, "Mailing-List");
+    unsigned hit = 0;
+    if (ml != NULL && mk_sa_ev_match("^contact \\S+@\\S+; run by ezmlm$", ml)) {
+        char *dlto = mk_sa_ev_all_of(v, "Delivered-To");
+        hit = mk_sa_ev_match("^mailing list \\S+@\\S+", dlto) &&
+              mk_sa_ev_match("qmail \\d+ invoked (?:from network|by .{3,20})\\); \\d+ ... \\d+",
+                             rcvd);
+        g_free(dlto);
+    }
+    if (!hit)
+        hit =
+            rcvd[0] == '\0' || mk_sa_ev_match("from groups\\.msn\\.com \\(\\S+\\.msn\\.com ", rcvd);
+    g_free(rcvd);
+    return hit;
+}
+
+/* check_for_missing_to_header(): no To (nor Apparently-To), or an empty one */
+static unsigned mk_sa_ev_missing_to(mk_sa_view *v, const mk_sa_rule *r)
+{
+    (void)r;
+    const char *to = mk_sa_ev_header(v, "To");
+    if (to == NULL || *to == '\0')
+        to = mk_sa_ev_header(v, "Apparently-To");
+    return to == NULL || *to == '\0';
+}
+
+/* check_for_to_in_subject('user'): the Subject is the To address's local
+ * part, alone, after "Re:"/"Fw:" and a word, or before punctuation. */
+static unsigned mk_sa_ev_to_in_subject(mk_sa_view *v, const mk_sa_rule *r)
+{
+    (void)r;
+    char *to = mk_sa_ev_addr(mk_sa_ev_header(v, "To"));
+    const char *subj = mk_sa_ev_header(v, "Subject");
+    unsigned hit = 0;
+    if (to != NULL && *to != '\0' && subj != NULL) {
+        char *at = strchr(to, '@');
+        if (at != NULL)
+            *at = '\0';
+        char *q = g_regex_escape_string(to, -1);
+        char *re =
+            g_strdup_printf("^(?:(?:re|fw):\\s*(?:\\w+\\s+)?%s$|(?-i:%s)\\s*[,:;!?-](?:$|\\s)|"
+                            "%s$|,\\s*%s[,:;!?-]$)",
+                            q, q, q, q);
+        hit = g_regex_match_simple(re, subj, G_REGEX_CASELESS | G_REGEX_RAW, 0);
+        g_free(re);
+        g_free(q);
+    }
+    g_free(to);
+    return hit;
+}
+
+/* check_illegal_chars(HEADER, RATIO, COUNT): the raw header (ALL: every
+ * header) holds at least COUNT bytes that are neither ASCII text nor
+ * valid UTF-8, and they make at least RATIO of it; one cent, pound or
+ * registered sign in a Subject is forgiven. */
+static unsigned mk_sa_ev_illegal_chars(mk_sa_view *v, const mk_sa_rule *r)
+{
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(v->in->msg->mime));
+    int all = strcmp(r->args[0], "ALL") == 0;
+    GString *s = g_string_new(NULL);
+    int count = g_mime_header_list_get_count(hl);
+    for (int i = 0; i < count; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+        const char *raw = g_mime_header_get_raw_value(h);
+        if (all)
+            g_string_append_printf(s, "%s:%s", g_mime_header_get_name(h), raw != NULL ? raw : "");
+        else if (g_ascii_strcasecmp(g_mime_header_get_name(h), r->args[0]) == 0) {
+            while (raw != NULL && (*raw == ' ' || *raw == '\t'))
+                raw++;
+            g_string_append(s, raw != NULL ? raw : "");
+        }
+    }
+    unsigned hit = 0;
+    size_t illegal = 0, high = 0, ctl = 0, exempt = 0, text = 0;
+    for (size_t i = 0; i < s->len; i++) {
+        unsigned char c = (unsigned char)s->str[i];
+        if (c >= 0x80)
+            high++;
+        if ((c <= 0x08) || c == 0x0b || c == 0x0c || (c >= 0x0e && c <= 0x1f))
+            ctl++;
+        if (c == 0xa2 || c == 0xa3 || c == 0xae)
+            exempt++;
+        text += !isspace(c);
+    }
+    illegal = high + ctl;
+    if (text > 0 && !(high > 0 && ctl == 0 && g_utf8_validate(s->str, (gssize)s->len, NULL))) {
+        if (illegal > 0 && !all && g_ascii_strcasecmp(r->args[0], "Subject") == 0 && exempt == 1)
+            illegal--;
+        hit = (double)illegal / (double)s->len >= g_ascii_strtod(r->args[1], NULL) &&
+              illegal >= (size_t)atoi(r->args[2]);
+    }
+    g_string_free(s, TRUE);
+    return hit;
+}
+
+/* check_for_fake_aol_relay_in_rcvd(): a Received header names a host in
+ * AOL's relay form (rly-xx01.) that AOL's own relays did not write. */
+static unsigned mk_sa_ev_fake_aol(mk_sa_view *v, const mk_sa_rule *r)
+{
+    (void)r;
+    char *rcvd = mk_sa_ev_all_of(v, "Received");
+    unsigned hit =
+        g_regex_match_simple(" rly-[a-z][a-z]\\d\\d\\.", rcvd, G_REGEX_CASELESS | G_REGEX_RAW, 0) &&
+        !mk_sa_ev_match("/AOL-\\d+\\.\\d+\\.\\d+\\)", rcvd) &&
+        !mk_sa_ev_match("ESMTP id (?:RELAY|MAILRELAY|MAILIN)", rcvd);
+    g_free(rcvd);
+    return hit;
+}
+
+/* check_ratware_name_id(): a Message-ID of 28 capitals, a dot and the
+ * From address, which is quoted as "Name" <address>. */
+static unsigned mk_sa_ev_ratware_name_id(mk_sa_view *v, const mk_sa_rule *r)
+{
+    (void)r;
+    const char *mid = mk_sa_ev_header(v, "Message-Id");
+    const char *from = mk_sa_ev_header(v, "From");
+    if (mid == NULL || from == NULL)
+        return 0;
+    GMatchInfo *mi = NULL;
+    GRegex *re = g_regex_new("<[A-Z]{28}\\.([^>]+?)>", G_REGEX_RAW, 0, NULL);
+    unsigned hit = 0;
+    if (re != NULL && g_regex_match(re, mid, 0, &mi)) {
+        char *addr = g_match_info_fetch(mi, 1);
+        char *q = g_regex_escape_string(addr, -1);
+        char *pat = g_strdup_printf("\"[^\"]+\"\\s*<%s>", q);
+        hit = mk_sa_ev_match(pat, from);
+        g_free(pat);
+        g_free(q);
+        g_free(addr);
+    }
+    g_match_info_free(mi);
+    if (re != NULL)
+        g_regex_unref(re);
+    return hit;
+}
+
+/* ---- BodyEval: tvd_vertical_words(MIN, MAX) ------------------------------------------ */
+
+/* The largest share (percent) of spaces to other characters in a body
+ * line longer than 5 bytes (100 when spaces outnumber the rest): words
+ * written one letter per line or spaced out. */
+static unsigned mk_sa_ev_vertical_words(mk_sa_view *v, const mk_sa_rule *r)
+{
+    int fresh;
+    double *pct = mk_sa_ev_number(v, "tvd_vertical_words", &fresh);
+    if (fresh) {
+        *pct = -1;
+        for (char *const *l = mk_sa_view_body(v); l != NULL && *l != NULL; l++) {
+            size_t len = strlen(*l), spaces = 0;
+            if (len <= 5)
+                continue;
+            for (const char *p = *l; *p != '\0'; p++)
+                spaces += *p == ' ';
+            size_t other = len - spaces;
+            double p = spaces > other || other == 0 ? 100 : (double)(100 * spaces / other);
+            if (p > *pct)
+                *pct = p;
+        }
+    }
+    double min = g_ascii_strtod(r->args[0], NULL), max = g_ascii_strtod(r->args[1], NULL);
+    if (max >= 100)
+        max = 101;
+    return *pct >= min && *pct < max;
+}
+
+static const char *const mk_sa_ev_to_subject_tests[] = {"user", NULL};
+
 static const mk_sa_evaldef mk_sa_evaldefs[] = {
     {"check_body_length", 1, 1, 1, mk_sa_ev_body_length, NULL},
     {"check_for_uppercase", 2, 2, 0, mk_sa_ev_uppercase, NULL},
@@ -424,6 +720,17 @@ static const mk_sa_evaldef mk_sa_evaldefs[] = {
     {"check_for_shifted_date", 2, 2, 0, mk_sa_ev_shifted_date, NULL},
     {"check_outlook_message_id", 0, 0, 0, mk_sa_ev_outlook_msgid, NULL},
     {"html_tag_exists", 1, 1, 0, mk_sa_ev_html_tag, NULL},
+    {"check_all_trusted", 0, 0, 0, mk_sa_ev_all_trusted, NULL},
+    {"check_no_relays", 0, 0, 0, mk_sa_ev_no_relays, NULL},
+    {"check_relays_unparseable", 0, 0, 0, mk_sa_ev_relays_unparseable, NULL},
+    {"check_mailfrom_matches_rcvd", 0, 0, 0, mk_sa_ev_mailfrom_rcvd, NULL},
+    {"gated_through_received_hdr_remover", 0, 0, 0, mk_sa_ev_rcvd_remover, NULL},
+    {"check_for_missing_to_header", 0, 0, 0, mk_sa_ev_missing_to, NULL},
+    {"check_for_to_in_subject", 1, 1, 0, mk_sa_ev_to_in_subject, mk_sa_ev_to_subject_tests},
+    {"check_illegal_chars", 3, 3, 0, mk_sa_ev_illegal_chars, NULL},
+    {"check_for_fake_aol_relay_in_rcvd", 0, 0, 0, mk_sa_ev_fake_aol, NULL},
+    {"check_ratware_name_id", 0, 0, 0, mk_sa_ev_ratware_name_id, NULL},
+    {"tvd_vertical_words", 2, 2, 0, mk_sa_ev_vertical_words, NULL},
 };
 
 const mk_sa_evaldef *mk_sa_evaldef_find(const char *name)

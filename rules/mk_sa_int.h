@@ -131,6 +131,10 @@ typedef struct mk_sa_view {
     struct mk_relays *relays; /* the Received chain, read on first use */
 } mk_sa_view;
 
+/* The envelope sender: the MTA's, or as SpamAssassin finds it in the
+ * headers when the MTA did not say; NULL when none. Owned by v. */
+const char *mk_sa_view_envelope_from(mk_sa_view *v);
+
 /* The message's relays (X-Spam-Relays-*), read on first use. */
 const struct mk_relays *mk_sa_view_relays(mk_sa_view *v);
 

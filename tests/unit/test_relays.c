@@ -180,6 +180,15 @@ static int dump(int argc, char **argv)
         mk_relays *rs = mk_relays_parse(g_mime_object_get_header_list(GMIME_OBJECT(m)), NULL);
         printf("== %s\nTrusted: %s\nUntrusted: %s\nInternal: %s\nExternal: %s\n", argv[i],
                rs->str[0], rs->str[1], rs->str[2], rs->str[3]);
+        /* and the headers read as no known layout */
+        GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
+        for (int k = 0; k < g_mime_header_list_get_count(hl); k++) {
+            GMimeHeader *h = g_mime_header_list_get_header_at(hl, k);
+            mk_relay r;
+            if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Received") == 0 &&
+                mk_relays_parse_line(g_mime_header_get_raw_value(h), &r) == MK_RELAY_UNPARSEABLE)
+                printf("Unparseable: %s", g_mime_header_get_raw_value(h));
+        }
         mk_relays_free(rs);
         g_object_unref(m);
         g_free(text);

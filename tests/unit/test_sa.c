@@ -92,7 +92,7 @@ static const char *const main_cf =
     "endif\n"
     "ifplugin Mail::SpamAssassin::Plugin::HeaderEval\n"
     "header   IN_HEADEREVAL Subject =~ /free/i\n"
-    "header   HEADEREVAL_EVAL eval:check_for_missing_to_header()\n"
+    "header   HEADEREVAL_EVAL eval:check_for_forged_gw05_received_headers()\n"
     "endif\n"
     "required_score 5\n"
     "lang de describe SUBJ_FREE Betreff\n";
@@ -355,15 +355,23 @@ static void eval_hits(const mk_sa_rules *rs, const char *text, const char *env_f
     mk_msgbuf_free(b);
 }
 
+/* Loads the rule text cf, written to dir/name; *path: g_free it. */
+static mk_sa_rules *load_cf(const char *name, const char *cf, char **path)
+{
+    *path = g_build_filename(dir, name, NULL);
+    g_file_set_contents(*path, cf, -1, NULL);
+    char err[256];
+    const char *paths[] = {*path};
+    mk_sa_rules *rs = mk_sa_load(paths, 1, err, sizeof(err));
+    assert_non_null(rs);
+    return rs;
+}
+
 static void test_evals(void **state)
 {
     (void)state;
-    char *p = g_build_filename(dir, "evals.rules", NULL);
-    g_file_set_contents(p, evals_cf, -1, NULL);
-    char err[256];
-    const char *paths[] = {p};
-    mk_sa_rules *rs = mk_sa_load(paths, 1, err, sizeof(err));
-    assert_non_null(rs);
+    char *p;
+    mk_sa_rules *rs = load_cf("evals.rules", evals_cf, &p);
     assert_int_equal(mk_sa_stats_of(rs)->skipped[MK_SA_SKIP_EVAL], 1);   /* ATTACHED */
     assert_int_equal(mk_sa_stats_of(rs)->skipped[MK_SA_SKIP_SYNTAX], 1); /* BAD_ARGS */
     assert_true(mk_sa_reads_full(rs));                                   /* check_body_length */
@@ -408,12 +416,86 @@ static void test_evals(void **state)
     g_free(p);
 }
 
+/* The evals on the Received chain and the headers (RelayEval, WLBLEval,
+ * HeaderEval, BodyEval's tvd_vertical_words). */
+static const char *const relay_cf =
+    "header ALL_TRUSTED   eval:check_all_trusted()\n"
+    "header NO_RELAYS     eval:check_no_relays()\n"
+    "header UNPARSEABLE   eval:check_relays_unparseable()\n"
+    "header RP_MATCHES    eval:check_mailfrom_matches_rcvd()\n"
+    "header NO_RCVD       eval:gated_through_received_hdr_remover()\n"
+    "header MISSING_TO    eval:check_for_missing_to_header()\n"
+    "header USER_IN_SUBJ  eval:check_for_to_in_subject('user')\n"
+    "header SUBJ_ILLEGAL  eval:check_illegal_chars('Subject','0.00','2')\n"
+    "header FAKE_AOL      eval:check_for_fake_aol_relay_in_rcvd()\n"
+    "header RATWARE_ID    eval:check_ratware_name_id()\n"
+    "body   SPACED_OUT    eval:tvd_vertical_words('90','101')\n"
+    "body   NO_SPACES     eval:tvd_vertical_words('0','10')\n"
+    "header RDNS_NONE     X-Spam-Relays-Untrusted =~ /^\\[ ip=\\S+ rdns= /\n"
+    /* the first Received header past the trusted part is in both */
+    "header UNTRUSTED_RCVD ALL-UNTRUSTED =~ /rly-xa01/\n"
+    "header TRUSTED_RCVD  ALL-TRUSTED =~ /rly-xa01/\n"
+    "header TRUSTED_HOP   ALL-TRUSTED =~ /^Received: from mail\\.sender/m\n"
+    "header ENV_SENDER    EnvelopeFrom =~ /^bounce\\@sender\\.example$/\n";
+
+static void test_relay_evals(void **state)
+{
+    (void)state;
+    char *p;
+    mk_sa_rules *rs = load_cf("relay.rules", relay_cf, &p);
+    assert_int_equal(mk_sa_stats_of(rs)->skipped[MK_SA_SKIP_EVAL], 0);
+    /* one trusted hop inside, then an untrusted one without a name, an
+     * AOL-style relay name, illegal bytes in the Subject, the envelope
+     * sender from Return-Path (no MTA said) */
+    static const char *const spam =
+        "Return-Path: <bounce@sender.example>\n"
+        "Received: from mail.sender.example (unknown [192.0.2.7]) by mx.example.net (Postfix) "
+        "with ESMTP id A1; Tue, 3 Sep 2024 10:00:00 +0000\n"
+        "Received: from rly-xa01.example.org (x.example.org [192.0.2.8]) by mail.sender.example "
+        "(8.12.6/8.12.6)"
+        " with SMTP id h1; Tue, 3 Sep 2024 09:00:00 +0000\n"
+        "From: \"Win\" <win@sender.example>\n"
+        "To: alice@example.net\n"
+        "Message-ID: <ABCDEFGHIJKLMNOPQRSTUVWXYZAB.win@sender.example>\n"
+        "Subject: alice: \xff\xfe prize\n"
+        "\n"
+        "F R E E   M O N E Y   F O R   Y O U\n";
+    static const char *const spam_hits[] = {"RDNS_NONE",   "UNTRUSTED_RCVD", "ENV_SENDER",
+                                            "TRUSTED_HOP", "USER_IN_SUBJ",   "SUBJ_ILLEGAL",
+                                            "FAKE_AOL",    "RATWARE_ID",     "SPACED_OUT"};
+    eval_hits(rs, spam, NULL, spam_hits, sizeof(spam_hits) / sizeof(spam_hits[0]));
+    /* handed over inside private networks only; the envelope sender's
+     * domain is the last hop's */
+    static const char *const ham =
+        "Received: from mail.sender.example (mail.sender.example [10.0.0.7]) by mx.example.net "
+        "(Postfix) with ESMTP id B2; Tue, 3 Sep 2024 10:00:00 +0000\n"
+        "From: Bob <bob@sender.example>\n"
+        "To: alice@example.net\n"
+        "Subject: minutes\n"
+        "\n"
+        "the minutes of the meeting are attached\n";
+    static const char *const ham_hits[] = {"ALL_TRUSTED", "RP_MATCHES", "TRUSTED_HOP"};
+    eval_hits(rs, ham, "bob@sender.example", ham_hits, 3);
+    /* no Received at all, no To; a Received of no known layout */
+    static const char *const bare = "From: x@example.org\nSubject: hi\n\nhello there\n";
+    static const char *const bare_hits[] = {"NO_RELAYS", "NO_RCVD", "MISSING_TO"};
+    eval_hits(rs, bare, "", bare_hits, 3);
+    static const char *const odd =
+        "Received: from somewhere over the rainbow by mx.example.net with carrier pigeon\n"
+        "To: a@example.org\nSubject: hi\n\nhelloworldwithoutanyspaces\n";
+    static const char *const odd_hits[] = {"UNPARSEABLE", "NO_SPACES"};
+    eval_hits(rs, odd, "", odd_hits, 2);
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load),      cmocka_unit_test(test_eval),
         cmocka_unit_test(test_body_text), cmocka_unit_test(test_backtracking_bounded),
-        cmocka_unit_test(test_evals),
+        cmocka_unit_test(test_evals),     cmocka_unit_test(test_relay_evals),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
 }
