@@ -88,7 +88,8 @@ typedef struct mk_config {
     mk_conf_score *scores;
     size_t n_scores;
     /* [rules] */
-    char *rules_paths; /* SpamAssassin rule files and directories, comma-separated; "" none */
+    char *rules_paths;   /* SpamAssassin rule files and directories, comma-separated; "" none */
+    int rules_prefilter; /* body and rawbody rules behind a vectorscan prefilter */
     /* [bayes] */
     int bayes_enabled;
     char *bayes_database; /* under state_dir unless absolute */

@@ -42,6 +42,7 @@ typedef struct mk_sa_stats {
     size_t meta_on[MK_SA_SKIP_N];
     size_t files;
     size_t other_directives; /* lines of SpamAssassin settings that are not rules */
+    size_t prefiltered;      /* body and rawbody patterns in the vectorscan prefilter */
 } mk_sa_stats;
 
 /* Reads the rule files: each path a file, or a directory whose *.cf files
@@ -50,10 +51,16 @@ typedef struct mk_sa_stats {
  * in err. Free with mk_sa_free(). */
 mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, char *err, size_t errlen);
 void mk_sa_free(mk_sa_rules *rules);
+/* Whether body and rawbody rules go through a vectorscan prefilter (one
+ * pass says which may match; only those run PCRE2). Off after
+ * mk_sa_load(); turning it on compiles the databases (seconds for the
+ * stock rules). Call before the rules are shared. */
+void mk_sa_use_prefilter(mk_sa_rules *rules, int on);
 const mk_sa_stats *mk_sa_stats_of(const mk_sa_rules *rules);
 /* The start-up line: "rules: N loaded from F file(s); skipped: REASON N,
  * ...; metas skipped by the rule they read: ...; N of M (P %) of the rules
- * that are neither network nor plugin tests". */
+ * that are neither network nor plugin tests[; N body and rawbody patterns
+ * behind the prefilter]". */
 void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len);
 /* The name of the i-th rule that runs (in the order they run), or NULL
  * past the last. */

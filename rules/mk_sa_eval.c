@@ -451,6 +451,9 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     if (jit != NULL)
         pcre2_jit_stack_assign(own, NULL, jit);
     pcre2_match_context *mctx = own != NULL ? own : rs->mctx;
+    /* which prefiltered body/rawbody rules may match: scanned on first need */
+    uint8_t *maybe = NULL;
+    int scanned[2] = {0, 0};
     for (size_t k = 0; k < rs->n_order; k++) {
         size_t i = rs->order[k];
         const mk_sa_rule *r = &rs->r[i];
@@ -480,13 +483,21 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
             break;
         }
         case MK_SA_BODY:
-            n = mk_sa_lines(mctx, r, mk_sa_view_body(&v), md, limit_hits);
-            break;
-        case MK_SA_RAWBODY:
-            if (v.raw == NULL)
+        case MK_SA_RAWBODY: {
+            int raw = r->kind == MK_SA_RAWBODY;
+            if (raw && v.raw == NULL)
                 v.raw = mk_sa_raw_lines(in->msg);
-            n = mk_sa_lines(mctx, r, v.raw, md, limit_hits);
+            char *const *lines = raw ? v.raw : mk_sa_view_body(&v);
+            if (r->prefiltered && !scanned[raw]) {
+                if (maybe == NULL)
+                    maybe = g_new0(uint8_t, rs->n);
+                scanned[raw] = mk_sa_prefilter_scan(rs->pf[raw], lines, maybe) == 0 ? 1 : -1;
+            }
+            if (r->prefiltered && scanned[raw] == 1 && !maybe[i])
+                break; /* the prefilter saw no match: PCRE2 would see none */
+            n = mk_sa_lines(mctx, r, lines, md, limit_hits);
             break;
+        }
         case MK_SA_FULL:
             if (in->full != NULL)
                 n = mk_sa_count(mctx, r->re, in->full, in->full_len, md,
@@ -515,6 +526,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         }
         (*hits)[(*n_hits)++] = (mk_sa_hit){r->name, score, r->describe, counts[rs->order[k]]};
     }
+    g_free(maybe);
     pcre2_match_data_free(md);
     pcre2_match_context_free(own);
     pcre2_jit_stack_free(jit);

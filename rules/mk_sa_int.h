@@ -81,7 +81,9 @@ typedef struct mk_sa_rule {
     int defined; /* a header/body/... line was read for it */
     mk_sa_kind kind;
     pcre2_code *re;
-    char *pattern; /* the source, compiled once every file is read */
+    char *pattern;   /* the source, compiled once every file is read */
+    char *source;    /* body, rawbody: the pattern with its tags expanded, as compiled */
+    int prefiltered; /* in its kind's prefilter database */
     uint32_t opts;
     int replace;  /* listed in replace_rules: its <TAG>s are expanded */
     int negate;   /* header !~ */
@@ -118,7 +120,20 @@ struct mk_sa_rules {
     /* ReplaceTags: replace_tag, replace_pre, replace_inter, replace_post */
     GHashTable *tags[4];
     char *tag_start, *tag_end;
+    struct mk_sa_prefilter *pf[2]; /* body, rawbody; NULL: none */
 };
+
+/* The body (kind MK_SA_BODY) or rawbody patterns of rs in one vectorscan
+ * database (prefilter mode); marks the rules inside it prefiltered. NULL
+ * when none compiles. Free with mk_sa_prefilter_free(). */
+typedef struct mk_sa_prefilter mk_sa_prefilter;
+mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, mk_sa_kind kind);
+void mk_sa_prefilter_free(mk_sa_prefilter *pf);
+size_t mk_sa_prefilter_size(const mk_sa_prefilter *pf);
+/* Scans the lines as one text (thread-safe); sets maybe[i] for each rule
+ * i of the database that may match. 0, or -1 when the scan failed (then
+ * every rule may match). */
+int mk_sa_prefilter_scan(mk_sa_prefilter *pf, char *const *lines, uint8_t *maybe);
 
 enum { MK_SA_TAG, MK_SA_TAG_PRE, MK_SA_TAG_INTER, MK_SA_TAG_POST };
 

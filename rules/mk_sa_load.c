@@ -94,6 +94,9 @@ static void mk_sa_rule_reset(mk_sa_rule *r)
     r->re = NULL;
     g_free(r->pattern);
     r->pattern = NULL;
+    g_free(r->source);
+    r->source = NULL;
+    r->prefiltered = 0;
     g_free(r->header);
     g_free(r->if_unset);
     g_free(r->expr);
@@ -801,7 +804,10 @@ static void mk_sa_compile_patterns(mk_sa_rules *rs)
             mk_log(LOG_INFO, NULL, "rules: %s:%d: %s: %s", r->file, r->line, r->name, why);
             r->skip = 1, r->skip_why = MK_SA_SKIP_REGEX;
         }
-        g_free(src);
+        if (r->re != NULL && (r->kind == MK_SA_BODY || r->kind == MK_SA_RAWBODY))
+            r->source = src; /* for the prefilter */
+        else
+            g_free(src);
     }
 }
 
@@ -1107,6 +1113,7 @@ void mk_sa_free(mk_sa_rules *rs)
 {
     if (rs == NULL)
         return;
+    mk_sa_use_prefilter(rs, 0);
     for (size_t i = 0; i < rs->n; i++) {
         mk_sa_rule_reset(&rs->r[i]);
         g_free(rs->r[i].describe);
@@ -1124,6 +1131,21 @@ void mk_sa_free(mk_sa_rules *rs)
     g_free(rs->tag_start);
     g_free(rs->tag_end);
     g_free(rs);
+}
+
+void mk_sa_use_prefilter(mk_sa_rules *rs, int on)
+{
+    for (int k = 0; k < 2; k++) {
+        mk_sa_prefilter_free(rs->pf[k]);
+        rs->pf[k] = NULL;
+    }
+    for (size_t i = 0; i < rs->n; i++)
+        rs->r[i].prefiltered = 0;
+    if (!on)
+        return;
+    rs->pf[0] = mk_sa_prefilter_build(rs, MK_SA_BODY);
+    rs->pf[1] = mk_sa_prefilter_build(rs, MK_SA_RAWBODY);
+    rs->stats.prefiltered = mk_sa_prefilter_size(rs->pf[0]) + mk_sa_prefilter_size(rs->pf[1]);
 }
 
 const mk_sa_stats *mk_sa_stats_of(const mk_sa_rules *rules)
@@ -1190,6 +1212,9 @@ void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len)
                                "; %zu of %zu (%.1f %%) of the rules that are neither network "
                                "nor plugin tests",
                                st->loaded, all, 100.0 * (double)st->loaded / (double)all);
+    if (st->prefiltered > 0)
+        g_string_append_printf(s, "; %zu body and rawbody patterns behind the prefilter",
+                               st->prefiltered);
     snprintf(out, len, "%s", s->str);
     g_string_free(s, TRUE);
 }

@@ -67,6 +67,19 @@ fi
 cat /tmp/mk-agree.log
 ip netns del "$ns" 2>/dev/null
 
+# the vectorscan prefilter changes no verdict and no rule hit
+mapfile -t pfmsgs < <(find "$TOP/../shared/testdata" -type f \( -name '*.eml' -o -name '*.msg' \) | sort)
+for pf in yes no; do
+    printf '[dkim]\nenabled = no\n[spf]\nenabled = no\n[bayes]\nenabled = no\n[rules]\npaths = /usr/share/spamassassin\nprefilter = %s\n' "$pf" > /tmp/mk-pf-$pf.conf
+    milter/mailkeeper-milter -c /tmp/mk-pf-$pf.conf -t "${pfmsgs[@]}" > /tmp/mk-pf-$pf.out 2>/dev/null
+done
+if [ "${#pfmsgs[@]}" -gt 100 ] && [ "$(grep -c '^verdict: ' /tmp/mk-pf-yes.out)" = "${#pfmsgs[@]}" ] &&
+    cmp -s /tmp/mk-pf-yes.out /tmp/mk-pf-no.out; then
+    echo "PASS: stock rules with and without the vectorscan prefilter: same hits on ${#pfmsgs[@]} messages"; add 1 0
+else
+    diff /tmp/mk-pf-no.out /tmp/mk-pf-yes.out | head -20; echo "FAIL: the prefilter changed a result"; add 0 1
+fi
+
 section "integration tests (netns, NSD, Postfix, miltertest)"
 bash tests/integration/run.sh 2>&1 | tee /tmp/mk-integration.log
 last=$(tail -1 /tmp/mk-integration.log)

@@ -227,7 +227,9 @@ static void test_store(void **state)
     (void)state;
     mk_config *cfg = config("");
     char *path = mk_bayes_db_path(cfg);
-    assert_string_equal(path, g_build_filename(dir, "bayes.db", NULL));
+    char *want = g_build_filename(dir, "bayes.db", NULL);
+    assert_string_equal(path, want);
+    g_free(want);
     char err[256];
     mk_bayes_db *db = mk_bayes_db_open(path, 1, err, sizeof(err));
     assert_non_null(db);
@@ -354,8 +356,11 @@ static void test_classify(void **state)
 
     /* a file that is no store: a clear error */
     g_file_set_contents(path, "not a database, not at all, really not", -1, NULL);
-    g_unlink(g_strconcat(path, "-wal", NULL));
-    g_unlink(g_strconcat(path, "-shm", NULL));
+    for (const char *const *sfx = (const char *const[]){"-wal", "-shm", NULL}; *sfx; sfx++) {
+        char *side = g_strconcat(path, *sfx, NULL);
+        g_unlink(side);
+        g_free(side);
+    }
     cfg = config("");
     assert_null(mk_bayes_new(cfg, err, sizeof(err)));
     assert_non_null(strstr(err, path));

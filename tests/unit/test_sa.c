@@ -490,12 +490,77 @@ static void test_relay_evals(void **state)
     g_free(p);
 }
 
+/* The vectorscan prefilter changes no result: patterns with subject
+ * anchors, lookarounds, back-references, /x, /s and repeats, on and off. */
+static const char *const prefilter_cf =
+    "body    PF_END        /^[a-z0-9]{6,24}[-_a-z0-9]{12,36}[a-z0-9]{6,24}\\s*\\z/is\n"
+    "body    PF_START      /\\Aurgent/i\n"
+    "body    PF_BEHIND     /(?<!no )prize/\n"
+    "body    PF_BACKREF    /\\b(\\w+) \\1\\b/\n"
+    "body    PF_EXTENDED   / c l i c k \\s here /xi\n"
+    "body    PF_COSTLY     /(?:free\\s){3}/\n"
+    "body    PF_MANY       /money/i\n"
+    "tflags  PF_MANY       multiple maxhits=3\n"
+    "rawbody PF_RAW        /<b>hidden<\\/b>/\n"
+    "body    PF_NEVER      /zzzz never there zzzz/\n";
+
+static void prefilter_hits(mk_sa_rules *rs, const char *text, int on, GString *out)
+{
+    mk_sa_use_prefilter(rs, on);
+    char err[256];
+    mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
+    assert_int_equal(mk_msgbuf_append(b, text, strlen(text), err, sizeof(err)), 0);
+    mk_msg *msg = mk_msg_parse(b);
+    mk_sa_input in = {.msg = msg, .full = text, .full_len = strlen(text)};
+    mk_sa_hit *hits = NULL;
+    size_t n = 0, limited = 0;
+    assert_int_equal(mk_sa_eval(rs, &in, &hits, &n, &limited), 0);
+    for (size_t i = 0; i < n; i++)
+        g_string_append_printf(out, "%s:%u ", hits[i].name, hits[i].count);
+    g_free(hits);
+    mk_msg_free(msg);
+    mk_msgbuf_free(b);
+}
+
+static void test_prefilter(void **state)
+{
+    (void)state;
+    char *p;
+    mk_sa_rules *rs = load_cf("prefilter.rules", prefilter_cf, &p);
+    mk_sa_use_prefilter(rs, 1);
+    /* all but the costly counted group are in the databases */
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 8);
+    static const char *const msgs[] = {
+        "Subject: urgent\n\nurgent: the the prize of money money money money\nclick here\n\n"
+        "abcdef0123456789abcdef0123456789\n",
+        "Subject: hello\nContent-Type: text/html\n\n<p>no prize, free free free free</p>"
+        "<b>hidden</b>\n",
+        "Subject: x\n\nnothing at all\n",
+    };
+    const char *const want[] = {"PF_END:1 PF_START:1 PF_BEHIND:1 PF_BACKREF:1 PF_EXTENDED:1 "
+                                "PF_MANY:3 ",
+                                "PF_BACKREF:1 PF_COSTLY:1 PF_RAW:1 ", ""};
+    for (size_t i = 0; i < G_N_ELEMENTS(msgs); i++) {
+        GString *off = g_string_new(NULL), *on = g_string_new(NULL);
+        prefilter_hits(rs, msgs[i], 0, off);
+        prefilter_hits(rs, msgs[i], 1, on);
+        assert_string_equal(off->str, want[i]);
+        assert_string_equal(on->str, off->str);
+        g_string_free(off, TRUE);
+        g_string_free(on, TRUE);
+    }
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load),      cmocka_unit_test(test_eval),
         cmocka_unit_test(test_body_text), cmocka_unit_test(test_backtracking_bounded),
         cmocka_unit_test(test_evals),     cmocka_unit_test(test_relay_evals),
+        cmocka_unit_test(test_prefilter),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
 }

@@ -1,0 +1,232 @@
+/*
+ * mk_sa_prefilter: the body and rawbody patterns of a rule set in one
+ * vectorscan (Hyperscan) database per kind, compiled in prefilter mode, so
+ * one pass over a message's text says which rules may match; PCRE2 then
+ * runs only those. Prefilter mode may report a match PCRE2 would not
+ * (lookarounds and back-references are widened), never the other way; the
+ * text is scanned whole with ^ and $ at every line, which again can only
+ * widen (\A and \z are read as ^ and $). A pattern vectorscan cannot read
+ * stays outside the database and always runs.
+ *
+ * Bounded repeats make vectorscan's compile time grow fast: a pattern with
+ * a counted group (...){n} or a repeat bound of 100 or more stays out
+ * too (on SpamAssassin's stock rules, 64 of about 590 patterns, which
+ * would have taken some 36 of 40 seconds to compile).
+ *
+ * Scratch space (one per concurrent scan) is kept in a small pool.
+ */
+#include "config.h"
+
+#include <hs.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mk_log.h"
+#include "mk_sa_int.h"
+
+/* Patterns per database: vectorscan's compile time grows faster than the
+ * number of patterns, and a scan per database costs little. */
+#define MK_SA_PF_CHUNK 32
+
+struct mk_sa_prefilter {
+    GPtrArray *db;       /* of hs_database_t * */
+    hs_scratch_t *proto; /* fits every database; cloned for each concurrent scan */
+    GMutex lock;
+    GPtrArray *free_scratch; /* of hs_scratch_t *, guarded by lock */
+    size_t n_patterns;       /* in the database */
+};
+
+/* hs flags for PCRE2 options; NULL *prefix or "(?x)" for /x */
+static unsigned mk_sa_pf_flags(uint32_t opts)
+{
+    unsigned f = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_MULTILINE | HS_FLAG_ALLOWEMPTY;
+    if (opts & PCRE2_CASELESS)
+        f |= HS_FLAG_CASELESS;
+    if (opts & PCRE2_DOTALL)
+        f |= HS_FLAG_DOTALL;
+    return f;
+}
+
+/* The pattern as the prefilter reads it: the text is scanned whole, so
+ * anchors at the start and end of the subject (\A, \z, \Z) become anchors
+ * at each line (^, $, with multi-line on); /x as (?x). g_free it. */
+static char *mk_sa_pf_pattern(const char *s, uint32_t opts)
+{
+    GString *out = g_string_new((opts & PCRE2_EXTENDED) ? "(?x)" : "");
+    for (const char *p = s; *p != '\0'; p++) {
+        if (*p == '\\' && (p[1] == 'A' || p[1] == 'z' || p[1] == 'Z')) {
+            g_string_append_c(out, p[1] == 'A' ? '^' : '$');
+            p++;
+        } else if (*p == '\\' && p[1] != '\0') {
+            g_string_append_c(out, *p++);
+            g_string_append_c(out, *p);
+        } else {
+            g_string_append_c(out, *p);
+        }
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* Whether pattern s holds what is slow for vectorscan to compile: a
+ * counted repeat of a group, or a repeat bound of 100 or more. */
+static int mk_sa_pf_costly(const char *s)
+{
+    for (const char *p = s; *p != '\0'; p++) {
+        if (*p == '\\' && p[1] != '\0') {
+            p++;
+            continue;
+        }
+        if (*p != '{' || !g_ascii_isdigit(p[1]))
+            continue;
+        char *end;
+        unsigned long lo = strtoul(p + 1, &end, 10), hi = lo;
+        if (*end == ',')
+            hi = g_ascii_isdigit(end[1]) ? strtoul(end + 1, &end, 10) : (end++, ULONG_MAX);
+        if (*end != '}')
+            continue;
+        const char *q = p - 1; /* what the repeat applies to */
+        if (q >= s && (*q == '+' || *q == '*' || *q == '?'))
+            q--;
+        if (hi >= 100 || (q >= s && *q == ')'))
+            return 1;
+    }
+    return 0;
+}
+
+mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, mk_sa_kind kind)
+{
+    GPtrArray *exprs = g_ptr_array_new_with_free_func(g_free);
+    GArray *flags = g_array_new(FALSE, FALSE, sizeof(unsigned));
+    GArray *ids = g_array_new(FALSE, FALSE, sizeof(unsigned));
+    for (size_t i = 0; i < rs->n; i++) {
+        mk_sa_rule *r = &rs->r[i];
+        if (r->kind == kind)
+            r->prefiltered = 0;
+        if (r->kind != kind || r->re == NULL || r->eval != NULL || r->skip || r->source == NULL ||
+            mk_sa_pf_costly(r->source))
+            continue;
+        char *e = mk_sa_pf_pattern(r->source, r->opts);
+        unsigned f = mk_sa_pf_flags(r->opts), id = (unsigned)i;
+        hs_expr_info_t *info = NULL;
+        hs_compile_error_t *cerr = NULL;
+        /* what vectorscan cannot read stays out, and always runs */
+        if (hs_expression_info(e, f, &info, &cerr) != HS_SUCCESS) {
+            hs_free_compile_error(cerr);
+            g_free(e);
+            continue;
+        }
+        free(info);
+        g_ptr_array_add(exprs, e);
+        g_array_append_val(flags, f);
+        g_array_append_val(ids, id);
+    }
+    GPtrArray *dbs = g_ptr_array_new();
+    hs_scratch_t *proto = NULL;
+    size_t n_in = 0;
+    for (guint at = 0; at < exprs->len;) {
+        guint n = MIN(MK_SA_PF_CHUNK, exprs->len - at);
+        hs_database_t *db = NULL;
+        hs_compile_error_t *cerr = NULL;
+        if (hs_compile_multi((const char *const *)exprs->pdata + at,
+                             (const unsigned *)flags->data + at, (const unsigned *)ids->data + at,
+                             n, HS_MODE_BLOCK, NULL, &db, &cerr) != HS_SUCCESS) {
+            int bad = cerr != NULL ? cerr->expression : -1;
+            mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s: %s",
+                   bad >= 0 ? rs->r[g_array_index(ids, unsigned, at + (guint)bad)].name : "(all)",
+                   cerr != NULL ? cerr->message : "?");
+            hs_free_compile_error(cerr);
+            if (bad < 0) { /* the whole chunk stays out */
+                at += n;
+                continue;
+            }
+            g_ptr_array_remove_index(exprs, at + (guint)bad); /* that one stays out; again */
+            g_array_remove_index(flags, at + (guint)bad);
+            g_array_remove_index(ids, at + (guint)bad);
+            continue;
+        }
+        if (hs_alloc_scratch(db, &proto) != HS_SUCCESS) {
+            hs_free_database(db);
+            at += n;
+            continue;
+        }
+        g_ptr_array_add(dbs, db);
+        for (guint k = at; k < at + n; k++)
+            rs->r[g_array_index(ids, unsigned, k)].prefiltered = 1;
+        n_in += n;
+        at += n;
+    }
+    mk_sa_prefilter *pf = NULL;
+    if (dbs->len > 0) {
+        pf = g_new0(mk_sa_prefilter, 1);
+        pf->db = dbs;
+        pf->proto = proto;
+        g_mutex_init(&pf->lock);
+        pf->free_scratch = g_ptr_array_new();
+        pf->n_patterns = n_in;
+    } else {
+        g_ptr_array_free(dbs, TRUE);
+        if (proto != NULL)
+            hs_free_scratch(proto);
+    }
+    g_ptr_array_free(exprs, TRUE);
+    g_array_free(flags, TRUE);
+    g_array_free(ids, TRUE);
+    return pf;
+}
+
+size_t mk_sa_prefilter_size(const mk_sa_prefilter *pf)
+{
+    return pf != NULL ? pf->n_patterns : 0;
+}
+
+void mk_sa_prefilter_free(mk_sa_prefilter *pf)
+{
+    if (pf == NULL)
+        return;
+    for (guint i = 0; i < pf->free_scratch->len; i++)
+        hs_free_scratch(pf->free_scratch->pdata[i]);
+    g_ptr_array_free(pf->free_scratch, TRUE);
+    hs_free_scratch(pf->proto);
+    for (guint i = 0; i < pf->db->len; i++)
+        hs_free_database(pf->db->pdata[i]);
+    g_ptr_array_free(pf->db, TRUE);
+    g_mutex_clear(&pf->lock);
+    g_free(pf);
+}
+
+static int mk_sa_pf_hit(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                        void *ctx)
+{
+    (void)from, (void)to, (void)flags;
+    ((uint8_t *)ctx)[id] = 1;
+    return 0;
+}
+
+int mk_sa_prefilter_scan(mk_sa_prefilter *pf, char *const *lines, uint8_t *maybe)
+{
+    GString *text = g_string_new(NULL);
+    for (size_t i = 0; lines != NULL && lines[i] != NULL; i++) {
+        g_string_append(text, lines[i]);
+        g_string_append_c(text, '\n');
+    }
+    g_mutex_lock(&pf->lock);
+    hs_scratch_t *s =
+        pf->free_scratch->len > 0
+            ? g_ptr_array_steal_index_fast(pf->free_scratch, pf->free_scratch->len - 1)
+            : NULL;
+    g_mutex_unlock(&pf->lock);
+    int rc = -1;
+    if (s != NULL || hs_clone_scratch(pf->proto, &s) == HS_SUCCESS) {
+        rc = 0;
+        for (guint i = 0; i < pf->db->len && rc == 0; i++)
+            if (hs_scan(pf->db->pdata[i], text->str, (unsigned)text->len, 0, s, mk_sa_pf_hit,
+                        maybe) != HS_SUCCESS)
+                rc = -1;
+        g_mutex_lock(&pf->lock);
+        g_ptr_array_add(pf->free_scratch, s);
+        g_mutex_unlock(&pf->lock);
+    }
+    g_string_free(text, TRUE);
+    return rc;
+}
