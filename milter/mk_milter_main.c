@@ -86,7 +86,9 @@ static mk_sa_rules *load_rules(const mk_config *cfg, char *summary, size_t slen,
         snprintf(why, wlen, "%s: [rules] paths: %s", cfg->path, err);
         return NULL;
     }
-    mk_sa_use_prefilter(rules, cfg->rules_prefilter);
+    char *cache = g_build_filename(cfg->state_dir, "prefilter", NULL);
+    mk_sa_use_prefilter(rules, cfg->rules_prefilter, cache);
+    g_free(cache);
     mk_sa_summary(rules, summary, slen);
     return rules;
 }

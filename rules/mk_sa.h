@@ -54,8 +54,9 @@ void mk_sa_free(mk_sa_rules *rules);
 /* Whether body and rawbody rules go through a vectorscan prefilter (one
  * pass says which may match; only those run PCRE2). Off after
  * mk_sa_load(); turning it on compiles the databases (seconds for the
- * stock rules). Call before the rules are shared. */
-void mk_sa_use_prefilter(mk_sa_rules *rules, int on);
+ * stock rules), or reads them from cache (a directory, made if need be;
+ * NULL: none), where they are kept. Call before the rules are shared. */
+void mk_sa_use_prefilter(mk_sa_rules *rules, int on, const char *cache);
 const mk_sa_stats *mk_sa_stats_of(const mk_sa_rules *rules);
 /* The start-up line: "rules: N loaded from F file(s); skipped: REASON N,
  * ...; metas skipped by the rule they read: ...; N of M (P %) of the rules

@@ -123,11 +123,16 @@ struct mk_sa_rules {
     struct mk_sa_prefilter *pf[2]; /* body, rawbody; NULL: none */
 };
 
-/* The body (kind MK_SA_BODY) or rawbody patterns of rs in one vectorscan
- * database (prefilter mode); marks the rules inside it prefiltered. NULL
- * when none compiles. Free with mk_sa_prefilter_free(). */
+/* The body (kind MK_SA_BODY) or rawbody patterns of rs in vectorscan
+ * databases (prefilter mode); marks the rules inside them prefiltered.
+ * cache: a directory for compiled databases, or NULL; the names of the
+ * files used are added to used. NULL when none compiles. Free with
+ * mk_sa_prefilter_free(). */
 typedef struct mk_sa_prefilter mk_sa_prefilter;
-mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, mk_sa_kind kind);
+mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, mk_sa_kind kind, const char *cache,
+                                       GHashTable *used);
+/* Removes the cached databases in cache whose names are not in used. */
+void mk_sa_prefilter_prune(const char *cache, GHashTable *used);
 void mk_sa_prefilter_free(mk_sa_prefilter *pf);
 size_t mk_sa_prefilter_size(const mk_sa_prefilter *pf);
 /* Scans the lines as one text (thread-safe); sets maybe[i] for each rule

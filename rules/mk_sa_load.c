@@ -1113,7 +1113,7 @@ void mk_sa_free(mk_sa_rules *rs)
 {
     if (rs == NULL)
         return;
-    mk_sa_use_prefilter(rs, 0);
+    mk_sa_use_prefilter(rs, 0, NULL);
     for (size_t i = 0; i < rs->n; i++) {
         mk_sa_rule_reset(&rs->r[i]);
         g_free(rs->r[i].describe);
@@ -1133,7 +1133,7 @@ void mk_sa_free(mk_sa_rules *rs)
     g_free(rs);
 }
 
-void mk_sa_use_prefilter(mk_sa_rules *rs, int on)
+void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
 {
     for (int k = 0; k < 2; k++) {
         mk_sa_prefilter_free(rs->pf[k]);
@@ -1143,8 +1143,15 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on)
         rs->r[i].prefiltered = 0;
     if (!on)
         return;
-    rs->pf[0] = mk_sa_prefilter_build(rs, MK_SA_BODY);
-    rs->pf[1] = mk_sa_prefilter_build(rs, MK_SA_RAWBODY);
+    if (cache != NULL && g_mkdir_with_parents(cache, 0755) != 0) {
+        mk_log(LOG_INFO, NULL, "rules: prefilter: no cache in %s: %s", cache, g_strerror(errno));
+        cache = NULL;
+    }
+    GHashTable *used = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    rs->pf[0] = mk_sa_prefilter_build(rs, MK_SA_BODY, cache, used);
+    rs->pf[1] = mk_sa_prefilter_build(rs, MK_SA_RAWBODY, cache, used);
+    mk_sa_prefilter_prune(cache, used);
+    g_hash_table_destroy(used);
     rs->stats.prefiltered = mk_sa_prefilter_size(rs->pf[0]) + mk_sa_prefilter_size(rs->pf[1]);
 }
 

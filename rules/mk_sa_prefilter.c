@@ -13,12 +13,19 @@
  * too (on SpamAssassin's stock rules, 64 of about 590 patterns, which
  * would have taken some 36 of 40 seconds to compile).
  *
+ * Compiled databases are kept in a cache directory (the caller's; files
+ * named by the SHA-256 of vectorscan's version and the patterns, flags and
+ * rule numbers they hold), so a restart or reload with the same rules
+ * reads them back in milliseconds; files no longer used are removed.
+ *
  * Scratch space (one per concurrent scan) is kept in a small pool.
  */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <hs.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,7 +101,65 @@ static int mk_sa_pf_costly(const char *s)
     return 0;
 }
 
-mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, mk_sa_kind kind)
+/* The cache file of patterns exprs[at, at + n) (with their flags and ids)
+ * under dir; g_free it. */
+static char *mk_sa_pf_cache_path(const char *dir, GPtrArray *exprs, GArray *flags, GArray *ids,
+                                 guint at, guint n)
+{
+    GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+    const char *v = hs_version();
+    g_checksum_update(sum, (const guchar *)v, (gssize)strlen(v) + 1);
+    for (guint k = at; k < at + n; k++) {
+        char num[32];
+        snprintf(num, sizeof(num), "%u:%u:", g_array_index(flags, unsigned, k),
+                 g_array_index(ids, unsigned, k));
+        g_checksum_update(sum, (const guchar *)num, (gssize)strlen(num));
+        const char *e = exprs->pdata[k];
+        g_checksum_update(sum, (const guchar *)e, (gssize)strlen(e) + 1);
+    }
+    char *name = g_strconcat(g_checksum_get_string(sum), ".hs", NULL);
+    g_checksum_free(sum);
+    char *path = g_build_filename(dir, name, NULL);
+    g_free(name);
+    return path;
+}
+
+/* The database of exprs[at, at + n) from the cache, or compiled (and then
+ * cached). NULL with *cerr on a compile error. */
+static hs_database_t *mk_sa_pf_compile(const char *cache, GHashTable *used, GPtrArray *exprs,
+                                       GArray *flags, GArray *ids, guint at, guint n,
+                                       hs_compile_error_t **cerr)
+{
+    char *path = cache != NULL ? mk_sa_pf_cache_path(cache, exprs, flags, ids, at, n) : NULL;
+    hs_database_t *db = NULL;
+    gchar *bytes = NULL;
+    gsize len = 0;
+    if (path != NULL && g_file_get_contents(path, &bytes, &len, NULL) &&
+        hs_deserialize_database(bytes, len, &db) != HS_SUCCESS)
+        db = NULL; /* damaged or from another build: compiled again */
+    g_free(bytes);
+    if (db == NULL &&
+        hs_compile_multi((const char *const *)exprs->pdata + at, (const unsigned *)flags->data + at,
+                         (const unsigned *)ids->data + at, n, HS_MODE_BLOCK, NULL, &db,
+                         cerr) != HS_SUCCESS) {
+        g_free(path);
+        return NULL;
+    }
+    char *ser = NULL;
+    size_t slen = 0;
+    if (path != NULL && bytes == NULL && hs_serialize_database(db, &ser, &slen) == HS_SUCCESS) {
+        if (!g_file_set_contents(path, ser, (gssize)slen, NULL))
+            mk_log(LOG_DEBUG, NULL, "rules: prefilter: cannot write %s", path);
+        free(ser);
+    }
+    if (path != NULL && used != NULL)
+        g_hash_table_add(used, g_path_get_basename(path));
+    g_free(path);
+    return db;
+}
+
+mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, mk_sa_kind kind, const char *cache,
+                                       GHashTable *used)
 {
     GPtrArray *exprs = g_ptr_array_new_with_free_func(g_free);
     GArray *flags = g_array_new(FALSE, FALSE, sizeof(unsigned));
@@ -126,11 +191,9 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, mk_sa_kind kind)
     size_t n_in = 0;
     for (guint at = 0; at < exprs->len;) {
         guint n = MIN(MK_SA_PF_CHUNK, exprs->len - at);
-        hs_database_t *db = NULL;
         hs_compile_error_t *cerr = NULL;
-        if (hs_compile_multi((const char *const *)exprs->pdata + at,
-                             (const unsigned *)flags->data + at, (const unsigned *)ids->data + at,
-                             n, HS_MODE_BLOCK, NULL, &db, &cerr) != HS_SUCCESS) {
+        hs_database_t *db = mk_sa_pf_compile(cache, used, exprs, flags, ids, at, n, &cerr);
+        if (db == NULL) {
             int bad = cerr != NULL ? cerr->expression : -1;
             mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s: %s",
                    bad >= 0 ? rs->r[g_array_index(ids, unsigned, at + (guint)bad)].name : "(all)",
@@ -173,6 +236,20 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, mk_sa_kind kind)
     g_array_free(flags, TRUE);
     g_array_free(ids, TRUE);
     return pf;
+}
+
+void mk_sa_prefilter_prune(const char *cache, GHashTable *used)
+{
+    GDir *d = cache != NULL ? g_dir_open(cache, 0, NULL) : NULL;
+    if (d == NULL)
+        return;
+    for (const char *name; (name = g_dir_read_name(d)) != NULL;)
+        if (g_str_has_suffix(name, ".hs") && !g_hash_table_contains(used, name)) {
+            char *path = g_build_filename(cache, name, NULL);
+            g_unlink(path);
+            g_free(path);
+        }
+    g_dir_close(d);
 }
 
 size_t mk_sa_prefilter_size(const mk_sa_prefilter *pf)

@@ -138,12 +138,15 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char *p = g_build_filename(dir, "main.cf", NULL);
-    g_unlink(p);
-    g_free(p);
-    p = g_build_filename(dir, "more.rules", NULL);
-    g_unlink(p);
-    g_free(p);
+    /* the rule files and the prefilter's cached databases */
+    GDir *d = g_dir_open(dir, 0, NULL);
+    for (const char *name; d != NULL && (name = g_dir_read_name(d)) != NULL;) {
+        char *p = g_build_filename(dir, name, NULL);
+        g_unlink(p);
+        g_free(p);
+    }
+    if (d != NULL)
+        g_dir_close(d);
     g_rmdir(dir);
     g_free(dir);
     mk_msg_library_cleanup();
@@ -506,7 +509,7 @@ static const char *const prefilter_cf =
 
 static void prefilter_hits(mk_sa_rules *rs, const char *text, int on, GString *out)
 {
-    mk_sa_use_prefilter(rs, on);
+    mk_sa_use_prefilter(rs, on, on ? dir : NULL);
     char err[256];
     mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
     assert_int_equal(mk_msgbuf_append(b, text, strlen(text), err, sizeof(err)), 0);
@@ -527,7 +530,7 @@ static void test_prefilter(void **state)
     (void)state;
     char *p;
     mk_sa_rules *rs = load_cf("prefilter.rules", prefilter_cf, &p);
-    mk_sa_use_prefilter(rs, 1);
+    mk_sa_use_prefilter(rs, 1, NULL);
     /* all but the costly counted group are in the databases */
     assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 8);
     static const char *const msgs[] = {
