@@ -440,6 +440,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
                     NULL,
                     NULL,
                     g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
+                    NULL,
                     NULL};
     unsigned *counts = g_new0(unsigned, rs->n + 1);
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
@@ -536,5 +537,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     g_hash_table_destroy(v.hdr);
     g_hash_table_destroy(v.evals);
     mk_relays_free(v.relays);
+    if (v.html != NULL)
+        g_ptr_array_free(v.html, TRUE);
     return 0;
 }

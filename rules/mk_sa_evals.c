@@ -13,6 +13,7 @@
 
 #include "mk_domain.h"
 #include "mk_relays.h"
+#include "mk_sa_html.h"
 #include "mk_sa_int.h"
 
 /* The first header of that name, decoded, or NULL. */
@@ -706,6 +707,187 @@ static unsigned mk_sa_ev_vertical_words(mk_sa_view *v, const mk_sa_rule *r)
     return *pct >= min && *pct < max;
 }
 
+/* ---- HTMLEval: the statistics of each text/html part (mk_sa_html) -------------------- */
+
+static void mk_sa_ev_html_free(gpointer p)
+{
+    mk_sa_html_free(p);
+}
+
+/* The statistics of the message's HTML parts, made on first use. */
+static GPtrArray *mk_sa_ev_html(mk_sa_view *v)
+{
+    if (v->html != NULL)
+        return v->html;
+    v->html = g_ptr_array_new_with_free_func(mk_sa_ev_html_free);
+    const mk_msg *m = v->in->msg;
+    for (size_t i = 0; i < m->n_texts; i++)
+        if (m->texts[i].text != NULL && m->texts[i].content_type != NULL &&
+            strcasecmp(m->texts[i].content_type, "text/html") == 0)
+            g_ptr_array_add(v->html, mk_sa_html_parse(m->texts[i].text, m->texts[i].len));
+    return v->html;
+}
+
+/* "OP N" (<, >, <=, >=, ==, !=) applied to value; 0 when expr is none of
+ * them. */
+static int mk_sa_ev_compare(double value, const char *expr)
+{
+    while (*expr == ' ')
+        expr++;
+    static const char *const ops[] = {"<=", ">=", "==", "!=", "<", ">", NULL};
+    for (const char *const *op = ops; *op != NULL; op++) {
+        size_t n = strlen(*op);
+        if (strncmp(expr, *op, n) != 0)
+            continue;
+        char *end;
+        double k = g_ascii_strtod(expr + n, &end);
+        if (end == expr + n)
+            return 0;
+        switch ((*op)[0]) {
+        case '<':
+            return n == 2 ? value <= k : value < k;
+        case '>':
+            return n == 2 ? value >= k : value > k;
+        case '=':
+            return value == k;
+        default:
+            return value != k;
+        }
+    }
+    return 0;
+}
+
+/* html_range(TEST, MIN, MAX): a part whose TEST is above MIN and at most
+ * MAX ("inf" or none: no bound). */
+static unsigned mk_sa_ev_html_range(mk_sa_view *v, const mk_sa_rule *r)
+{
+    GPtrArray *parts = mk_sa_ev_html(v);
+    double min = g_ascii_strtod(r->args[1], NULL);
+    int bounded = r->n_args > 2 && strcmp(r->args[2], "inf") != 0;
+    double max = bounded ? g_ascii_strtod(r->args[2], NULL) : 0;
+    for (guint i = 0; i < parts->len; i++) {
+        double x;
+        if (mk_sa_html_value(parts->pdata[i], r->args[0], &x) && x > min && (!bounded || x <= max))
+            return 1;
+    }
+    return 0;
+}
+
+/* html_eval(TEST, "OP N"): a part whose TEST compares so. */
+static unsigned mk_sa_ev_html_eval(mk_sa_view *v, const mk_sa_rule *r)
+{
+    GPtrArray *parts = mk_sa_ev_html(v);
+    for (guint i = 0; i < parts->len; i++) {
+        double x;
+        if (mk_sa_html_value(parts->pdata[i], r->args[0], &x) && mk_sa_ev_compare(x, r->args[1]))
+            return 1;
+    }
+    return 0;
+}
+
+/* html_tag_balance(TAG, "OP N"): a part where TAG, opened less closed,
+ * compares so. */
+static unsigned mk_sa_ev_html_balance(mk_sa_view *v, const mk_sa_rule *r)
+{
+    GPtrArray *parts = mk_sa_ev_html(v);
+    for (guint i = 0; i < parts->len; i++) {
+        int n = mk_sa_html_inside(parts->pdata[i], r->args[0]);
+        if (n >= 0 && mk_sa_ev_compare(n, r->args[1]))
+            return 1;
+    }
+    return 0;
+}
+
+/* html_test(TEST): a part with that finding */
+static unsigned mk_sa_ev_html_test(mk_sa_view *v, const mk_sa_rule *r)
+{
+    GPtrArray *parts = mk_sa_ev_html(v);
+    const char *t = r->args[0];
+    for (guint i = 0; i < parts->len; i++) {
+        const mk_sa_html *h = parts->pdata[i];
+        if (strcmp(t, "html") == 0 || (strcmp(t, "embeds") == 0 && h->embeds) ||
+            (strcmp(t, "form_action_mailto") == 0 && h->form_action_mailto) ||
+            (strcmp(t, "font_face_bad") == 0 && h->font_face_bad))
+            return 1;
+    }
+    return 0;
+}
+
+static const char *const mk_sa_ev_html_tests[] = {"html", "embeds", "form_action_mailto",
+                                                  "font_face_bad", NULL};
+
+/* html_text_match(WHAT, RE): a title, comment or link text matching RE */
+static unsigned mk_sa_ev_html_text(mk_sa_view *v, const mk_sa_rule *r)
+{
+    GPtrArray *parts = mk_sa_ev_html(v);
+    GRegex *re = g_regex_new(r->args[1], G_REGEX_RAW, 0, NULL);
+    unsigned hit = 0;
+    for (guint i = 0; re != NULL && i < parts->len && !hit; i++) {
+        const mk_sa_html *h = parts->pdata[i];
+        GPtrArray *texts = strcmp(r->args[0], "title") == 0     ? h->title
+                           : strcmp(r->args[0], "comment") == 0 ? h->comment
+                                                                : h->anchor;
+        for (guint k = 0; k < texts->len && !hit; k++)
+            hit = g_regex_match(re, texts->pdata[k], 0, NULL);
+    }
+    if (re != NULL)
+        g_regex_unref(re);
+    return hit;
+}
+
+static const char *const mk_sa_ev_html_texts[] = {"title", "comment", "anchor", NULL};
+
+/* html_image_only(MIN, MAX): a part with an image whose source is above
+ * MIN and at most MAX characters long */
+static unsigned mk_sa_ev_html_image_only(mk_sa_view *v, const mk_sa_rule *r)
+{
+    GPtrArray *parts = mk_sa_ev_html(v);
+    double min = g_ascii_strtod(r->args[0], NULL), max = g_ascii_strtod(r->args[1], NULL);
+    for (guint i = 0; i < parts->len; i++) {
+        const mk_sa_html *h = parts->pdata[i];
+        if (mk_sa_html_inside(h, "img") >= 0 && h->length > min && h->length <= max)
+            return 1;
+    }
+    return 0;
+}
+
+/* html_image_ratio(MIN, MAX): visible text per pixel of image above MIN
+ * and at most MAX */
+static unsigned mk_sa_ev_html_image_ratio(mk_sa_view *v, const mk_sa_rule *r)
+{
+    GPtrArray *parts = mk_sa_ev_html(v);
+    double min = g_ascii_strtod(r->args[0], NULL), max = g_ascii_strtod(r->args[1], NULL);
+    for (guint i = 0; i < parts->len; i++) {
+        const mk_sa_html *h = parts->pdata[i];
+        if (h->image_area <= 0)
+            continue;
+        double ratio = h->non_space_len / h->image_area;
+        if (ratio > min && ratio <= max)
+            return 1;
+    }
+    return 0;
+}
+
+/* html_title_subject_ratio(R): a title more than R times as long as the
+ * Subject */
+static unsigned mk_sa_ev_html_title_ratio(mk_sa_view *v, const mk_sa_rule *r)
+{
+    const char *subj = mk_sa_ev_header(v, "Subject");
+    if (subj == NULL || *subj == '\0')
+        return 0;
+    double slen = (double)g_utf8_strlen(subj, -1), ratio = g_ascii_strtod(r->args[0], NULL);
+    GPtrArray *parts = mk_sa_ev_html(v);
+    for (guint i = 0; i < parts->len; i++) {
+        const mk_sa_html *h = parts->pdata[i];
+        for (guint k = 0; k < h->title->len; k++) {
+            const char *t = h->title->pdata[k];
+            if (*t != '\0' && (double)g_utf8_strlen(t, -1) / slen > ratio)
+                return 1;
+        }
+    }
+    return 0;
+}
+
 static const char *const mk_sa_ev_to_subject_tests[] = {"user", NULL};
 
 static const mk_sa_evaldef mk_sa_evaldefs[] = {
@@ -731,6 +913,14 @@ static const mk_sa_evaldef mk_sa_evaldefs[] = {
     {"check_for_fake_aol_relay_in_rcvd", 0, 0, 0, mk_sa_ev_fake_aol, NULL},
     {"check_ratware_name_id", 0, 0, 0, mk_sa_ev_ratware_name_id, NULL},
     {"tvd_vertical_words", 2, 2, 0, mk_sa_ev_vertical_words, NULL},
+    {"html_range", 2, 3, 0, mk_sa_ev_html_range, NULL},
+    {"html_eval", 2, 2, 0, mk_sa_ev_html_eval, NULL},
+    {"html_tag_balance", 2, 2, 0, mk_sa_ev_html_balance, NULL},
+    {"html_test", 1, 1, 0, mk_sa_ev_html_test, mk_sa_ev_html_tests},
+    {"html_text_match", 2, 2, 0, mk_sa_ev_html_text, mk_sa_ev_html_texts},
+    {"html_image_only", 2, 2, 0, mk_sa_ev_html_image_only, NULL},
+    {"html_image_ratio", 2, 2, 0, mk_sa_ev_html_image_ratio, NULL},
+    {"html_title_subject_ratio", 1, 1, 0, mk_sa_ev_html_title_ratio, NULL},
 };
 
 const mk_sa_evaldef *mk_sa_evaldef_find(const char *name)

@@ -149,6 +149,7 @@ typedef struct mk_sa_view {
     char **body, **raw;
     GHashTable *evals;        /* eval results shared by several rules ("name" -> value) */
     struct mk_relays *relays; /* the Received chain, read on first use */
+    GPtrArray *html;          /* of mk_sa_html *: each text/html part, read on first use */
 } mk_sa_view;
 
 /* The envelope sender: the MTA's, or as SpamAssassin finds it in the

@@ -298,6 +298,29 @@ static void mk_sa_def_header(mk_sa_loader *ld, mk_sa_rule *r, const char *def)
     }
 }
 
+/* The arguments of an eval call, split at the commas outside quotes
+ * (a pattern argument may hold "{0,6}"); g_strfreev it. */
+static char **mk_sa_split_args(const char *s)
+{
+    GPtrArray *out = g_ptr_array_new();
+    const char *start = s;
+    char quote = 0;
+    for (const char *p = s;; p++) {
+        if (*p == '\0' || (quote == 0 && *p == ',')) {
+            g_ptr_array_add(out, g_strndup(start, (gsize)(p - start)));
+            if (*p == '\0')
+                break;
+            start = p + 1;
+        } else if (quote == 0 && (*p == '\'' || *p == '"')) {
+            quote = *p;
+        } else if (*p == quote) {
+            quote = 0;
+        }
+    }
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
 /* KIND NAME eval:function('arg', ...): an eval test mailkeeper has runs,
  * with its arguments unquoted; any other is skipped as such. */
 static void mk_sa_def_eval(mk_sa_loader *ld, mk_sa_rule *r, mk_sa_kind kind, const char *call)
@@ -314,7 +337,7 @@ static void mk_sa_def_eval(mk_sa_loader *ld, mk_sa_rule *r, mk_sa_kind kind, con
     }
     g_free(fname);
     char *inner = g_strndup(open + 1, (gsize)(close - open - 1));
-    char **args = g_strsplit(inner, ",", -1);
+    char **args = mk_sa_split_args(inner);
     g_free(inner);
     size_t n = 0;
     for (char **a = args; *a != NULL; a++) {

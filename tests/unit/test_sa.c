@@ -493,6 +493,68 @@ static void test_relay_evals(void **state)
     g_free(p);
 }
 
+/* HTMLEval on SpamAssassin's statistics of each HTML part. */
+static const char *const html_cf =
+    "body H_SHORT       eval:html_range('length', '0', '1024')\n"
+    "body H_LONG        eval:html_eval('length', '> 1024')\n"
+    "body H_BIG_FONT    eval:html_range('max_size', '5', 'inf')\n"
+    "body H_EXTRA_CLOSE eval:html_range('closed_extra_ratio', '0.09', 'inf')\n"
+    "body H_BAD_TAGS    eval:html_range('bad_tag_ratio', '0.1', '1.0')\n"
+    "body H_OBFU        eval:html_range('obfuscation_ratio', '0.05', '1.0')\n"
+    "body H_BODY_OPEN   eval:html_tag_balance('body', '!= 0')\n"
+    "body H_HTML        eval:html_test('html')\n"
+    "body H_MAILTO_FORM eval:html_test('form_action_mailto')\n"
+    "body H_EMBEDS      eval:html_test('embeds')\n"
+    "body H_COMMENT     eval:html_text_match('comment', '<!(?!-).{0,6}>')\n"
+    "body H_TITLE_LONG  eval:html_title_subject_ratio('3.5')\n"
+    "body H_LINK_IMG    eval:html_text_match('anchor', '<img>')\n"
+    "body H_IMG_ONLY    eval:html_image_only('0', '400')\n"
+    "body H_IMG_RATIO   eval:html_image_ratio('0.000', '0.002')\n"
+    "body H_FONT_FACE   eval:html_test('font_face_bad')\n";
+
+static void test_html_evals(void **state)
+{
+    (void)state;
+    char *p;
+    mk_sa_rules *rs = load_cf("html.rules", html_cf, &p);
+    assert_int_equal(mk_sa_stats_of(rs)->skipped[MK_SA_SKIP_EVAL], 0);
+    assert_int_equal(mk_sa_stats_of(rs)->skipped[MK_SA_SKIP_SYNTAX], 0);
+    /* an image link and no text: short, image only, all picture */
+    static const char *const img =
+        "Subject: look at this offer\nContent-Type: text/html\n\n"
+        "<html><body><a href=\"http://x.example/\"><img src=\"cid:1\" width=\"600\" "
+        "height=\"400\">Click</a></body></html>\n";
+    static const char *const img_hits[] = {"H_SHORT", "H_HTML", "H_LINK_IMG", "H_IMG_ONLY",
+                                           "H_IMG_RATIO"};
+    eval_hits(rs, img, "", img_hits, G_N_ELEMENTS(img_hits));
+    /* words split by tags, made-up tags, an extra close, a big font, a
+     * mailto form, an embed, a short comment, a long title, an odd font
+     * face, and a body never closed */
+    static const char *const tricks =
+        "Subject: hi\nContent-Type: text/html\n\n"
+        "<html><head><title>A title far longer than the subject line is</title></head><body>"
+        "<!x><font size=\"+4\" face=\"@#!\">V<b></b>ia<zz>g</zz>ra</font></i></u>"
+        "<form action=\"mailto:a@example.org\"></form><embed src=\"x\"><p>buy now</p>"
+        "</html>\n";
+    static const char *const tricks_hits[] = {
+        "H_SHORT", "H_BIG_FONT",    "H_EXTRA_CLOSE", "H_BAD_TAGS", "H_OBFU",       "H_BODY_OPEN",
+        "H_HTML",  "H_MAILTO_FORM", "H_EMBEDS",      "H_COMMENT",  "H_TITLE_LONG", "H_FONT_FACE"};
+    eval_hits(rs, tricks, "", tricks_hits, G_N_ELEMENTS(tricks_hits));
+    /* a long, well-formed letter; and plain text: no HTML at all */
+    GString *letter = g_string_new("Subject: minutes of the meeting\nContent-Type: text/html\n\n"
+                                   "<html><body>");
+    for (int i = 0; i < 40; i++)
+        g_string_append(letter, "<p>The minutes of the meeting are attached for you.</p>\n");
+    g_string_append(letter, "</body></html>\n");
+    static const char *const letter_hits[] = {"H_LONG", "H_HTML"};
+    eval_hits(rs, letter->str, "", letter_hits, 2);
+    g_string_free(letter, TRUE);
+    eval_hits(rs, "Subject: x\n\nplain text\n", "", NULL, 0);
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
 /* The vectorscan prefilter changes no result: patterns with subject
  * anchors, lookarounds, back-references, /x, /s and repeats, on and off. */
 static const char *const prefilter_cf =
@@ -563,7 +625,7 @@ int main(void)
         cmocka_unit_test(test_load),      cmocka_unit_test(test_eval),
         cmocka_unit_test(test_body_text), cmocka_unit_test(test_backtracking_bounded),
         cmocka_unit_test(test_evals),     cmocka_unit_test(test_relay_evals),
-        cmocka_unit_test(test_prefilter),
+        cmocka_unit_test(test_prefilter), cmocka_unit_test(test_html_evals),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
 }

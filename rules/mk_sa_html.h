@@ -1,0 +1,46 @@
+/*
+ * mk_sa_html: what SpamAssassin's HTML parser (Mail::SpamAssassin::HTML,
+ * on HTML::Parser) measures of one text/html part, for the HTMLEval
+ * tests: tag and element counts, the tags left open, the length of the
+ * source, the area of its images, the visible text's length, words split
+ * by tags ("obfuscation"), font sizes, and the text of titles, comments
+ * and links. The part is tokenized as HTML::Parser does (tags, end tags,
+ * comments, declarations, text with entities decoded; script and style
+ * content as raw text), not as a browser repairs it, since the statistics
+ * count what was written.
+ */
+#ifndef MK_SA_HTML_H
+#define MK_SA_HTML_H
+
+#include <glib.h>
+#include <stddef.h>
+
+typedef struct mk_sa_html {
+    GHashTable *inside; /* tag -> GINT_TO_POINTER(opened - closed, never below 0) + 1 */
+    unsigned tags, elements, tags_seen, elements_seen, closed_extra, obfuscation;
+    int has_elements;       /* an element or a doctype was seen */
+    double length;          /* characters of the part's source */
+    double image_area;      /* width x height of its images (percentages scaled) */
+    double non_space_len;   /* characters of the rendered text that are not spaces */
+    int max_size, min_size; /* font sizes, 3 the default */
+    GPtrArray *title;       /* of char *: each <title>'s text */
+    GPtrArray *comment;     /* each comment, "<!-- ... -->" as written */
+    GPtrArray *anchor;      /* each link's text ("<img>\n" for an image) */
+    int embeds, form_action_mailto, font_face_bad;
+} mk_sa_html;
+
+/* Measures the HTML in text (len bytes, UTF-8 or not). Free with
+ * mk_sa_html_free(). */
+mk_sa_html *mk_sa_html_parse(const char *text, size_t len);
+void mk_sa_html_free(mk_sa_html *h);
+
+/* The number test names (length, max_size, closed_extra_ratio,
+ * bad_tag_ratio, non_element_ratio, obfuscation_ratio, ...) of h; 0 when
+ * h does not have it (as SpamAssassin's result is then undefined). */
+int mk_sa_html_value(const mk_sa_html *h, const char *test, double *out);
+
+/* How many of tag are open at the end (opened less closed); -1 when the
+ * tag never appeared. */
+int mk_sa_html_inside(const mk_sa_html *h, const char *tag);
+
+#endif
