@@ -24,6 +24,7 @@
 
 #include "mk_config.h"
 #include "mk_msg.h"
+#include "mk_net.h"
 
 /* ---- tokens --------------------------------------------------------------- */
 
@@ -39,11 +40,12 @@ typedef struct mk_bayes_toks {
 struct mk_uri_set;
 
 /* Tokenizes msg. body_text is the body as the body rules see it
- * (mk_sa_body_text), links the message's links (mk_uri) or NULL. names,
- * when not NULL, receives every token's text (g_strdup'd; the caller
- * owns the array). */
+ * (mk_sa_body_text), links the message's links (mk_uri) or NULL, trusted
+ * the trusted networks for reading the Received chain (NULL: inferred).
+ * names, when not NULL, receives every token's text (g_strdup'd; the
+ * caller owns the array). */
 void mk_bayes_tokenize(const mk_msg *msg, const char *body_text, const struct mk_uri_set *links,
-                       mk_bayes_toks *out, GPtrArray *names);
+                       const mk_netlist *trusted, mk_bayes_toks *out, GPtrArray *names);
 void mk_bayes_toks_clear(mk_bayes_toks *t);
 /* The hash of a token's text, as the store keys it. */
 uint64_t mk_bayes_token_hash(const char *text);

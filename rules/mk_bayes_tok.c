@@ -13,8 +13,11 @@
  *    names "UD:" tokens for themselves and each parent domain;
  *  - headers: the words of each header's decoded value, prefixed "H" and
  *    the header's name, except headers that delivery or filters add
- *    (X-Spam-*, Delivered-To, Status, ...); Received headers reduced to
- *    their host names and addresses, addresses also by /24 and /16;
+ *    (X-Spam-*, Delivered-To, Status, ...); of the Received headers the
+ *    two oldest, reduced to their host names and addresses, addresses
+ *    also by /24 and /16; the hops of the Received chain as SpamAssassin
+ *    reads it (mk_relays), trusted ones prefixed "H*RT:", the others
+ *    "H*RU:", and again as internal and external;
  *    Message-ID and References to their domains;
  *  - links: "UD:" tokens for each linked host and its parent domains.
  *
@@ -26,6 +29,7 @@
 #include <string.h>
 
 #include "mk_bayes.h"
+#include "mk_relays.h"
 #include "mk_uri.h"
 
 #define MK_BAYES_MAX_TOKEN_LEN 15
@@ -316,10 +320,40 @@ static void mk_bayes_msgid_domains(mk_bayes_tk *tk, const char *prefix, const ch
     }
 }
 
-static void mk_bayes_headers(mk_bayes_tk *tk, GMimeObject *obj)
+/* The hops of the Received chain, each field's value a word ("[ ip=A
+ * rdns=N ... ]" read as "[ A N ... ]"), under SpamAssassin's prefixes. */
+static void mk_bayes_relays(mk_bayes_tk *tk, GMimeHeaderList *hl, const mk_netlist *trusted)
+{
+    static const char *const prefix[MK_RELAYS_N] = {
+        "H*RT:", "H*RU:", "Hx-spam-relays-internal:", "Hx-spam-relays-external:"};
+    mk_relays *rs = mk_relays_parse(hl, trusted);
+    for (int k = 0; k < MK_RELAYS_N; k++) {
+        GString *v = g_string_new(NULL);
+        for (const char *p = rs->str[k]; *p != '\0'; p++) {
+            g_string_append_c(v, *p);
+            if (*p != ' ' || !g_ascii_islower((unsigned char)p[1]))
+                continue;
+            const char *q = p + 1;
+            while (g_ascii_islower((unsigned char)*q))
+                q++;
+            if (*q == '=')
+                p = q; /* " key=" read as " " */
+        }
+        mk_bayes_text(tk, prefix[k], 0, v->str, v->len);
+        g_string_free(v, TRUE);
+    }
+    mk_relays_free(rs);
+}
+
+static void mk_bayes_headers(mk_bayes_tk *tk, GMimeObject *obj, const mk_netlist *trusted)
 {
     GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
-    int count = g_mime_header_list_get_count(hl);
+    int count = g_mime_header_list_get_count(hl), n_rcvd = 0, rcvd = 0;
+    for (int i = 0; i < count; i++)
+        n_rcvd +=
+            g_ascii_strcasecmp(g_mime_header_get_name(g_mime_header_list_get_header_at(hl, i)),
+                               "Received") == 0;
+    mk_bayes_relays(tk, hl, trusted);
     for (int i = 0; i < count; i++) {
         GMimeHeader *hdr = g_mime_header_list_get_header_at(hl, i);
         const char *name = g_mime_header_get_name(hdr);
@@ -332,11 +366,14 @@ static void mk_bayes_headers(mk_bayes_tk *tk, GMimeObject *obj)
         snprintf(prefix, sizeof(prefix), "H%s:", name);
         for (char *p = prefix + 1; *p != '\0'; p++)
             *p = (char)tolower((unsigned char)*p);
-        if (g_ascii_strcasecmp(name, "Received") == 0)
-            mk_bayes_received(tk, v);
-        else if (g_ascii_strcasecmp(name, "Message-ID") == 0 ||
-                 g_ascii_strcasecmp(name, "In-Reply-To") == 0 ||
-                 g_ascii_strcasecmp(name, "References") == 0)
+        if (g_ascii_strcasecmp(name, "Received") == 0) {
+            /* the two oldest: where the message came from, not the hops
+             * every message takes on its way in */
+            if (++rcvd > n_rcvd - 2)
+                mk_bayes_received(tk, v);
+        } else if (g_ascii_strcasecmp(name, "Message-ID") == 0 ||
+                   g_ascii_strcasecmp(name, "In-Reply-To") == 0 ||
+                   g_ascii_strcasecmp(name, "References") == 0)
             mk_bayes_msgid_domains(tk, prefix, v);
         else if (g_ascii_strcasecmp(name, "Date") != 0)
             mk_bayes_text(tk, prefix, 0, v, strlen(v));
@@ -350,10 +387,10 @@ static int mk_bayes_cmp(const void *a, const void *b)
 }
 
 void mk_bayes_tokenize(const mk_msg *msg, const char *body_text, const mk_uri_set *links,
-                       mk_bayes_toks *out, GPtrArray *names)
+                       const mk_netlist *trusted, mk_bayes_toks *out, GPtrArray *names)
 {
     mk_bayes_tk tk = {g_array_new(FALSE, FALSE, sizeof(uint64_t)), names};
-    mk_bayes_headers(&tk, GMIME_OBJECT(msg->mime));
+    mk_bayes_headers(&tk, GMIME_OBJECT(msg->mime), trusted);
     for (const char *line = body_text; line != NULL && *line != '\0';) {
         const char *nl = strchr(line, '\n');
         size_t n = nl != NULL ? (size_t)(nl - line) : strlen(line);

@@ -143,7 +143,7 @@ static void mk_learn_one(mk_learn *l, const char *data, size_t len, const char *
     mk_uri_scan_msg(&links, msg);
     GPtrArray *names = l->tokens_only ? g_ptr_array_new_with_free_func(g_free) : NULL;
     mk_bayes_toks toks;
-    mk_bayes_tokenize(msg, text, &links, &toks, names);
+    mk_bayes_tokenize(msg, text, &links, &l->cfg->trusted_networks, &toks, names);
     if (names != NULL) {
         mk_learn_explain(l, names, &toks);
         g_ptr_array_free(names, TRUE);
