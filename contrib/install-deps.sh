@@ -3,9 +3,16 @@
 # mailkeeper needs for that job, only those missing. Needs root.
 set -e
 job=${1:-build}
+# Hyperscan (libhs) for the content rules' prefilter: Intel's own on amd64,
+# where rspamd (whose Debian package needs libhyperscan5, which conflicts
+# with vectorscan) may share the host; the portable vectorscan elsewhere
+case "$(dpkg --print-architecture 2>/dev/null)" in
+    amd64) hs=libhyperscan-dev ;;
+    *) hs=libvectorscan-dev ;;
+esac
 build="autoconf automake libtool pkg-config gcc make libc6-dev
        libmilter-dev libinih-dev libgmime-3.0-dev libc-ares-dev libcmocka-dev libspf2-dev
-       libopendkim-dev libopendmarc-dev libpsl-dev libidn2-dev libxml2-dev libpcre2-dev libvectorscan-dev libsqlite3-dev publicsuffix"
+       libopendkim-dev libopendmarc-dev libpsl-dev libidn2-dev libxml2-dev libpcre2-dev $hs libsqlite3-dev publicsuffix"
 rig="postfix swaks iproute2 procps python3"
 case "$job" in
     build) want="$build" ;;

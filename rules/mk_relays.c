@@ -582,7 +582,11 @@ static int mk_relays_clause(const char *l, const char *c, mk_relay *r, int *look
     /* W [IP] by ... */
     const char *ipend = NULL;
     if (p1 == NULL && *after == '[' && (ip = mk_relays_bracket_ip(after, &ipend)) != NULL &&
-        strncmp(ipend + strspn(ipend, ":0123456789"), " by ", 4) == 0) {
+        strncmp(ipend + strspn(ipend, ":0123456789"), " by ", 4) != 0) {
+        g_free(ip); /* "W [IP] (HELO h) by": read below */
+        ip = NULL;
+    }
+    if (ip != NULL) {
         mk_relays_set(&r->helo, g_strdup(w));
         ok = 1;
         goto out;

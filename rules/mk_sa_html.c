@@ -325,15 +325,10 @@ static char *mk_sa_html_dtext(const char *s, size_t len)
     return g_string_free(out, FALSE);
 }
 
-static void mk_sa_html_value_free(gpointer p)
-{
-    (void)p;
-}
-
 mk_sa_html *mk_sa_html_parse(const char *text, size_t len)
 {
     mk_sa_html *h = g_new0(mk_sa_html, 1);
-    h->inside = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mk_sa_html_value_free);
+    h->inside = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     h->title = g_ptr_array_new_with_free_func(g_free);
     h->comment = g_ptr_array_new_with_free_func(g_free);
     h->anchor = g_ptr_array_new_with_free_func(g_free);

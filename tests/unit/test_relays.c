@@ -71,6 +71,14 @@ static const mk_relay_case cases[] = {
     {"from snake.example.com(192.0.2.229) by x.example.org via smap (V1.3) id xma093673",
      "[ ip=192.0.2.229 rdns=snake.example.com helo= by=x.example.org ident= envfrom= intl=0 "
      "id=xma093673 auth= msa=0 ]"},
+    {"from FIREWALL [198.51.100.139] (HELO localhost) by fw.example.org (AltaVista Mail "
+     "V2.0J/2.0J BL25J listener) id 0000_003f_3d87_7f5d_8bda",
+     "[ ip=198.51.100.139 rdns= helo=localhost by=fw.example.org ident= envfrom= intl=0 "
+     "id=0000_003f_3d87_7f5d_8bda auth= msa=0 ]"},
+    {"from dragonball.example.edu ([192.0.2.42]) (SquirrelMail authenticated user simonian) by "
+     "library.example.edu with HTTP; Wed, 28 Aug 2002 11:29:27 -0700 (PDT)",
+     "[ ip=192.0.2.42 rdns= helo= by=library.example.edu ident= envfrom= intl=0 id= auth=HTTP "
+     "msa=0 ]"},
     /* no hop: a local hand-over, a fetcher's, a header with no address */
     {"(qmail 27981 invoked by uid 225); 14 Mar 2003 07:24:34 -0000", NULL},
     {"by mx.example.net (Postfix, from userid 1002) id DABBD1BED3; Thu, 13 Feb 2003 14:02:21 "
