@@ -18,6 +18,7 @@
 #define MK_BAYES_H
 
 #include <glib.h>
+#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -61,6 +62,13 @@ typedef struct mk_bayes_db mk_bayes_db;
 /* Opens (create: makes) the store at path; NULL with why in err. */
 mk_bayes_db *mk_bayes_db_open(const char *path, int create, char *err, size_t errlen);
 void mk_bayes_db_close(mk_bayes_db *db);
+
+/* The SQLite handle of the store, for the parts that keep their tables in
+ * it (mk_lists); owned by db. */
+sqlite3 *mk_bayes_db_handle(mk_bayes_db *db);
+/* The number of user in the store ("": 0, everyone), made when create;
+ * -1 when unknown or on error. */
+sqlite3_int64 mk_bayes_uid(mk_bayes_db *db, const char *user, int create);
 
 /* A transaction around several learns (one per message is slow in bulk). */
 int mk_bayes_db_begin(mk_bayes_db *db, char *err, size_t errlen);

@@ -5,6 +5,7 @@
  *   tokens(uid, h, spam, ham, atime)    h: the token's 64-bit hash
  *   learned(uid, msgid, spam, time)     what was learned from which message
  *   meta(key, value)                    'generation': bumped by every change
+ *   lists(uid, entry, kind, source, time)  friend and block lists (mk_lists)
  *
  * Learning a message again as the same class changes nothing; as the other
  * class it moves its counts over; forgetting takes them out. Counts never
@@ -30,9 +31,13 @@ static const char *const mk_bayes_schema_steps[] = {
     "  spam INTEGER NOT NULL, time INTEGER NOT NULL, PRIMARY KEY(uid, msgid)) WITHOUT ROWID;"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     "INSERT INTO meta VALUES ('generation', 0);",
+    /* 2: the friend and block lists share the file, so that learning a
+     * message and listing its sender are one transaction */
+    "CREATE TABLE lists(uid INTEGER NOT NULL, entry TEXT NOT NULL, kind INTEGER NOT NULL,"
+    "  source TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY(uid, entry)) WITHOUT ROWID;",
 };
 
-static const mk_sqlite_schema mk_bayes_schema = {mk_bayes_schema_steps, 1};
+static const mk_sqlite_schema mk_bayes_schema = {mk_bayes_schema_steps, 2};
 
 enum {
     MK_BQ_UID,
@@ -144,8 +149,12 @@ void mk_bayes_db_rollback(mk_bayes_db *db)
     }
 }
 
-/* The uid of user (made when create), 0 for ""; -1 when unknown or on error. */
-static sqlite3_int64 mk_bayes_uid(mk_bayes_db *db, const char *user, int create)
+sqlite3 *mk_bayes_db_handle(mk_bayes_db *db)
+{
+    return db->db;
+}
+
+sqlite3_int64 mk_bayes_uid(mk_bayes_db *db, const char *user, int create)
 {
     if (user == NULL || *user == '\0')
         return 0;

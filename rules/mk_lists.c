@@ -1,0 +1,233 @@
+/*
+ * mk_lists: friend and block lists in the learning store (see mk_lists.h).
+ * One table, lists(uid, entry, kind, source, time), keyed by scope (the
+ * store's user number) and entry; a lookup reads every candidate row in
+ * one query and picks the one that decides.
+ */
+#include "config.h"
+
+#include "mk_lists.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mk_domain.h"
+#include "mk_log.h"
+
+const char *mk_list_kind_name(mk_list_kind kind)
+{
+    return kind == MK_LIST_FRIEND ? "friend" : kind == MK_LIST_BLOCK ? "block" : "none";
+}
+
+mk_list_kind mk_list_kind_parse(const char *name)
+{
+    if (g_ascii_strcasecmp(name, "friend") == 0)
+        return MK_LIST_FRIEND;
+    if (g_ascii_strcasecmp(name, "block") == 0)
+        return MK_LIST_BLOCK;
+    return MK_LIST_NONE;
+}
+
+/* "@" and the normalized domain d (len bytes); NULL with why. */
+static char *mk_lists_domain(const char *d, size_t len, char *err, size_t errlen)
+{
+    char out[MK_DOMAIN_MAX];
+    if (len == 0 || mk_domain_normalize(d, len, out, sizeof(out)) != 0 ||
+        strchr(out, '.') == NULL) {
+        snprintf(err, errlen, "'%.*s' is not a domain name", (int)MIN(len, 200), d);
+        return NULL;
+    }
+    return g_strconcat("@", out, NULL);
+}
+
+char *mk_lists_entry(const char *text, char *err, size_t errlen)
+{
+    char *t = g_strstrip(g_strdup(text != NULL ? text : ""));
+    char *out = NULL;
+    const char *at = strrchr(t, '@');
+    if (*t == '<' && t[strlen(t) - 1] == '>') { /* <addr> */
+        t[strlen(t) - 1] = '\0';
+        memmove(t, t + 1, strlen(t));
+        at = strrchr(t, '@');
+    }
+    if (at == NULL) {
+        snprintf(err, errlen, "'%s' is neither an address (user@domain) nor a domain (@domain)", t);
+    } else if (at == t || (at == t + 1 && t[0] == '*')) { /* @domain, *@domain */
+        out = mk_lists_domain(at + 1, strlen(at + 1), err, errlen);
+    } else {
+        int ok = 1;
+        for (const char *p = t; p < at && ok; p++)
+            ok = (unsigned char)*p > 0x20 && *p != 0x7f && *p != '<' && *p != '>' && *p != '@';
+        char *dom = ok ? mk_lists_domain(at + 1, strlen(at + 1), err, errlen) : NULL;
+        if (!ok)
+            snprintf(err, errlen,
+                     "'%s' is not an address: its local part holds a space, a "
+                     "control character or an angle bracket",
+                     t);
+        if (dom != NULL) {
+            char *local = g_utf8_validate(t, at - t, NULL) ? g_utf8_strdown(t, at - t)
+                                                           : g_ascii_strdown(t, at - t);
+            out = g_strconcat(local, dom, NULL);
+            g_free(local);
+            g_free(dom);
+        }
+    }
+    g_free(t);
+    return out;
+}
+
+char *mk_lists_scope(const char *text, char *err, size_t errlen)
+{
+    char *t = g_strstrip(g_strdup(text != NULL ? text : ""));
+    if (*t == '\0' || strchr(t, '@') != NULL) {
+        char *out = *t == '\0' ? g_strdup("") : mk_lists_entry(t, err, errlen);
+        g_free(t);
+        return out;
+    }
+    for (const char *p = t; *p != '\0'; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '/') {
+            snprintf(err, errlen, "the user name '%s' holds a space, a control character or '/'",
+                     t);
+            g_free(t);
+            return NULL;
+        }
+    if (!g_utf8_validate(t, -1, NULL)) {
+        snprintf(err, errlen, "the user name is not UTF-8");
+        g_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static int mk_lists_fail(mk_bayes_db *db, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s", sqlite3_errmsg(mk_bayes_db_handle(db)));
+    return -1;
+}
+
+int mk_lists_set(mk_bayes_db *db, const char *scope, const char *entry, mk_list_kind kind,
+                 const char *source, time_t now, char *err, size_t errlen)
+{
+    sqlite3 *s = mk_bayes_db_handle(db);
+    sqlite3_int64 uid = mk_bayes_uid(db, scope, kind != MK_LIST_NONE);
+    if (uid < 0 && kind == MK_LIST_NONE)
+        return 0; /* an unknown scope lists nothing */
+    if (uid < 0)
+        return mk_lists_fail(db, err, errlen);
+    const char *sql = kind == MK_LIST_NONE
+                          ? "DELETE FROM lists WHERE uid = ?1 AND entry = ?2"
+                          : "INSERT INTO lists VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(uid, entry) "
+                            "DO UPDATE SET kind = ?3, source = ?4, time = ?5 WHERE kind != ?3";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s, sql, -1, &st, NULL) != SQLITE_OK)
+        return mk_lists_fail(db, err, errlen);
+    sqlite3_bind_int64(st, 1, uid);
+    sqlite3_bind_text(st, 2, entry, -1, SQLITE_STATIC);
+    if (kind != MK_LIST_NONE) {
+        sqlite3_bind_int(st, 3, (int)kind);
+        sqlite3_bind_text(st, 4, source != NULL ? source : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)now);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return mk_lists_fail(db, err, errlen);
+    return sqlite3_changes(s) > 0;
+}
+
+mk_list_kind mk_lists_lookup(mk_bayes_db *db, const char *user, const char *sender, char *matched,
+                             size_t mlen)
+{
+    if (matched != NULL && mlen > 0)
+        matched[0] = '\0';
+    char err[256];
+    char *who = mk_lists_scope(user, err, sizeof(err));
+    char *from = mk_lists_entry(sender, err, sizeof(err));
+    mk_list_kind kind = MK_LIST_NONE;
+    if (who == NULL || from == NULL || from[0] == '@')
+        goto out;
+    /* the scopes, best first: the user, the user's domain, everyone */
+    const char *scopes[3] = {who, NULL, ""};
+    const char *at = strrchr(who, '@');
+    if (at != NULL && at != who)
+        scopes[1] = at;
+    sqlite3_int64 uids[3];
+    for (int i = 0; i < 3; i++)
+        uids[i] = scopes[i] != NULL ? mk_bayes_uid(db, scopes[i], 0) : -1;
+    /* the entries, best first: the address, its domain, the parents */
+    GPtrArray *entries = g_ptr_array_new();
+    g_ptr_array_add(entries, from);
+    for (const char *d = strrchr(from, '@'); d != NULL; d = strchr(d + 1, '.')) {
+        if (d[0] == '@')
+            g_ptr_array_add(entries, g_strdup(d));
+        else if (strchr(d + 1, '.') != NULL)
+            g_ptr_array_add(entries, g_strconcat("@", d + 1, NULL));
+    }
+    GString *sql = g_string_new("SELECT uid, entry, kind FROM lists WHERE uid IN (?1, ?2, ?3) "
+                                "AND entry IN (");
+    for (guint i = 0; i < entries->len; i++)
+        g_string_append_printf(sql, "%s?%u", i ? ", " : "", i + 4);
+    g_string_append_c(sql, ')');
+    sqlite3_stmt *st = NULL;
+    int best = -1;
+    if (sqlite3_prepare_v2(mk_bayes_db_handle(db), sql->str, -1, &st, NULL) == SQLITE_OK) {
+        for (int i = 0; i < 3; i++)
+            sqlite3_bind_int64(st, i + 1, uids[i]);
+        for (guint i = 0; i < entries->len; i++)
+            sqlite3_bind_text(st, (int)i + 4, entries->pdata[i], -1, SQLITE_STATIC);
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            sqlite3_int64 uid = sqlite3_column_int64(st, 0);
+            const char *e = (const char *)sqlite3_column_text(st, 1);
+            int rank = -1;
+            for (int i = 0; i < 3 && rank < 0; i++)
+                for (guint k = 0; k < entries->len && rank < 0; k++)
+                    if (uids[i] == uid && strcmp(entries->pdata[k], e) == 0)
+                        rank = i * 1000 + (int)k;
+            if (rank >= 0 && (best < 0 || rank < best)) {
+                best = rank;
+                kind = (mk_list_kind)sqlite3_column_int(st, 2);
+                if (matched != NULL)
+                    snprintf(matched, mlen, "%s %s",
+                             scopes[rank / 1000][0] ? scopes[rank / 1000] : "(everyone)", e);
+            }
+        }
+        if (rc != SQLITE_DONE)
+            mk_log(LOG_ERR, NULL, "lists: %s", sqlite3_errmsg(mk_bayes_db_handle(db)));
+    } else {
+        mk_log(LOG_ERR, NULL, "lists: %s", sqlite3_errmsg(mk_bayes_db_handle(db)));
+    }
+    sqlite3_finalize(st);
+    g_string_free(sql, TRUE);
+    for (guint i = 1; i < entries->len; i++)
+        g_free(entries->pdata[i]);
+    g_ptr_array_free(entries, TRUE);
+out:
+    g_free(who);
+    g_free(from);
+    return kind;
+}
+
+int mk_lists_each(mk_bayes_db *db, const char *scope,
+                  void (*fn)(void *data, const char *entry, mk_list_kind kind, const char *source,
+                             time_t time),
+                  void *data)
+{
+    sqlite3_int64 uid = mk_bayes_uid(db, scope, 0);
+    if (uid < 0)
+        return 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(mk_bayes_db_handle(db),
+                           "SELECT entry, kind, source, time FROM lists WHERE uid = ?1 "
+                           "ORDER BY entry",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, uid);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(data, (const char *)sqlite3_column_text(st, 0), (mk_list_kind)sqlite3_column_int(st, 1),
+           (const char *)sqlite3_column_text(st, 2), (time_t)sqlite3_column_int64(st, 3));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
