@@ -86,6 +86,7 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("uri", "max_lookups", MK_CT_SIZE, uri_max_lookups, "64"),
     MK_K("rules", "paths", MK_CT_STR, rules_paths, ""),
     MK_K("rules", "prefilter", MK_CT_BOOL, rules_prefilter, "yes"),
+    MK_K("lists", "learn", MK_CT_BOOL, lists_learn, "yes"),
     MK_K("bayes", "enabled", MK_CT_BOOL, bayes_enabled, "yes"),
     MK_K("bayes", "database", MK_CT_STR, bayes_database, "bayes.db"),
     MK_K("bayes", "min_spam", MK_CT_SIZE, bayes_min_spam, "200"),

@@ -90,6 +90,7 @@ typedef struct mk_config {
     /* [rules] */
     char *rules_paths;   /* SpamAssassin rule files and directories, comma-separated; "" none */
     int rules_prefilter; /* body and rawbody rules behind a vectorscan prefilter */
+    int lists_learn;     /* mailkeeper-learn --user also lists the sender */
     /* [bayes] */
     int bayes_enabled;
     char *bayes_database; /* under state_dir unless absolute */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "mk_bayes.h"
+#include "mk_lists.h"
 #include "mk_check.h"
 #include "mk_log.h"
 
@@ -29,11 +30,14 @@ static void *mk_bayes_start(mk_check_ctx *ctx)
     mk_bayes_toks toks;
     mk_bayes_tokenize(ctx->msg, mk_check_body_text(ctx), mk_check_links(ctx),
                       &ctx->cfg->trusted_networks, &toks, NULL);
-    const char *user =
-        ctx->cfg->bayes_per_user && ctx->env->n_rcpts == 1 ? ctx->env->rcpts[0] : NULL;
+    /* the recipient named as mailkeeper-learn --user names it */
+    char *user = ctx->cfg->bayes_per_user && ctx->env->n_rcpts == 1
+                     ? mk_lists_scope(ctx->env->rcpts[0], NULL, 0)
+                     : NULL;
     double prob = 0.5;
     char why[160];
     int rc = mk_bayes_classify(ctx->bayes, user, &toks, &prob, why, sizeof(why));
+    g_free(user);
     mk_bayes_toks_clear(&toks);
     if (rc < 0) {
         mk_log(LOG_WARNING, ctx->env->qid, "Bayes: %s", why);

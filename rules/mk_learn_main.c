@@ -13,8 +13,10 @@
  *   holding one message, an mbox file (it starts with "From "), a Maildir
  *   (a directory with cur/ and new/) or a directory of such files; no PATH
  *   or "-" reads one message from standard input, as Dovecot's sieve pipe
- *   hands it over. Without --user the global store learns; with it, that
- *   user's store (and the global one too with --global).
+ *   hands it over (an empty message is refused: exit 1). Without --user the
+ *   global store learns; with it, that user's store (and the global one too
+ *   with --global), and the sender (From) goes on that user's block list
+ *   (spam) or friend list (ham) in the same transaction ([lists] learn).
  *
  *   The store remembers each message it learned (by Message-ID, or a
  *   digest of the message without one): learned twice, it counts once;
@@ -47,6 +49,7 @@
 #include "mk_check.h"
 #include "mk_config.h"
 #include "mk_domain.h"
+#include "mk_lists.h"
 #include "mk_msg.h"
 #include "mk_sa.h"
 #include "mk_uri.h"
@@ -67,8 +70,47 @@ typedef struct mk_learn {
     size_t in_batch;
     size_t counts[5]; /* per mk_bayes_outcome */
     size_t unreadable, messages;
-    int failed; /* a store error: stop */
+    int failed;             /* a store error: stop */
+    const char *list_scope; /* --user: whose lists the senders go on; NULL: none */
+    size_t listed, unlisted;
 } mk_learn;
+
+/* Puts the message's sender (the From address) on the user's block list
+ * (spam) or friend list (ham), or takes it off (forget), inside the open
+ * transaction. A message without a usable sender lists nothing, said on
+ * stderr. 0, or -1 on a store error. */
+static int mk_learn_sender(mk_learn *l, const mk_msg *msg, const char *what, char *err,
+                           size_t errlen)
+{
+    const char *from = g_mime_object_get_header(GMIME_OBJECT(msg->mime), "From");
+    InternetAddressList *list = internet_address_list_parse(NULL, from != NULL ? from : "");
+    const char *addr = NULL;
+    for (int i = 0; list != NULL && i < internet_address_list_length(list) && addr == NULL; i++) {
+        InternetAddress *ia = internet_address_list_get_address(list, i);
+        if (INTERNET_ADDRESS_IS_MAILBOX(ia))
+            addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+    }
+    char why[256];
+    char *entry = addr != NULL ? mk_lists_entry(addr, why, sizeof(why)) : NULL;
+    int rc = 0;
+    if (entry == NULL || entry[0] == '@') {
+        fprintf(stderr, MK_PROG ": %s: no sender address to list (From: %s%s%s)\n", what,
+                from != NULL ? from : "none", addr != NULL ? "; " : "", addr != NULL ? why : "");
+        l->unlisted++;
+    } else {
+        mk_list_kind kind = l->cls == MK_BAYES_SPAM  ? MK_LIST_BLOCK
+                            : l->cls == MK_BAYES_HAM ? MK_LIST_FRIEND
+                                                     : MK_LIST_NONE;
+        if (mk_lists_set(l->db, l->list_scope, entry, kind, "learn", time(NULL), err, errlen) < 0)
+            rc = -1;
+        else
+            l->listed++;
+    }
+    g_free(entry);
+    if (list != NULL)
+        g_object_unref(list);
+    return rc;
+}
 
 /* Parses one message from memory; NULL when it cannot be read. The
  * buffer is returned in *buf (free after the message). */
@@ -128,9 +170,13 @@ static void mk_learn_one(mk_learn *l, const char *data, size_t len, const char *
     if (l->failed)
         return;
     mk_msgbuf *buf = NULL;
-    mk_msg *msg = mk_learn_parse(l, data, len, &buf);
+    size_t blank = 0;
+    while (blank < len && g_ascii_isspace(data[blank]))
+        blank++;
+    mk_msg *msg = blank < len ? mk_learn_parse(l, data, len, &buf) : NULL;
     if (msg == NULL) {
-        fprintf(stderr, MK_PROG ": %s: cannot read the message\n", what);
+        fprintf(stderr, MK_PROG ": %s: cannot read the message%s\n", what,
+                blank == len ? ": it is empty" : "");
         l->unreadable++;
         mk_msgbuf_free(buf);
         return;
@@ -163,6 +209,11 @@ static void mk_learn_one(mk_learn *l, const char *data, size_t len, const char *
             } else if (u == 0) {
                 l->counts[o]++;
             }
+        }
+        if (!l->failed && l->list_scope != NULL &&
+            mk_learn_sender(l, msg, what, err, sizeof(err)) != 0) {
+            fprintf(stderr, MK_PROG ": %s: lists: %s\n", what, err);
+            l->failed = 1;
         }
         if (!l->failed && ++l->in_batch >= MK_LEARN_BATCH) {
             l->in_batch = 0;
@@ -399,11 +450,22 @@ int main(int argc, char **argv)
     mk_msg_library_init();
     mk_learn l = {.cfg = cfg, .psl = mk_domain_psl_load(), .tokens_only = mode == OPT_TOKENS};
     l.cls = mode == OPT_SPAM ? MK_BAYES_SPAM : mode == OPT_HAM ? MK_BAYES_HAM : MK_BAYES_FORGET;
-    l.users[l.n_users++] = user != NULL ? user : "";
-    if (global)
-        l.users[l.n_users++] = "";
     int rc = EX_OK;
     char *path = mk_bayes_db_path(cfg);
+    /* the user as the stores name users (lower case, IDNA), the milter too */
+    char *norm = user != NULL ? mk_lists_scope(user, err, sizeof(err)) : g_strdup("");
+    if (norm == NULL) {
+        fprintf(stderr, MK_PROG ": --user: %s\n", err);
+        rc = EX_USAGE;
+        goto out;
+    }
+    l.users[l.n_users++] = norm;
+    if (global)
+        l.users[l.n_users++] = "";
+    /* a user's learning also sets that user's lists */
+    if (user != NULL && cfg->lists_learn && mode != OPT_STATS && mode != OPT_EXPIRE &&
+        mode != OPT_TOKENS)
+        l.list_scope = norm;
     if (!l.tokens_only || access(path, F_OK) == 0) {
         l.db = mk_bayes_db_open(path, mode != OPT_STATS && !l.tokens_only, err, sizeof(err));
         if (l.db == NULL) {
@@ -439,6 +501,12 @@ int main(int argc, char **argv)
                l.messages, l.counts[MK_BAYES_LEARNED], l.counts[MK_BAYES_ALREADY],
                l.counts[MK_BAYES_MOVED], l.counts[MK_BAYES_FORGOTTEN], l.counts[MK_BAYES_UNKNOWN],
                l.unreadable ? "; some could not be read" : "");
+        if (l.list_scope != NULL)
+            printf("%s's lists: %zu sender(s) %s%s\n", l.list_scope, l.listed,
+                   l.cls == MK_BAYES_SPAM  ? "on the block list"
+                   : l.cls == MK_BAYES_HAM ? "on the friend list"
+                                           : "taken off the lists",
+                   l.unlisted ? ", some messages had no sender address" : "");
     }
     for (size_t u = 0; u < l.n_users; u++) {
         /* counting a store's tokens reads all of them: a learn of one
@@ -461,6 +529,7 @@ int main(int argc, char **argv)
     if (rc == EX_OK && l.unreadable > 0)
         rc = 1;
 out:
+    g_free(norm);
     mk_bayes_db_close(l.db);
     g_free(path);
     mk_domain_psl_free(l.psl);

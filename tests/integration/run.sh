@@ -383,6 +383,27 @@ t_bayes() {
     ! status_of "$id" | grep -q '^BAYES_'
 }
 check "Bayes through Postfix: after mailkeeper-learn (run as the milter's user) spam gets BAYES_99, ham BAYES_00" t_bayes
+# a user's learning sets that user's lists, in the same store, as Dovecot's pipe would
+t_lists_learn() {
+    local learn=("$MK_TOP/rules/mailkeeper-learn" -c "$RIG/mailkeeper.conf")
+    local lists=("$MK_TOP/rules/mailkeeper-lists" -c "$RIG/mailkeeper.conf")
+    local m='From: "Deals" <Offers@Deals.EXAMPLE>\nTo: alice@mk.test\nSubject: deal\nMessage-ID: <lists-1@deals.example>\n\nbuy now\n'
+    printf "$m" | runuser -u mailkeeper -- "${learn[@]}" --user Alice@mk.test --spam > /dev/null || return 1
+    [ "$(runuser -u mailkeeper -- "${lists[@]}" check alice@mk.test offers@deals.example)" = "block (alice@mk.test offers@deals.example)" ] || return 1
+    printf "$m" | runuser -u mailkeeper -- "${learn[@]}" --user alice@mk.test --ham | grep -q '1 moved' || return 1
+    [ "$(runuser -u mailkeeper -- "${lists[@]}" export alice@mk.test)" = "friend offers@deals.example" ] || return 1
+    # a bad import line changes nothing and is named
+    local out; out=$(printf 'block spam@x.example\nallow y@x.example\n' | runuser -u mailkeeper -- "${lists[@]}" import alice@mk.test 2>&1) && return 1
+    echo "$out" | grep -q '(standard input):2:' || return 1
+    [ "$(runuser -u mailkeeper -- "${lists[@]}" export alice@mk.test)" = "friend offers@deals.example" ] || return 1
+    # forgotten: off the lists again, no Bayes counts left for alice
+    printf "$m" | runuser -u mailkeeper -- "${learn[@]}" --user alice@mk.test --forget > /dev/null || return 1
+    [ -z "$(runuser -u mailkeeper -- "${lists[@]}" export alice@mk.test)" ] || return 1
+    # an empty message: exit 1, said on stderr
+    out=$(printf '' | runuser -u mailkeeper -- "${learn[@]}" --user alice@mk.test --spam 2>&1) && return 1
+    echo "$out" | grep -q 'it is empty'
+}
+check "mailkeeper-learn --user: the sender goes on the user's block list (spam) or friend list (ham); mailkeeper-lists shows it; a bad import changes nothing" t_lists_learn
 # SpamAssassin's own rule set, as Debian's spamassassin package installs it
 SA_RULES=/usr/share/spamassassin
 t_stock_load() {
