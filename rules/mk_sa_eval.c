@@ -120,11 +120,24 @@ char *mk_sa_body_text(const mk_msg *msg)
 
 /* ---- headers -------------------------------------------------------------- */
 
+/* The lengths of lines (NULL-terminated); g_free it. */
+static size_t *mk_sa_lengths(char *const *lines)
+{
+    size_t n = 0;
+    while (lines[n] != NULL)
+        n++;
+    size_t *len = g_new(size_t, n + 1);
+    for (size_t i = 0; i < n; i++)
+        len[i] = strlen(lines[i]);
+    return len;
+}
+
 char *const *mk_sa_view_body(mk_sa_view *v)
 {
     if (v->body == NULL) {
         char *text = v->in->body_text != NULL ? NULL : mk_sa_body_text(v->in->msg);
         v->body = g_strsplit(text != NULL ? text : v->in->body_text, "\n", -1);
+        v->body_len = mk_sa_lengths(v->body);
         g_free(text);
     }
     return v->body;
@@ -340,13 +353,13 @@ static unsigned mk_sa_count(pcre2_match_context *mctx, const pcre2_code *re, con
     return n;
 }
 
+/* Matches of r over lines (of lengths len), up to its maxhits. */
 static unsigned mk_sa_lines(pcre2_match_context *mctx, const mk_sa_rule *r, char *const *lines,
-                            pcre2_match_data *md, size_t *limit_hits)
+                            const size_t *len, pcre2_match_data *md, size_t *limit_hits)
 {
     unsigned max = r->multiple ? r->maxhits : 1, n = 0;
     for (size_t i = 0; lines[i] != NULL && (max == 0 || n < max); i++)
-        n +=
-            mk_sa_count(mctx, r->re, lines[i], strlen(lines[i]), md, max ? max - n : 0, limit_hits);
+        n += mk_sa_count(mctx, r->re, lines[i], len[i], md, max ? max - n : 0, limit_hits);
     return n;
 }
 
@@ -435,20 +448,26 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     *hits = NULL;
     *n_hits = 0;
     *limit_hits = 0;
-    mk_sa_view v = {in,
-                    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mk_sa_gstring_free),
-                    NULL,
-                    NULL,
-                    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
-                    NULL,
-                    NULL};
+    mk_sa_view v = {
+        .in = in,
+        .hdr = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mk_sa_gstring_free),
+        .evals = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
+    };
     unsigned *counts = g_new0(unsigned, rs->n + 1);
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-    /* this message's own JIT stack, grown as deep patterns need, up to 1 MB
-     * (the rule set's context stays shared and read-only) */
+    /* this message's own JIT stack, grown as deep patterns need, up to 1 MB,
+     * taken from the set's pool (the rule set's context stays shared and
+     * read-only) */
     pcre2_match_context *own = pcre2_match_context_copy(rs->mctx);
-    pcre2_jit_stack *jit =
-        own != NULL ? pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL) : NULL;
+    pcre2_jit_stack *jit = NULL;
+    if (own != NULL) {
+        g_mutex_lock(&rs->jit->lock);
+        if (rs->jit->free->len > 0)
+            jit = g_ptr_array_steal_index_fast(rs->jit->free, rs->jit->free->len - 1);
+        g_mutex_unlock(&rs->jit->lock);
+        if (jit == NULL)
+            jit = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
+    }
     if (jit != NULL)
         pcre2_jit_stack_assign(own, NULL, jit);
     pcre2_match_context *mctx = own != NULL ? own : rs->mctx;
@@ -486,8 +505,10 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         case MK_SA_BODY:
         case MK_SA_RAWBODY: {
             int raw = r->kind == MK_SA_RAWBODY;
-            if (raw && v.raw == NULL)
+            if (raw && v.raw == NULL) {
                 v.raw = mk_sa_raw_lines(in->msg);
+                v.raw_len = mk_sa_lengths(v.raw);
+            }
             char *const *lines = raw ? v.raw : mk_sa_view_body(&v);
             if (r->prefiltered && !scanned[raw]) {
                 if (maybe == NULL)
@@ -496,7 +517,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
             }
             if (r->prefiltered && scanned[raw] == 1 && !maybe[i])
                 break; /* the prefilter saw no match: PCRE2 would see none */
-            n = mk_sa_lines(mctx, r, lines, md, limit_hits);
+            n = mk_sa_lines(mctx, r, lines, raw ? v.raw_len : v.body_len, md, limit_hits);
             break;
         }
         case MK_SA_FULL:
@@ -530,10 +551,16 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     g_free(maybe);
     pcre2_match_data_free(md);
     pcre2_match_context_free(own);
-    pcre2_jit_stack_free(jit);
+    if (jit != NULL) {
+        g_mutex_lock(&rs->jit->lock);
+        g_ptr_array_add(rs->jit->free, jit);
+        g_mutex_unlock(&rs->jit->lock);
+    }
     g_free(counts);
     g_strfreev(v.body);
     g_strfreev(v.raw);
+    g_free(v.body_len);
+    g_free(v.raw_len);
     g_hash_table_destroy(v.hdr);
     g_hash_table_destroy(v.evals);
     mk_relays_free(v.relays);

@@ -121,6 +121,7 @@ struct mk_sa_rules {
     GHashTable *tags[4];
     char *tag_start, *tag_end;
     struct mk_sa_prefilter *pf[2]; /* body, rawbody; NULL: none */
+    struct mk_sa_jit_pool *jit;    /* JIT stacks for the messages being evaluated */
 };
 
 /* The body (kind MK_SA_BODY) or rawbody patterns of rs in vectorscan
@@ -142,14 +143,22 @@ int mk_sa_prefilter_scan(mk_sa_prefilter *pf, char *const *lines, uint8_t *maybe
 
 enum { MK_SA_TAG, MK_SA_TAG_PRE, MK_SA_TAG_INTER, MK_SA_TAG_POST };
 
+/* JIT stacks of finished evaluations, kept for the next, so a message
+ * costs no mmap and munmap of its own (one stack per message running). */
+typedef struct mk_sa_jit_pool {
+    GMutex lock;
+    GPtrArray *free; /* of pcre2_jit_stack * */
+} mk_sa_jit_pool;
+
 /* One message as the rules see it, each view made on first use. */
 typedef struct mk_sa_view {
     const mk_sa_input *in;
     GHashTable *hdr; /* "mode:name" -> GString (NULL value: absent) */
     char **body, **raw;
-    GHashTable *evals;        /* eval results shared by several rules ("name" -> value) */
-    struct mk_relays *relays; /* the Received chain, read on first use */
-    GPtrArray *html;          /* of mk_sa_html *: each text/html part, read on first use */
+    size_t *body_len, *raw_len; /* their lines' lengths */
+    GHashTable *evals;          /* eval results shared by several rules ("name" -> value) */
+    struct mk_relays *relays;   /* the Received chain, read on first use */
+    GPtrArray *html;            /* of mk_sa_html *: each text/html part, read on first use */
 } mk_sa_view;
 
 /* The envelope sender: the MTA's, or as SpamAssassin finds it in the

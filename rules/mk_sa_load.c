@@ -1120,6 +1120,9 @@ mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, char *err, siz
     mk_sa_order(rs);
     mk_sa_scores(rs);
     rs->mctx = pcre2_match_context_create(NULL);
+    rs->jit = g_new0(mk_sa_jit_pool, 1);
+    g_mutex_init(&rs->jit->lock);
+    rs->jit->free = g_ptr_array_new();
     pcre2_set_match_limit(rs->mctx, MK_SA_MATCH_LIMIT);
     pcre2_set_depth_limit(rs->mctx, MK_SA_DEPTH_LIMIT);
     rs->stats.loaded = rs->n_order;
@@ -1148,6 +1151,13 @@ void mk_sa_free(mk_sa_rules *rs)
         g_hash_table_destroy(rs->by_name);
     if (rs->mctx != NULL)
         pcre2_match_context_free(rs->mctx);
+    if (rs->jit != NULL) {
+        for (guint i = 0; i < rs->jit->free->len; i++)
+            pcre2_jit_stack_free(rs->jit->free->pdata[i]);
+        g_ptr_array_free(rs->jit->free, TRUE);
+        g_mutex_clear(&rs->jit->lock);
+        g_free(rs->jit);
+    }
     for (int t = 0; t < 4; t++)
         if (rs->tags[t] != NULL)
             g_hash_table_destroy(rs->tags[t]);
