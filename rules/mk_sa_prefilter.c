@@ -1,8 +1,8 @@
 /*
- * mk_sa_prefilter: the body and rawbody patterns of a rule set in one
- * vectorscan (Hyperscan) database per kind, compiled in prefilter mode, so
- * one pass over a message's text says which rules may match; PCRE2 then
- * runs only those. Prefilter mode may report a match PCRE2 would not
+ * mk_sa_prefilter: the body and rawbody patterns of a rule set in Hyperscan
+ * (or vectorscan) databases of 32 patterns each, compiled in prefilter
+ * mode, so one pass over a message's text per database says which rules
+ * may match; PCRE2 then runs only those. Prefilter mode may report a match PCRE2 would not
  * (lookarounds and back-references are widened), never the other way; the
  * text is scanned whole with ^ and $ at every line, which again can only
  * widen (\A and \z are read as ^ and $). A pattern vectorscan cannot read
@@ -41,10 +41,11 @@ struct mk_sa_prefilter {
     hs_scratch_t *proto; /* fits every database; cloned for each concurrent scan */
     GMutex lock;
     GPtrArray *free_scratch; /* of hs_scratch_t *, guarded by lock */
-    size_t n_patterns;       /* in the database */
+    size_t n_patterns;       /* in the databases */
 };
 
-/* hs flags for PCRE2 options; NULL *prefix or "(?x)" for /x */
+/* The Hyperscan flags for a pattern with PCRE2 options opts: prefilter
+ * mode, one report per pattern, ^ and $ at every line. */
 static unsigned mk_sa_pf_flags(uint32_t opts)
 {
     unsigned f = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_MULTILINE | HS_FLAG_ALLOWEMPTY;
