@@ -40,13 +40,15 @@ typedef struct mk_bayes_toks {
 
 struct mk_uri_set;
 
+struct mk_relays;
+
 /* Tokenizes msg. body_text is the body as the body rules see it
- * (mk_sa_body_text), links the message's links (mk_uri) or NULL, trusted
- * the trusted networks for reading the Received chain (NULL: inferred).
+ * (mk_sa_body_text), links the message's links (mk_uri) or NULL, relays
+ * its Received chain (mk_relays) or NULL to read it with trust inferred.
  * names, when not NULL, receives every token's text (g_strdup'd; the
  * caller owns the array). */
 void mk_bayes_tokenize(const mk_msg *msg, const char *body_text, const struct mk_uri_set *links,
-                       const mk_netlist *trusted, mk_bayes_toks *out, GPtrArray *names);
+                       const struct mk_relays *relays, mk_bayes_toks *out, GPtrArray *names);
 void mk_bayes_toks_clear(mk_bayes_toks *t);
 /* The hash of a token's text, as the store keys it. */
 uint64_t mk_bayes_token_hash(const char *text);

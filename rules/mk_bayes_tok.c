@@ -322,11 +322,12 @@ static void mk_bayes_msgid_domains(mk_bayes_tk *tk, const char *prefix, const ch
 
 /* The hops of the Received chain, each field's value a word ("[ ip=A
  * rdns=N ... ]" read as "[ A N ... ]"), under SpamAssassin's prefixes. */
-static void mk_bayes_relays(mk_bayes_tk *tk, GMimeHeaderList *hl, const mk_netlist *trusted)
+static void mk_bayes_relays(mk_bayes_tk *tk, GMimeHeaderList *hl, const mk_relays *given)
 {
     static const char *const prefix[MK_RELAYS_N] = {
         "H*RT:", "H*RU:", "Hx-spam-relays-internal:", "Hx-spam-relays-external:"};
-    mk_relays *rs = mk_relays_parse(hl, trusted);
+    mk_relays *own = given == NULL ? mk_relays_parse(hl, NULL) : NULL;
+    const mk_relays *rs = given != NULL ? given : own;
     for (int k = 0; k < MK_RELAYS_N; k++) {
         GString *v = g_string_new(NULL);
         for (const char *p = rs->str[k]; *p != '\0'; p++) {
@@ -342,10 +343,10 @@ static void mk_bayes_relays(mk_bayes_tk *tk, GMimeHeaderList *hl, const mk_netli
         mk_bayes_text(tk, prefix[k], 0, v->str, v->len);
         g_string_free(v, TRUE);
     }
-    mk_relays_free(rs);
+    mk_relays_free(own);
 }
 
-static void mk_bayes_headers(mk_bayes_tk *tk, GMimeObject *obj, const mk_netlist *trusted)
+static void mk_bayes_headers(mk_bayes_tk *tk, GMimeObject *obj, const mk_relays *relays)
 {
     GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
     int count = g_mime_header_list_get_count(hl), n_rcvd = 0, rcvd = 0;
@@ -353,7 +354,7 @@ static void mk_bayes_headers(mk_bayes_tk *tk, GMimeObject *obj, const mk_netlist
         n_rcvd +=
             g_ascii_strcasecmp(g_mime_header_get_name(g_mime_header_list_get_header_at(hl, i)),
                                "Received") == 0;
-    mk_bayes_relays(tk, hl, trusted);
+    mk_bayes_relays(tk, hl, relays);
     for (int i = 0; i < count; i++) {
         GMimeHeader *hdr = g_mime_header_list_get_header_at(hl, i);
         const char *name = g_mime_header_get_name(hdr);
@@ -387,10 +388,10 @@ static int mk_bayes_cmp(const void *a, const void *b)
 }
 
 void mk_bayes_tokenize(const mk_msg *msg, const char *body_text, const mk_uri_set *links,
-                       const mk_netlist *trusted, mk_bayes_toks *out, GPtrArray *names)
+                       const mk_relays *relays, mk_bayes_toks *out, GPtrArray *names)
 {
     mk_bayes_tk tk = {g_array_new(FALSE, FALSE, sizeof(uint64_t)), names};
-    mk_bayes_headers(&tk, GMIME_OBJECT(msg->mime), trusted);
+    mk_bayes_headers(&tk, GMIME_OBJECT(msg->mime), relays);
     for (const char *line = body_text; line != NULL && *line != '\0';) {
         const char *nl = strchr(line, '\n');
         size_t n = nl != NULL ? (size_t)(nl - line) : strlen(line);

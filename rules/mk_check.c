@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "mk_relays.h"
 #include "mk_uri.h"
 
 extern const mk_check mk_rbl_check;
@@ -58,10 +59,20 @@ const char *mk_check_body_text(mk_check_ctx *ctx)
     return ctx->body_text;
 }
 
+const mk_relays *mk_check_relays(mk_check_ctx *ctx)
+{
+    if (ctx->relays == NULL && ctx->msg != NULL)
+        ctx->relays = mk_relays_parse(g_mime_object_get_header_list(GMIME_OBJECT(ctx->msg->mime)),
+                                      &ctx->cfg->trusted_networks);
+    return ctx->relays;
+}
+
 void mk_check_ctx_clear(mk_check_ctx *ctx)
 {
     g_free(ctx->body_text);
     ctx->body_text = NULL;
+    mk_relays_free(ctx->relays);
+    ctx->relays = NULL;
     if (ctx->links != NULL) {
         mk_uri_set_clear(ctx->links);
         g_free(ctx->links);

@@ -58,6 +58,9 @@ typedef struct mk_check_ctx {
     /* End of message: the body as the body rules see it, made once
      * (mk_check_body_text); freed by mk_check_ctx_clear. */
     char *body_text;
+    /* End of message: the Received chain read once (mk_check_relays);
+     * freed by mk_check_ctx_clear. */
+    struct mk_relays *relays;
     /* The Bayes store as the milter reads it, or NULL when [bayes] is off. */
     struct mk_bayes *bayes;
     int bayes_voted; /* the Bayes check added a BAYES_* symbol */
@@ -89,6 +92,9 @@ const struct mk_uri_set *mk_check_links(mk_check_ctx *ctx);
 /* The body as the body rules see it (mk_sa_body_text), made on first
  * use; NULL without a message. */
 const char *mk_check_body_text(mk_check_ctx *ctx);
+/* The Received chain as the content rules and Bayes read it (mk_relays,
+ * with [general] trusted_networks), made on first use. */
+const struct mk_relays *mk_check_relays(mk_check_ctx *ctx);
 /* Frees what the checks of a stage built in ctx (the links, the text). */
 void mk_check_ctx_clear(mk_check_ctx *ctx);
 

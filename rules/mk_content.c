@@ -50,6 +50,7 @@ static void *mk_content_start(mk_check_ctx *ctx)
         .network = mk_checks_need_dns(ctx->cfg),
         .bayes_voted = ctx->bayes_voted,
         .trusted_networks = &ctx->cfg->trusted_networks,
+        .relays = mk_check_relays(ctx),
         .psl = ctx->psl,
     };
     mk_sa_hit *hits = NULL;

@@ -51,6 +51,7 @@
 #include "mk_domain.h"
 #include "mk_lists.h"
 #include "mk_msg.h"
+#include "mk_relays.h"
 #include "mk_sa.h"
 #include "mk_uri.h"
 
@@ -189,7 +190,10 @@ static void mk_learn_one(mk_learn *l, const char *data, size_t len, const char *
     mk_uri_scan_msg(&links, msg);
     GPtrArray *names = l->tokens_only ? g_ptr_array_new_with_free_func(g_free) : NULL;
     mk_bayes_toks toks;
-    mk_bayes_tokenize(msg, text, &links, &l->cfg->trusted_networks, &toks, names);
+    mk_relays *relays = mk_relays_parse(g_mime_object_get_header_list(GMIME_OBJECT(msg->mime)),
+                                        &l->cfg->trusted_networks);
+    mk_bayes_tokenize(msg, text, &links, relays, &toks, names);
+    mk_relays_free(relays);
     if (names != NULL) {
         mk_learn_explain(l, names, &toks);
         g_ptr_array_free(names, TRUE);

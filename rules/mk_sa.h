@@ -87,7 +87,8 @@ typedef struct mk_sa_input {
     /* where the Received chain stops being trusted (NULL or empty: infer
      * it as SpamAssassin does) */
     const mk_netlist *trusted_networks;
-    const psl_ctx_t *psl; /* registered domains (NULL: the last two labels) */
+    const struct mk_relays *relays; /* the chain read already, or NULL to read it */
+    const psl_ctx_t *psl;           /* registered domains (NULL: the last two labels) */
 } mk_sa_input;
 
 /* One rule that hit. */

@@ -204,6 +204,8 @@ static int mk_sa_header_values(GString *out, GMimeHeaderList *hl, const char *na
 
 const mk_relays *mk_sa_view_relays(mk_sa_view *v)
 {
+    if (v->in->relays != NULL)
+        return v->in->relays;
     if (v->relays == NULL)
         v->relays = mk_relays_parse(g_mime_object_get_header_list(GMIME_OBJECT(v->in->msg->mime)),
                                     v->in->trusted_networks);

@@ -552,8 +552,9 @@ static unsigned mk_sa_ev_rcvd_remover(mk_sa_view *v, const mk_sa_rule *r)
         g_free(dlto);
     }
     if (!hit)
-        hit =
-            rcvd[0] == '\0' || mk_sa_ev_match("from groups\\.msn\\.com \\(\\S+\\.msn\\.com ", rcvd);
+        hit = rcvd[0] == '\0' ||
+              (strstr(rcvd, "from groups.msn.com (") != NULL &&
+               mk_sa_ev_match("from groups\\.msn\\.com \\(\\S+\\.msn\\.com ", rcvd));
     g_free(rcvd);
     return hit;
 }
@@ -643,7 +644,9 @@ static unsigned mk_sa_ev_fake_aol(mk_sa_view *v, const mk_sa_rule *r)
 {
     (void)r;
     char *rcvd = mk_sa_ev_all_of(v, "Received");
+    /* the patterns compile only for the rare message that names such a host */
     unsigned hit =
+        strcasestr(rcvd, " rly-") != NULL &&
         g_regex_match_simple(" rly-[a-z][a-z]\\d\\d\\.", rcvd, G_REGEX_CASELESS | G_REGEX_RAW, 0) &&
         !mk_sa_ev_match("/AOL-\\d+\\.\\d+\\.\\d+\\)", rcvd) &&
         !mk_sa_ev_match("ESMTP id (?:RELAY|MAILRELAY|MAILIN)", rcvd);
@@ -660,11 +663,20 @@ static unsigned mk_sa_ev_ratware_name_id(mk_sa_view *v, const mk_sa_rule *r)
     const char *from = mk_sa_ev_header(v, "From");
     if (mid == NULL || from == NULL)
         return 0;
-    GMatchInfo *mi = NULL;
-    GRegex *re = g_regex_new("<[A-Z]{28}\\.([^>]+?)>", G_REGEX_RAW, 0, NULL);
+    /* <[A-Z]{28}\.([^>]+?)>, read by hand: most messages have a Message-ID */
+    char *addr = NULL;
+    for (const char *p = strchr(mid, '<'); p != NULL && addr == NULL; p = strchr(p + 1, '<')) {
+        int k = 0;
+        while (k < 28 && p[1 + k] >= 'A' && p[1 + k] <= 'Z')
+            k++;
+        if (k < 28 || p[29] != '.')
+            continue;
+        const char *a = p + 30, *gt = strchr(a, '>');
+        if (gt != NULL && gt > a)
+            addr = g_strndup(a, (gsize)(gt - a));
+    }
     unsigned hit = 0;
-    if (re != NULL && g_regex_match(re, mid, 0, &mi)) {
-        char *addr = g_match_info_fetch(mi, 1);
+    if (addr != NULL) {
         char *q = g_regex_escape_string(addr, -1);
         char *pat = g_strdup_printf("\"[^\"]+\"\\s*<%s>", q);
         hit = mk_sa_ev_match(pat, from);
@@ -672,9 +684,6 @@ static unsigned mk_sa_ev_ratware_name_id(mk_sa_view *v, const mk_sa_rule *r)
         g_free(q);
         g_free(addr);
     }
-    g_match_info_free(mi);
-    if (re != NULL)
-        g_regex_unref(re);
     return hit;
 }
 

@@ -241,10 +241,28 @@ static void mk_sa_html_start_tests(mk_sa_html_walk *w, const char *tag, const ch
         g_ptr_array_add(h->title, g_strdup(""));
 }
 
+/* An Office namespace tag (o:p, st1:place, ...): ^(?:o|st\d):[\w-]+/?$ */
+static int mk_sa_html_office_tag(const char *tag)
+{
+    const char *p = tag;
+    if (*p == 'o')
+        p++;
+    else if (p[0] == 's' && p[1] == 't' && g_ascii_isdigit(p[2]))
+        p += 3;
+    else
+        return 0;
+    if (*p++ != ':')
+        return 0;
+    const char *name = p;
+    while (g_ascii_isalnum(*p) || *p == '_' || *p == '-')
+        p++;
+    return p > name && (*p == '\0' || (p[0] == '/' && p[1] == '\0'));
+}
+
 static void mk_sa_html_tag(mk_sa_html_walk *w, const char *tag, const char *attrs, int num)
 {
     mk_sa_html *h = w->h;
-    int ns = g_regex_match_simple("^(?:o|st\\d):[\\w-]+/?$", tag, G_REGEX_RAW, 0);
+    int ns = mk_sa_html_office_tag(tag);
     int element = mk_sa_html_in(mk_sa_html_elements, tag);
     int seen = g_hash_table_contains(h->inside, tag);
     if (element || ns) {

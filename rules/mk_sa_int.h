@@ -157,7 +157,7 @@ typedef struct mk_sa_view {
     char **body, **raw;
     size_t *body_len, *raw_len; /* their lines' lengths */
     GHashTable *evals;          /* eval results shared by several rules ("name" -> value) */
-    struct mk_relays *relays;   /* the Received chain, read on first use */
+    struct mk_relays *relays;   /* the Received chain, read on first use (unless in->relays) */
     GPtrArray *html;            /* of mk_sa_html *: each text/html part, read on first use */
 } mk_sa_view;
 
