@@ -35,6 +35,7 @@ typedef enum {
     MK_CT_LOGLEVEL,
     MK_CT_ON_ERROR,
     MK_CT_DISPOSE,
+    MK_CT_CHOICE, /* one of the words of the key's choices, stored as its index */
     MK_CT_NETLIST,
     MK_CT_SERVERS,
     MK_CT_SOCKET,
@@ -49,12 +50,17 @@ typedef struct mk_conf_key {
     const char *name;
     mk_conf_type type;
     size_t offset;
-    const char *def; /* NULL: no default (checked at the end where required) */
+    const char *def;     /* NULL: no default (checked at the end where required) */
+    const char *choices; /* MK_CT_CHOICE: the words allowed, "|"-separated */
 } mk_conf_key;
 
 #define MK_K(sec, key, type, field, def)                                                           \
     {                                                                                              \
-        sec, key, type, offsetof(mk_config, field), def                                            \
+        sec, key, type, offsetof(mk_config, field), def, NULL                                      \
+    }
+#define MK_KC(sec, key, field, def, choices)                                                       \
+    {                                                                                              \
+        sec, key, MK_CT_CHOICE, offsetof(mk_config, field), def, choices                           \
     }
 static const mk_conf_key mk_conf_keys[] = {
     MK_K("general", "user", MK_CT_STR, user, "mailkeeper"),
@@ -87,6 +93,14 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("rules", "paths", MK_CT_STR, rules_paths, ""),
     MK_K("rules", "prefilter", MK_CT_BOOL, rules_prefilter, "yes"),
     MK_K("lists", "learn", MK_CT_BOOL, lists_learn, "yes"),
+    MK_KC("lists", "sender", lists_sender, "from", "from|from+return-path"),
+    MK_K("lists", "enabled", MK_CT_BOOL, lists_enabled, "yes"),
+    MK_KC("lists", "friend_action", lists_friend_action, "skip", "skip|score"),
+    MK_K("lists", "friend_score", MK_CT_DOUBLE, lists_friend_score, "-100"),
+    MK_K("lists", "friend_on_auth_fail", MK_CT_BOOL, lists_friend_on_auth_fail, "no"),
+    MK_K("lists", "block_action", MK_CT_DISPOSE, lists_block_action, "reject"),
+    MK_K("lists", "block_score", MK_CT_DOUBLE, lists_block_score, "100"),
+    MK_K("lists", "split_recipients", MK_CT_BOOL, lists_split_recipients, "yes"),
     MK_K("bayes", "enabled", MK_CT_BOOL, bayes_enabled, "yes"),
     MK_K("bayes", "database", MK_CT_STR, bayes_database, "bayes.db"),
     MK_K("bayes", "min_spam", MK_CT_SIZE, bayes_min_spam, "200"),
@@ -96,11 +110,12 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("bayes", "refresh", MK_CT_DURATION_MS, bayes_refresh_ms, "10s"),
 };
 #undef MK_K
+#undef MK_KC
 
 /* The keys of [rbl:NAME] and [uribl:NAME]: section "" is both kinds. */
 #define MK_R(kind, key, type, field, def)                                                          \
     {                                                                                              \
-        kind, key, type, offsetof(mk_conf_rbl, field), def                                         \
+        kind, key, type, offsetof(mk_conf_rbl, field), def, NULL                                   \
     }
 static const mk_conf_key mk_conf_rbl_keys[] = {
     MK_R("", "zone", MK_CT_DNSNAME, zone, NULL),
@@ -474,6 +489,20 @@ static int mk_conf_set(const mk_conf_key *key, void *base, const char *value, in
                 return 0;
             }
         snprintf(why, len, "'%s' is not one of reject, hold, spam, report", value);
+        return -1;
+    }
+    case MK_CT_CHOICE: {
+        size_t vlen = strlen(value);
+        int i = 0;
+        for (const char *c = key->choices; *c != '\0'; i++) {
+            size_t n = strcspn(c, "|");
+            if (n == vlen && strncasecmp(c, value, n) == 0) {
+                *(int *)field = i;
+                return 0;
+            }
+            c += n + (c[n] == '|');
+        }
+        snprintf(why, len, "'%s' is not one of %s", value, key->choices);
         return -1;
     }
     case MK_CT_NETLIST: {

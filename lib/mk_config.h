@@ -18,6 +18,11 @@
 
 enum { MK_ON_ERROR_TEMPFAIL, MK_ON_ERROR_ACCEPT };
 
+/* [lists] sender: the From address, or the envelope sender (Return-Path) too. */
+enum { MK_LIST_SENDER_FROM, MK_LIST_SENDER_FROM_RETURN_PATH };
+/* [lists] friend_action: never marked as spam, or only a (large negative) score. */
+enum { MK_FRIEND_SKIP, MK_FRIEND_SCORE };
+
 /* What to do with a message a check condemns (DMARC): only score and
  * report it, force the spam headers, hold it in the MTA's queue, refuse it. */
 enum { MK_DISPOSE_REPORT, MK_DISPOSE_SPAM, MK_DISPOSE_HOLD, MK_DISPOSE_REJECT };
@@ -90,7 +95,16 @@ typedef struct mk_config {
     /* [rules] */
     char *rules_paths;   /* SpamAssassin rule files and directories, comma-separated; "" none */
     int rules_prefilter; /* body and rawbody rules behind a vectorscan prefilter */
-    int lists_learn;     /* mailkeeper-learn --user also lists the sender */
+    /* [lists] */
+    int lists_learn;               /* mailkeeper-learn --user also lists the sender */
+    int lists_sender;              /* MK_LIST_SENDER_*: whose address learning lists */
+    int lists_enabled;             /* the milter honours the lists */
+    int lists_friend_action;       /* MK_FRIEND_*: what a friend entry does */
+    double lists_friend_score;     /* USER_IN_WELCOMELIST */
+    int lists_friend_on_auth_fail; /* a friend entry counts even when SPF or DMARC fails */
+    int lists_block_action;        /* MK_DISPOSE_* */
+    double lists_block_score;      /* USER_IN_BLOCKLIST */
+    int lists_split_recipients;    /* 452 for recipients whose lists differ from the first's */
     /* [bayes] */
     int bayes_enabled;
     char *bayes_database; /* under state_dir unless absolute */

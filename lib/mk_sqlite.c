@@ -36,6 +36,9 @@ int mk_sqlite_version(sqlite3 *db)
 /* Brings the schema forward, one transaction per step. */
 static int mk_sqlite_migrate(sqlite3 *db, const mk_sqlite_schema *schema, char *err, size_t errlen)
 {
+    /* up to date (versions only move forward): no write lock to wait for */
+    if (mk_sqlite_version(db) == (int)schema->n_steps)
+        return 0;
     for (;;) {
         if (mk_sqlite_exec(db, "BEGIN IMMEDIATE", err, errlen) != 0)
             return -1;

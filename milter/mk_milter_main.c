@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "mk_bayes.h"
+#include "mk_lists.h"
 #include "mk_config.h"
 #include "mk_daemon.h"
 #include "mk_dns.h"
@@ -99,9 +100,28 @@ static void app_free(mk_app *app)
     if (app == NULL)
         return;
     mk_bayes_free(app->bayes);
+    mk_lists_reader_free(app->lists);
     mk_sa_free((mk_sa_rules *)app->rules);
     mk_config_free((mk_config *)app->cfg);
     free(app);
+}
+
+/* Opens the learning store's readers the configuration turns on: Bayes
+ * and the lists. 0, or -1 with why. */
+static int app_open_stores(mk_app *app, char *why, size_t wlen)
+{
+    const mk_config *cfg = app->cfg;
+    if (cfg->bayes_enabled) {
+        char err[512];
+        app->bayes = mk_bayes_new(cfg, err, sizeof(err));
+        if (app->bayes == NULL) {
+            snprintf(why, wlen, "%s: [bayes] database: %s", cfg->path, err);
+            return -1;
+        }
+    }
+    if (cfg->lists_enabled)
+        app->lists = mk_lists_reader_new(cfg);
+    return 0;
 }
 
 /* A new app of cfg (which it takes over) and the rules it names; the
@@ -123,14 +143,9 @@ static mk_app *app_load(mk_config *cfg, const psl_ctx_t *psl, int bayes, char *w
         app_free(app);
         return NULL;
     }
-    if (bayes && cfg->bayes_enabled) {
-        char err[512];
-        app->bayes = mk_bayes_new(cfg, err, sizeof(err));
-        if (app->bayes == NULL) {
-            snprintf(why, wlen, "%s: [bayes] database: %s", cfg->path, err);
-            app_free(app);
-            return NULL;
-        }
+    if (bayes && app_open_stores(app, why, wlen) != 0) {
+        app_free(app);
+        return NULL;
     }
     return app;
 }
@@ -257,12 +272,9 @@ static int run_daemon(const char *config_path, mk_app *app, int foreground)
     }
     /* in the worker: the store is opened here, by the user it runs as, and
      * not shared with the supervisor across fork() */
-    if (cfg->bayes_enabled) {
-        app->bayes = mk_bayes_new(cfg, err, sizeof(err));
-        if (app->bayes == NULL) {
-            mk_log(LOG_ERR, NULL, "%s: [bayes] database: %s", cfg->path, err);
-            return EX_CONFIG;
-        }
+    if (app_open_stores(app, err, sizeof(err)) != 0) {
+        mk_log(LOG_ERR, NULL, "%s", err);
+        return EX_CONFIG;
     }
     /* blocked in every thread: libmilter's signal thread waits for the
      * three it knows, the reload thread for its own */

@@ -85,6 +85,15 @@ static sfsistat mk_mta_quiet(SMFICTX *ctx, mk_mta_conn *c, unsigned long step, i
     return (c->noreply & step) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
+/* Refuses (a recipient, or the message) with out's reply; out->action is
+ * MK_ACTION_REJECT or MK_ACTION_TEMPFAIL. */
+static sfsistat mk_mta_refuse(SMFICTX *ctx, const char *qid, const mk_outcome *out)
+{
+    if (smfi_setreply(ctx, (char *)out->rcode, (char *)out->xcode, (char *)out->text) != MI_SUCCESS)
+        mk_log(LOG_WARNING, qid, "MTA refused the reply text; it answers its default");
+    return out->action == MK_ACTION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
 static void mk_mta_qid(SMFICTX *ctx, mk_mta_conn *c)
 {
     const char *qid = smfi_getsymval(ctx, "i");
@@ -155,9 +164,12 @@ static sfsistat mk_mta_envrcpt(SMFICTX *ctx, char **argv)
     if (c == NULL || c->pipe == NULL)
         return mk_mta_fail(ctx);
     mk_mta_qid(ctx, c);
-    if (mk_pipe_rcpt(c->pipe, argv[0]) != 0)
+    mk_outcome out;
+    if (mk_pipe_rcpt(c->pipe, argv[0], &out) != 0)
         return mk_mta_fail(ctx);
-    return SMFIS_CONTINUE;
+    if (out.action == MK_ACTION_ACCEPT)
+        return SMFIS_CONTINUE;
+    return mk_mta_refuse(ctx, mk_pipe_qid(c->pipe), &out);
 }
 
 static sfsistat mk_mta_header(SMFICTX *ctx, char *name, char *value)
@@ -247,10 +259,7 @@ static sfsistat mk_mta_eom(SMFICTX *ctx)
     switch (out.action) {
     case MK_ACTION_REJECT:
     case MK_ACTION_TEMPFAIL:
-        if (smfi_setreply(ctx, (char *)out.rcode, (char *)out.xcode, (char *)out.text) !=
-            MI_SUCCESS)
-            mk_log(LOG_WARNING, qid, "MTA refused the reply text; it answers its default");
-        return out.action == MK_ACTION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+        return mk_mta_refuse(ctx, qid, &out);
     case MK_ACTION_ACCEPT:
     case MK_ACTION_ADD_HEADER:
         if (out.hold != NULL && smfi_quarantine(ctx, (char *)out.hold) != MI_SUCCESS)

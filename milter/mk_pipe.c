@@ -35,6 +35,8 @@ typedef struct mk_txn {
     mk_msgbuf *buf;
     mk_msg *msg;
     const char **rcpts;
+    mk_list_kind *kinds;  /* per recipient: what its lists say of the envelope sender */
+    const char **matched; /* per recipient: the entry that said it ("SCOPE ENTRY"), or NULL */
     size_t n_rcpts, cap_rcpts;
     const char *from;
     mk_foreign foreign[MK_PIPE_MAX_FOREIGN];
@@ -67,6 +69,7 @@ void mk_app_init(mk_app *app, const mk_config *cfg)
     app->psl = psl_builtin();
     app->rules = NULL;
     app->bayes = NULL;
+    app->lists = NULL;
     atomic_init(&app->users, 0);
 }
 
@@ -216,24 +219,80 @@ int mk_pipe_mail(mk_pipe *pipe, const char *from)
     return t->from != NULL ? 0 : -1;
 }
 
-int mk_pipe_rcpt(mk_pipe *pipe, const char *rcpt)
+/* What user's lists say of sender, or MK_LIST_NONE without lists or sender;
+ * *matched (pool) the entry that decided. */
+static mk_list_kind mk_pipe_list_kind(mk_pipe *pipe, const char *user, const char *sender,
+                                      const char **matched)
 {
-    mk_txn *t = mk_pipe_txn(pipe);
-    if (t == NULL)
+    *matched = NULL;
+    if (pipe->app->lists == NULL || sender == NULL || sender[0] == '\0')
+        return MK_LIST_NONE;
+    char m[600];
+    mk_list_kind kind = mk_lists_reader_lookup(pipe->app->lists, user, sender, m, sizeof(m));
+    if (kind != MK_LIST_NONE)
+        *matched = mk_pool_strdup(pipe->txn->pool, m);
+    return kind;
+}
+
+/* Grows the recipient arrays to hold one more; 0 or -1. */
+static int mk_pipe_rcpt_room(mk_txn *t)
+{
+    if (t->n_rcpts < t->cap_rcpts)
+        return 0;
+    size_t ncap = t->cap_rcpts ? t->cap_rcpts * 2 : 8;
+    const char **rcpts = mk_pool_alloc(t->pool, ncap * sizeof(*rcpts));
+    const char **matched = mk_pool_alloc(t->pool, ncap * sizeof(*matched));
+    mk_list_kind *kinds = mk_pool_alloc(t->pool, ncap * sizeof(*kinds));
+    if (rcpts == NULL || matched == NULL || kinds == NULL)
         return -1;
-    if (t->n_rcpts == t->cap_rcpts) {
-        size_t ncap = t->cap_rcpts ? t->cap_rcpts * 2 : 8;
-        const char **grown = mk_pool_alloc(t->pool, ncap * sizeof(*grown));
-        if (grown == NULL)
-            return -1;
-        if (t->n_rcpts > 0)
-            memcpy(grown, t->rcpts, t->n_rcpts * sizeof(*grown));
-        t->rcpts = grown;
-        t->cap_rcpts = ncap;
+    if (t->n_rcpts > 0) {
+        memcpy(rcpts, t->rcpts, t->n_rcpts * sizeof(*rcpts));
+        memcpy(matched, t->matched, t->n_rcpts * sizeof(*matched));
+        memcpy(kinds, t->kinds, t->n_rcpts * sizeof(*kinds));
     }
-    t->rcpts[t->n_rcpts] = mk_pipe_unbracket(t->pool, rcpt);
-    if (t->rcpts[t->n_rcpts] == NULL)
+    t->rcpts = rcpts;
+    t->matched = matched;
+    t->kinds = kinds;
+    t->cap_rcpts = ncap;
+    return 0;
+}
+
+int mk_pipe_rcpt(mk_pipe *pipe, const char *rcpt, mk_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->action = MK_ACTION_ACCEPT;
+    mk_txn *t = mk_pipe_txn(pipe);
+    if (t == NULL || mk_pipe_rcpt_room(t) != 0)
         return -1;
+    const char *addr = mk_pipe_unbracket(t->pool, rcpt);
+    if (addr == NULL)
+        return -1;
+    const mk_config *cfg = pipe->app->cfg;
+    const char *matched;
+    mk_list_kind kind = mk_pipe_list_kind(pipe, addr, t->from, &matched);
+    if (kind == MK_LIST_BLOCK && cfg->lists_block_action == MK_DISPOSE_REJECT) {
+        out->action = MK_ACTION_REJECT;
+        out->rcode = "550";
+        out->xcode = "5.7.1";
+        out->text = "The sender is on this recipient's block list";
+        mk_log(LOG_INFO, pipe->qid, "from=<%s> to=<%s> rejected: on the block list (%s)", t->from,
+               addr, matched);
+        return 0;
+    }
+    if (cfg->lists_split_recipients && t->n_rcpts > 0 && kind != t->kinds[0]) {
+        /* one message carries one verdict: this recipient comes in its own */
+        out->action = MK_ACTION_TEMPFAIL;
+        out->rcode = "452";
+        out->xcode = "4.5.3";
+        out->text = "This recipient's sender lists differ from the other recipients'; send it "
+                    "in a separate message";
+        mk_log(LOG_INFO, pipe->qid, "from=<%s> to=<%s> deferred: %s here, %s for <%s>", t->from,
+               addr, mk_list_kind_name(kind), mk_list_kind_name(t->kinds[0]), t->rcpts[0]);
+        return 0;
+    }
+    t->rcpts[t->n_rcpts] = addr;
+    t->kinds[t->n_rcpts] = kind;
+    t->matched[t->n_rcpts] = matched;
     t->n_rcpts++;
     return 0;
 }
@@ -393,6 +452,88 @@ static int mk_pipe_build_edits(mk_pipe *pipe, mk_outcome *out, const mk_header *
     return 0;
 }
 
+/* The authentication method that failed outright (SPF fail, DMARC fail),
+ * or NULL. */
+static const char *mk_pipe_auth_failed(const mk_results *res)
+{
+    for (size_t i = 0; i < res->n_auth; i++)
+        if ((strcmp(res->auth[i].method, "spf") == 0 ||
+             strcmp(res->auth[i].method, "dmarc") == 0) &&
+            strcmp(res->auth[i].result, "fail") == 0)
+            return res->auth[i].method;
+    return NULL;
+}
+
+/* What the recipients' lists make of the message once every check is in.
+ * Each recipient's class is its lists' word on the envelope sender (known
+ * at RCPT) or on the From address, a block entry before a friend entry.
+ * When the recipients disagree, which one message cannot carry, the
+ * envelope sender's class decides where it is the same for all of them
+ * (split_recipients makes it so), else none. 0, or -1 out of memory. */
+static int mk_pipe_lists_apply(mk_pipe *pipe)
+{
+    mk_txn *t = pipe->txn;
+    const mk_config *cfg = pipe->app->cfg;
+    if (pipe->app->lists == NULL || t->n_rcpts == 0)
+        return 0;
+    char *author = mk_lists_header_addr(t->msg, "From");
+    int author_differs = author != NULL && g_ascii_strcasecmp(author, t->from) != 0;
+    mk_list_kind kind = MK_LIST_NONE;
+    const char *matched = NULL;
+    int agree = 1, env_agree = 1;
+    for (size_t i = 0; i < t->n_rcpts; i++) {
+        mk_list_kind k = t->kinds[i];
+        const char *m = t->matched[i];
+        if (author_differs) {
+            const char *am;
+            mk_list_kind ka = mk_pipe_list_kind(pipe, t->rcpts[i], author, &am);
+            if (ka == MK_LIST_BLOCK || (ka == MK_LIST_FRIEND && k == MK_LIST_NONE)) {
+                k = ka;
+                m = am;
+            }
+        }
+        if (i == 0) {
+            kind = k;
+            matched = m;
+        }
+        agree &= k == kind;
+        env_agree &= t->kinds[i] == t->kinds[0];
+    }
+    if (!agree) {
+        kind = env_agree ? t->kinds[0] : MK_LIST_NONE;
+        matched = t->matched[0];
+        mk_log(LOG_INFO, pipe->qid,
+               "the %zu recipients' lists differ on <%s>: one message, one verdict: %s", t->n_rcpts,
+               author ? author : t->from, mk_list_kind_name(kind));
+    }
+    g_free(author);
+    int rc = 0;
+    if (kind == MK_LIST_FRIEND) {
+        const char *failed = mk_pipe_auth_failed(&t->res);
+        if (failed != NULL && !cfg->lists_friend_on_auth_fail) {
+            /* a forged friend address does not pass */
+            char detail[700];
+            snprintf(detail, sizeof(detail), "%s, but %s failed", matched, failed);
+            rc = mk_results_add(&t->res, "USER_IN_WELCOMELIST_FORGED", 0, detail, NULL);
+        } else {
+            int skip = cfg->lists_friend_action == MK_FRIEND_SKIP;
+            rc = mk_results_add(&t->res, "USER_IN_WELCOMELIST", skip ? 0 : cfg->lists_friend_score,
+                                matched, NULL);
+            t->res.not_spam = skip;
+        }
+    } else if (kind == MK_LIST_BLOCK) {
+        const char *why = "The sender is on the recipient's block list";
+        rc = mk_results_add(&t->res, "USER_IN_BLOCKLIST", cfg->lists_block_score, matched, why);
+        if (cfg->lists_block_action == MK_DISPOSE_REJECT)
+            mk_results_force(&t->res, MK_ACTION_REJECT, why);
+        else if (cfg->lists_block_action == MK_DISPOSE_SPAM)
+            mk_results_force(&t->res, MK_ACTION_ADD_HEADER, why);
+        else if (cfg->lists_block_action == MK_DISPOSE_HOLD)
+            mk_results_hold(&t->res, why);
+    }
+    return rc;
+}
+
 int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
 {
     const mk_app *app = pipe->app;
@@ -443,6 +584,8 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
     if (mk_results_merge(&t->res, &pipe->conn_res) != 0)
         goto fail;
 
+    if (mk_pipe_lists_apply(pipe) != 0)
+        goto fail;
     mk_verdict_decide(&t->res, &app->policy, t->pool, &out->verdict);
     out->action = out->verdict.action;
     out->results = &t->res;

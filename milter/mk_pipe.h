@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "mk_config.h"
+#include "mk_lists.h"
 #include "mk_result.h"
 #include "mk_sa.h"
 #include "mk_verdict.h"
@@ -27,10 +28,11 @@
 typedef struct mk_app {
     const mk_config *cfg;
     mk_policy policy;
-    const psl_ctx_t *psl;     /* libpsl's built-in list unless main loads another */
-    const mk_sa_rules *rules; /* content rules ([rules] paths), or NULL */
-    struct mk_bayes *bayes;   /* the Bayes store ([bayes]), or NULL; thread-safe */
-    atomic_int users;         /* connections open on it (mk_pipe_connect/close) */
+    const psl_ctx_t *psl;          /* libpsl's built-in list unless main loads another */
+    const mk_sa_rules *rules;      /* content rules ([rules] paths), or NULL */
+    struct mk_bayes *bayes;        /* the Bayes store ([bayes]), or NULL; thread-safe */
+    struct mk_lists_reader *lists; /* friend and block lists ([lists]), or NULL; thread-safe */
+    atomic_int users;              /* connections open on it (mk_pipe_connect/close) */
 } mk_app;
 
 typedef enum { MK_EDIT_DELETE, MK_EDIT_INSERT } mk_edit_op;
@@ -76,7 +78,12 @@ const char *mk_pipe_qid(const mk_pipe *pipe);
  * the MTA with mk_pipe_error_outcome(). */
 int mk_pipe_helo(mk_pipe *pipe, const char *helo);
 int mk_pipe_mail(mk_pipe *pipe, const char *from);
-int mk_pipe_rcpt(mk_pipe *pipe, const char *rcpt);
+/* A recipient. out->action says whether to take it: MK_ACTION_REJECT (550
+ * 5.7.1: the sender is on its block list, [lists] block_action = reject)
+ * or MK_ACTION_TEMPFAIL (452 4.5.3: its lists differ from the first
+ * recipient's, [lists] split_recipients) refuse this recipient only, with
+ * the reply in out; MK_ACTION_ACCEPT takes it. */
+int mk_pipe_rcpt(mk_pipe *pipe, const char *rcpt, mk_outcome *out);
 /* value is everything after the colon, leading space included. */
 int mk_pipe_header(mk_pipe *pipe, const char *name, const char *value);
 int mk_pipe_eoh(mk_pipe *pipe);

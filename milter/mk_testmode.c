@@ -181,8 +181,20 @@ int mk_testmode_file(const mk_app *app, const mk_test_opts *opts, const char *pa
         mk_pipe_mail(pipe, opts->from) == 0) {
         rc = 0;
         mk_pipe_set_qid(pipe, "TEST");
-        for (size_t i = 0; i < opts->n_rcpts && rc == 0; i++)
-            rc = mk_pipe_rcpt(pipe, opts->rcpts[i]);
+        size_t taken = 0;
+        for (size_t i = 0; i < opts->n_rcpts && rc == 0; i++) {
+            rc = mk_pipe_rcpt(pipe, opts->rcpts[i], &outcome);
+            if (rc == 0 && outcome.action != MK_ACTION_ACCEPT)
+                fprintf(out, "rcpt %s: %s %s %s\n", opts->rcpts[i], outcome.rcode, outcome.xcode,
+                        outcome.text);
+            taken += rc == 0 && outcome.action == MK_ACTION_ACCEPT;
+        }
+        if (rc == 0 && taken == 0 && opts->n_rcpts > 0) {
+            fprintf(out, "no recipient taken: no message\n\n");
+            mk_pipe_close(pipe);
+            free(data);
+            return 0;
+        }
         if (rc == 0)
             rc = mk_testmode_feed(pipe, data, len);
     }

@@ -7,6 +7,7 @@
  *   mailkeeper-learn [-c CONF] --stats [--user USER]
  *   mailkeeper-learn [-c CONF] --expire [--user USER]
  *   mailkeeper-learn [-c CONF] --tokens [FILE]
+ *   mailkeeper-learn [-c CONF] --spool
  *
  * DESCRIPTION
  *   Learns each message of each PATH as spam or ham, or forgets it: a file
@@ -25,7 +26,11 @@
  *   messages or more, and at every 100th message learned one at a time). The whole run is one
  * series of transactions of up to 500 messages each; a busy store is waited for.
  *
- *   --stats prints what a store holds; --tokens prints a message's tokens.
+ *   One message on standard input that finds the store busy for 2 s (or
+ *   cannot open it) is kept in state_dir/spool and learned by the next run
+ *   before its own message, or by --spool (a timer's job); exit 0 once the
+ *   event is kept. --stats prints what a store holds; --tokens prints a
+ *   message's tokens.
  *
  * EXIT STATUS
  *   0 when every message was read and learned; 1 when some could not be
@@ -49,10 +54,12 @@
 #include "mk_check.h"
 #include "mk_config.h"
 #include "mk_domain.h"
+#include "mk_log.h"
 #include "mk_lists.h"
 #include "mk_msg.h"
 #include "mk_relays.h"
 #include "mk_sa.h"
+#include "mk_spool.h"
 #include "mk_uri.h"
 
 #define MK_PROG        "mailkeeper-learn"
@@ -72,45 +79,64 @@ typedef struct mk_learn {
     size_t counts[5]; /* per mk_bayes_outcome */
     size_t unreadable, messages;
     int failed;             /* a store error: stop */
+    int keep_errors;        /* store errors go to error (the caller may spool), not stderr */
+    char error[512];        /* the last store error */
     const char *list_scope; /* --user: whose lists the senders go on; NULL: none */
     size_t listed, unlisted;
 } mk_learn;
 
-/* Puts the message's sender (the From address) on the user's block list
- * (spam) or friend list (ham), or takes it off (forget), inside the open
- * transaction. A message without a usable sender lists nothing, said on
- * stderr. 0, or -1 on a store error. */
+/* Puts the message's sender (the From address, and the envelope sender
+ * from Return-Path with [lists] sender = from+return-path) on the user's
+ * block list (spam) or friend list (ham), or takes it off (forget), inside
+ * the open transaction. A message without a usable sender lists nothing,
+ * said on stderr. 0, or -1 on a store error. */
 static int mk_learn_sender(mk_learn *l, const mk_msg *msg, const char *what, char *err,
                            size_t errlen)
 {
-    const char *from = g_mime_object_get_header(GMIME_OBJECT(msg->mime), "From");
-    InternetAddressList *list = internet_address_list_parse(NULL, from != NULL ? from : "");
-    const char *addr = NULL;
-    for (int i = 0; list != NULL && i < internet_address_list_length(list) && addr == NULL; i++) {
-        InternetAddress *ia = internet_address_list_get_address(list, i);
-        if (INTERNET_ADDRESS_IS_MAILBOX(ia))
-            addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
-    }
-    char why[256];
-    char *entry = addr != NULL ? mk_lists_entry(addr, why, sizeof(why)) : NULL;
+    mk_list_kind kind = l->cls == MK_BAYES_SPAM  ? MK_LIST_BLOCK
+                        : l->cls == MK_BAYES_HAM ? MK_LIST_FRIEND
+                                                 : MK_LIST_NONE;
+    const char *headers[2] = {"From", "Return-Path"};
+    int n_headers = l->cfg->lists_sender == MK_LIST_SENDER_FROM_RETURN_PATH ? 2 : 1;
+    char *done = NULL; /* the From entry, not listed twice */
     int rc = 0;
-    if (entry == NULL || entry[0] == '@') {
-        fprintf(stderr, MK_PROG ": %s: no sender address to list (From: %s%s%s)\n", what,
-                from != NULL ? from : "none", addr != NULL ? "; " : "", addr != NULL ? why : "");
-        l->unlisted++;
-    } else {
-        mk_list_kind kind = l->cls == MK_BAYES_SPAM  ? MK_LIST_BLOCK
-                            : l->cls == MK_BAYES_HAM ? MK_LIST_FRIEND
-                                                     : MK_LIST_NONE;
-        if (mk_lists_set(l->db, l->list_scope, entry, kind, "learn", time(NULL), err, errlen) < 0)
-            rc = -1;
-        else
-            l->listed++;
+    for (int h = 0; h < n_headers && rc == 0; h++) {
+        char *addr = mk_lists_header_addr(msg, headers[h]);
+        char why[256];
+        char *entry = addr != NULL ? mk_lists_entry(addr, why, sizeof(why)) : NULL;
+        if (entry == NULL || entry[0] == '@') {
+            if (h == 0) { /* no Return-Path (or "<>") is no news */
+                const char *value = g_mime_object_get_header(GMIME_OBJECT(msg->mime), "From");
+                fprintf(stderr, MK_PROG ": %s: no sender address to list (From: %s%s%s)\n", what,
+                        value != NULL ? value : "none", addr != NULL ? "; " : "",
+                        addr != NULL ? why : "");
+                mk_log(LOG_NOTICE, NULL, "%s: no sender address to list (From: %s)", what,
+                       value != NULL ? value : "none");
+                l->unlisted++;
+            }
+        } else if (done == NULL || strcmp(done, entry) != 0) {
+            if (mk_lists_set(l->db, l->list_scope, entry, kind, "learn", time(NULL), err, errlen) <
+                0)
+                rc = -1;
+            else
+                l->listed++;
+        }
+        if (h == 0)
+            done = g_strdup(entry);
+        g_free(entry);
+        g_free(addr);
     }
-    g_free(entry);
-    if (list != NULL)
-        g_object_unref(list);
+    g_free(done);
     return rc;
+}
+
+/* A store error: the run stops; said on stderr, or kept for the caller. */
+static void mk_learn_fail(mk_learn *l, const char *what, const char *err)
+{
+    g_snprintf(l->error, sizeof(l->error), "%s%s%s", what ? what : "", what ? ": " : "", err);
+    if (!l->keep_errors)
+        fprintf(stderr, MK_PROG ": %s\n", l->error);
+    l->failed = 1;
 }
 
 /* Parses one message from memory; NULL when it cannot be read. The
@@ -200,31 +226,24 @@ static void mk_learn_one(mk_learn *l, const char *data, size_t len, const char *
     } else {
         char *msgid = mk_bayes_msgid(msg, text);
         char err[512];
-        if (l->in_batch == 0 && mk_bayes_db_begin(l->db, err, sizeof(err)) != 0) {
-            fprintf(stderr, MK_PROG ": %s\n", err);
-            l->failed = 1;
-        }
+        if (l->in_batch == 0 && mk_bayes_db_begin(l->db, err, sizeof(err)) != 0)
+            mk_learn_fail(l, NULL, err);
         for (size_t u = 0; u < l->n_users && !l->failed; u++) {
             mk_bayes_outcome o;
             if (mk_bayes_db_learn(l->db, l->users[u], msgid, l->cls, &toks, time(NULL), &o, err,
                                   sizeof(err)) != 0) {
-                fprintf(stderr, MK_PROG ": %s: %s\n", what, err);
-                l->failed = 1;
+                mk_learn_fail(l, what, err);
             } else if (u == 0) {
                 l->counts[o]++;
             }
         }
         if (!l->failed && l->list_scope != NULL &&
-            mk_learn_sender(l, msg, what, err, sizeof(err)) != 0) {
-            fprintf(stderr, MK_PROG ": %s: lists: %s\n", what, err);
-            l->failed = 1;
-        }
+            mk_learn_sender(l, msg, what, err, sizeof(err)) != 0)
+            mk_learn_fail(l, what, err);
         if (!l->failed && ++l->in_batch >= MK_LEARN_BATCH) {
             l->in_batch = 0;
-            if (mk_bayes_db_commit(l->db, err, sizeof(err)) != 0) {
-                fprintf(stderr, MK_PROG ": %s\n", err);
-                l->failed = 1;
-            }
+            if (mk_bayes_db_commit(l->db, err, sizeof(err)) != 0)
+                mk_learn_fail(l, NULL, err);
         }
         g_free(msgid);
     }
@@ -271,6 +290,25 @@ static int mk_learn_mbox(mk_learn *l, FILE *f, const char *path)
     free(line);
     g_string_free(msg, TRUE);
     return ferror(f) ? -1 : 0;
+}
+
+/* A whole input in memory: an mbox, or one message. */
+static void mk_learn_bytes(mk_learn *l, const char *data, size_t len, const char *what)
+{
+    if (len >= 5 && strncmp(data, "From ", 5) == 0) {
+        FILE *f = fmemopen((void *)data, len, "rb");
+        char *line = NULL;
+        size_t cap = 0;
+        if (f == NULL || getline(&line, &cap, f) < 0 || mk_learn_mbox(l, f, what) != 0) {
+            fprintf(stderr, MK_PROG ": %s: read error\n", what);
+            l->unreadable++;
+        }
+        free(line);
+        if (f != NULL)
+            fclose(f);
+        return;
+    }
+    mk_learn_one(l, data, len, what);
 }
 
 /* One file ("-": standard input): an mbox, or one message. */
@@ -375,6 +413,7 @@ static void usage(FILE *out)
                  "[PATH...]\n"
                  "       " MK_PROG " [-c CONF] --stats|--expire [--user USER]\n"
                  "       " MK_PROG " [-c CONF] --tokens [FILE]\n"
+                 "       " MK_PROG " [-c CONF] --spool\n"
                  "  PATH: a message, an mbox file, a Maildir or a directory of messages;\n"
                  "        none or - reads one message from standard input\n");
 }
@@ -387,8 +426,104 @@ enum {
     OPT_GLOBAL,
     OPT_STATS,
     OPT_EXPIRE,
-    OPT_TOKENS
+    OPT_TOKENS,
+    OPT_SPOOL
 };
+
+/* ---- the spool: events the store could not take ----------------------------
+ * A learn of one message from standard input (a Dovecot pipe) that finds
+ * the store busy past MK_LEARN_BUSY_MS, or cannot open it, is kept in
+ * state_dir/spool and learned by the next run (before its own message, so
+ * events keep their order) or by --spool. Each event's line: "learn CLASS
+ * GLOBAL USER", USER percent-escaped. */
+
+#define MK_LEARN_BUSY_MS 2000
+
+static const char *const mk_learn_cls_names[] = {"forget", "ham", "spam"}; /* by cls + 1 */
+
+static char *mk_learn_spool_dir(const mk_config *cfg)
+{
+    return g_build_filename(cfg->state_dir, "spool", NULL);
+}
+
+/* Keeps the event of user (normalized; "" global) for later; 0 or -1.
+ * l->error says why the store did not take it (busy, or worse). */
+static int mk_learn_spool(const mk_learn *l, const char *user, int global, const GString *msg)
+{
+    char *esc = g_uri_escape_string(user, NULL, FALSE);
+    const char *cls = mk_learn_cls_names[l->cls + 1];
+    char *meta = g_strdup_printf("learn %s %d %s", cls, global, esc);
+    char *dir = mk_learn_spool_dir(l->cfg);
+    int busy = strstr(l->error, "locked") != NULL || strstr(l->error, "busy") != NULL;
+    const char *why = busy ? "the store is busy" : l->error;
+    char err[512];
+    int rc = mk_spool_put(dir, meta, msg->str, msg->len, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, MK_PROG ": %s, and the event cannot be kept for later: %s\n", why, err);
+        mk_log(LOG_ERR, NULL, "user=<%s> %s: %s, and the event cannot be kept: %s", user, cls, why,
+               err);
+    } else {
+        fprintf(stderr, MK_PROG ": %s: the event is kept in %s and learned later\n", why, dir);
+        mk_log(LOG_WARNING, NULL, "user=<%s> %s: %s: event spooled in %s", user, cls, why, dir);
+    }
+    g_free(dir);
+    g_free(meta);
+    g_free(esc);
+    return rc;
+}
+
+/* Learns one spooled event in its own transaction (mk_spool_drain's fn);
+ * data is the run's mk_learn, whose store and settings it borrows. */
+static int mk_learn_spooled(void *data, const char *meta, const char *body, size_t len)
+{
+    const mk_learn *run = data;
+    char cls[16], esc[1024];
+    int global;
+    if (sscanf(meta, "learn %15s %d %1023s", cls, &global, esc) != 3) {
+        mk_log(LOG_ERR, NULL, "spool: an event not understood is dropped: %.100s", meta);
+        return 0;
+    }
+    mk_learn l = {.cfg = run->cfg, .db = run->db, .psl = run->psl, .keep_errors = 1};
+    l.cls = strcmp(cls, "spam") == 0  ? MK_BAYES_SPAM
+            : strcmp(cls, "ham") == 0 ? MK_BAYES_HAM
+                                      : MK_BAYES_FORGET;
+    char *user = g_uri_unescape_string(esc, NULL);
+    if (user == NULL)
+        user = g_strdup("");
+    l.users[l.n_users++] = user;
+    if (global && *user)
+        l.users[l.n_users++] = "";
+    if (*user && l.cfg->lists_learn)
+        l.list_scope = user;
+    mk_learn_bytes(&l, body, len, "spooled event");
+    char err[512];
+    if (!l.failed && l.in_batch > 0 && mk_bayes_db_commit(l.db, err, sizeof(err)) != 0)
+        mk_learn_fail(&l, NULL, err);
+    if (l.failed) {
+        mk_log(LOG_NOTICE, NULL, "spool: %s; the event stays spooled", l.error);
+        mk_bayes_db_rollback(l.db);
+    } else
+        mk_log(LOG_INFO, NULL, "user=<%s> %s: spooled event learned", user, cls);
+    g_free(user);
+    return l.failed ? -1 : 0;
+}
+
+/* Learns what the spool holds; 0 when it is empty at the end, 1 when the
+ * store is still busy, -1 when the spool cannot be read. */
+static int mk_learn_drain(mk_learn *l)
+{
+    char *dir = mk_learn_spool_dir(l->cfg);
+    char err[512];
+    size_t done = 0;
+    int rc = mk_spool_drain(dir, mk_learn_spooled, l, &done, err, sizeof(err));
+    if (rc < 0)
+        fprintf(stderr, MK_PROG ": %s\n", err);
+    if (done > 0)
+        mk_log(LOG_INFO, NULL, "spool: %zu event(s) learned%s", done,
+               rc == 1 ? ", the store is busy again" : "");
+    g_free(dir);
+    return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -402,10 +537,12 @@ int main(int argc, char **argv)
         {"stats", no_argument, NULL, OPT_STATS},
         {"expire", no_argument, NULL, OPT_EXPIRE},
         {"tokens", no_argument, NULL, OPT_TOKENS},
+        {"spool", no_argument, NULL, OPT_SPOOL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL, *user = NULL;
+    GString *event = NULL; /* the message of standard input, read whole */
     int mode = 0, global = 0, c;
     while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -427,9 +564,10 @@ int main(int argc, char **argv)
         case OPT_STATS:
         case OPT_EXPIRE:
         case OPT_TOKENS:
+        case OPT_SPOOL:
             if (mode != 0 && mode != c) {
                 fprintf(stderr, MK_PROG ": give one of --spam, --ham, --forget, --stats, "
-                                        "--expire, --tokens\n");
+                                        "--expire, --tokens, --spool\n");
                 return EX_USAGE;
             }
             mode = c;
@@ -451,6 +589,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n" MK_PROG ": configuration has errors\n", err);
         return EX_CONFIG;
     }
+    mk_log_open(MK_PROG, 0, cfg->log_level);
     mk_msg_library_init();
     mk_learn l = {.cfg = cfg, .psl = mk_domain_psl_load(), .tokens_only = mode == OPT_TOKENS};
     l.cls = mode == OPT_SPAM ? MK_BAYES_SPAM : mode == OPT_HAM ? MK_BAYES_HAM : MK_BAYES_FORGET;
@@ -470,26 +609,67 @@ int main(int argc, char **argv)
     if (user != NULL && cfg->lists_learn && mode != OPT_STATS && mode != OPT_EXPIRE &&
         mode != OPT_TOKENS)
         l.list_scope = norm;
+    /* one message on standard input (a Dovecot pipe): read first, so that a
+     * busy store cannot lose it */
+    int learning = mode == OPT_SPAM || mode == OPT_HAM || mode == OPT_FORGET;
+    if (learning && (optind >= argc || (optind == argc - 1 && strcmp(argv[optind], "-") == 0))) {
+        event = g_string_new(NULL);
+        char chunk[65536];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+            g_string_append_len(event, chunk, (gssize)n);
+        if (ferror(stdin)) {
+            fprintf(stderr, MK_PROG ": stdin: read error\n");
+            rc = EX_IOERR;
+            goto out;
+        }
+    }
     if (!l.tokens_only || access(path, F_OK) == 0) {
         l.db = mk_bayes_db_open(path, mode != OPT_STATS && !l.tokens_only, err, sizeof(err));
         if (l.db == NULL) {
             fprintf(stderr, MK_PROG ": %s: [bayes] database: %s\n", cfg->path, err);
-            rc = EX_CANTCREAT;
+            mk_log(LOG_ERR, NULL, "%s: [bayes] database: %s", cfg->path, err);
+            g_strlcpy(l.error, err, sizeof(l.error));
+            rc = event != NULL && event->len > 0 && mk_learn_spool(&l, norm, global, event) == 0
+                     ? EX_OK
+                     : EX_CANTCREAT;
             goto out;
+        }
+        /* an IMAP command waits on a single learn: it waits briefly, then spools */
+        if (event != NULL) {
+            sqlite3_busy_timeout(mk_bayes_db_handle(l.db), MK_LEARN_BUSY_MS);
+            l.keep_errors = 1;
         }
     }
     if (mode == OPT_STATS) {
         mk_learn_print_stats(l.db, l.users[0]);
         goto out;
     }
+    /* what the spool holds goes first: events keep their order */
+    if ((learning || mode == OPT_SPOOL) && l.db != NULL) {
+        int left = mk_learn_drain(&l);
+        if (mode == OPT_SPOOL) {
+            rc = left == 0 ? EX_OK : EX_TEMPFAIL;
+            goto out;
+        }
+        if (left == 1 && event != NULL && event->len > 0) {
+            snprintf(l.error, sizeof(l.error), "the store is busy (older events wait)");
+            rc = mk_learn_spool(&l, norm, global, event) == 0 ? EX_OK : EX_TEMPFAIL;
+            goto out;
+        }
+    }
     if (mode != OPT_EXPIRE) {
-        if (optind >= argc)
-            mk_learn_path(&l, "-");
-        for (int i = optind; i < argc && !l.failed; i++)
+        if (event != NULL)
+            mk_learn_bytes(&l, event->str, event->len, "stdin");
+        for (int i = optind; i < argc && !l.failed && event == NULL; i++)
             mk_learn_path(&l, argv[i]);
-        if (l.in_batch > 0 && !l.failed && mk_bayes_db_commit(l.db, err, sizeof(err)) != 0) {
-            fprintf(stderr, MK_PROG ": %s\n", err);
-            l.failed = 1;
+        if (l.in_batch > 0 && !l.failed && mk_bayes_db_commit(l.db, err, sizeof(err)) != 0)
+            mk_learn_fail(&l, NULL, err);
+        if (l.failed && event != NULL) {
+            mk_bayes_db_rollback(l.db);
+            mk_log(LOG_NOTICE, NULL, "user=<%s>: %s", *norm ? norm : "(global)", l.error);
+            rc = mk_learn_spool(&l, norm, global, event) == 0 ? EX_OK : EX_TEMPFAIL;
+            goto out;
         }
         if (l.failed) {
             mk_bayes_db_rollback(l.db);
@@ -505,6 +685,18 @@ int main(int argc, char **argv)
                l.messages, l.counts[MK_BAYES_LEARNED], l.counts[MK_BAYES_ALREADY],
                l.counts[MK_BAYES_MOVED], l.counts[MK_BAYES_FORGOTTEN], l.counts[MK_BAYES_UNKNOWN],
                l.unreadable ? "; some could not be read" : "");
+        if (event != NULL)
+            mk_log(LOG_INFO, NULL, "user=<%s> %s: %s%s", *norm ? norm : "(global)",
+                   mk_learn_cls_names[l.cls + 1],
+                   l.messages == 0                ? "not a message"
+                   : l.counts[MK_BAYES_LEARNED]   ? "learned"
+                   : l.counts[MK_BAYES_MOVED]     ? "moved to this class"
+                   : l.counts[MK_BAYES_FORGOTTEN] ? "forgotten"
+                   : l.counts[MK_BAYES_ALREADY]   ? "learned before"
+                                                  : "never learned",
+                   l.listed     ? ", sender listed"
+                   : l.unlisted ? ", no sender to list"
+                                : "");
         if (l.list_scope != NULL)
             printf("%s's lists: %zu sender(s) %s%s\n", l.list_scope, l.listed,
                    l.cls == MK_BAYES_SPAM  ? "on the block list"
@@ -533,6 +725,8 @@ int main(int argc, char **argv)
     if (rc == EX_OK && l.unreadable > 0)
         rc = 1;
 out:
+    if (event != NULL)
+        g_string_free(event, TRUE);
     g_free(norm);
     mk_bayes_db_close(l.db);
     g_free(path);

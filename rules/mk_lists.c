@@ -9,8 +9,10 @@
 #include "mk_lists.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mk_domain.h"
 #include "mk_log.h"
@@ -230,4 +232,73 @@ int mk_lists_each(mk_bayes_db *db, const char *scope,
            (const char *)sqlite3_column_text(st, 2), (time_t)sqlite3_column_int64(st, 3));
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+char *mk_lists_header_addr(const mk_msg *msg, const char *name)
+{
+    const char *value = g_mime_object_get_header(GMIME_OBJECT(msg->mime), name);
+    if (value == NULL)
+        return NULL;
+    InternetAddressList *list = internet_address_list_parse(NULL, value);
+    char *addr = NULL;
+    for (int i = 0; list != NULL && i < internet_address_list_length(list) && addr == NULL; i++) {
+        InternetAddress *ia = internet_address_list_get_address(list, i);
+        const char *a = INTERNET_ADDRESS_IS_MAILBOX(ia)
+                            ? internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia))
+                            : NULL;
+        if (a != NULL && a[0] != '\0')
+            addr = g_strdup(a);
+    }
+    if (list != NULL)
+        g_object_unref(list);
+    return addr;
+}
+
+/* The milter's reader: one connection to the store, used under a lock (a
+ * lookup is a few indexed reads). Until the store exists, whether it has
+ * appeared is looked at once a second at most. */
+struct mk_lists_reader {
+    char *path;
+    pthread_mutex_t lock;
+    mk_bayes_db *db; /* NULL until the store exists */
+    time_t tried;    /* when opening it was last tried */
+};
+
+mk_lists_reader *mk_lists_reader_new(const mk_config *cfg)
+{
+    mk_lists_reader *r = g_new0(mk_lists_reader, 1);
+    r->path = mk_bayes_db_path(cfg);
+    pthread_mutex_init(&r->lock, NULL);
+    return r;
+}
+
+void mk_lists_reader_free(mk_lists_reader *r)
+{
+    if (r == NULL)
+        return;
+    mk_bayes_db_close(r->db);
+    pthread_mutex_destroy(&r->lock);
+    g_free(r->path);
+    g_free(r);
+}
+
+mk_list_kind mk_lists_reader_lookup(mk_lists_reader *r, const char *user, const char *sender,
+                                    char *matched, size_t mlen)
+{
+    mk_list_kind kind = MK_LIST_NONE;
+    if (matched != NULL && mlen > 0)
+        matched[0] = '\0';
+    pthread_mutex_lock(&r->lock);
+    time_t now = time(NULL);
+    if (r->db == NULL && now != r->tried) {
+        r->tried = now;
+        char err[256];
+        if (access(r->path, F_OK) == 0 &&
+            (r->db = mk_bayes_db_open(r->path, 0, err, sizeof(err))) == NULL)
+            mk_log(LOG_WARNING, NULL, "lists: %s", err);
+    }
+    if (r->db != NULL)
+        kind = mk_lists_lookup(r->db, user, sender, matched, mlen);
+    pthread_mutex_unlock(&r->lock);
+    return kind;
 }

@@ -56,4 +56,23 @@ int mk_lists_each(mk_bayes_db *db, const char *scope,
                              time_t time),
                   void *data);
 
+/* The address of the first mailbox in msg's header name ("From",
+ * "Return-Path"), or NULL when it names none. g_free it. */
+char *mk_lists_header_addr(const mk_msg *msg, const char *name);
+
+/* ---- the milter's view ------------------------------------------------------ */
+
+typedef struct mk_lists_reader mk_lists_reader;
+
+/* The lists of cfg's learning store ([bayes] database) as the milter reads
+ * them. A store not made yet is no error: it is opened once it appears.
+ * Free with mk_lists_reader_free(). */
+mk_lists_reader *mk_lists_reader_new(const mk_config *cfg);
+void mk_lists_reader_free(mk_lists_reader *r);
+
+/* mk_lists_lookup() on the reader's store; thread-safe. MK_LIST_NONE while
+ * there is no store. */
+mk_list_kind mk_lists_reader_lookup(mk_lists_reader *r, const char *user, const char *sender,
+                                    char *matched, size_t mlen);
+
 #endif

@@ -44,6 +44,7 @@ typedef struct mk_results {
     mk_action forced;          /* MK_ACTION_ACCEPT: none */
     const char *forced_reason; /* owned by the pool */
     const char *hold_reason;   /* set: ask the MTA to hold the message (pool) */
+    int not_spam;              /* no score makes it spam (a friend); forced actions still count */
 } mk_results;
 
 void mk_results_init(mk_results *res, mk_pool *pool);

@@ -81,7 +81,9 @@ void mk_verdict_decide(const mk_results *res, const mk_policy *policy, mk_pool *
 {
     double score = mk_results_score(res);
     mk_action a = MK_ACTION_ACCEPT;
-    if (score >= policy->reject)
+    if (res->not_spam)
+        ;
+    else if (score >= policy->reject)
         a = MK_ACTION_REJECT;
     else if (!isnan(policy->tempfail) && score >= policy->tempfail)
         a = MK_ACTION_TEMPFAIL;

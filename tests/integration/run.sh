@@ -404,6 +404,40 @@ t_lists_learn() {
     echo "$out" | grep -q 'it is empty'
 }
 check "mailkeeper-learn --user: the sender goes on the user's block list (spam) or friend list (ham); mailkeeper-lists shows it; a bad import changes nothing" t_lists_learn
+# the milter honours each recipient's lists
+t_lists_milter() {
+    local lists=("$MK_TOP/rules/mailkeeper-lists" -c "$RIG/mailkeeper.conf")
+    runuser -u mailkeeper -- "${lists[@]}" add alice@mk.test block pest@example.org || return 1
+    runuser -u mailkeeper -- "${lists[@]}" add alice@mk.test friend pal@example.org || return 1
+    runuser -u mailkeeper -- "${lists[@]}" add alice@mk.test friend pal@fail.spf.test || return 1
+    # blocked for alice at RCPT with 550 5.7.1; bob takes it
+    local id="block-$(date +%s%N)" out
+    out=$(rig_send --xclient-addr 192.0.2.10 --from pest@example.org --to alice@mk.test,bob@mk.test \
+        --header "From: pest@example.org" --header "Subject: $id" 2>&1)
+    echo "$out" | grep -q '^<\*\* *550 5.7.1 .*block list' || { echo "$out" | tail -12; return 1; }
+    rig_delivered bob "$id" > /dev/null || { echo "bob did not get it"; return 1; }
+    ! grep -qlF -- "$id" "$RIG/mail/alice/Maildir/new/"* 2>/dev/null || { echo "alice got it"; return 1; }
+    # a friend's message that scores as spam (an RBL hit of 6) is not marked for alice
+    id="friend-$(date +%s%N)"
+    rig_send --xclient-addr 192.0.2.66 --from pal@example.org --to alice@mk.test \
+        --header "From: pal@example.org" --header "Subject: $id" > /dev/null || return 1
+    local f; f=$(rig_delivered alice "$id") || { echo "friend's message not delivered"; return 1; }
+    rig_header "$f" X-Spam-Status | grep -q '^No, .*USER_IN_WELCOMELIST' || { cat "$f"; return 1; }
+    ! grep -q '^X-Spam-Flag:' "$f" || { cat "$f"; return 1; }
+    # the same to alice and bob: bob's lists differ, so bob is deferred (452 4.5.3)
+    id="split-$(date +%s%N)"
+    out=$(rig_send --xclient-addr 192.0.2.66 --from pal@example.org --to alice@mk.test,bob@mk.test \
+        --header "From: pal@example.org" --header "Subject: $id" 2>&1)
+    echo "$out" | grep -q '^<\*\* *452 4.5.3 ' || { echo "$out" | tail -12; return 1; }
+    rig_delivered alice "$id" > /dev/null || return 1
+    # a forged friend (SPF fails) does not pass
+    id="forged-$(date +%s%N)"
+    rig_send --xclient-addr 192.0.2.66 --from pal@fail.spf.test --to alice@mk.test \
+        --header "From: pal@fail.spf.test" --header "Subject: $id" > /dev/null || return 1
+    f=$(rig_delivered alice "$id") || { echo "forged friend not delivered"; return 1; }
+    rig_header "$f" X-Spam-Status | grep -q '^Yes, .*USER_IN_WELCOMELIST_FORGED' || { cat "$f"; return 1; }
+}
+check "the milter honours each recipient's lists: a blocked sender gets 550 5.7.1 for that recipient only, a friend's spammy message is not marked, recipients whose lists differ are deferred (452 4.5.3), a friend whose SPF fails does not pass" t_lists_milter
 # SpamAssassin's own rule set, as Debian's spamassassin package installs it
 SA_RULES=/usr/share/spamassassin
 t_stock_load() {

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mk_bayes.h"
 #include "mk_dns.h"
+#include "mk_lists.h"
 #include "mk_msg.h"
 #include "mk_pipe.h"
 #include "mk_test.h"
@@ -28,6 +30,15 @@ static mk_config *config(const char *text)
         print_error("%s\n", err);
     assert_non_null(cfg);
     return cfg;
+}
+
+/* A recipient the pipeline takes. */
+static int rcpt(mk_pipe *p, const char *addr)
+{
+    mk_outcome o;
+    int rc = mk_pipe_rcpt(p, addr, &o);
+    assert_int_equal(o.action, MK_ACTION_ACCEPT);
+    return rc;
 }
 
 static size_t count_edits(const mk_outcome *o, mk_edit_op op)
@@ -57,7 +68,7 @@ static void test_clean_and_foreign(void **state)
     assert_int_equal(mk_pipe_mail(p, "<sender@example.org>"), 0);
     mk_pipe_set_qid(p, "ABC123");
     assert_string_equal(mk_pipe_qid(p), "ABC123");
-    assert_int_equal(mk_pipe_rcpt(p, "<alice@example.net>"), 0);
+    assert_int_equal(rcpt(p, "<alice@example.net>"), 0);
     assert_int_equal(mk_pipe_header(p, "From", " sender@example.org"), 0);
     assert_int_equal(mk_pipe_header(p, "X-Spam-Flag", " YES"), 0);
     assert_int_equal(mk_pipe_header(p, "Subject", " folded\r\n\tsubject"), 0);
@@ -106,7 +117,7 @@ static void test_keep_foreign_when_configured(void **state)
     mk_app_init(&app, cfg);
     mk_pipe *p = mk_pipe_connect(&app, NULL, NULL);
     mk_pipe_mail(p, "<>");
-    mk_pipe_rcpt(p, "<a@b>");
+    rcpt(p, "<a@b>");
     mk_pipe_header(p, "X-Spam-Flag", " YES");
     mk_pipe_header(p, "Authentication-Results", " localhost.invalid; spf=pass");
     mk_outcome o;
@@ -126,7 +137,7 @@ static void test_messages_per_connection(void **state)
     mk_outcome o;
     /* 1: GTUBE, rejected */
     mk_pipe_mail(p, "<s@example.org>");
-    mk_pipe_rcpt(p, "<r@example.net>");
+    rcpt(p, "<r@example.net>");
     mk_pipe_header(p, "Subject", " one");
     mk_pipe_eoh(p);
     mk_pipe_body(p, GTUBE "\r\n", strlen(GTUBE) + 2);
@@ -142,7 +153,7 @@ static void test_messages_per_connection(void **state)
     assert_string_equal(mk_pipe_qid(p), "NOQUEUE");
     /* 3: clean; nothing of 1 or 2 carries over */
     mk_pipe_mail(p, "<s@example.org>");
-    mk_pipe_rcpt(p, "<r@example.net>");
+    rcpt(p, "<r@example.net>");
     mk_pipe_header(p, "Subject", " three");
     mk_pipe_body(p, "clean\r\n", 7); /* no eoh: the body implies it */
     assert_int_equal(mk_pipe_eom(p, &o), 0);
@@ -159,7 +170,7 @@ static void test_spill_gtube_add_header(void **state)
     mk_app_init(&app, cfg);
     mk_pipe *p = mk_pipe_connect(&app, NULL, NULL);
     mk_pipe_mail(p, "<s@example.org>");
-    mk_pipe_rcpt(p, "<r@example.net>");
+    rcpt(p, "<r@example.net>");
     mk_pipe_header(p, "Subject", " big");
     mk_pipe_eoh(p);
     for (int i = 0; i < 1000; i++)
@@ -215,7 +226,7 @@ static void test_local_client_no_rbl_query(void **state)
     for (int i = 0; i < 3; i++) {
         mk_pipe *p = mk_pipe_connect(&app, "h", clients[i]);
         mk_pipe_mail(p, "<s@example.org>");
-        mk_pipe_rcpt(p, "<r@example.net>");
+        rcpt(p, "<r@example.net>");
         mk_outcome o;
         assert_int_equal(mk_pipe_eom(p, &o), 0);
         assert_int_equal(o.results->n, 0);
@@ -245,6 +256,241 @@ static void test_feed_like_mta(void **state)
     mk_config_free(cfg);
 }
 
+/* ---- friend and block lists ---------------------------------------------- */
+
+/* A learning store in a new directory, with lists: alice blocks
+ * spammer@bad.example and everyone at junk.example, is a friend of
+ * pal@friends.example; bob lists nobody; everyone at example.net blocks
+ * @evil.example (a domain-wide list). Returns the directory (g_free). */
+static char *lists_store(void)
+{
+    char *dir = g_dir_make_tmp("mk-test-lists-XXXXXX", NULL); /* mkdtemp's template */
+    assert_non_null(dir);
+    char *path = g_build_filename(dir, "bayes.db", NULL);
+    char err[256];
+    mk_bayes_db *db = mk_bayes_db_open(path, 1, err, sizeof(err));
+    assert_non_null(db);
+    struct {
+        const char *scope, *entry;
+        mk_list_kind kind;
+    } rows[] = {
+        {"alice@example.net", "spammer@bad.example", MK_LIST_BLOCK},
+        {"alice@example.net", "@junk.example", MK_LIST_BLOCK},
+        {"alice@example.net", "pal@friends.example", MK_LIST_FRIEND},
+        {"@example.net", "@evil.example", MK_LIST_BLOCK},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        assert_int_equal(mk_lists_set(db, rows[i].scope, rows[i].entry, rows[i].kind, "test", 1,
+                                      err, sizeof(err)),
+                         1);
+    mk_bayes_db_close(db);
+    g_free(path);
+    return dir;
+}
+
+static void lists_store_free(char *dir)
+{
+    char *path = g_build_filename(dir, "bayes.db", NULL);
+    const char *ext[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char *f = g_strconcat(path, ext[i], NULL);
+        remove(f);
+        g_free(f);
+    }
+    g_free(path);
+    remove(dir);
+    g_free(dir);
+}
+
+/* An app whose configuration is extra plus the store in dir, with its lists. */
+static mk_config *lists_config(const char *dir, const char *extra)
+{
+    char *text =
+        g_strdup_printf("[general]\nstate_dir = %s\n[bayes]\nenabled = no\n%s", dir, extra);
+    mk_config *cfg = config(text);
+    g_free(text);
+    return cfg;
+}
+
+/* Sends one message: envelope from, recipients (each answer's action in
+ * answers), From field, body; returns the outcome of end of message. */
+static void lists_send(mk_pipe *p, const char *from, const char *const *rcpts, mk_action *answers,
+                       const char *from_field, mk_outcome *o)
+{
+    assert_int_equal(mk_pipe_mail(p, from), 0);
+    for (size_t i = 0; rcpts[i] != NULL; i++) {
+        mk_outcome r;
+        assert_int_equal(mk_pipe_rcpt(p, rcpts[i], &r), 0);
+        answers[i] = r.action;
+    }
+    char *hdr = g_strconcat(" ", from_field, NULL);
+    mk_pipe_header(p, "From", hdr);
+    g_free(hdr);
+    mk_pipe_header(p, "Subject", " hello");
+    mk_pipe_body(p, "hello\r\n", 7);
+    assert_int_equal(mk_pipe_eom(p, o), 0);
+}
+
+/* A sender on a recipient's block list is refused for that recipient at
+ * RCPT (550 5.7.1); the other recipients take the message. */
+static void test_lists_block_at_rcpt(void **state)
+{
+    char *dir = lists_store();
+    mk_config *cfg = lists_config(dir, "");
+    mk_app app;
+    mk_app_init(&app, cfg);
+    app.lists = mk_lists_reader_new(cfg);
+    mk_pipe *p = mk_pipe_connect(&app, "h", "192.0.2.10");
+    mk_outcome r;
+    assert_int_equal(mk_pipe_mail(p, "<Spammer@BAD.example>"), 0);
+    assert_int_equal(mk_pipe_rcpt(p, "<bob@example.org>", &r), 0);
+    assert_int_equal(r.action, MK_ACTION_ACCEPT);
+    assert_int_equal(mk_pipe_rcpt(p, "<Alice@Example.NET>", &r), 0);
+    assert_int_equal(r.action, MK_ACTION_REJECT);
+    assert_string_equal(r.rcode, "550");
+    assert_string_equal(r.xcode, "5.7.1");
+    assert_non_null(strstr(r.text, "block list"));
+    /* a domain on alice's list, and the list of everyone at example.net */
+    assert_int_equal(mk_pipe_mail(p, "<x@sub.junk.example>"), 0);
+    assert_int_equal(mk_pipe_rcpt(p, "<alice@example.net>", &r), 0);
+    assert_int_equal(r.action, MK_ACTION_REJECT);
+    assert_int_equal(mk_pipe_mail(p, "<x@evil.example>"), 0);
+    assert_int_equal(mk_pipe_rcpt(p, "<carol@example.net>", &r), 0);
+    assert_int_equal(r.action, MK_ACTION_REJECT);
+    assert_int_equal(mk_pipe_rcpt(p, "<carol@example.org>", &r), 0);
+    assert_int_equal(r.action, MK_ACTION_ACCEPT);
+    mk_outcome o;
+    assert_int_equal(mk_pipe_eom(p, &o), 0);
+    assert_int_equal(o.action, MK_ACTION_ACCEPT);
+    assert_null(mk_results_find(o.results, "USER_IN_BLOCKLIST"));
+    mk_pipe_close(p);
+    mk_lists_reader_free(app.lists);
+    mk_config_free(cfg);
+    lists_store_free(dir);
+}
+
+/* Recipients whose lists differ on the envelope sender come in separate
+ * messages (452 4.5.3), unless split_recipients is off. */
+static void test_lists_split(void **state)
+{
+    char *dir = lists_store();
+    for (int split = 1; split >= 0; split--) {
+        mk_config *cfg = lists_config(dir, split ? "" : "[lists]\nsplit_recipients = no\n");
+        mk_app app;
+        mk_app_init(&app, cfg);
+        app.lists = mk_lists_reader_new(cfg);
+        mk_pipe *p = mk_pipe_connect(&app, "h", "192.0.2.10");
+        const char *rcpts[] = {"<alice@example.net>", "<bob@example.net>", "<ALICE@example.net>",
+                               NULL};
+        mk_action ans[3];
+        mk_outcome o;
+        lists_send(p, "<pal@friends.example>", rcpts, ans, "pal@friends.example", &o);
+        assert_int_equal(ans[0], MK_ACTION_ACCEPT);
+        assert_int_equal(ans[1], split ? MK_ACTION_TEMPFAIL : MK_ACTION_ACCEPT);
+        assert_int_equal(ans[2], MK_ACTION_ACCEPT);
+        /* split: all friends; not split: they disagree, so no list decides */
+        assert_int_equal(mk_results_find(o.results, "USER_IN_WELCOMELIST") != NULL, split);
+        mk_pipe_close(p);
+        mk_lists_reader_free(app.lists);
+        mk_config_free(cfg);
+    }
+    lists_store_free(dir);
+}
+
+/* A friend's message is not spam even when the score says so (skip), or
+ * gets the friend score (score); the block list on the From field marks it
+ * (block_action = spam) or refuses it (reject), when every recipient's
+ * lists agree. */
+static void test_lists_at_eom(void **state)
+{
+    char *dir = lists_store();
+    /* every message scores spam: 0 >= -1 */
+    const char *spammy = "[scoring]\nadd_header_score = -1\n";
+    struct {
+        const char *extra, *env_from, *from_field;
+        const char *rcpts[3];
+        mk_action action;
+        const char *symbol;
+        double score;
+    } cases[] = {
+        {"",
+         "<pal@friends.example>",
+         "Pal <pal@friends.example>",
+         {"<alice@example.net>"},
+         MK_ACTION_ACCEPT,
+         "USER_IN_WELCOMELIST",
+         0},
+        {"[lists]\nfriend_action = score\nfriend_score = -50\n",
+         "<bounce-1@esp.example>",
+         "pal@friends.example",
+         {"<alice@example.net>"},
+         MK_ACTION_ACCEPT,
+         "USER_IN_WELCOMELIST",
+         -50},
+        {"",
+         "<someone@else.example>",
+         "someone@else.example",
+         {"<alice@example.net>"},
+         MK_ACTION_ADD_HEADER,
+         NULL,
+         0},
+        /* the envelope is clean, the From field is blocked: refused at end of message */
+        {"",
+         "<bounce-2@esp.example>",
+         "spammer@bad.example",
+         {"<alice@example.net>"},
+         MK_ACTION_REJECT,
+         "USER_IN_BLOCKLIST",
+         100},
+        /* block_action = spam, below every threshold otherwise */
+        {"[scoring]\nadd_header_score = 5\n[lists]\nblock_action = spam\nblock_score = 1\n",
+         "<bounce-3@esp.example>",
+         "spammer@bad.example",
+         {"<alice@example.net>"},
+         MK_ACTION_ADD_HEADER,
+         "USER_IN_BLOCKLIST",
+         1},
+        /* alice blocks the From field, bob does not: one message, no list decides */
+        {"[scoring]\nadd_header_score = 5\n",
+         "<bounce-4@esp.example>",
+         "spammer@bad.example",
+         {"<alice@example.net>", "<bob@example.org>"},
+         MK_ACTION_ACCEPT,
+         NULL,
+         0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *extra =
+            g_strconcat(strstr(cases[i].extra, "[scoring]") ? "" : spammy, cases[i].extra, NULL);
+        mk_config *cfg = lists_config(dir, extra);
+        g_free(extra);
+        mk_app app;
+        mk_app_init(&app, cfg);
+        app.lists = mk_lists_reader_new(cfg);
+        mk_pipe *p = mk_pipe_connect(&app, "h", "192.0.2.10");
+        mk_action ans[3];
+        mk_outcome o;
+        lists_send(p, cases[i].env_from, cases[i].rcpts, ans, cases[i].from_field, &o);
+        if (o.action != cases[i].action)
+            print_error("case %zu: action %s\n", i, mk_action_name(o.action));
+        assert_int_equal(o.action, cases[i].action);
+        const mk_symbol *sym = cases[i].symbol ? mk_results_find(o.results, cases[i].symbol) : NULL;
+        assert_int_equal(sym != NULL, cases[i].symbol != NULL);
+        assert_null(mk_results_find(o.results, cases[i].symbol ? "USER_IN_WELCOMELIST_FORGED"
+                                                               : "USER_IN_WELCOMELIST"));
+        if (sym != NULL)
+            assert_true(sym->score == cases[i].score);
+        if (o.action == MK_ACTION_REJECT) {
+            assert_string_equal(o.rcode, "550");
+            assert_non_null(strstr(o.text, "block list"));
+        }
+        mk_pipe_close(p);
+        mk_lists_reader_free(app.lists);
+        mk_config_free(cfg);
+    }
+    lists_store_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +501,9 @@ int main(void)
         cmocka_unit_test(test_on_error),
         cmocka_unit_test(test_local_client_no_rbl_query),
         cmocka_unit_test(test_feed_like_mta),
+        cmocka_unit_test(test_lists_block_at_rcpt),
+        cmocka_unit_test(test_lists_split),
+        cmocka_unit_test(test_lists_at_eom),
     };
     return cmocka_run_group_tests_name("pipe", tests, mk_test_libs_up, mk_test_libs_down);
 }
