@@ -106,6 +106,7 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("bayes", "min_spam", MK_CT_SIZE, bayes_min_spam, "200"),
     MK_K("bayes", "min_ham", MK_CT_SIZE, bayes_min_ham, "200"),
     MK_K("bayes", "per_user", MK_CT_BOOL, bayes_per_user, "no"),
+    MK_KC("bayes", "learn_to", bayes_learn_to, "both", "user|global|both"),
     MK_K("bayes", "max_tokens", MK_CT_SIZE, bayes_max_tokens, "300000"),
     MK_K("bayes", "refresh", MK_CT_DURATION_MS, bayes_refresh_ms, "10s"),
 };

@@ -110,6 +110,7 @@ typedef struct mk_config {
     char *bayes_database; /* under state_dir unless absolute */
     size_t bayes_min_spam, bayes_min_ham;
     int bayes_per_user;
+    int bayes_learn_to; /* a user's learning trains: 0 the user's store, 1 the global, 2 both */
     size_t bayes_max_tokens; /* expiry keeps a store below it; 0: never */
     long bayes_refresh_ms;   /* how often the milter looks for what was learned */
     /* [uri] */

@@ -4,8 +4,10 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mk_sqlite.h"
 
@@ -68,6 +70,14 @@ sqlite3 *mk_sqlite_open(const char *path, int flags, const mk_sqlite_schema *sch
                         size_t errlen)
 {
     sqlite3 *db = NULL;
+    /* SQLite would make it 0644: made here 0660, so that the group (the
+     * milter, the learner run by the mail server) may write; its -wal and
+     * -shm files take the same mode */
+    if (flags & MK_SQLITE_CREATE) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
+        if (fd >= 0)
+            close(fd);
+    }
     int oflags = SQLITE_OPEN_NOMUTEX |
                  ((flags & MK_SQLITE_READONLY) ? SQLITE_OPEN_READONLY
                   : (flags & MK_SQLITE_CREATE) ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE

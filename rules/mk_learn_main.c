@@ -472,6 +472,20 @@ static int mk_learn_spool(const mk_learn *l, const char *user, int global, const
     return rc;
 }
 
+/* Which stores a user's learning trains ([bayes] learn_to, --global). */
+enum { MK_LEARN_USER = 1, MK_LEARN_GLOBAL = 2, MK_LEARN_BOTH = 3 };
+
+/* Sets the stores that learn: user's (normalized; "" is the global store)
+ * and/or the global one, per stores (MK_LEARN_*). */
+static void mk_learn_stores(mk_learn *l, const char *user, int stores)
+{
+    l->n_users = 0;
+    if (*user && (stores & MK_LEARN_USER))
+        l->users[l->n_users++] = user;
+    if (!*user || (stores & MK_LEARN_GLOBAL))
+        l->users[l->n_users++] = "";
+}
+
 /* Learns one spooled event in its own transaction (mk_spool_drain's fn);
  * data is the run's mk_learn, whose store and settings it borrows. */
 static int mk_learn_spooled(void *data, const char *meta, const char *body, size_t len)
@@ -490,9 +504,7 @@ static int mk_learn_spooled(void *data, const char *meta, const char *body, size
     char *user = g_uri_unescape_string(esc, NULL);
     if (user == NULL)
         user = g_strdup("");
-    l.users[l.n_users++] = user;
-    if (global && *user)
-        l.users[l.n_users++] = "";
+    mk_learn_stores(&l, user, global ? global : MK_LEARN_USER);
     if (*user && l.cfg->lists_learn)
         l.list_scope = user;
     mk_learn_bytes(&l, body, len, "spooled event");
@@ -602,9 +614,14 @@ int main(int argc, char **argv)
         rc = EX_USAGE;
         goto out;
     }
-    l.users[l.n_users++] = norm;
-    if (global)
-        l.users[l.n_users++] = "";
+    /* which stores learn: --global adds the global one to the user's */
+    int stores = global ? MK_LEARN_BOTH : MK_LEARN_USER;
+    if (user != NULL && !global && (mode == OPT_SPAM || mode == OPT_HAM || mode == OPT_FORGET))
+        stores = cfg->bayes_learn_to == 0   ? MK_LEARN_USER
+                 : cfg->bayes_learn_to == 1 ? MK_LEARN_GLOBAL
+                                            : MK_LEARN_BOTH;
+    mk_learn_stores(&l, norm, stores);
+    global = stores; /* what a spooled event says */
     /* a user's learning also sets that user's lists */
     if (user != NULL && cfg->lists_learn && mode != OPT_STATS && mode != OPT_EXPIRE &&
         mode != OPT_TOKENS)

@@ -85,6 +85,11 @@ bash tests/integration/run.sh 2>&1 | tee /tmp/mk-integration.log
 last=$(tail -1 /tmp/mk-integration.log)
 if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then add "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; else echo "FAIL: integration run did not finish"; add 0 1; fi
 
+section "Dovecot end to end (LMTP from Postfix with the milter, IMAP moves, the shipped recipe)"
+bash tests/integration/dovecot.sh 2>&1 | tee /tmp/mk-dovecot.log
+last=$(tail -1 /tmp/mk-dovecot.log)
+if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then add "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; else echo "FAIL: Dovecot run did not finish"; add 0 1; fi
+
 section "ASan + UBSan: unit tests and the MIME torture set in test mode"
 # Built from the dist tarball: a second build beside the in-tree one.
 SHARED_MIME=$TOP/../shared/testdata/mime

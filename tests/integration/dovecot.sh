@@ -1,0 +1,192 @@
+#!/bin/bash
+# End to end with a real Dovecot: Postfix with the milter delivers over LMTP
+# to Dovecot, whose imap_sieve runs mailkeeper's shipped recipe
+# (contrib/dovecot/install.sh) when an IMAP client moves or appends mail;
+# then 1,000 learn events while 20 SMTP sessions are scored. Everything in
+# the rig's network namespace (rig.sh). Prints PASS/FAIL lines and ends with
+# "N passed, N failed". Needs root, dovecot-imapd, dovecot-lmtpd, dovecot-sieve.
+set -u
+export MK_KEEP_RIG=${MK_KEEP_RIG:-}
+. "$(dirname "$0")/rig.sh"
+pass=0; fail=0
+ok()  { echo "PASS: $*"; pass=$((pass+1)); }
+bad() { echo "FAIL: $*"; fail=$((fail+1)); }
+check() {
+    local name=$1; shift
+    if "$@" > "$RIG/.last" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/    /' "$RIG/.last" | tail -20; fi
+}
+die() { echo "FAIL: $*"; [ -f "$RIG/dovecot/dovecot.log" ] && tail -20 "$RIG/dovecot/dovecot.log"; echo "$pass passed, $((fail+1)) failed"; exit 1; }
+
+rig_up
+# the mail user: Dovecot's mail processes run as vmail, which reaches
+# mailkeeper's store through the group mailkeeper (mail_access_groups)
+getent group vmail > /dev/null || groupadd -r vmail
+id vmail > /dev/null 2>&1 || useradd -r -g vmail -M -d /nonexistent -s /usr/sbin/nologin vmail
+chgrp mailkeeper "$RIG/state" && chmod 2770 "$RIG/state"
+rig_dns_start || die "NSD did not start"
+rig_milter_conf <<'CONF'
+[rbl:test]
+zone = rbl.test
+returns = 127.0.0.2 = RBL_TEST_SPAM:20, 127.0.0.3 = RBL_TEST_LOW:6
+[bayes]
+min_spam = 5
+min_ham = 5
+refresh = 1s
+CONF
+rig_milter_start || die "milter did not start"
+rig_postfix_start || die "Postfix did not start"
+# Postfix delivers mk.test over LMTP to Dovecot
+$X postconf -c "$RIG/postfix/etc" -e 'virtual_transport = lmtp:inet:127.0.0.1:10024' \
+    'lmtp_destination_recipient_limit = 50'
+$X postfix -c "$RIG/postfix/etc" reload > /dev/null 2>&1
+
+# --- Dovecot with the shipped recipe ---------------------------------------
+D=$RIG/dovecot
+mkdir -p "$D/run" "$D/state" "$RIG/dmail"
+chown vmail:vmail "$RIG/dmail"
+vuid=$(id -u vmail); vgid=$(id -g vmail)
+for u in alice bob; do
+    echo "$u@mk.test:{PLAIN}${u}pw:$vuid:$vgid::$RIG/dmail/$u" >> "$D/users"
+done
+rig_subst "$RIG_SRC/dovecot/dovecot.conf.in" "$D/dovecot.conf"
+t_install() {
+    sh "$MK_TOP/contrib/dovecot/install.sh" --dovecot-dir "$D" --dovecot-conf "$D/dovecot.conf" \
+        --junk "Junk Spam" --learn "$MK_TOP/rules/mailkeeper-learn" --config "$RIG/mailkeeper.conf" &&
+        [ -f "$D/sieve-mailkeeper/mailkeeper-spam.svbin" ] && [ -x "$D/sieve-pipe/mailkeeper-sieve-learn" ] &&
+        grep -q 'imapsieve_mailbox3_name = Spam' "$D/conf.d/90-mailkeeper.conf"
+}
+check "contrib/dovecot/install.sh installs the recipe (Junk and Spam folders) and sievec compiles its scripts" t_install
+$X dovecot -F -c "$D/dovecot.conf" > "$D/dovecot.out" 2>&1 &
+DOVECOT_PID=$!
+RIG_PIDS+=("$DOVECOT_PID")
+rig_wait_port 10143 && rig_wait_port 10024 || die "Dovecot did not start: $(cat "$D/dovecot.out")"
+
+IMAP="$X python3 $RIG_SRC/imap_client.py"
+LEARN=(runuser -u mailkeeper -- "$MK_TOP/rules/mailkeeper-learn" -c "$RIG/mailkeeper.conf")
+LISTS=(runuser -u mailkeeper -- "$MK_TOP/rules/mailkeeper-lists" -c "$RIG/mailkeeper.conf")
+# spam learned by the global store so far (0 before the store exists)
+spam_count() { "${LEARN[@]}" --stats 2>/dev/null | sed -n 's/^global: \([0-9]*\) spam.*/\1/p' | grep . || echo 0; }
+ham_count() { "${LEARN[@]}" --stats 2>/dev/null | sed -n 's/^global: [0-9]* spam, \([0-9]*\) ham.*/\1/p' | grep . || echo 0; }
+list_of() { "${LISTS[@]}" check "$1" "$2"; } # USER SENDER -> "block (...)", "friend (...)", "none"
+send() { # CLIENT FROM TO SUBJECT [swaks options]
+    local client=$1 from=$2 to=$3 subj=$4; shift 4
+    $X swaks --server 127.0.0.1:2525 --helo client.example --xclient-addr "$client" --from "$from" \
+        --to "$to" --header "From: <$from>" --header "Subject: $subj" --header "Message-ID: <$subj@mk.test>" "$@"
+}
+
+# 1. delivered to INBOX, moved into Junk: spam learned, sender blocked
+t_move_to_junk() {
+    local s0; s0=$(spam_count)
+    send 192.0.2.10 pest@example.org alice@mk.test "pest-1" --body "buy my stuff" > /dev/null || return 1
+    $IMAP alice@mk.test alicepw has INBOX pest-1 || { echo "not in alice's INBOX"; return 1; }
+    $IMAP alice@mk.test alicepw move INBOX Junk pest-1 || return 1
+    list_of alice@mk.test pest@example.org | grep -q '^block' || { list_of alice@mk.test pest@example.org; tail -5 "$D/dovecot.log"; return 1; }
+    local s1; s1=$(spam_count)
+    [ "$s1" -eq $((s0 + 1)) ] || { echo "spam count $s0 -> $s1"; return 1; }
+}
+check "IMAP UID MOVE INBOX -> Junk: the sender is on alice's block list and the spam count grew by one" t_move_to_junk
+
+# 2. the next message from that sender: refused for alice, bob gets it
+t_blocked_next() {
+    local out; out=$(send 192.0.2.10 pest@example.org alice@mk.test,bob@mk.test "pest-2" 2>&1)
+    echo "$out" | grep -q '^<\*\* *550 5.7.1 .*block list' || { echo "$out" | tail -10; return 1; }
+    $IMAP bob@mk.test bobpw has INBOX pest-2 || { echo "bob did not get it"; return 1; }
+    ! $IMAP alice@mk.test alicepw has INBOX pest-2 && ! $IMAP alice@mk.test alicepw has Junk pest-2
+}
+check "the next message from that sender is refused for alice (550 5.7.1) while bob, who lists nobody, gets it" t_blocked_next
+
+# 3. spam by score is filed into Junk at delivery (sieve_before); moved back
+#    to INBOX, its sender is a friend, and the next spammy one lands in INBOX
+t_spam_flag_to_junk() {
+    send 192.0.2.66 pal@example.org alice@mk.test "pal-1" --body "a message that scores 6" > /dev/null || return 1
+    $IMAP alice@mk.test alicepw has Junk pal-1 || { echo "not in Junk"; tail -5 "$D/dovecot.log"; return 1; }
+    ! $IMAP alice@mk.test alicepw has INBOX pal-1
+}
+check "a message the milter marks X-Spam-Flag: YES is filed into Junk by the shipped sieve_before script" t_spam_flag_to_junk
+t_junk_to_inbox() {
+    local h0; h0=$(ham_count)
+    $IMAP alice@mk.test alicepw move Junk INBOX pal-1 || return 1
+    list_of alice@mk.test pal@example.org | grep -q '^friend' || { list_of alice@mk.test pal@example.org; return 1; }
+    [ "$(ham_count)" -eq $((h0 + 1)) ] || { echo "ham count did not grow"; return 1; }
+    send 192.0.2.66 pal@example.org alice@mk.test "pal-2" --body "scores 6 again" > /dev/null || return 1
+    $IMAP alice@mk.test alicepw has INBOX pal-2 || { echo "pal-2 not in INBOX"; return 1; }
+    ! $IMAP alice@mk.test alicepw has Junk pal-2
+}
+check "moved Junk -> INBOX: the sender is on alice's friend list, ham learned, and the sender's next spammy message lands in INBOX" t_junk_to_inbox
+
+# 4. moved from Junk into Trash: no ham
+t_junk_to_trash() {
+    send 192.0.2.66 trash@example.org alice@mk.test "trash-1" > /dev/null || return 1
+    $IMAP alice@mk.test alicepw has Junk trash-1 || return 1
+    local h0; h0=$(ham_count)
+    $IMAP alice@mk.test alicepw move Junk Trash trash-1 || return 1
+    [ "$(list_of alice@mk.test trash@example.org)" = none ] && [ "$(ham_count)" -eq "$h0" ]
+}
+check "moved Junk -> Trash: nothing learned, nobody listed" t_junk_to_trash
+
+# 5. APPENDed straight into Junk (and into Spam, the second name) trains
+t_append() {
+    local s0; s0=$(spam_count)
+    printf 'From: Sync <sync@tool.example>\nTo: alice@mk.test\nSubject: appended-1\nMessage-ID: <appended-1@tool.example>\n\nfiled by a sync tool\n' > "$RIG/appended.eml"
+    $IMAP alice@mk.test alicepw append Junk "$RIG/appended.eml" || return 1
+    list_of alice@mk.test sync@tool.example | grep -q '^block' || return 1
+    printf 'From: <other@tool.example>\nSubject: appended-2\nMessage-ID: <appended-2@tool.example>\n\nagain\n' > "$RIG/appended2.eml"
+    $IMAP alice@mk.test alicepw append Spam "$RIG/appended2.eml" || return 1
+    list_of alice@mk.test other@tool.example | grep -q '^block' || return 1
+    [ "$(spam_count)" -eq $((s0 + 2)) ]
+}
+check "a message APPENDed into Junk (or Spam), as sync tools do, trains and blocks its sender" t_append
+
+# 6. concurrency: 1,000 learn events (10 at a time, through the shipped pipe
+#    wrapper as Dovecot runs it) while 20 SMTP sessions are scored
+t_concurrency() {
+    local s0 h0; s0=$(spam_count); h0=$(ham_count)
+    mkdir -p "$RIG/conc"
+    local i
+    for i in $(seq 1 1000); do
+        printf 'From: <sender%d@conc.example>\nSubject: event %d\nMessage-ID: <conc-%d@conc.example>\n\nword%d token%d\n' \
+            "$i" "$i" "$i" "$i" "$((i % 37))" > "$RIG/conc/$i.eml"
+    done
+    chmod -R a+r "$RIG/conc"
+    # 20 parallel SMTP sessions, 300 messages, through the milter
+    $X smtp-source -c -s 20 -m 300 -f sender@example.org -t bob@mk.test 127.0.0.1:2525 > "$RIG/conc/smtp.out" 2>&1 &
+    local smtp=$!
+    local t0; t0=$(date +%s%N)
+    seq 1 1000 | xargs -P 10 -I{} sh -c \
+        'k=spam; [ $(({} % 2)) = 0 ] && k=ham
+         runuser -u vmail -G mailkeeper -- "$1" "$k" bob@mk.test < "$2/{}.eml" 2> "$2/{}.err"; echo "$?" > "$2/{}.rc"' \
+        _ "$D/sieve-pipe/mailkeeper-sieve-learn" "$RIG/conc"
+    local t1; t1=$(date +%s%N)
+    wait "$smtp" || { echo "smtp-source failed"; cat "$RIG/conc/smtp.out"; return 1; }
+    echo "1000 learn events in $(( (t1 - t0) / 1000000 )) ms (10 at a time) beside 20 SMTP sessions"
+    local nonzero; nonzero=$(cat "$RIG/conc/"*.rc | grep -vcx 0)
+    [ "$nonzero" = 0 ] || { echo "$nonzero learn events failed"; cat "$RIG/conc/"*.err | sort | uniq -c | head; return 1; }
+    ! cat "$RIG/conc/"*.err | grep -i 'locked' || return 1
+    local spooled; spooled=$(cat "$RIG/conc/"*.err | grep -c 'learned later')
+    echo "spooled when the store was busy: $spooled"
+    "${LEARN[@]}" --spool > /dev/null || return 1 # what the spool still holds
+    local s1 h1; s1=$(spam_count); h1=$(ham_count)
+    echo "global store: spam $s0 -> $s1, ham $h0 -> $h1"
+    [ "$s1" -eq $((s0 + 500)) ] && [ "$h1" -eq $((h0 + 500)) ] || return 1
+    local nblock nfriend
+    nblock=$("${LISTS[@]}" export bob@mk.test | grep -c '^block sender[0-9]*@conc.example$')
+    nfriend=$("${LISTS[@]}" export bob@mk.test | grep -c '^friend sender[0-9]*@conc.example$')
+    echo "bob's lists: $nblock block, $nfriend friend"
+    [ "$nblock" = 500 ] && [ "$nfriend" = 500 ] || return 1
+    # every SMTP message was scored and delivered: 300 more in bob's INBOX
+    # (beside pest-2), and the milter met no locked store either
+    local got
+    for i in $(seq 1 100); do
+        got=$(find "$RIG/dmail/bob/Maildir/new" "$RIG/dmail/bob/Maildir/cur" -type f | grep -c .)
+        [ "$got" -ge 301 ] && break
+        sleep 0.2
+    done
+    echo "bob's INBOX holds $got messages"
+    [ "$got" = 301 ] || return 1
+    ! grep -i 'locked' "$RIG/milter.log"
+}
+check "1,000 learn events beside 20 parallel SMTP sessions: none fails, no 'database is locked' reaches anyone, spam, ham and list counts add up exactly" t_concurrency
+
+grep -q 'Fatal\|Panic' "$D/dovecot.log" && { echo "Dovecot log:"; grep 'Fatal\|Panic' "$D/dovecot.log" | head; }
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
