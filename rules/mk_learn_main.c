@@ -204,6 +204,8 @@ static void mk_learn_one(mk_learn *l, const char *data, size_t len, const char *
     if (msg == NULL) {
         fprintf(stderr, MK_PROG ": %s: cannot read the message%s\n", what,
                 blank == len ? ": it is empty" : "");
+        mk_log(LOG_NOTICE, NULL, "%s: cannot read the message%s; nothing learned", what,
+               blank == len ? ": it is empty" : "");
         l->unreadable++;
         mk_msgbuf_free(buf);
         return;
@@ -609,8 +611,14 @@ int main(int argc, char **argv)
     char *path = mk_bayes_db_path(cfg);
     /* the user as the stores name users (lower case, IDNA), the milter too */
     char *norm = user != NULL ? mk_lists_scope(user, err, sizeof(err)) : g_strdup("");
+    if (norm != NULL && user != NULL && *norm == '\0') {
+        g_free(norm);
+        norm = NULL;
+        snprintf(err, sizeof(err), "the user name is empty");
+    }
     if (norm == NULL) {
         fprintf(stderr, MK_PROG ": --user: %s\n", err);
+        mk_log(LOG_NOTICE, NULL, "--user: %s; nothing learned", err);
         rc = EX_USAGE;
         goto out;
     }

@@ -137,6 +137,65 @@ t_append() {
 }
 check "a message APPENDed into Junk (or Spam), as sync tools do, trains and blocks its sender" t_append
 
+# a busy store: the IMAP MOVE does not wait on it, the event is spooled and
+# learned later, in order (into Junk and back out: a friend in the end)
+t_busy_store() {
+    send 192.0.2.10 busy@example.org alice@mk.test "busy-1" > /dev/null || return 1
+    $IMAP alice@mk.test alicepw has INBOX busy-1 || return 1
+    rm -f "$RIG/locked"
+    python3 -c 'import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE"); open(sys.argv[2], "w").close(); time.sleep(6); c.execute("COMMIT")' \
+        "$RIG/state/bayes.db" "$RIG/locked" &
+    local holder=$! i
+    for i in $(seq 1 100); do [ -f "$RIG/locked" ] && break; sleep 0.05; done
+    local t0; t0=$(date +%s%3N)
+    $IMAP alice@mk.test alicepw move INBOX Junk busy-1 > /dev/null || return 1
+    $IMAP alice@mk.test alicepw move Junk INBOX busy-1 > /dev/null || return 1
+    local ms=$(( $(date +%s%3N) - t0 ))
+    echo "two IMAP MOVEs while another writer held the store: $ms ms"
+    [ "$ms" -lt 5500 ] || return 1
+    [ "$(list_of alice@mk.test busy@example.org)" = none ] || return 1
+    [ "$(ls "$RIG/state/spool/"*.ev | wc -l)" = 2 ] || { ls -l "$RIG/state/spool"; return 1; }
+    grep -q 'mailkeeper-learn: the store is busy: the event is kept' "$D/dovecot.log" || return 1
+    wait "$holder"
+    "${LEARN[@]}" --spool > /dev/null || return 1
+    list_of alice@mk.test busy@example.org | grep -q '^friend' || { list_of alice@mk.test busy@example.org; return 1; }
+    [ -z "$(ls "$RIG/state/spool/")" ]
+}
+check "a busy store: an IMAP MOVE waits 2 s at most, the event is spooled, and learned later in order (into Junk and back out: a friend)" t_busy_store
+
+# bad input through the pipe wrapper, as Dovecot runs it
+t_bad_input() {
+    local W=(runuser -u vmail -G mailkeeper -- "$D/sieve-pipe/mailkeeper-sieve-learn") out s0
+    s0=$(spam_count)
+    # no From, an unparseable From: learned, said on stderr, exit 0
+    out=$(printf 'Subject: no from\nMessage-ID: <bad-1@x.example>\n\nbody\n' | "${W[@]}" spam carol@mk.test 2>&1) || return 1
+    echo "$out" | grep -q 'no sender address to list' || { echo "$out"; return 1; }
+    out=$(printf 'From: <<<@>>>\nSubject: bad from\nMessage-ID: <bad-2@x.example>\n\nbody\n' | "${W[@]}" spam carol@mk.test 2>&1) || return 1
+    echo "$out" | grep -q 'no sender address to list' || { echo "$out"; return 1; }
+    [ "$(spam_count)" -eq $((s0 + 2)) ] || { echo "not learned"; return 1; }
+    # a From with an IDN is listed in A-labels
+    printf 'From: =?utf-8?q?B=C3=BCcher?= <verkauf@b\303\274cher.example>\nSubject: idn\nMessage-ID: <bad-3@x.example>\n\nbody\n' |
+        "${W[@]}" spam carol@mk.test > /dev/null 2>&1 || return 1
+    "${LISTS[@]}" export carol@mk.test | grep -qx 'block verkauf@xn--bcher-kva.example' || { "${LISTS[@]}" export carol@mk.test; return 1; }
+    # an empty message, a user name with a space or none: refused (nonzero), nothing written
+    s0=$(spam_count)
+    out=$(printf '' | "${W[@]}" spam carol@mk.test 2>&1) && return 1
+    echo "$out" | grep -q 'it is empty' || { echo "$out"; return 1; }
+    out=$(printf 'From: a@b.example\nSubject: x\n\nbody\n' | "${W[@]}" spam 'car ol' 2>&1) && return 1
+    echo "$out" | grep -q 'holds a space' || { echo "$out"; return 1; }
+    out=$(printf 'From: a@b.example\nSubject: x\n\nbody\n' | "${W[@]}" spam '' 2>&1) && return 1
+    out=$(printf 'From: a@b.example\nSubject: x\n\nbody\n' | "${W[@]}" junk carol@mk.test 2>&1) && return 1
+    [ "$(spam_count)" -eq "$s0" ] || { echo "something was learned"; return 1; }
+    ! "${LISTS[@]}" export carol@mk.test | grep -q 'a@b.example' || return 1
+    # what the learner says reaches Dovecot's log: a From-less message appended to Junk
+    printf 'Subject: appended without a sender\nMessage-ID: <bad-4@x.example>\n\nbody\n' > "$RIG/nofrom.eml"
+    $IMAP alice@mk.test alicepw append Junk "$RIG/nofrom.eml" > /dev/null || return 1
+    grep -q 'imap.*mailkeeper-learn: .*no sender address to list' "$D/dovecot.log" || { tail -5 "$D/dovecot.log"; return 1; }
+}
+check "bad input through the pipe wrapper: no From or an unparseable one is learned and said; an IDN From is listed in A-labels; an empty message, an odd or empty user name, an unknown class are refused with a message and nothing written; Dovecot logs what the learner says" t_bad_input
+
 # 6. concurrency: 1,000 learn events (10 at a time, through the shipped pipe
 #    wrapper as Dovecot runs it) while 20 SMTP sessions are scored
 t_concurrency() {
