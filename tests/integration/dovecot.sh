@@ -8,13 +8,6 @@
 set -u
 export MK_KEEP_RIG=${MK_KEEP_RIG:-}
 . "$(dirname "$0")/rig.sh"
-pass=0; fail=0
-ok()  { echo "PASS: $*"; pass=$((pass+1)); }
-bad() { echo "FAIL: $*"; fail=$((fail+1)); }
-check() {
-    local name=$1; shift
-    if "$@" > "$RIG/.last" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/    /' "$RIG/.last" | tail -20; fi
-}
 die() { echo "FAIL: $*"; [ -f "$RIG/dovecot/dovecot.log" ] && tail -20 "$RIG/dovecot/dovecot.log"; echo "$pass passed, $((fail+1)) failed"; exit 1; }
 
 rig_up

@@ -14,6 +14,16 @@ RIG_PIDS=()
 
 rig_log() { echo "rig: $*" >&2; }
 
+# The tests' tally: ok NAME, bad NAME; check NAME COMMAND... passes when
+# COMMAND exits 0 and shows the end of its output if not.
+pass=0; fail=0
+ok()  { echo "PASS: $*"; pass=$((pass+1)); }
+bad() { echo "FAIL: $*"; fail=$((fail+1)); }
+check() {
+    local name=$1; shift
+    if "$@" > "$RIG/.last" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/    /' "$RIG/.last" | tail -20; fi
+}
+
 # Waits until something listens on 127.0.0.1:PORT (tcp, or udp with -u) in the namespace.
 rig_wait_port() {
     local port=$1 proto=${2:-t} tries=${3:-200}

@@ -7,14 +7,6 @@
 set -u
 . "$(dirname "$0")/rig.sh"
 SHARED=${MK_SHARED:-$MK_TOP/../shared}
-pass=0; fail=0
-ok()  { echo "PASS: $*"; pass=$((pass+1)); }
-bad() { echo "FAIL: $*"; fail=$((fail+1)); }
-# check NAME COMMAND...: passes when COMMAND exits 0; shows its output if not.
-check() {
-    local name=$1; shift
-    if "$@" > "$RIG/.last" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/    /' "$RIG/.last" | tail -15; fi
-}
 now_ms() { date +%s%3N; }
 
 rig_up

@@ -376,14 +376,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    const char *names[] = {"bayes.db", "bayes.db-wal", "bayes.db-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char *p = g_build_filename(dir, names[i], NULL);
-        g_unlink(p);
-        g_free(p);
-    }
-    g_rmdir(dir);
-    g_free(dir);
+    mk_test_store_dir_free(dir);
+    dir = NULL;
     return mk_test_libs_down(state);
 }
 

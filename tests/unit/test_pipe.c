@@ -288,28 +288,22 @@ static char *lists_store(void)
     return dir;
 }
 
-static void lists_store_free(char *dir)
-{
-    char *path = g_build_filename(dir, "bayes.db", NULL);
-    const char *ext[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        char *f = g_strconcat(path, ext[i], NULL);
-        remove(f);
-        g_free(f);
-    }
-    g_free(path);
-    remove(dir);
-    g_free(dir);
-}
-
-/* An app whose configuration is extra plus the store in dir, with its lists. */
-static mk_config *lists_config(const char *dir, const char *extra)
+/* An app whose configuration is extra plus the store in dir, reading its
+ * lists; free with lists_app_free(). */
+static void lists_app(mk_app *app, const char *dir, const char *extra)
 {
     char *text =
         g_strdup_printf("[general]\nstate_dir = %s\n[bayes]\nenabled = no\n%s", dir, extra);
     mk_config *cfg = config(text);
     g_free(text);
-    return cfg;
+    mk_app_init(app, cfg);
+    app->lists = mk_lists_reader_new(cfg);
+}
+
+static void lists_app_free(mk_app *app)
+{
+    mk_lists_reader_free(app->lists);
+    mk_config_free((mk_config *)app->cfg);
 }
 
 /* Sends one message: envelope from, recipients (each answer's action in
@@ -336,10 +330,8 @@ static void lists_send(mk_pipe *p, const char *from, const char *const *rcpts, m
 static void test_lists_block_at_rcpt(void **state)
 {
     char *dir = lists_store();
-    mk_config *cfg = lists_config(dir, "");
     mk_app app;
-    mk_app_init(&app, cfg);
-    app.lists = mk_lists_reader_new(cfg);
+    lists_app(&app, dir, "");
     mk_pipe *p = mk_pipe_connect(&app, "h", "192.0.2.10");
     mk_outcome r;
     assert_int_equal(mk_pipe_mail(p, "<Spammer@BAD.example>"), 0);
@@ -364,9 +356,8 @@ static void test_lists_block_at_rcpt(void **state)
     assert_int_equal(o.action, MK_ACTION_ACCEPT);
     assert_null(mk_results_find(o.results, "USER_IN_BLOCKLIST"));
     mk_pipe_close(p);
-    mk_lists_reader_free(app.lists);
-    mk_config_free(cfg);
-    lists_store_free(dir);
+    lists_app_free(&app);
+    mk_test_store_dir_free(dir);
 }
 
 /* Recipients whose lists differ on the envelope sender come in separate
@@ -375,10 +366,8 @@ static void test_lists_split(void **state)
 {
     char *dir = lists_store();
     for (int split = 1; split >= 0; split--) {
-        mk_config *cfg = lists_config(dir, split ? "" : "[lists]\nsplit_recipients = no\n");
         mk_app app;
-        mk_app_init(&app, cfg);
-        app.lists = mk_lists_reader_new(cfg);
+        lists_app(&app, dir, split ? "" : "[lists]\nsplit_recipients = no\n");
         mk_pipe *p = mk_pipe_connect(&app, "h", "192.0.2.10");
         const char *rcpts[] = {"<alice@example.net>", "<bob@example.net>", "<ALICE@example.net>",
                                NULL};
@@ -391,10 +380,9 @@ static void test_lists_split(void **state)
         /* split: all friends; not split: they disagree, so no list decides */
         assert_int_equal(mk_results_find(o.results, "USER_IN_WELCOMELIST") != NULL, split);
         mk_pipe_close(p);
-        mk_lists_reader_free(app.lists);
-        mk_config_free(cfg);
+        lists_app_free(&app);
     }
-    lists_store_free(dir);
+    mk_test_store_dir_free(dir);
 }
 
 /* A friend's message is not spam even when the score says so (skip), or
@@ -462,11 +450,9 @@ static void test_lists_at_eom(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *extra =
             g_strconcat(strstr(cases[i].extra, "[scoring]") ? "" : spammy, cases[i].extra, NULL);
-        mk_config *cfg = lists_config(dir, extra);
-        g_free(extra);
         mk_app app;
-        mk_app_init(&app, cfg);
-        app.lists = mk_lists_reader_new(cfg);
+        lists_app(&app, dir, extra);
+        g_free(extra);
         mk_pipe *p = mk_pipe_connect(&app, "h", "192.0.2.10");
         mk_action ans[3];
         mk_outcome o;
@@ -485,10 +471,9 @@ static void test_lists_at_eom(void **state)
             assert_non_null(strstr(o.text, "block list"));
         }
         mk_pipe_close(p);
-        mk_lists_reader_free(app.lists);
-        mk_config_free(cfg);
+        lists_app_free(&app);
     }
-    lists_store_free(dir);
+    mk_test_store_dir_free(dir);
 }
 
 int main(void)
