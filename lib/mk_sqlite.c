@@ -94,6 +94,9 @@ sqlite3 *mk_sqlite_open(const char *path, int flags, const mk_sqlite_schema *sch
         if (mk_sqlite_exec(db, "PRAGMA journal_mode = WAL", why, sizeof(why)) != 0 ||
             mk_sqlite_exec(db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", why,
                            sizeof(why)) != 0 ||
+            /* pages read through a mapping, not a pread each: a learn of one
+             * message touches hundreds of scattered pages */
+            mk_sqlite_exec(db, "PRAGMA mmap_size = 268435456", why, sizeof(why)) != 0 ||
             mk_sqlite_migrate(db, schema, why, sizeof(why)) != 0)
             goto fail;
     } else if ((v = mk_sqlite_version(db)) < 0 || (size_t)v != schema->n_steps) {

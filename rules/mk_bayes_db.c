@@ -66,7 +66,7 @@ static const char *const mk_bayes_sql[MK_BQ_N] = {
                   "SET spam = spam + ?3, ham = ham + ?4, atime = max(atime, ?5)",
     [MK_BQ_SUB] = "UPDATE tokens SET spam = max(spam - ?3, 0), ham = max(ham - ?4, 0) "
                   "WHERE uid = ?1 AND h = ?2",
-    [MK_BQ_PURGE] = "DELETE FROM tokens WHERE uid = ?1 AND spam = 0 AND ham = 0",
+    [MK_BQ_PURGE] = "DELETE FROM tokens WHERE uid = ?1 AND h = ?2 AND spam = 0 AND ham = 0",
     [MK_BQ_TOTALS] = "SELECT nspam, nham FROM users WHERE name = ?1",
     [MK_BQ_ADD_TOTALS] = "UPDATE users SET nspam = max(nspam + ?2, 0), nham = max(nham + ?3, 0) "
                          "WHERE uid = ?1",
@@ -180,16 +180,20 @@ static int mk_bayes_apply(mk_bayes_db *db, sqlite3_int64 uid, const mk_bayes_tok
     sqlite3_bind_int(st, 3, cls == MK_BAYES_SPAM);
     sqlite3_bind_int(st, 4, cls != MK_BAYES_SPAM);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)now);
+    /* taken out: a token left with no counts goes (this message's tokens
+     * only: never a scan of the store) */
+    sqlite3_stmt *purge = sign < 0 ? mk_bayes_q(db, MK_BQ_PURGE) : NULL;
+    if (purge != NULL)
+        sqlite3_bind_int64(purge, 1, uid);
     for (size_t i = 0; i < toks->n; i++) {
         sqlite3_bind_int64(st, 2, (sqlite3_int64)toks->h[i]);
         if (mk_bayes_done(st) != 0)
             return -1;
-    }
-    if (sign < 0) {
-        st = mk_bayes_q(db, MK_BQ_PURGE);
-        sqlite3_bind_int64(st, 1, uid);
-        if (mk_bayes_done(st) != 0)
-            return -1;
+        if (purge != NULL) {
+            sqlite3_bind_int64(purge, 2, (sqlite3_int64)toks->h[i]);
+            if (mk_bayes_done(purge) != 0)
+                return -1;
+        }
     }
     st = mk_bayes_q(db, MK_BQ_ADD_TOTALS);
     sqlite3_bind_int64(st, 1, uid);

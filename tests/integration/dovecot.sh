@@ -88,6 +88,20 @@ t_blocked_next() {
 }
 check "the next message from that sender is refused for alice (550 5.7.1) while bob, who lists nobody, gets it" t_blocked_next
 
+# 2b. with block_action = spam (a reload), the blocked sender's message is
+#    marked and filed into alice's Junk instead
+t_blocked_to_junk() {
+    printf '[lists]\nblock_action = spam\n' >> "$RIG/mailkeeper.conf"
+    bash "$RIG_SRC/reload_wait.sh" "$RIG" || return 1
+    send 192.0.2.10 pest@example.org alice@mk.test "pest-3" > /dev/null || return 1
+    local rc=0
+    $IMAP alice@mk.test alicepw has Junk pest-3 || { echo "not in Junk"; rc=1; }
+    sed -i '/^\[lists\]$/,$d' "$RIG/mailkeeper.conf"
+    bash "$RIG_SRC/reload_wait.sh" "$RIG" || return 1
+    return $rc
+}
+check "with block_action = spam the blocked sender's next message is marked and filed into alice's Junk" t_blocked_to_junk
+
 # 3. spam by score is filed into Junk at delivery (sieve_before); moved back
 #    to INBOX, its sender is a friend, and the next spammy one lands in INBOX
 t_spam_flag_to_junk() {
