@@ -93,6 +93,7 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("rules", "paths", MK_CT_STR, rules_paths, ""),
     MK_K("rules", "prefilter", MK_CT_BOOL, rules_prefilter, "yes"),
     MK_K("lists", "learn", MK_CT_BOOL, lists_learn, "yes"),
+    MK_K("lists", "recipient_delimiter", MK_CT_STR, lists_recipient_delimiter, "+"),
     MK_KC("lists", "sender", lists_sender, "from", "from|from+return-path"),
     MK_K("lists", "enabled", MK_CT_BOOL, lists_enabled, "yes"),
     MK_KC("lists", "friend_action", lists_friend_action, "skip", "skip|score"),
@@ -106,7 +107,7 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("bayes", "min_spam", MK_CT_SIZE, bayes_min_spam, "200"),
     MK_K("bayes", "min_ham", MK_CT_SIZE, bayes_min_ham, "200"),
     MK_K("bayes", "per_user", MK_CT_BOOL, bayes_per_user, "no"),
-    MK_KC("bayes", "learn_to", bayes_learn_to, "both", "user|global|both"),
+    MK_KC("bayes", "learn_to", bayes_learn_to, "auto", "user|global|both|auto"),
     MK_K("bayes", "max_tokens", MK_CT_SIZE, bayes_max_tokens, "300000"),
     MK_K("bayes", "refresh", MK_CT_DURATION_MS, bayes_refresh_ms, "10s"),
 };

@@ -96,21 +96,23 @@ typedef struct mk_config {
     char *rules_paths;   /* SpamAssassin rule files and directories, comma-separated; "" none */
     int rules_prefilter; /* body and rawbody rules behind a vectorscan prefilter */
     /* [lists] */
-    int lists_learn;               /* mailkeeper-learn --user also lists the sender */
-    int lists_sender;              /* MK_LIST_SENDER_*: whose address learning lists */
-    int lists_enabled;             /* the milter honours the lists */
-    int lists_friend_action;       /* MK_FRIEND_*: what a friend entry does */
-    double lists_friend_score;     /* USER_IN_WELCOMELIST */
-    int lists_friend_on_auth_fail; /* a friend entry counts even when SPF or DMARC fails */
-    int lists_block_action;        /* MK_DISPOSE_* */
-    double lists_block_score;      /* USER_IN_BLOCKLIST */
-    int lists_split_recipients;    /* 452 for recipients whose lists differ from the first's */
+    int lists_learn;                 /* mailkeeper-learn --user also lists the sender */
+    char *lists_recipient_delimiter; /* characters that start a tag: alice+news@ is alice@ */
+    int lists_sender;                /* MK_LIST_SENDER_*: whose address learning lists */
+    int lists_enabled;               /* the milter honours the lists */
+    int lists_friend_action;         /* MK_FRIEND_*: what a friend entry does */
+    double lists_friend_score;       /* USER_IN_WELCOMELIST */
+    int lists_friend_on_auth_fail;   /* a friend entry counts even when SPF or DMARC fails */
+    int lists_block_action;          /* MK_DISPOSE_* */
+    double lists_block_score;        /* USER_IN_BLOCKLIST */
+    int lists_split_recipients;      /* 452 for recipients whose lists differ from the first's */
     /* [bayes] */
     int bayes_enabled;
     char *bayes_database; /* under state_dir unless absolute */
     size_t bayes_min_spam, bayes_min_ham;
     int bayes_per_user;
-    int bayes_learn_to; /* a user's learning trains: 0 the user's store, 1 the global, 2 both */
+    int bayes_learn_to;      /* a user's learning trains: 0 the user's store, 1 the global, 2 both,
+                                3 (auto) both with per_user, else the global one */
     size_t bayes_max_tokens; /* expiry keeps a store below it; 0: never */
     long bayes_refresh_ms;   /* how often the milter looks for what was learned */
     /* [uri] */

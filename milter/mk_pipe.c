@@ -219,16 +219,20 @@ int mk_pipe_mail(mk_pipe *pipe, const char *from)
     return t->from != NULL ? 0 : -1;
 }
 
-/* What user's lists say of sender, or MK_LIST_NONE without lists or sender;
- * *matched (pool) the entry that decided. */
-static mk_list_kind mk_pipe_list_kind(mk_pipe *pipe, const char *user, const char *sender,
+/* What the lists of rcpt's user say of sender, or MK_LIST_NONE without
+ * lists or sender; *matched (pool) the entry that decided. */
+static mk_list_kind mk_pipe_list_kind(mk_pipe *pipe, const char *rcpt, const char *sender,
                                       const char **matched)
 {
     *matched = NULL;
     if (pipe->app->lists == NULL || sender == NULL || sender[0] == '\0')
         return MK_LIST_NONE;
+    char *user = mk_lists_user_of_rcpt(rcpt, pipe->app->cfg->lists_recipient_delimiter);
+    if (user == NULL)
+        return MK_LIST_NONE;
     char m[600];
     mk_list_kind kind = mk_lists_reader_lookup(pipe->app->lists, user, sender, m, sizeof(m));
+    g_free(user);
     if (kind != MK_LIST_NONE)
         *matched = mk_pool_strdup(pipe->txn->pool, m);
     return kind;

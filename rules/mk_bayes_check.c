@@ -31,9 +31,10 @@ static void *mk_bayes_start(mk_check_ctx *ctx)
     mk_bayes_tokenize(ctx->msg, mk_check_body_text(ctx), mk_check_links(ctx), mk_check_relays(ctx),
                       &toks, NULL);
     /* the recipient named as mailkeeper-learn --user names it */
-    char *user = ctx->cfg->bayes_per_user && ctx->env->n_rcpts == 1
-                     ? mk_lists_scope(ctx->env->rcpts[0], NULL, 0)
-                     : NULL;
+    char *user =
+        ctx->cfg->bayes_per_user && ctx->env->n_rcpts == 1
+            ? mk_lists_user_of_rcpt(ctx->env->rcpts[0], ctx->cfg->lists_recipient_delimiter)
+            : NULL;
     double prob = 0.5;
     char why[160];
     int rc = mk_bayes_classify(ctx->bayes, user, &toks, &prob, why, sizeof(why));

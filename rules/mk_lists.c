@@ -254,6 +254,19 @@ char *mk_lists_header_addr(const mk_msg *msg, const char *name)
     return addr;
 }
 
+char *mk_lists_user_of_rcpt(const char *rcpt, const char *delims)
+{
+    const char *at = strrchr(rcpt, '@');
+    size_t cut = delims != NULL && *delims != '\0' && at != NULL ? strcspn(rcpt, delims) : 0;
+    char err[256];
+    if (at == NULL || cut == 0 || rcpt + cut >= at)
+        return mk_lists_scope(rcpt, err, sizeof(err));
+    char *untagged = g_strdup_printf("%.*s%s", (int)cut, rcpt, at);
+    char *user = mk_lists_scope(untagged, err, sizeof(err));
+    g_free(untagged);
+    return user;
+}
+
 /* The milter's reader: one connection to the store, used under a lock (a
  * lookup is a few indexed reads). Until the store exists, whether it has
  * appeared is looked at once a second at most. */

@@ -38,6 +38,12 @@ char *mk_lists_entry(const char *text, char *err, size_t errlen);
  * less surrounding white space); NULL with why. g_free it. */
 char *mk_lists_scope(const char *text, char *err, size_t errlen);
 
+/* The user a recipient address is delivered to, named as scopes are
+ * (mk_lists_scope): a tag after one of delims in the local part is left
+ * out ("alice+news@example.org" -> "alice@example.org"); NULL when the
+ * address is not one. g_free it. */
+char *mk_lists_user_of_rcpt(const char *rcpt, const char *delims);
+
 /* Puts entry (normalized) on scope's list of kind, or takes it off every
  * list of scope (MK_LIST_NONE). Inside the caller's transaction if one is
  * open. 1 when something changed, 0 when it was so already, -1 with why. */

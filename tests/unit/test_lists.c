@@ -62,6 +62,32 @@ static void test_entries(void **state)
     assert_null(mk_lists_scope("two words", err, sizeof(err)));
 }
 
+/* A recipient's user: the tag after a delimiter is left out, the rest
+ * normalized as scopes are. */
+static void test_user_of_rcpt(void **state)
+{
+    struct {
+        const char *rcpt, *delims, *user;
+    } cases[] = {
+        {"Alice+News@Example.ORG", "+", "alice@example.org"},
+        {"alice-news@example.org", "+-", "alice@example.org"},
+        {"alice+news@example.org", "", "alice+news@example.org"},
+        {"+only@example.org", "+", "+only@example.org"}, /* no user before the tag: kept */
+        {"alice@b\xc3\xbc"
+         "cher.example",
+         "+", "alice@xn--bcher-kva.example"},
+        {"a+b+c@example.org", "+", "a@example.org"},
+        {"vmailuser", "+", "vmailuser"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *user = mk_lists_user_of_rcpt(cases[i].rcpt, cases[i].delims);
+        assert_non_null(user);
+        assert_string_equal(user, cases[i].user);
+        g_free(user);
+    }
+    assert_null(mk_lists_user_of_rcpt("bad@", "+"));
+}
+
 static void test_lists(void **state)
 {
     (void)state;
@@ -151,6 +177,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_entries),
         cmocka_unit_test(test_lists),
+        cmocka_unit_test(test_user_of_rcpt),
     };
     return cmocka_run_group_tests_name("lists", tests, setup, teardown);
 }

@@ -339,6 +339,9 @@ static void test_lists_block_at_rcpt(void **state)
     assert_int_equal(r.action, MK_ACTION_ACCEPT);
     assert_int_equal(mk_pipe_rcpt(p, "<Alice@Example.NET>", &r), 0);
     assert_int_equal(r.action, MK_ACTION_REJECT);
+    /* alice's own lists decide for her tagged addresses (recipient_delimiter) */
+    assert_int_equal(mk_pipe_rcpt(p, "<alice+lists@example.net>", &r), 0);
+    assert_int_equal(r.action, MK_ACTION_REJECT);
     assert_string_equal(r.rcode, "550");
     assert_string_equal(r.xcode, "5.7.1");
     assert_non_null(strstr(r.text, "block list"));
