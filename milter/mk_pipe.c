@@ -527,7 +527,11 @@ static int mk_pipe_lists_apply(mk_pipe *pipe)
         }
     } else if (kind == MK_LIST_BLOCK) {
         const char *why = "The sender is on the recipient's block list";
-        rc = mk_results_add(&t->res, "USER_IN_BLOCKLIST", cfg->lists_block_score, matched, why);
+        /* the score counts only where it is all the list does (report): marked
+         * as spam or held, the message must not be refused by its score */
+        int report = cfg->lists_block_action == MK_DISPOSE_REPORT;
+        rc = mk_results_add(&t->res, "USER_IN_BLOCKLIST", report ? cfg->lists_block_score : 0,
+                            matched, why);
         if (cfg->lists_block_action == MK_DISPOSE_REJECT)
             mk_results_force(&t->res, MK_ACTION_REJECT, why);
         else if (cfg->lists_block_action == MK_DISPOSE_SPAM)

@@ -93,7 +93,7 @@ check "the next message from that sender is refused for alice (550 5.7.1) while 
 t_blocked_to_junk() {
     printf '[lists]\nblock_action = spam\n' >> "$RIG/mailkeeper.conf"
     bash "$RIG_SRC/reload_wait.sh" "$RIG" || return 1
-    send 192.0.2.10 pest@example.org alice@mk.test "pest-3" > /dev/null || return 1
+    local out; out=$(send 192.0.2.10 pest@example.org alice@mk.test "pest-3" 2>&1) || { echo "$out" | tail -5; return 1; }
     local rc=0
     $IMAP alice@mk.test alicepw has Junk pest-3 || { echo "not in Junk"; rc=1; }
     sed -i '/^\[lists\]$/,$d' "$RIG/mailkeeper.conf"

@@ -432,15 +432,23 @@ static void test_lists_at_eom(void **state)
          {"<alice@example.net>"},
          MK_ACTION_REJECT,
          "USER_IN_BLOCKLIST",
-         100},
-        /* block_action = spam, below every threshold otherwise */
-        {"[scoring]\nadd_header_score = 5\n[lists]\nblock_action = spam\nblock_score = 1\n",
+         0},
+        /* block_action = spam: marked, never refused by the list's score */
+        {"[scoring]\nadd_header_score = 5\n[lists]\nblock_action = spam\n",
          "<bounce-3@esp.example>",
          "spammer@bad.example",
          {"<alice@example.net>"},
          MK_ACTION_ADD_HEADER,
          "USER_IN_BLOCKLIST",
-         1},
+         0},
+        /* block_action = report: the score alone decides */
+        {"[scoring]\nadd_header_score = 5\n[lists]\nblock_action = report\nblock_score = 7\n",
+         "<bounce-5@esp.example>",
+         "spammer@bad.example",
+         {"<alice@example.net>"},
+         MK_ACTION_ADD_HEADER,
+         "USER_IN_BLOCKLIST",
+         7},
         /* alice blocks the From field, bob does not: one message, no list decides */
         {"[scoring]\nadd_header_score = 5\n",
          "<bounce-4@esp.example>",
