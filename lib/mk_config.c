@@ -102,6 +102,8 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("lists", "block_action", MK_CT_DISPOSE, lists_block_action, "reject"),
     MK_K("lists", "block_score", MK_CT_DOUBLE, lists_block_score, "100"),
     MK_K("lists", "split_recipients", MK_CT_BOOL, lists_split_recipients, "yes"),
+    MK_K("archive", "directory", MK_CT_STR, archive_dir, "archive"),
+    MK_K("archive", "retention_years", MK_CT_SIZE, archive_retention_years, "7"),
     MK_K("bayes", "enabled", MK_CT_BOOL, bayes_enabled, "yes"),
     MK_K("bayes", "database", MK_CT_STR, bayes_database, "bayes.db"),
     MK_K("bayes", "min_spam", MK_CT_SIZE, bayes_min_spam, "200"),
@@ -943,4 +945,17 @@ double mk_config_score(const mk_config *cfg, const char *symbol, double def)
         if (strcmp(cfg->scores[i].symbol, symbol) == 0)
             return cfg->scores[i].score;
     return def;
+}
+
+mk_config *mk_config_load_tool(const char *prog, const char *path)
+{
+    if (path == NULL && access(MK_CONFIG_DEFAULT_PATH, F_OK) == 0)
+        path = MK_CONFIG_DEFAULT_PATH;
+    char err[4096];
+    mk_config *cfg = mk_config_load(path, err, sizeof(err));
+    if (cfg == NULL)
+        fprintf(stderr, "%s\n%s: configuration has errors\n", err, prog);
+    else
+        mk_log_open(prog, 0, cfg->log_level);
+    return cfg;
 }

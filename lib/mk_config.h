@@ -106,6 +106,9 @@ typedef struct mk_config {
     int lists_block_action;          /* MK_DISPOSE_* */
     double lists_block_score;        /* USER_IN_BLOCKLIST */
     int lists_split_recipients;      /* 452 for recipients whose lists differ from the first's */
+    /* [archive] */
+    char *archive_dir;              /* under state_dir unless absolute */
+    size_t archive_retention_years; /* how long a message is kept by default */
     /* [bayes] */
     int bayes_enabled;
     char *bayes_database; /* under state_dir unless absolute */
@@ -124,6 +127,12 @@ typedef struct mk_config {
     mk_conf_rbl *uribls;
     size_t n_uribls;
 } mk_config;
+
+/* For the command-line tools: reads path, or without one the default file
+ * when it exists (else the embedded defaults), and opens the log (syslog,
+ * as prog, at the configured level); every problem is said on stderr,
+ * then "PROG: configuration has errors", and NULL returned. */
+mk_config *mk_config_load_tool(const char *prog, const char *path);
 
 /* Reads path (NULL: the embedded defaults only). Returns a config to free
  * with mk_config_free(), or NULL with every problem found, one per line as

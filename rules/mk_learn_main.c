@@ -39,7 +39,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -55,6 +54,7 @@
 #include "mk_config.h"
 #include "mk_domain.h"
 #include "mk_log.h"
+#include "mk_mailsrc.h"
 #include "mk_lists.h"
 #include "mk_msg.h"
 #include "mk_relays.h"
@@ -256,148 +256,12 @@ static void mk_learn_one(mk_learn *l, const char *data, size_t len, const char *
     mk_msgbuf_free(buf);
 }
 
-/* An mbox file, whose first line (read already) was a "From " line:
- * messages start at "From " lines after a blank line; ">From " lines of
- * the mboxrd form lose one ">". */
-static int mk_learn_mbox(mk_learn *l, FILE *f, const char *path)
+/* mk_mailsrc's callback: learns one message; stops after a store error. */
+static int mk_learn_each(void *data, const char *msg, size_t len, const char *what)
 {
-    GString *msg = g_string_new(NULL);
-    char *line = NULL;
-    size_t cap = 0, n = 0;
-    ssize_t len;
-    int blank = 0;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        if (blank && strncmp(line, "From ", 5) == 0) {
-            char what[600];
-            snprintf(what, sizeof(what), "%s, message %zu", path, ++n);
-            mk_learn_one(l, msg->str, msg->len, what);
-            g_string_truncate(msg, 0);
-            blank = 0;
-            continue;
-        }
-        const char *p = line;
-        size_t q = 0;
-        while (p[q] == '>')
-            q++;
-        if (q > 0 && strncmp(p + q, "From ", 5) == 0)
-            p++, len--;
-        g_string_append_len(msg, p, len);
-        blank = line[0] == '\n' || (line[0] == '\r' && line[1] == '\n');
-    }
-    if (msg->len > 0) {
-        char what[600];
-        snprintf(what, sizeof(what), "%s, message %zu", path, ++n);
-        mk_learn_one(l, msg->str, msg->len, what);
-    }
-    free(line);
-    g_string_free(msg, TRUE);
-    return ferror(f) ? -1 : 0;
-}
-
-/* A whole input in memory: an mbox, or one message. */
-static void mk_learn_bytes(mk_learn *l, const char *data, size_t len, const char *what)
-{
-    if (len >= 5 && strncmp(data, "From ", 5) == 0) {
-        FILE *f = fmemopen((void *)data, len, "rb");
-        char *line = NULL;
-        size_t cap = 0;
-        if (f == NULL || getline(&line, &cap, f) < 0 || mk_learn_mbox(l, f, what) != 0) {
-            fprintf(stderr, MK_PROG ": %s: read error\n", what);
-            l->unreadable++;
-        }
-        free(line);
-        if (f != NULL)
-            fclose(f);
-        return;
-    }
-    mk_learn_one(l, data, len, what);
-}
-
-/* One file ("-": standard input): an mbox, or one message. */
-static void mk_learn_file(mk_learn *l, const char *path)
-{
-    int is_stdin = strcmp(path, "-") == 0;
-    FILE *f = is_stdin ? stdin : fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, MK_PROG ": %s: %s\n", path, strerror(errno));
-        l->unreadable++;
-        return;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len = getline(&line, &cap, f);
-    int bad = 0;
-    if (len >= 5 && strncmp(line, "From ", 5) == 0) {
-        bad = mk_learn_mbox(l, f, path) != 0;
-    } else {
-        GString *all = g_string_new_len(line, len > 0 ? len : 0);
-        char chunk[65536];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-            g_string_append_len(all, chunk, (gssize)n);
-        bad = ferror(f) != 0;
-        if (!bad)
-            mk_learn_one(l, all->str, all->len, is_stdin ? "stdin" : path);
-        g_string_free(all, TRUE);
-    }
-    free(line);
-    if (bad) {
-        fprintf(stderr, MK_PROG ": %s: read error\n", path);
-        l->unreadable++;
-    }
-    if (!is_stdin)
-        fclose(f);
-}
-
-static int mk_learn_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The regular files of a directory, in name order; g_ptr_array_unref it. */
-static GPtrArray *mk_learn_list(const char *dir)
-{
-    GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return files;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char *p = g_build_filename(dir, e->d_name, NULL);
-        struct stat st;
-        if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
-            g_ptr_array_add(files, p);
-        else
-            g_free(p);
-    }
-    closedir(d);
-    g_ptr_array_sort(files, mk_learn_cmp);
-    return files;
-}
-
-/* A path: file, Maildir (its cur/ and new/), or directory of files. */
-static void mk_learn_path(mk_learn *l, const char *path)
-{
-    struct stat st;
-    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        char *cur = g_build_filename(path, "cur", NULL), *new = g_build_filename(path, "new", NULL);
-        struct stat sc, sn;
-        int maildir = stat(cur, &sc) == 0 && S_ISDIR(sc.st_mode) && stat(new, &sn) == 0 &&
-                      S_ISDIR(sn.st_mode);
-        const char *dirs[2] = {maildir ? cur : path, maildir ? new : NULL};
-        for (int i = 0; i < 2 && dirs[i] != NULL; i++) {
-            GPtrArray *files = mk_learn_list(dirs[i]);
-            for (guint k = 0; k < files->len && !l->failed; k++)
-                mk_learn_file(l, files->pdata[k]);
-            g_ptr_array_unref(files);
-        }
-        g_free(cur);
-        g_free(new);
-        return;
-    }
-    mk_learn_file(l, path);
+    mk_learn *l = data;
+    mk_learn_one(l, msg, len, what);
+    return l->failed;
 }
 
 /* What one store holds. */
@@ -509,7 +373,7 @@ static int mk_learn_spooled(void *data, const char *meta, const char *body, size
     mk_learn_stores(&l, user, global ? global : MK_LEARN_USER);
     if (*user && l.cfg->lists_learn)
         l.list_scope = user;
-    mk_learn_bytes(&l, body, len, "spooled event");
+    mk_mailsrc_bytes(MK_PROG, body, len, "spooled event", mk_learn_each, &l, &l.unreadable);
     char err[512];
     if (!l.failed && l.in_batch > 0 && mk_bayes_db_commit(l.db, err, sizeof(err)) != 0)
         mk_learn_fail(&l, NULL, err);
@@ -595,15 +459,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return EX_USAGE;
     }
-    if (config_path == NULL && access(MK_CONFIG_DEFAULT_PATH, F_OK) == 0)
-        config_path = MK_CONFIG_DEFAULT_PATH;
-    char err[4096];
-    mk_config *cfg = mk_config_load(config_path, err, sizeof(err));
-    if (cfg == NULL) {
-        fprintf(stderr, "%s\n" MK_PROG ": configuration has errors\n", err);
+    mk_config *cfg = mk_config_load_tool(MK_PROG, config_path);
+    if (cfg == NULL)
         return EX_CONFIG;
-    }
-    mk_log_open(MK_PROG, 0, cfg->log_level);
+    char err[4096];
     mk_msg_library_init();
     mk_learn l = {.cfg = cfg, .psl = mk_domain_psl_load(), .tokens_only = mode == OPT_TOKENS};
     l.cls = mode == OPT_SPAM ? MK_BAYES_SPAM : mode == OPT_HAM ? MK_BAYES_HAM : MK_BAYES_FORGET;
@@ -685,9 +544,10 @@ int main(int argc, char **argv)
     }
     if (mode != OPT_EXPIRE) {
         if (event != NULL)
-            mk_learn_bytes(&l, event->str, event->len, "stdin");
+            mk_mailsrc_bytes(MK_PROG, event->str, event->len, "stdin", mk_learn_each, &l,
+                             &l.unreadable);
         for (int i = optind; i < argc && !l.failed && event == NULL; i++)
-            mk_learn_path(&l, argv[i]);
+            mk_mailsrc_each(MK_PROG, argv[i], mk_learn_each, &l, &l.unreadable);
         if (l.in_batch > 0 && !l.failed && mk_bayes_db_commit(l.db, err, sizeof(err)) != 0)
             mk_learn_fail(&l, NULL, err);
         if (l.failed && event != NULL) {

@@ -265,11 +265,8 @@ int main(int argc, char **argv)
         g_free(scope);
         return EX_USAGE;
     }
-    if (config_path == NULL && access(MK_CONFIG_DEFAULT_PATH, F_OK) == 0)
-        config_path = MK_CONFIG_DEFAULT_PATH;
-    mk_config *cfg = mk_config_load(config_path, err, sizeof(err));
+    mk_config *cfg = mk_config_load_tool(MK_PROG, config_path);
     if (cfg == NULL) {
-        fprintf(stderr, "%s\n" MK_PROG ": configuration has errors\n", err);
         g_free(scope);
         return EX_CONFIG;
     }

@@ -20,7 +20,7 @@ if ! { ./autogen.sh > /tmp/mk-autogen.log 2>&1 && ./configure -q --enable-werror
 fi
 echo "PASS: build with -Wall -Wextra -Werror"; add 1 0
 
-if clang-format --dry-run -Werror lib/*.[ch] rules/*.[ch] milter/*.[ch] tests/unit/*.[ch] tests/spf/*.c tests/dkim/*.c 2>/tmp/mk-format.log; then
+if clang-format --dry-run -Werror lib/*.[ch] rules/*.[ch] milter/*.[ch] archive/*.[ch] tests/unit/*.[ch] tests/spf/*.c tests/dkim/*.c 2>/tmp/mk-format.log; then
     echo "PASS: sources formatted as .clang-format says"; add 1 0
 else
     head -20 /tmp/mk-format.log; echo "FAIL: clang-format (run clang-format -i on the files above)"; add 0 1
@@ -84,6 +84,11 @@ section "integration tests (netns, NSD, Postfix, miltertest)"
 bash tests/integration/run.sh 2>&1 | tee /tmp/mk-integration.log
 last=$(tail -1 /tmp/mk-integration.log)
 if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then add "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; else echo "FAIL: integration run did not finish"; add 0 1; fi
+
+section "the compliance archive from the command line"
+bash tests/archive/cli.sh 2>&1 | tee /tmp/mk-archive-cli.log
+last=$(tail -1 /tmp/mk-archive-cli.log)
+if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then add "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; else echo "FAIL: archive CLI run did not finish"; add 0 1; fi
 
 section "Dovecot end to end (LMTP from Postfix with the milter, IMAP moves, the shipped recipe)"
 bash tests/integration/dovecot.sh 2>&1 | tee /tmp/mk-dovecot.log

@@ -1,0 +1,554 @@
+/*
+ * mk_archive: the index of the archive and its hash chain (see
+ * mk_archive.h). A link of the chain is (seq, kind, msg, record, prev,
+ * hash) with hash = SHA-256(prev "\n" record); a "store" link's record is
+ * the entry's fields written out one per line, so that verify can write
+ * them out again from the index and compare.
+ */
+#include "config.h"
+
+#include "mk_archive.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <gmime/gmime.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mk_archive_int.h"
+#include "mk_crypto.h"
+#include "mk_msg.h"
+#include "mk_sqlite.h"
+
+static const char *const mk_archive_schema_steps[] = {
+    "CREATE TABLE messages(id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL,"
+    "  arrival INTEGER NOT NULL, direction TEXT NOT NULL, env_from TEXT NOT NULL,"
+    "  hdr_from TEXT NOT NULL, hdr_to TEXT NOT NULL, hdr_cc TEXT NOT NULL,"
+    "  subject TEXT NOT NULL, date TEXT NOT NULL, message_id TEXT NOT NULL,"
+    "  attachments TEXT NOT NULL, retain_until INTEGER NOT NULL);"
+    "CREATE INDEX messages_sha256 ON messages(sha256);"
+    "CREATE INDEX messages_arrival ON messages(arrival);"
+    "CREATE TABLE rcpts(msg INTEGER NOT NULL, rcpt TEXT NOT NULL);"
+    "CREATE INDEX rcpts_msg ON rcpts(msg);"
+    "CREATE INDEX rcpts_rcpt ON rcpts(rcpt);"
+    "CREATE VIRTUAL TABLE fulltext USING fts5(subject, body, attachments);"
+    "CREATE TABLE chain(seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, msg INTEGER,"
+    "  record TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);",
+};
+
+static const mk_sqlite_schema mk_archive_schema = {mk_archive_schema_steps, 1};
+
+#define MK_ARCHIVE_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+
+struct mk_archive {
+    char *dir;
+    sqlite3 *db;
+};
+
+mk_archive *mk_archive_open(const char *dir, int create, char *err, size_t errlen)
+{
+    if (create && mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    char *path = g_build_filename(dir, "index.db", NULL);
+    sqlite3 *db = mk_sqlite_open(path, create ? MK_SQLITE_CREATE : MK_SQLITE_RW, &mk_archive_schema,
+                                 err, errlen);
+    g_free(path);
+    /* a committed entry survives a power cut, not only a crash */
+    if (db == NULL || mk_sqlite_exec(db, "PRAGMA synchronous = FULL", err, errlen) != 0) {
+        sqlite3_close_v2(db);
+        return NULL;
+    }
+    mk_archive *a = g_new0(mk_archive, 1);
+    a->dir = g_strdup(dir);
+    a->db = db;
+    return a;
+}
+
+void mk_archive_close(mk_archive *a)
+{
+    if (a == NULL)
+        return;
+    sqlite3_close_v2(a->db);
+    g_free(a->dir);
+    g_free(a);
+}
+
+/* ---- the fields of a message ---------------------------------------------- */
+
+typedef struct mk_archive_fields {
+    char *from, *to, *cc, *subject, *date, *message_id, *attachments, *body;
+} mk_archive_fields;
+
+static void mk_archive_fields_clear(mk_archive_fields *f)
+{
+    g_free(f->from);
+    g_free(f->to);
+    g_free(f->cc);
+    g_free(f->subject);
+    g_free(f->date);
+    g_free(f->message_id);
+    g_free(f->attachments);
+    g_free(f->body);
+}
+
+/* One line: folds and control characters become spaces. */
+static char *mk_archive_line(const char *s)
+{
+    char *out = g_strdup(s != NULL ? s : "");
+    for (char *p = out; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    return g_strstrip(out);
+}
+
+static char *mk_archive_addresses(GMimeMessage *m, GMimeAddressType type)
+{
+    InternetAddressList *l = g_mime_message_get_addresses(m, type);
+    char *s = l != NULL ? internet_address_list_to_string(l, NULL, FALSE) : NULL;
+    char *line = mk_archive_line(s);
+    g_free(s);
+    return line;
+}
+
+static void mk_archive_attachment(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+    GString *names = data;
+    if (!GMIME_IS_PART(part))
+        return;
+    const char *name = g_mime_part_get_filename(GMIME_PART(part));
+    if (name == NULL || *name == '\0')
+        return;
+    char *line = mk_archive_line(name);
+    g_string_append_printf(names, "%s%s", names->len ? ", " : "", line);
+    g_free(line);
+}
+
+/* Reads the fields the index keeps; the message may be anything. */
+static void mk_archive_fields_of(const char *data, size_t len, mk_archive_fields *f)
+{
+    memset(f, 0, sizeof(*f));
+    mk_msgbuf *buf = mk_msgbuf_new(len + 1, "/tmp");
+    char err[256];
+    mk_msg *msg = buf != NULL && mk_msgbuf_append(buf, data, len, err, sizeof(err)) == 0
+                      ? mk_msg_parse(buf)
+                      : NULL;
+    GString *body = g_string_new(NULL);
+    GString *names = g_string_new(NULL);
+    if (msg != NULL) {
+        GMimeMessage *m = msg->mime;
+        f->from = mk_archive_addresses(m, GMIME_ADDRESS_TYPE_FROM);
+        f->to = mk_archive_addresses(m, GMIME_ADDRESS_TYPE_TO);
+        f->cc = mk_archive_addresses(m, GMIME_ADDRESS_TYPE_CC);
+        f->subject = mk_archive_line(g_mime_message_get_subject(m));
+        f->date = mk_archive_line(g_mime_object_get_header(GMIME_OBJECT(m), "Date"));
+        f->message_id = mk_archive_line(g_mime_message_get_message_id(m));
+        g_mime_message_foreach(m, mk_archive_attachment, names);
+        for (size_t i = 0; i < msg->n_texts; i++)
+            g_string_append_printf(body, "%s%s", i ? "\n" : "", msg->texts[i].text);
+    }
+    for (char **p = &f->from; p <= &f->message_id; p++)
+        if (*p == NULL)
+            *p = g_strdup("");
+    f->attachments = g_string_free(names, FALSE);
+    f->body = g_string_free(body, FALSE);
+    mk_msg_free(msg);
+    mk_msgbuf_free(buf);
+}
+
+/* ---- the chain ------------------------------------------------------------- */
+
+/* The record of a "store" link: every field of the entry, one per line;
+ * the retention date last (it may be lengthened by later links). */
+static char *mk_archive_record(sqlite3_stmt *row, const char *rcpts, int with_retain)
+{
+    GString *r = g_string_new(NULL);
+    static const char *const names[] = {
+        "id", "sha256", "size",    "arrival", "direction",  "env_from",   "from",
+        "to", "cc",     "subject", "date",    "message_id", "attachments"};
+    for (int i = 0; i < 13; i++) {
+        const unsigned char *v = sqlite3_column_text(row, i);
+        g_string_append_printf(r, "%s=%s\n", names[i], v != NULL ? (const char *)v : "");
+        if (i == 5)
+            g_string_append_printf(r, "rcpts=%s\n", rcpts);
+    }
+    if (with_retain)
+        g_string_append_printf(r, "retain_until=%lld\n", (long long)sqlite3_column_int64(row, 13));
+    return g_string_free(r, FALSE);
+}
+
+#define MK_ARCHIVE_ROW_COLS                                                                        \
+    "id, sha256, size, arrival, direction, env_from, hdr_from, hdr_to, hdr_cc, subject, date, "    \
+    "message_id, attachments, retain_until"
+
+/* The recipients of entry id, ", "-separated in the order stored. */
+static char *mk_archive_rcpts(sqlite3 *db, long long id)
+{
+    sqlite3_stmt *st = NULL;
+    GString *s = g_string_new(NULL);
+    if (sqlite3_prepare_v2(db, "SELECT rcpt FROM rcpts WHERE msg = ?1 ORDER BY rowid", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            g_string_append_printf(s, "%s%s", s->len ? ", " : "",
+                                   (const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    return g_string_free(s, FALSE);
+}
+
+/* Appends a link; inside the caller's transaction. 0 or -1. */
+static int mk_archive_link(mk_archive *a, const char *kind, long long msg, const char *record,
+                           char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    char prev[MK_SHA256_HEX] = MK_ARCHIVE_GENESIS;
+    if (sqlite3_prepare_v2(a->db, "SELECT hash FROM chain ORDER BY seq DESC LIMIT 1", -1, &st,
+                           NULL) != SQLITE_OK)
+        goto fail;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        g_strlcpy(prev, (const char *)sqlite3_column_text(st, 0), sizeof(prev));
+    sqlite3_finalize(st);
+    char hash[MK_SHA256_HEX];
+    char *text = g_strconcat(prev, "\n", record, NULL);
+    mk_sha256_hex(text, strlen(text), hash);
+    g_free(text);
+    if (sqlite3_prepare_v2(a->db,
+                           "INSERT INTO chain(kind, msg, record, prev, hash) VALUES (?1, ?2, ?3, "
+                           "?4, ?5)",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, msg);
+    sqlite3_bind_text(st, 3, record, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, prev, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, hash, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto fail;
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    snprintf(err, errlen, "index: %s", sqlite3_errmsg(a->db));
+    sqlite3_finalize(st);
+    return -1;
+}
+
+/* ---- storing and reading ------------------------------------------------------ */
+
+int mk_archive_put(mk_archive *a, const char *data, size_t len, const mk_archive_env *env,
+                   long long *id, char *err, size_t errlen)
+{
+    char sha[MK_SHA256_HEX];
+    mk_sha256_hex(data, len, sha);
+    size_t stored;
+    /* the file first: an index entry never names a file that is not there */
+    if (mk_archive_file_write(a->dir, sha, data, len, &stored, err, errlen) != 0)
+        return -1;
+    mk_archive_fields f;
+    mk_archive_fields_of(data, len, &f);
+    time_t arrival = env->arrival ? env->arrival : time(NULL);
+    sqlite3_stmt *st = NULL, *row = NULL;
+    char *rcpts = NULL, *record = NULL;
+    int rc = -1;
+    if (mk_sqlite_exec(a->db, "BEGIN IMMEDIATE", err, errlen) != 0)
+        goto out;
+    if (sqlite3_prepare_v2(a->db,
+                           "INSERT INTO messages(sha256, size, arrival, direction, env_from, "
+                           "hdr_from, hdr_to, hdr_cc, subject, date, message_id, attachments, "
+                           "retain_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                           "?12, ?13)",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto db_fail;
+    const char *vals[] = {f.from, f.to, f.cc, f.subject, f.date, f.message_id, f.attachments};
+    sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)arrival);
+    sqlite3_bind_text(st, 4, env->direction ? env->direction : "in", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, env->env_from ? env->env_from : "", -1, SQLITE_STATIC);
+    for (int i = 0; i < 7; i++)
+        sqlite3_bind_text(st, 6 + i, vals[i], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 13, (sqlite3_int64)env->retain_until);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto db_fail;
+    sqlite3_finalize(st);
+    st = NULL;
+    *id = sqlite3_last_insert_rowid(a->db);
+    if (sqlite3_prepare_v2(a->db, "INSERT INTO rcpts(msg, rcpt) VALUES (?1, ?2)", -1, &st, NULL) !=
+        SQLITE_OK)
+        goto db_fail;
+    for (size_t i = 0; i < env->n_rcpts; i++) {
+        char *r = mk_archive_line(env->rcpts[i]);
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, *id);
+        sqlite3_bind_text(st, 2, r, -1, SQLITE_TRANSIENT);
+        g_free(r);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            goto db_fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(a->db,
+                           "INSERT INTO fulltext(rowid, subject, body, attachments) VALUES (?1, "
+                           "?2, ?3, ?4)",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto db_fail;
+    sqlite3_bind_int64(st, 1, *id);
+    sqlite3_bind_text(st, 2, f.subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, f.body, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, f.attachments, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto db_fail;
+    sqlite3_finalize(st);
+    st = NULL;
+    /* the link: the entry's fields as the index holds them now */
+    if (sqlite3_prepare_v2(a->db, "SELECT " MK_ARCHIVE_ROW_COLS " FROM messages WHERE id = ?1", -1,
+                           &row, NULL) != SQLITE_OK)
+        goto db_fail;
+    sqlite3_bind_int64(row, 1, *id);
+    if (sqlite3_step(row) != SQLITE_ROW)
+        goto db_fail;
+    rcpts = mk_archive_rcpts(a->db, *id);
+    record = mk_archive_record(row, rcpts, 1);
+    if (mk_archive_link(a, "store", *id, record, err, errlen) != 0 ||
+        mk_sqlite_exec(a->db, "COMMIT", err, errlen) != 0)
+        goto rollback;
+    rc = 0;
+    goto out;
+db_fail:
+    snprintf(err, errlen, "index: %s", sqlite3_errmsg(a->db));
+rollback:
+    sqlite3_finalize(st);
+    st = NULL;
+    {
+        char ignore[64];
+        mk_sqlite_exec(a->db, "ROLLBACK", ignore, sizeof(ignore));
+    }
+out:
+    sqlite3_finalize(st);
+    sqlite3_finalize(row);
+    g_free(rcpts);
+    g_free(record);
+    mk_archive_fields_clear(&f);
+    return rc;
+}
+
+int mk_archive_get(mk_archive *a, long long id, char **data, size_t *len, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    char sha[MK_SHA256_HEX] = "";
+    if (sqlite3_prepare_v2(a->db, "SELECT sha256 FROM messages WHERE id = ?1", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            g_strlcpy(sha, (const char *)sqlite3_column_text(st, 0), sizeof(sha));
+    }
+    sqlite3_finalize(st);
+    if (sha[0] == '\0') {
+        snprintf(err, errlen, "no message %lld in the archive", id);
+        return -1;
+    }
+    if (mk_archive_file_read(a->dir, sha, data, len, err, errlen) != 0)
+        return -1;
+    char got[MK_SHA256_HEX];
+    mk_sha256_hex(*data, *len, got);
+    if (strcmp(got, sha) != 0) {
+        snprintf(err, errlen, "message %lld: its file %s was changed (SHA-256 now %s)", id, sha,
+                 got);
+        g_free(*data);
+        *data = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- verify ---------------------------------------------------------------- */
+
+typedef struct mk_archive_check {
+    void (*problem)(void *data, const char *what);
+    void *data;
+    long n;
+    GHashTable *known; /* SHA -> 1: files the index names */
+} mk_archive_check;
+
+static void mk_archive_say(mk_archive_check *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void mk_archive_say(mk_archive_check *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    c->problem(c->data, s);
+    g_free(s);
+    c->n++;
+}
+
+static void mk_archive_check_file(void *data, const char *sha)
+{
+    mk_archive_check *c = data;
+    if (!g_hash_table_contains(c->known, sha))
+        mk_archive_say(c, "file %s: added (no entry of the index names it)", sha);
+}
+
+long mk_archive_verify(mk_archive *a, void (*problem)(void *data, const char *what), void *data,
+                       long long *entries, char *err, size_t errlen)
+{
+    mk_archive_check c = {problem, data, 0,
+                          g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
+    /* what the chain says each entry holds: id -> its store record (less
+     * the retention), and the retention date it last set */
+    GHashTable *stored = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    GHashTable *retain = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    sqlite3_stmt *st = NULL;
+    long long expect = 1;
+    char prev[MK_SHA256_HEX] = MK_ARCHIVE_GENESIS;
+    *entries = 0;
+    if (sqlite3_prepare_v2(a->db,
+                           "SELECT seq, kind, msg, record, prev, hash FROM chain ORDER BY seq", -1,
+                           &st, NULL) != SQLITE_OK)
+        goto db_fail;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        long long seq = sqlite3_column_int64(st, 0);
+        const char *kind = (const char *)sqlite3_column_text(st, 1);
+        long long msg = sqlite3_column_int64(st, 2);
+        const char *record = (const char *)sqlite3_column_text(st, 3);
+        const char *lprev = (const char *)sqlite3_column_text(st, 4);
+        const char *hash = (const char *)sqlite3_column_text(st, 5);
+        if (seq == expect + 1)
+            mk_archive_say(&c, "chain: link %lld missing (deleted)", expect);
+        else if (seq > expect + 1)
+            mk_archive_say(&c, "chain: links %lld to %lld missing (deleted)", expect, seq - 1);
+        char *text = g_strconcat(lprev, "\n", record, NULL);
+        char want[MK_SHA256_HEX];
+        mk_sha256_hex(text, strlen(text), want);
+        g_free(text);
+        if (strcmp(want, hash) != 0)
+            mk_archive_say(&c,
+                           "chain: link %lld (%s of message %lld) edited: its hash does not "
+                           "match its record",
+                           seq, kind, msg);
+        else if (strcmp(lprev, prev) != 0)
+            mk_archive_say(&c,
+                           "chain: link %lld (%s of message %lld) does not follow link %lld "
+                           "(reordered, or a link before it was replaced)",
+                           seq, kind, msg, seq - 1);
+        g_strlcpy(prev, hash, sizeof(prev));
+        expect = seq + 1;
+        if (strcmp(kind, "store") == 0) {
+            const char *r = strstr(record, "retain_until=");
+            long long *k = g_new(long long, 1);
+            *k = msg;
+            g_hash_table_replace(stored, k,
+                                 g_strndup(record, r ? (size_t)(r - record) : strlen(record)));
+            long long *k2 = g_new(long long, 1), *v = g_new(long long, 1);
+            *k2 = msg;
+            *v = r ? g_ascii_strtoll(r + 13, NULL, 10) : 0;
+            g_hash_table_replace(retain, k2, v);
+        }
+    }
+    if (step != SQLITE_DONE)
+        goto db_fail;
+    sqlite3_finalize(st);
+    /* every entry of the index against its link, every file against its hash */
+    if (sqlite3_prepare_v2(a->db, "SELECT " MK_ARCHIVE_ROW_COLS " FROM messages ORDER BY id", -1,
+                           &st, NULL) != SQLITE_OK)
+        goto db_fail;
+    GHashTable *files_ok = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        long long id = sqlite3_column_int64(st, 0);
+        const char *sha = (const char *)sqlite3_column_text(st, 1);
+        (*entries)++;
+        char *rcpts = mk_archive_rcpts(a->db, id);
+        char *record = mk_archive_record(st, rcpts, 0);
+        const char *linked = g_hash_table_lookup(stored, &id);
+        const long long *until = g_hash_table_lookup(retain, &id);
+        if (linked == NULL)
+            mk_archive_say(&c, "message %lld: added to the index outside the chain", id);
+        else if (strcmp(linked, record) != 0)
+            mk_archive_say(&c,
+                           "message %lld: its index entry was edited (it differs from its "
+                           "link in the chain)",
+                           id);
+        else if (until != NULL && *until != sqlite3_column_int64(st, 13))
+            mk_archive_say(&c, "message %lld: its retention date was edited", id);
+        g_hash_table_remove(stored, &id);
+        g_free(rcpts);
+        g_free(record);
+        g_hash_table_replace(c.known, g_strdup(sha), GINT_TO_POINTER(1));
+        if (g_hash_table_contains(files_ok, sha))
+            continue;
+        char *content = NULL;
+        size_t len = 0;
+        char why[512];
+        if (mk_archive_file_read(a->dir, sha, &content, &len, why, sizeof(why)) != 0) {
+            mk_archive_say(&c, "message %lld: file %s %s", id, sha,
+                           errno == ENOENT ? "missing" : "changed (it no longer reads as zstd)");
+        } else {
+            char got[MK_SHA256_HEX];
+            mk_sha256_hex(content, len, got);
+            if (strcmp(got, sha) != 0)
+                mk_archive_say(&c, "message %lld: file %s changed (its content hashes to %s)", id,
+                               sha, got);
+        }
+        g_free(content);
+        g_hash_table_replace(files_ok, g_strdup(sha), GINT_TO_POINTER(1));
+    }
+    g_hash_table_destroy(files_ok);
+    if (step != SQLITE_DONE)
+        goto db_fail;
+    sqlite3_finalize(st);
+    st = NULL;
+    /* links whose entry is gone */
+    GHashTableIter it;
+    gpointer k;
+    g_hash_table_iter_init(&it, stored);
+    while (g_hash_table_iter_next(&it, &k, NULL))
+        mk_archive_say(&c, "message %lld: deleted from the index (its link is in the chain)",
+                       *(long long *)k);
+    mk_archive_file_each(a->dir, mk_archive_check_file, &c);
+    g_hash_table_destroy(stored);
+    g_hash_table_destroy(retain);
+    g_hash_table_destroy(c.known);
+    return c.n;
+db_fail:
+    snprintf(err, errlen, "index: %s", sqlite3_errmsg(a->db));
+    sqlite3_finalize(st);
+    g_hash_table_destroy(stored);
+    g_hash_table_destroy(retain);
+    g_hash_table_destroy(c.known);
+    return -1;
+}
+
+int mk_archive_get_stats(mk_archive *a, mk_archive_stats *s)
+{
+    memset(s, 0, sizeof(*s));
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(a->db,
+                           "SELECT count(*), count(DISTINCT sha256), coalesce(sum(size), 0), "
+                           "coalesce(min(arrival), 0), coalesce(max(arrival), 0) FROM messages",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        s->entries = sqlite3_column_int64(st, 0);
+        s->files = sqlite3_column_int64(st, 1);
+        s->bytes = sqlite3_column_int64(st, 2);
+        s->first = (time_t)sqlite3_column_int64(st, 3);
+        s->last = (time_t)sqlite3_column_int64(st, 4);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    if (rc == 0 && sqlite3_prepare_v2(a->db, "SELECT DISTINCT sha256 FROM messages", -1, &st,
+                                      NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            char *path = mk_archive_file_path(a->dir, (const char *)sqlite3_column_text(st, 0));
+            struct stat sb;
+            if (stat(path, &sb) == 0)
+                s->stored_bytes += sb.st_size;
+            g_free(path);
+        }
+        sqlite3_finalize(st);
+    }
+    return rc;
+}

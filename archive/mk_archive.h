@@ -1,0 +1,62 @@
+/*
+ * mk_archive: the compliance archive.
+ *
+ * Each message is stored once, under its SHA-256, in DIR/store/XX/SHA.zst
+ * (zstd), written to a new file that is synced, renamed into place and
+ * made read-only. Each arrival is an entry of DIR/index.db (SQLite, WAL,
+ * synchronous FULL): envelope sender and recipients, From, To, Cc,
+ * Subject, Date, Message-ID, size, arrival time, direction, attachment
+ * names, SHA-256 and retention date, with the text in FTS5. Every change
+ * of the index is a link of a hash chain: a link's hash covers its record
+ * (the entry's fields) and the previous link's hash, so mk_archive_verify
+ * names each changed, missing, added or reordered entry, and each
+ * changed, missing or added file.
+ */
+#ifndef MK_ARCHIVE_H
+#define MK_ARCHIVE_H
+
+#include <stddef.h>
+#include <time.h>
+
+typedef struct mk_archive mk_archive;
+
+/* Opens the archive in dir (create: makes it). NULL with why in err. */
+mk_archive *mk_archive_open(const char *dir, int create, char *err, size_t errlen);
+void mk_archive_close(mk_archive *a);
+
+/* What is known of a message beside its bytes; strings belong to the caller. */
+typedef struct mk_archive_env {
+    const char *env_from; /* the envelope sender; "" for the null sender */
+    const char *const *rcpts;
+    size_t n_rcpts;
+    const char *direction; /* "in", "out", "internal" */
+    time_t arrival;        /* 0: now */
+    time_t retain_until;
+} mk_archive_env;
+
+/* Stores a message (wire form, as received) with env; *id is its entry.
+ * The file and the index are on disk (synced) on return. 0, or -1 with
+ * why in err (nothing is indexed then). */
+int mk_archive_put(mk_archive *a, const char *data, size_t len, const mk_archive_env *env,
+                   long long *id, char *err, size_t errlen);
+
+/* The message of entry id, byte for byte as it arrived, its SHA-256
+ * checked; g_free *data. 0, or -1 with why. */
+int mk_archive_get(mk_archive *a, long long id, char **data, size_t *len, char *err, size_t errlen);
+
+/* Re-hashes every file and walks the chain; problem() is called with each
+ * problem found, in words that name the entry or the file. Returns how
+ * many problems there were, or -1 (why in err) when it could not run;
+ * *entries is set to the number of entries checked. */
+long mk_archive_verify(mk_archive *a, void (*problem)(void *data, const char *what), void *data,
+                       long long *entries, char *err, size_t errlen);
+
+typedef struct mk_archive_stats {
+    long long entries, files;
+    long long bytes, stored_bytes; /* of the messages as received; of their files */
+    time_t first, last;            /* arrival of the oldest and the newest entry */
+} mk_archive_stats;
+
+int mk_archive_get_stats(mk_archive *a, mk_archive_stats *st);
+
+#endif
