@@ -10,6 +10,7 @@
 #include "mk_archive.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <gmime/gmime.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@ static const mk_sqlite_schema mk_archive_schema = {mk_archive_schema_steps, 1};
 struct mk_archive {
     char *dir;
     sqlite3 *db;
+    pthread_mutex_t lock; /* one writer of the index at a time (the milter's threads) */
 };
 
 mk_archive *mk_archive_open(const char *dir, int create, char *err, size_t errlen)
@@ -64,6 +66,7 @@ mk_archive *mk_archive_open(const char *dir, int create, char *err, size_t errle
     mk_archive *a = g_new0(mk_archive, 1);
     a->dir = g_strdup(dir);
     a->db = db;
+    pthread_mutex_init(&a->lock, NULL);
     return a;
 }
 
@@ -72,8 +75,26 @@ void mk_archive_close(mk_archive *a)
     if (a == NULL)
         return;
     sqlite3_close_v2(a->db);
+    pthread_mutex_destroy(&a->lock);
     g_free(a->dir);
     g_free(a);
+}
+
+char *mk_archive_config_dir(const mk_config *cfg)
+{
+    return g_path_is_absolute(cfg->archive_dir)
+               ? g_strdup(cfg->archive_dir)
+               : g_build_filename(cfg->state_dir, cfg->archive_dir, NULL);
+}
+
+time_t mk_archive_default_retention(const mk_config *cfg, time_t arrival)
+{
+    GDateTime *t = g_date_time_new_from_unix_utc(arrival);
+    GDateTime *u = g_date_time_add_years(t, (gint)cfg->archive_retention_years);
+    time_t until = (time_t)g_date_time_to_unix(u);
+    g_date_time_unref(u);
+    g_date_time_unref(t);
+    return until;
 }
 
 /* ---- the fields of a message ---------------------------------------------- */
@@ -252,6 +273,7 @@ int mk_archive_put(mk_archive *a, const char *data, size_t len, const mk_archive
     sqlite3_stmt *st = NULL, *row = NULL;
     char *rcpts = NULL, *record = NULL;
     int rc = -1;
+    pthread_mutex_lock(&a->lock);
     if (mk_sqlite_exec(a->db, "BEGIN IMMEDIATE", err, errlen) != 0)
         goto out;
     if (sqlite3_prepare_v2(a->db,
@@ -328,6 +350,7 @@ rollback:
 out:
     sqlite3_finalize(st);
     sqlite3_finalize(row);
+    pthread_mutex_unlock(&a->lock);
     g_free(rcpts);
     g_free(record);
     mk_archive_fields_clear(&f);
@@ -338,6 +361,7 @@ int mk_archive_get(mk_archive *a, long long id, char **data, size_t *len, char *
 {
     sqlite3_stmt *st = NULL;
     char sha[MK_SHA256_HEX] = "";
+    pthread_mutex_lock(&a->lock);
     if (sqlite3_prepare_v2(a->db, "SELECT sha256 FROM messages WHERE id = ?1", -1, &st, NULL) ==
         SQLITE_OK) {
         sqlite3_bind_int64(st, 1, id);
@@ -345,6 +369,7 @@ int mk_archive_get(mk_archive *a, long long id, char **data, size_t *len, char *
             g_strlcpy(sha, (const char *)sqlite3_column_text(st, 0), sizeof(sha));
     }
     sqlite3_finalize(st);
+    pthread_mutex_unlock(&a->lock);
     if (sha[0] == '\0') {
         snprintf(err, errlen, "no message %lld in the archive", id);
         return -1;

@@ -18,9 +18,19 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "mk_config.h"
+
 typedef struct mk_archive mk_archive;
 
-/* Opens the archive in dir (create: makes it). NULL with why in err. */
+/* Where cfg's archive lives: [archive] directory, under [general]
+ * state_dir unless absolute. g_free it. */
+char *mk_archive_config_dir(const mk_config *cfg);
+/* Until when a message that arrived at arrival is kept by default:
+ * [archive] retention_years later. */
+time_t mk_archive_default_retention(const mk_config *cfg, time_t arrival);
+
+/* Opens the archive in dir (create: makes it). NULL with why in err.
+ * mk_archive_put and mk_archive_get may be called from several threads. */
 mk_archive *mk_archive_open(const char *dir, int create, char *err, size_t errlen);
 void mk_archive_close(mk_archive *a);
 

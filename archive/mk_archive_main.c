@@ -48,25 +48,6 @@ static void usage(FILE *out)
                  "       " MK_PROG " [-c CONF] stats\n");
 }
 
-/* [archive] directory, under state_dir unless absolute; g_free it. */
-static char *mk_archive_dir_of(const mk_config *cfg)
-{
-    return g_path_is_absolute(cfg->archive_dir)
-               ? g_strdup(cfg->archive_dir)
-               : g_build_filename(cfg->state_dir, cfg->archive_dir, NULL);
-}
-
-/* When a message kept from arrival on may go: retention_years later. */
-static time_t mk_archive_retain(const mk_config *cfg, time_t arrival)
-{
-    GDateTime *t = g_date_time_new_from_unix_utc(arrival);
-    GDateTime *u = g_date_time_add_years(t, (gint)cfg->archive_retention_years);
-    time_t until = (time_t)g_date_time_to_unix(u);
-    g_date_time_unref(u);
-    g_date_time_unref(t);
-    return until;
-}
-
 typedef struct mk_import {
     mk_archive *archive;
     const mk_config *cfg;
@@ -116,7 +97,7 @@ static int mk_import_one(void *data, const char *msg, size_t len, const char *wh
                           .n_rcpts = rcpts->len,
                           .direction = im->direction,
                           .arrival = arrival,
-                          .retain_until = mk_archive_retain(im->cfg, arrival)};
+                          .retain_until = mk_archive_default_retention(im->cfg, arrival)};
     long long id;
     if (mk_archive_put(im->archive, msg, len, &env, &id, err, sizeof(err)) != 0) {
         fprintf(stderr, MK_PROG ": %s: %s\n", what, err);
@@ -183,7 +164,7 @@ int main(int argc, char **argv)
     char err[4096];
     mk_msg_library_init();
     int rc = EX_OK;
-    char *dir = mk_archive_dir_of(cfg);
+    char *dir = mk_archive_config_dir(cfg);
     int create = strcmp(cmd, "import") == 0;
     mk_archive *a = NULL;
     if (strcmp(cmd, "import") != 0 && strcmp(cmd, "show") != 0 && strcmp(cmd, "verify") != 0 &&

@@ -65,6 +65,8 @@ typedef struct mk_config {
     char *dns_servers; /* c-ares CSV form; empty: /etc/resolv.conf */
     long dns_timeout_ms;
     mk_netlist trusted_networks;
+    char *local_domains;          /* the domains mail is delivered to here, comma-separated */
+    mk_netlist internal_networks; /* clients whose mail is ours (outgoing or internal) */
     char *tmp_dir;
     char *state_dir; /* databases (Bayes, lists, archive index) live under it */
     /* [milter] */
@@ -107,6 +109,8 @@ typedef struct mk_config {
     double lists_block_score;        /* USER_IN_BLOCKLIST */
     int lists_split_recipients;      /* 452 for recipients whose lists differ from the first's */
     /* [archive] */
+    int archive_enabled;  /* the milter archives what it lets through */
+    int archive_rejected; /* and what it refuses */
     char *archive_dir;              /* under state_dir unless absolute */
     size_t archive_retention_years; /* how long a message is kept by default */
     /* [bayes] */

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "mk_bayes.h"
+#include "mk_archive.h"
 #include "mk_lists.h"
 #include "mk_config.h"
 #include "mk_daemon.h"
@@ -61,7 +62,15 @@ static void usage(FILE *out)
                  "  -h, --help            this text\n");
 }
 
-enum { OPT_CLIENT_IP = 256, OPT_CLIENT_HOST, OPT_HELO, OPT_FROM, OPT_RCPT, OPT_LIST_RULES };
+enum {
+    OPT_CLIENT_IP = 256,
+    OPT_CLIENT_HOST,
+    OPT_HELO,
+    OPT_FROM,
+    OPT_RCPT,
+    OPT_LIST_RULES,
+    OPT_AUTH
+};
 
 /* The content rules of [rules] paths: NULL with why "" when none are
  * configured, NULL with why set when they cannot be read; summary says
@@ -101,14 +110,20 @@ static void app_free(mk_app *app)
         return;
     mk_bayes_free(app->bayes);
     mk_lists_reader_free(app->lists);
+    mk_archive_close(app->archive);
     mk_sa_free((mk_sa_rules *)app->rules);
     mk_config_free((mk_config *)app->cfg);
     free(app);
 }
 
-/* Opens the learning store's readers the configuration turns on: Bayes
- * and the lists. 0, or -1 with why. */
-static int app_open_stores(mk_app *app, char *why, size_t wlen)
+/* Which stores app_open_stores opens: the learning store's readers
+ * (Bayes, lists), and the archive too (not in test mode: test files are
+ * no compliance records). */
+enum { APP_STORES_NONE = 0, APP_STORES_READERS = 1, APP_STORES_ALL = 2 };
+
+/* Opens the stores the configuration turns on, of which (APP_STORES_*).
+ * 0, or -1 with why. */
+static int app_open_stores(mk_app *app, int which, char *why, size_t wlen)
 {
     const mk_config *cfg = app->cfg;
     if (cfg->bayes_enabled) {
@@ -121,13 +136,23 @@ static int app_open_stores(mk_app *app, char *why, size_t wlen)
     }
     if (cfg->lists_enabled)
         app->lists = mk_lists_reader_new(cfg);
+    if (cfg->archive_enabled && which == APP_STORES_ALL) {
+        char err[512];
+        char *dir = mk_archive_config_dir(cfg);
+        app->archive = mk_archive_open(dir, 1, err, sizeof(err));
+        g_free(dir);
+        if (app->archive == NULL) {
+            snprintf(why, wlen, "%s: [archive]: %s", cfg->path, err);
+            return -1;
+        }
+    }
     return 0;
 }
 
-/* A new app of cfg (which it takes over) and the rules it names; the
- * Bayes store too when bayes is set. NULL with every problem in why (file,
+/* A new app of cfg (which it takes over), the rules it names and the
+ * stores of stores (APP_STORES_*). NULL with every problem in why (file,
  * line, key). summary: the rules line for the log, or "". */
-static mk_app *app_load(mk_config *cfg, const psl_ctx_t *psl, int bayes, char *why, size_t wlen,
+static mk_app *app_load(mk_config *cfg, const psl_ctx_t *psl, int stores, char *why, size_t wlen,
                         char *summary, size_t slen)
 {
     mk_app *app = calloc(1, sizeof(*app));
@@ -143,7 +168,7 @@ static mk_app *app_load(mk_config *cfg, const psl_ctx_t *psl, int bayes, char *w
         app_free(app);
         return NULL;
     }
-    if (bayes && app_open_stores(app, why, wlen) != 0) {
+    if (stores != APP_STORES_NONE && app_open_stores(app, stores, why, wlen) != 0) {
         app_free(app);
         return NULL;
     }
@@ -188,9 +213,9 @@ static void *reload_thread(void *arg)
         if (sig == MK_RELOAD_SIGNAL) {
             char why[4096], summary[1024];
             mk_config *cfg = mk_config_load(r->config_path, why, sizeof(why));
-            mk_app *app =
-                cfg == NULL ? NULL
-                            : app_load(cfg, r->psl, 1, why, sizeof(why), summary, sizeof(summary));
+            mk_app *app = cfg == NULL ? NULL
+                                      : app_load(cfg, r->psl, APP_STORES_ALL, why, sizeof(why),
+                                                 summary, sizeof(summary));
             if (app == NULL) {
                 for (char *line = strtok(why, "\n"); line != NULL; line = strtok(NULL, "\n"))
                     mk_log(LOG_ERR, NULL, "reload: %s", line);
@@ -258,9 +283,9 @@ static int run_daemon(const char *config_path, mk_app *app, int foreground)
          * (reloads since start included), else with the one of the start */
         char why[4096], summary[1024];
         mk_config *fresh = mk_config_load(config_path, why, sizeof(why));
-        mk_app *now = fresh != NULL
-                          ? app_load(fresh, app->psl, 0, why, sizeof(why), summary, sizeof(summary))
-                          : NULL;
+        mk_app *now = fresh != NULL ? app_load(fresh, app->psl, APP_STORES_NONE, why, sizeof(why),
+                                               summary, sizeof(summary))
+                                    : NULL;
         if (now != NULL) {
             mk_mta_swap_app(now);
             app_free(app);
@@ -272,7 +297,7 @@ static int run_daemon(const char *config_path, mk_app *app, int foreground)
     }
     /* in the worker: the store is opened here, by the user it runs as, and
      * not shared with the supervisor across fork() */
-    if (app_open_stores(app, err, sizeof(err)) != 0) {
+    if (app_open_stores(app, APP_STORES_ALL, err, sizeof(err)) != 0) {
         mk_log(LOG_ERR, NULL, "%s", err);
         return EX_CONFIG;
     }
@@ -318,6 +343,7 @@ int main(int argc, char **argv)
         {"client-ip", required_argument, NULL, OPT_CLIENT_IP},
         {"client-host", required_argument, NULL, OPT_CLIENT_HOST},
         {"helo", required_argument, NULL, OPT_HELO},
+        {"auth", required_argument, NULL, OPT_AUTH},
         {"from", required_argument, NULL, OPT_FROM},
         {"rcpt", required_argument, NULL, OPT_RCPT},
         {"version", no_argument, NULL, 'V'},
@@ -326,7 +352,7 @@ int main(int argc, char **argv)
     };
     const char *config_path = NULL;
     int foreground = 0, check_only = 0, test_mode = 0, list_rules = 0;
-    mk_test_opts topts = {NULL, "unknown", "localhost", "", NULL, 0};
+    mk_test_opts topts = {.client_host = "unknown", .helo = "localhost", .from = ""};
     const char **rcpts = calloc((size_t)argc + 1, sizeof(*rcpts));
     if (rcpts == NULL)
         return EX_OSERR;
@@ -353,6 +379,9 @@ int main(int argc, char **argv)
             break;
         case OPT_CLIENT_HOST:
             topts.client_host = optarg;
+            break;
+        case OPT_AUTH:
+            topts.auth = optarg;
             break;
         case OPT_HELO:
             topts.helo = optarg;
@@ -404,7 +433,8 @@ int main(int argc, char **argv)
     mk_log_open(MK_PROG, foreground || test_mode || check_only,
                 test_mode ? LOG_WARNING : cfg->log_level);
     if (check_only) {
-        mk_app *app = app_load(cfg, NULL, 0, why, sizeof(why), summary, sizeof(summary));
+        mk_app *app =
+            app_load(cfg, NULL, APP_STORES_NONE, why, sizeof(why), summary, sizeof(summary));
         if (app == NULL) {
             fprintf(stderr, "%s\n" MK_PROG ": configuration has errors, not starting\n", why);
             free(rcpts);
@@ -430,7 +460,8 @@ int main(int argc, char **argv)
     }
     const psl_ctx_t *psl = mk_domain_psl_load();
     /* the daemon opens the Bayes store in its worker, after dropping root */
-    mk_app *app = app_load(cfg, psl, test_mode, why, sizeof(why), summary, sizeof(summary));
+    mk_app *app = app_load(cfg, psl, test_mode ? APP_STORES_READERS : APP_STORES_NONE, why,
+                           sizeof(why), summary, sizeof(summary));
     if (app == NULL) {
         mk_log(LOG_ERR, NULL, "%s", why);
         mk_log(LOG_ERR, NULL, "configuration has errors, not starting");

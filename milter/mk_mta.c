@@ -154,6 +154,7 @@ static sfsistat mk_mta_envfrom(SMFICTX *ctx, char **argv)
     c->msg_failed = 0;
     if (mk_pipe_mail(c->pipe, argv[0]) != 0)
         return mk_mta_fail(ctx);
+    mk_pipe_set_auth(c->pipe, smfi_getsymval(ctx, "{auth_authen}"));
     mk_mta_qid(ctx, c);
     return SMFIS_CONTINUE;
 }

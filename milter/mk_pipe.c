@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "mk_archive.h"
 #include "mk_authres.h"
 #include "mk_check.h"
 #include "mk_dns.h"
@@ -39,6 +40,7 @@ typedef struct mk_txn {
     const char **matched; /* per recipient: the entry that said it ("SCOPE ENTRY"), or NULL */
     size_t n_rcpts, cap_rcpts;
     const char *from;
+    const char *auth; /* SMTP AUTH name, or NULL */
     mk_foreign foreign[MK_PIPE_MAX_FOREIGN];
     size_t n_foreign;
     char *seen_names[MK_PIPE_MAX_FOREIGN]; /* names of headers we may remove, with counts */
@@ -70,6 +72,7 @@ void mk_app_init(mk_app *app, const mk_config *cfg)
     app->rules = NULL;
     app->bayes = NULL;
     app->lists = NULL;
+    app->archive = NULL;
     atomic_init(&app->users, 0);
 }
 
@@ -259,6 +262,13 @@ static int mk_pipe_rcpt_room(mk_txn *t)
     t->kinds = kinds;
     t->cap_rcpts = ncap;
     return 0;
+}
+
+void mk_pipe_set_auth(mk_pipe *pipe, const char *name)
+{
+    mk_txn *t = mk_pipe_txn(pipe);
+    if (t != NULL)
+        t->auth = name != NULL && *name != '\0' ? mk_pool_strdup(t->pool, name) : NULL;
 }
 
 int mk_pipe_rcpt(mk_pipe *pipe, const char *rcpt, mk_outcome *out)
@@ -542,6 +552,76 @@ static int mk_pipe_lists_apply(mk_pipe *pipe)
     return rc;
 }
 
+/* Whether domain (of an address) is one of [general] local_domains. */
+static int mk_pipe_local_domain(const mk_config *cfg, const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+    if (at == NULL || cfg->local_domains[0] == '\0')
+        return 0;
+    char **doms = g_strsplit_set(cfg->local_domains, ", \t", -1);
+    int local = 0;
+    for (char **d = doms; *d != NULL && !local; d++)
+        local = **d != '\0' && g_ascii_strcasecmp(*d, at + 1) == 0;
+    g_strfreev(doms);
+    return local;
+}
+
+/* The message's direction: "out" or "internal" from an authenticated or
+ * internal client (to some outside recipient, or to local ones only),
+ * else "in". */
+static const char *mk_pipe_direction(const mk_pipe *pipe)
+{
+    const mk_config *cfg = pipe->app->cfg;
+    const mk_txn *t = pipe->txn;
+    int ours =
+        t->auth != NULL || (pipe->env.have_addr &&
+                            mk_net_list_contains(&cfg->internal_networks, &pipe->env.client_addr));
+    if (!ours)
+        return "in";
+    for (size_t i = 0; i < t->n_rcpts; i++)
+        if (!mk_pipe_local_domain(cfg, t->rcpts[i]))
+            return "out";
+    return "internal";
+}
+
+/* Keeps the message in the archive, synced, before the MTA hears the
+ * answer: what it lets through, and what it refuses with [archive]
+ * rejected. 0 (kept, or nothing to keep), or -1 (logged). */
+static int mk_pipe_archive(mk_pipe *pipe, mk_outcome *out)
+{
+    const mk_app *app = pipe->app;
+    mk_txn *t = pipe->txn;
+    int refused = out->action == MK_ACTION_REJECT || out->action == MK_ACTION_TEMPFAIL;
+    if (app->archive == NULL || (refused && !app->cfg->archive_rejected) ||
+        out->action == MK_ACTION_TEMPFAIL)
+        return 0;
+    GByteArray *bytes = g_byte_array_sized_new((guint)mk_msgbuf_size(t->buf));
+    GMimeStream *s = mk_msgbuf_stream(t->buf);
+    char chunk[65536];
+    ssize_t n;
+    while (s != NULL && (n = g_mime_stream_read(s, chunk, sizeof(chunk))) > 0)
+        g_byte_array_append(bytes, (const guint8 *)chunk, (guint)n);
+    if (s != NULL)
+        g_object_unref(s);
+    time_t now = time(NULL);
+    mk_archive_env env = {.env_from = t->from,
+                          .rcpts = t->rcpts,
+                          .n_rcpts = t->n_rcpts,
+                          .direction = mk_pipe_direction(pipe),
+                          .arrival = now,
+                          .retain_until = mk_archive_default_retention(app->cfg, now)};
+    char err[512];
+    int rc = mk_archive_put(app->archive, (const char *)bytes->data, bytes->len, &env,
+                            &out->archived, err, sizeof(err));
+    if (rc != 0)
+        mk_log(LOG_ERR, pipe->qid, "archive: %s: answering tempfail", err);
+    else
+        mk_log(LOG_INFO, pipe->qid, "archived as entry %lld (%s, %u bytes)", out->archived,
+               env.direction, bytes->len);
+    g_byte_array_free(bytes, TRUE);
+    return rc;
+}
+
 int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
 {
     const mk_app *app = pipe->app;
@@ -562,6 +642,7 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
         goto fail;
     }
     pipe->env.mail_from = t->from;
+    pipe->env.auth = t->auth;
     pipe->env.rcpts = t->rcpts;
     pipe->env.n_rcpts = t->n_rcpts;
 
@@ -616,6 +697,16 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
                 goto fail;
         if (mk_pipe_build_edits(pipe, out, hdrs, nh) != 0)
             goto fail;
+    }
+    if (mk_pipe_archive(pipe, out) != 0) {
+        /* not kept, so not taken: the sender retries, nothing is lost */
+        memset(out, 0, sizeof(*out));
+        out->action = MK_ACTION_TEMPFAIL;
+        out->rcode = "451";
+        out->xcode = "4.3.0";
+        out->text = "The archive cannot keep the message now, try again later";
+        out->error = 1;
+        return -1;
     }
     /* The connection's queries (RBL) count with its first message. */
     size_t asked = pipe->dns != NULL ? mk_dns_asked(pipe->dns) : 0;

@@ -32,6 +32,7 @@ typedef struct mk_app {
     const mk_sa_rules *rules;      /* content rules ([rules] paths), or NULL */
     struct mk_bayes *bayes;        /* the Bayes store ([bayes]), or NULL; thread-safe */
     struct mk_lists_reader *lists; /* friend and block lists ([lists]), or NULL; thread-safe */
+    struct mk_archive *archive;    /* the compliance archive ([archive] enabled), or NULL */
     atomic_int users;              /* connections open on it (mk_pipe_connect/close) */
 } mk_app;
 
@@ -56,6 +57,7 @@ typedef struct mk_outcome {
     size_t n_edits;
     const mk_results *results; /* NULL on error */
     mk_verdict verdict;
+    long long archived; /* the archive's entry of the message, or 0 */
 } mk_outcome;
 
 typedef struct mk_pipe mk_pipe;
@@ -78,6 +80,9 @@ const char *mk_pipe_qid(const mk_pipe *pipe);
  * the MTA with mk_pipe_error_outcome(). */
 int mk_pipe_helo(mk_pipe *pipe, const char *helo);
 int mk_pipe_mail(mk_pipe *pipe, const char *from);
+/* The SMTP AUTH name the client logged in with, for the message begun by
+ * the last mk_pipe_mail (NULL or "": none). */
+void mk_pipe_set_auth(mk_pipe *pipe, const char *name);
 /* A recipient. out->action says whether to take it: MK_ACTION_REJECT (550
  * 5.7.1: the sender is on its block list, [lists] block_action = reject)
  * or MK_ACTION_TEMPFAIL (452 4.5.3: its lists differ from the first

@@ -181,6 +181,7 @@ int mk_testmode_file(const mk_app *app, const mk_test_opts *opts, const char *pa
         mk_pipe_mail(pipe, opts->from) == 0) {
         rc = 0;
         mk_pipe_set_qid(pipe, "TEST");
+        mk_pipe_set_auth(pipe, opts->auth);
         size_t taken = 0;
         for (size_t i = 0; i < opts->n_rcpts && rc == 0; i++) {
             rc = mk_pipe_rcpt(pipe, opts->rcpts[i], &outcome);

@@ -15,6 +15,7 @@ typedef struct mk_test_opts {
     const char *client_host;
     const char *helo;
     const char *from;
+    const char *auth; /* SMTP AUTH name, or NULL */
     const char *const *rcpts;
     size_t n_rcpts;
 } mk_test_opts;

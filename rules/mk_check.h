@@ -29,6 +29,7 @@ typedef struct mk_envelope {
     mk_addr client_addr;
     int have_addr;
     const char *helo;
+    const char *auth;      /* the SMTP AUTH name, or NULL */
     const char *mail_from; /* without <>; "" for the null sender */
     const char *const *rcpts;
     size_t n_rcpts;

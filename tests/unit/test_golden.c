@@ -67,7 +67,11 @@ static void test_golden(void **state)
         mk_app app;
         mk_app_init(&app, cfg);
         const char *rcpts[] = {"postmaster@example.net"};
-        mk_test_opts opts = {NULL, "unknown", "client.example", "sender@example.org", rcpts, 1};
+        mk_test_opts opts = {.client_host = "unknown",
+                             .helo = "client.example",
+                             .from = "sender@example.org",
+                             .rcpts = rcpts,
+                             .n_rcpts = 1};
         char *out = NULL;
         size_t outlen = 0;
         FILE *fp = open_memstream(&out, &outlen);

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sqlite3.h>
+
+#include "mk_archive.h"
 #include "mk_bayes.h"
 #include "mk_dns.h"
 #include "mk_lists.h"
@@ -487,6 +490,98 @@ static void test_lists_at_eom(void **state)
     mk_test_store_dir_free(dir);
 }
 
+/* ---- the archive copy ------------------------------------------------------ */
+
+/* One message through the pipeline: client ip, SMTP AUTH name, envelope,
+ * body; the outcome in o. */
+static void archive_send(mk_app *app, const char *ip, const char *auth, const char *to,
+                         const char *body, mk_outcome *o)
+{
+    mk_pipe *p = mk_pipe_connect(app, "h", ip);
+    assert_int_equal(mk_pipe_mail(p, "<alice@example.org>"), 0);
+    mk_pipe_set_auth(p, auth);
+    assert_int_equal(rcpt(p, to), 0);
+    mk_pipe_header(p, "From", " alice@example.org");
+    mk_pipe_header(p, "Subject", " archived");
+    mk_pipe_body(p, body, strlen(body));
+    mk_pipe_eom(p, o);
+    mk_pipe_close(p);
+}
+
+/* What the milter lets through is in the archive before the MTA hears the
+ * answer, with its direction; what it refuses is not (unless [archive]
+ * rejected); an archive that cannot keep it makes the answer tempfail. */
+static void test_archive_copy(void **state)
+{
+    char *dir = g_dir_make_tmp("mk-test-archive-XXXXXX", NULL); /* mkdtemp's template */
+    char *text = g_strdup_printf("[general]\nlocal_domains = example.org, example.net\n"
+                                 "internal_networks = 10.0.0.0/8\n[archive]\nenabled = yes\n"
+                                 "directory = %s\n",
+                                 dir);
+    mk_config *cfg = config(text);
+    g_free(text);
+    mk_app app;
+    mk_app_init(&app, cfg);
+    char err[256];
+    app.archive = mk_archive_open(dir, 1, err, sizeof(err));
+    assert_non_null(app.archive);
+    struct {
+        const char *ip, *auth, *rcpt, *direction;
+    } cases[] = {
+        {"192.0.2.10", NULL, "<bob@example.net>", "in"},
+        {"192.0.2.10", "alice", "<eve@elsewhere.example>", "out"},
+        {"10.1.2.3", NULL, "<bob@example.net>", "internal"},
+        {"10.1.2.3", NULL, "<eve@elsewhere.example>", "out"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mk_outcome o;
+        archive_send(&app, cases[i].ip, cases[i].auth, cases[i].rcpt, "hello\r\n", &o);
+        assert_int_equal(o.action, MK_ACTION_ACCEPT);
+        assert_int_equal(o.archived, (long long)i + 1);
+        char *data;
+        size_t len;
+        assert_int_equal(mk_archive_get(app.archive, o.archived, &data, &len, err, sizeof(err)), 0);
+        assert_non_null(strstr(data, "Subject: archived\r\n\r\nhello\r\n"));
+        g_free(data);
+        char *db = g_build_filename(dir, "index.db", NULL);
+        sqlite3 *s;
+        sqlite3_open(db, &s);
+        sqlite3_stmt *q;
+        sqlite3_prepare_v2(s,
+                           "SELECT direction, rcpt FROM messages JOIN rcpts ON msg = id "
+                           "WHERE id = ?1",
+                           -1, &q, NULL);
+        sqlite3_bind_int64(q, 1, o.archived);
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(q, 0), cases[i].direction);
+        assert_int_equal(strncmp((const char *)sqlite3_column_text(q, 1), cases[i].rcpt + 1,
+                                 strlen(cases[i].rcpt) - 2),
+                         0);
+        sqlite3_finalize(q);
+        sqlite3_close(s);
+        g_free(db);
+    }
+    /* refused (GTUBE): not archived */
+    mk_outcome o;
+    archive_send(&app, "192.0.2.10", NULL, "<bob@example.net>", GTUBE "\r\n", &o);
+    assert_int_equal(o.action, MK_ACTION_REJECT);
+    assert_int_equal(o.archived, 0);
+    /* the store cannot be written: tempfail, not a lost message */
+    char *cmd = g_strdup_printf("chmod -R u+w '%s' && rm -rf '%s/store' && touch '%s/store'", dir,
+                                dir, dir);
+    assert_int_equal(system(cmd), 0);
+    g_free(cmd);
+    archive_send(&app, "192.0.2.10", NULL, "<bob@example.net>", "a new one\r\n", &o);
+    assert_int_equal(o.action, MK_ACTION_TEMPFAIL);
+    assert_string_equal(o.rcode, "451");
+    mk_archive_close(app.archive);
+    mk_config_free(cfg);
+    cmd = g_strdup_printf("rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    g_free(cmd);
+    g_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_lists_block_at_rcpt),
         cmocka_unit_test(test_lists_split),
         cmocka_unit_test(test_lists_at_eom),
+        cmocka_unit_test(test_archive_copy),
     };
     return cmocka_run_group_tests_name("pipe", tests, mk_test_libs_up, mk_test_libs_down);
 }
