@@ -19,6 +19,7 @@
 
 #include "mk_archive_int.h"
 #include "mk_crypto.h"
+#include "mk_log.h"
 #include "mk_msg.h"
 #include "mk_sqlite.h"
 
@@ -45,8 +46,55 @@ static const mk_sqlite_schema mk_archive_schema = {mk_archive_schema_steps, 1};
 struct mk_archive {
     char *dir;
     sqlite3 *db;
-    pthread_mutex_t lock; /* one writer of the index at a time (the milter's threads) */
+    pthread_mutex_t lock; /* one user of the index at a time (the milter's threads); recursive */
 };
+
+typedef struct mk_archive_rec {
+    mk_archive *a;
+    long settled, removed;
+} mk_archive_rec;
+
+/* One file of incoming/ at start: into place when an entry names it; gone
+ * when none does and it is older than MK_ARCHIVE_ORPHAN_S (younger ones
+ * may be a store under way in another process). */
+#define MK_ARCHIVE_ORPHAN_S 600
+static void mk_archive_recover_one(void *data, const char *sha)
+{
+    mk_archive_rec *r = data;
+    sqlite3_stmt *st = NULL;
+    int named = 0;
+    if (sqlite3_prepare_v2(r->a->db, "SELECT 1 FROM messages WHERE sha256 = ?1 LIMIT 1", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+        named = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    char err[512];
+    char *path = mk_archive_file_incoming(r->a->dir, sha);
+    struct stat sb;
+    if (named) {
+        if (mk_archive_file_settle(r->a->dir, sha, err, sizeof(err)) == 0)
+            r->settled++;
+        else
+            mk_log(LOG_WARNING, NULL, "archive: %s", err);
+    } else if (stat(path, &sb) == 0 && time(NULL) - sb.st_mtime > MK_ARCHIVE_ORPHAN_S &&
+               unlink(path) == 0) {
+        r->removed++;
+    }
+    g_free(path);
+}
+
+/* Finishes what a crash left in incoming/. */
+static void mk_archive_recover(mk_archive *a)
+{
+    mk_archive_rec r = {a, 0, 0};
+    mk_archive_file_each(a->dir, 1, mk_archive_recover_one, &r);
+    if (r.settled > 0 || r.removed > 0)
+        mk_log(LOG_NOTICE, NULL,
+               "archive: %ld committed file(s) put in place, %ld file(s) of interrupted stores "
+               "removed",
+               r.settled, r.removed);
+}
 
 mk_archive *mk_archive_open(const char *dir, int create, char *err, size_t errlen)
 {
@@ -66,8 +114,30 @@ mk_archive *mk_archive_open(const char *dir, int create, char *err, size_t errle
     mk_archive *a = g_new0(mk_archive, 1);
     a->dir = g_strdup(dir);
     a->db = db;
-    pthread_mutex_init(&a->lock, NULL);
+    if (create)
+        mk_archive_recover(a);
+    /* recursive: a search's callback may read the entries it is given */
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&a->lock, &attr);
+    pthread_mutexattr_destroy(&attr);
     return a;
+}
+
+sqlite3 *mk_archive_db(mk_archive *a)
+{
+    return a->db;
+}
+
+void mk_archive_lock(mk_archive *a)
+{
+    pthread_mutex_lock(&a->lock);
+}
+
+void mk_archive_unlock(mk_archive *a)
+{
+    pthread_mutex_unlock(&a->lock);
 }
 
 void mk_archive_close(mk_archive *a)
@@ -337,6 +407,11 @@ int mk_archive_put(mk_archive *a, const char *data, size_t len, const mk_archive
         mk_sqlite_exec(a->db, "COMMIT", err, errlen) != 0)
         goto rollback;
     rc = 0;
+    /* committed: the file goes into place (if that fails, it is read from
+     * incoming/ and put in place at the next start) */
+    char why[512];
+    if (mk_archive_file_settle(a->dir, sha, why, sizeof(why)) != 0)
+        mk_log(LOG_WARNING, NULL, "archive: entry %lld: %s", *id, why);
     goto out;
 db_fail:
     snprintf(err, errlen, "index: %s", sqlite3_errmsg(a->db));
@@ -394,7 +469,8 @@ typedef struct mk_archive_check {
     void (*problem)(void *data, const char *what);
     void *data;
     long n;
-    GHashTable *known; /* SHA -> 1: files the index names */
+    GHashTable *known;    /* SHA -> 1: files the index names */
+    long settle, orphans; /* files in incoming/ named by an entry, and not */
 } mk_archive_check;
 
 static void mk_archive_say(mk_archive_check *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -416,11 +492,23 @@ static void mk_archive_check_file(void *data, const char *sha)
         mk_archive_say(c, "file %s: added (no entry of the index names it)", sha);
 }
 
+/* Files in incoming/: named by an entry (committed, not moved into place
+ * yet) or not (a store interrupted before its commit: the MTA heard
+ * tempfail, the file is not part of the archive). Noted, not problems. */
+static void mk_archive_check_incoming(void *data, const char *sha)
+{
+    mk_archive_check *c = data;
+    if (g_hash_table_contains(c->known, sha))
+        c->settle++;
+    else
+        c->orphans++;
+}
+
 long mk_archive_verify(mk_archive *a, void (*problem)(void *data, const char *what), void *data,
                        long long *entries, char *err, size_t errlen)
 {
-    mk_archive_check c = {problem, data, 0,
-                          g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
+    mk_archive_check c = {
+        problem, data, 0, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), 0, 0};
     /* what the chain says each entry holds: id -> its store record (less
      * the retention), and the retention date it last set */
     GHashTable *stored = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
@@ -532,7 +620,17 @@ long mk_archive_verify(mk_archive *a, void (*problem)(void *data, const char *wh
     while (g_hash_table_iter_next(&it, &k, NULL))
         mk_archive_say(&c, "message %lld: deleted from the index (its link is in the chain)",
                        *(long long *)k);
-    mk_archive_file_each(a->dir, mk_archive_check_file, &c);
+    mk_archive_file_each(a->dir, 0, mk_archive_check_file, &c);
+    mk_archive_file_each(a->dir, 1, mk_archive_check_incoming, &c);
+    if (c.settle > 0 || c.orphans > 0) {
+        char *note = g_strdup_printf("note: incoming/ holds %ld file(s) of committed entries (put "
+                                     "in place at the next start) and %ld of stores interrupted "
+                                     "before their commit (not part of the archive; the MTA was "
+                                     "told to retry)",
+                                     c.settle, c.orphans);
+        problem(data, note);
+        g_free(note);
+    }
     g_hash_table_destroy(stored);
     g_hash_table_destroy(retain);
     g_hash_table_destroy(c.known);

@@ -69,4 +69,24 @@ typedef struct mk_archive_stats {
 
 int mk_archive_get_stats(mk_archive *a, mk_archive_stats *st);
 
+/* One entry, as search gives it; strings live until the callback returns. */
+typedef struct mk_archive_hit {
+    long long id, size;
+    time_t arrival, retain_until;
+    const char *sha256, *direction, *env_from, *rcpts; /* rcpts: ", "-separated */
+    const char *from, *to, *cc, *subject, *date, *message_id, *attachments;
+} mk_archive_hit;
+
+/* The entries query finds, oldest first, at most limit (0: all). A query
+ * is words, each a condition, all of which must hold: from:TEXT (From or
+ * envelope sender), to:TEXT (To, Cc or a recipient), subject:TEXT,
+ * after:YYYY-MM-DD (that day on), before:YYYY-MM-DD (up to that day),
+ * has:attachment, id:N, and free text
+ * (subject, body and attachment names, full-text); quotes group words.
+ * Calls fn per entry. Returns how many, or -1 with why in err (a query
+ * not understood names the word). */
+long mk_archive_search(mk_archive *a, const char *query, long limit,
+                       void (*fn)(void *data, const mk_archive_hit *hit), void *data, char *err,
+                       size_t errlen);
+
 #endif

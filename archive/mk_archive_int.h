@@ -4,24 +4,43 @@
 #ifndef MK_ARCHIVE_INT_H
 #define MK_ARCHIVE_INT_H
 
+#include <sqlite3.h>
 #include <stddef.h>
+
+struct mk_archive;
+
+/* The index's handle, and the lock around its use. */
+sqlite3 *mk_archive_db(struct mk_archive *a);
+void mk_archive_lock(struct mk_archive *a);
+void mk_archive_unlock(struct mk_archive *a);
 
 /* DIR/store/XX/SHA.zst; g_free it. */
 char *mk_archive_file_path(const char *dir, const char *sha);
 
-/* Writes data, zstd-compressed, as the file of sha, unless it is there
- * already (the same message stored before): a new file, synced, renamed
- * into place, its directory synced, made read-only. *stored: the file's
- * size. 0, or -1 with why. */
+/* DIR/store/incoming/SHA.zst: where a file waits until its entry is
+ * committed; g_free it. */
+char *mk_archive_file_incoming(const char *dir, const char *sha);
+
+/* Writes data, zstd-compressed, as the file of sha in incoming/, unless it
+ * is there or in place already (the same message stored before): a new
+ * file, synced, linked into incoming/, its directory synced, read-only.
+ * *stored: the file's size. 0, or -1 with why. */
 int mk_archive_file_write(const char *dir, const char *sha, const char *data, size_t len,
                           size_t *stored, char *err, size_t errlen);
 
-/* The content of sha's file, decompressed (g_free *data); nothing checked.
+/* Moves sha's file from incoming/ into place (once its entry is
+ * committed); nothing to do when it is there. 0, or -1 with why. */
+int mk_archive_file_settle(const char *dir, const char *sha, char *err, size_t errlen);
+
+/* The content of sha's file (in place, or in incoming/), decompressed
+ * (g_free *data); nothing checked.
  * 0, or -1 with why (missing: errno ENOENT). */
 int mk_archive_file_read(const char *dir, const char *sha, char **data, size_t *len, char *err,
                          size_t errlen);
 
-/* Calls fn with the name (SHA) of every file in the store. */
-void mk_archive_file_each(const char *dir, void (*fn)(void *data, const char *sha), void *data);
+/* Calls fn with the name (SHA) of every file in place in the store, or
+ * (incoming) of every file waiting in incoming/. */
+void mk_archive_file_each(const char *dir, int incoming, void (*fn)(void *data, const char *sha),
+                          void *data);
 
 #endif

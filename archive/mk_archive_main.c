@@ -4,6 +4,8 @@
  *
  * SYNOPSIS
  *   mailkeeper-archive [-c CONF] import [--direction in|out|internal] PATH...
+ *   mailkeeper-archive [-c CONF] search [--json] [--limit N] QUERY...
+ *   mailkeeper-archive [-c CONF] export --mbox FILE | --dir DIR QUERY...
  *   mailkeeper-archive [-c CONF] show ID
  *   mailkeeper-archive [-c CONF] verify
  *   mailkeeper-archive [-c CONF] stats
@@ -15,7 +17,11 @@
  *   retained [archive] retention_years from then. show prints a message
  *   byte for byte as it arrived. verify re-hashes every file and walks the
  *   hash chain of the index, and names every changed, missing, added or
- *   reordered entry or file. stats says what the archive holds.
+ *   reordered entry or file. stats says what the archive holds. search
+ *   finds entries (from:, to:, subject:, after:, before:, has:attachment,
+ *   id:, free text) and prints a table or JSON; export writes what a query
+ *   finds as an mbox file (mboxrd) or a folder of .eml files, with a
+ *   manifest of SHA-256 sums, which import takes back identically.
  *
  * EXIT STATUS
  *   0 on success; 1 when verify found a problem or import could not read
@@ -43,6 +49,8 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: " MK_PROG " [-c CONF] import [--direction in|out|internal] PATH...\n"
+                 "       " MK_PROG " [-c CONF] search [--json] [--limit N] QUERY...\n"
+                 "       " MK_PROG " [-c CONF] export --mbox FILE | --dir DIR QUERY...\n"
                  "       " MK_PROG " [-c CONF] show ID\n"
                  "       " MK_PROG " [-c CONF] verify\n"
                  "       " MK_PROG " [-c CONF] stats\n");
@@ -112,6 +120,165 @@ static int mk_import_one(void *data, const char *msg, size_t len, const char *wh
     return 0;
 }
 
+/* ---- search ------------------------------------------------------------------ */
+
+/* s as a JSON string, quotes included. */
+static void mk_json_str(GString *out, const char *s)
+{
+    g_string_append_c(out, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\')
+            g_string_append_printf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            g_string_append_printf(out, "\\u%04x", *p);
+        else
+            g_string_append_c(out, (char)*p);
+    }
+    g_string_append_c(out, '"');
+}
+
+/* s cut or padded to width characters (not bytes: UTF-8 stays whole). */
+static char *mk_column(const char *s, long width)
+{
+    if (!g_utf8_validate(s, -1, NULL))
+        s = "(not UTF-8)";
+    long n = g_utf8_strlen(s, -1);
+    char *cut = g_utf8_substring(s, 0, MIN(n, width));
+    char *out = g_strdup_printf("%s%*s", cut, (int)(width - MIN(n, width)), "");
+    g_free(cut);
+    return out;
+}
+
+static void mk_time_text(time_t t, char *buf, size_t len)
+{
+    strftime(buf, len, "%Y-%m-%d %H:%M:%S", gmtime(&t));
+}
+
+typedef struct mk_search_out {
+    int json;
+    long n;
+} mk_search_out;
+
+static void mk_search_print(void *data, const mk_archive_hit *h)
+{
+    mk_search_out *o = data;
+    char when[32], until[32];
+    mk_time_text(h->arrival, when, sizeof(when));
+    mk_time_text(h->retain_until, until, sizeof(until));
+    if (!o->json) {
+        if (o->n++ == 0)
+            printf("%-7s %-19s %-8s %-28s %-28s %s\n", "ID", "ARRIVAL (UTC)", "DIR", "FROM", "TO",
+                   "SUBJECT");
+        char *from = mk_column(*h->from ? h->from : h->env_from, 28);
+        char *to = mk_column(*h->rcpts ? h->rcpts : h->to, 28);
+        printf("%-7lld %-19s %-8s %s %s %s%s\n", h->id, when, h->direction, from, to, h->subject,
+               *h->attachments ? " [attachments]" : "");
+        g_free(from);
+        g_free(to);
+        return;
+    }
+    GString *j = g_string_new(o->n++ ? ",\n  {" : "  {");
+    g_string_append_printf(j, "\"id\": %lld, \"size\": %lld, \"arrival\": ", h->id, h->size);
+    mk_json_str(j, when);
+    const char *keys[] = {"retain_until", "sha256", "direction",  "envelope_from",
+                          "recipients",   "from",   "to",         "cc",
+                          "subject",      "date",   "message_id", "attachments"};
+    const char *vals[] = {until,      h->sha256, h->direction,  h->env_from,
+                          h->rcpts,   h->from,   h->to,         h->cc,
+                          h->subject, h->date,   h->message_id, h->attachments};
+    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+        g_string_append_printf(j, ", \"%s\": ", keys[i]);
+        mk_json_str(j, vals[i]);
+    }
+    g_string_append_c(j, '}');
+    fputs(j->str, stdout);
+    g_string_free(j, TRUE);
+}
+
+/* The query of the words left on the command line, each word one
+ * condition (quoted, so that "to:a b" stays one). g_free it. */
+static char *mk_query_of(int argc, char **argv, int first)
+{
+    GString *q = g_string_new(NULL);
+    for (int i = first; i < argc; i++) {
+        char *w = g_shell_quote(argv[i]);
+        g_string_append_printf(q, "%s%s", q->len ? " " : "", w);
+        g_free(w);
+    }
+    return g_string_free(q, FALSE);
+}
+
+/* ---- export ------------------------------------------------------------------ */
+
+typedef struct mk_export {
+    mk_archive *archive;
+    FILE *mbox;      /* --mbox, or NULL */
+    const char *dir; /* --dir, or NULL */
+    char *base;      /* --dir: its last part, as the manifest names files */
+    FILE *manifest;
+    long n, failed;
+} mk_export;
+
+/* Writes one message as mboxrd: a "From " line, the lines that start with
+ * >*"From " get one more '>', a blank line after. */
+static int mk_export_mbox(FILE *f, const mk_archive_hit *h, const char *data, size_t len)
+{
+    char when[64];
+    time_t t = h->arrival;
+    strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", gmtime(&t));
+    fprintf(f, "From %s %s\n", *h->env_from ? h->env_from : "MAILER-DAEMON", when);
+    const char *p = data, *end = data + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+        size_t q = 0;
+        while (q < n && p[q] == '>')
+            q++;
+        if (n - q >= 5 && strncmp(p + q, "From ", 5) == 0)
+            fputc('>', f);
+        fwrite(p, 1, n, f);
+        p += n;
+    }
+    if (len > 0 && data[len - 1] != '\n')
+        fputc('\n', f);
+    fputc('\n', f);
+    return ferror(f) ? -1 : 0;
+}
+
+static void mk_export_one(void *data, const mk_archive_hit *h)
+{
+    mk_export *x = data;
+    char *msg = NULL, err[512];
+    size_t len = 0;
+    if (mk_archive_get(x->archive, h->id, &msg, &len, err, sizeof(err)) != 0) {
+        fprintf(stderr, MK_PROG ": export: %s\n", err);
+        x->failed++;
+        return;
+    }
+    int rc;
+    char name[64];
+    snprintf(name, sizeof(name), "%lld.eml", h->id);
+    if (x->mbox != NULL) {
+        rc = mk_export_mbox(x->mbox, h, msg, len);
+        fprintf(x->manifest, "%s  %s (entry %lld)\n", h->sha256, name, h->id);
+    } else {
+        char *path = g_build_filename(x->dir, name, NULL);
+        GError *gerr = NULL;
+        rc = g_file_set_contents(path, msg, (gssize)len, &gerr) ? 0 : -1;
+        if (rc != 0) {
+            fprintf(stderr, MK_PROG ": export: %s\n", gerr->message);
+            g_error_free(gerr);
+        }
+        g_free(path);
+        fprintf(x->manifest, "%s  %s/%s\n", h->sha256, x->base, name);
+    }
+    if (rc != 0)
+        x->failed++;
+    else
+        x->n++;
+    g_free(msg);
+}
+
 static void mk_verify_say(void *data, const char *what)
 {
     printf("%s\n", what);
@@ -120,12 +287,14 @@ static void mk_verify_say(void *data, const char *what)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"direction", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"direction", required_argument, NULL, 'd'},
+        {"json", no_argument, NULL, 'j'},         {"limit", required_argument, NULL, 'l'},
+        {"mbox", required_argument, NULL, 'm'},   {"dir", required_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
-    const char *config_path = NULL, *direction = "in";
+    const char *config_path = NULL, *direction = "in", *mbox = NULL, *outdir = NULL;
+    int json = 0;
+    long limit = 0;
     int c;
     while ((c = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -145,13 +314,33 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
     const char *cmd = argv[optind++];
-    /* options after the command (import --direction) */
-    while ((c = getopt_long(argc, argv, "+d:", longopts, NULL)) != -1) {
-        if (c != 'd') {
+    /* options after the command (import --direction, search --json ...) */
+    while ((c = getopt_long(argc, argv, "+d:jl:m:D:", longopts, NULL)) != -1) {
+        char *end = NULL;
+        switch (c) {
+        case 'd':
+            direction = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'l':
+            limit = strtol(optarg, &end, 10);
+            if (*end != '\0' || limit <= 0) {
+                fprintf(stderr, MK_PROG ": --limit: '%s' is not a positive number\n", optarg);
+                return EX_USAGE;
+            }
+            break;
+        case 'm':
+            mbox = optarg;
+            break;
+        case 'D':
+            outdir = optarg;
+            break;
+        default:
             usage(stderr);
             return EX_USAGE;
         }
-        direction = optarg;
     }
     if (strcmp(direction, "in") != 0 && strcmp(direction, "out") != 0 &&
         strcmp(direction, "internal") != 0) {
@@ -168,7 +357,7 @@ int main(int argc, char **argv)
     int create = strcmp(cmd, "import") == 0;
     mk_archive *a = NULL;
     if (strcmp(cmd, "import") != 0 && strcmp(cmd, "show") != 0 && strcmp(cmd, "verify") != 0 &&
-        strcmp(cmd, "stats") != 0) {
+        strcmp(cmd, "stats") != 0 && strcmp(cmd, "search") != 0 && strcmp(cmd, "export") != 0) {
         usage(stderr);
         rc = EX_USAGE;
         goto out;
@@ -196,6 +385,64 @@ int main(int argc, char **argv)
                im.stored, im.failed, unreadable);
         if (im.failed || unreadable)
             rc = 1;
+    } else if (strcmp(cmd, "search") == 0) {
+        char *query = mk_query_of(argc, argv, optind);
+        mk_search_out o = {json, 0};
+        if (json)
+            printf("[\n");
+        long n = mk_archive_search(a, query, limit, mk_search_print, &o, err, sizeof(err));
+        if (json)
+            printf("%s]\n", o.n ? "\n" : "");
+        else if (n >= 0)
+            printf("%ld entr%s\n", n, n == 1 ? "y" : "ies");
+        if (n < 0) {
+            fprintf(stderr, MK_PROG ": %s\n", err);
+            rc = EX_USAGE;
+        }
+        g_free(query);
+    } else if (strcmp(cmd, "export") == 0) {
+        if ((mbox == NULL) == (outdir == NULL)) {
+            fprintf(stderr, MK_PROG ": export: give --mbox FILE or --dir DIR\n");
+            rc = EX_USAGE;
+            goto out;
+        }
+        mk_export x = {.archive = a, .dir = outdir};
+        char *trimmed = outdir ? g_strdup(outdir) : NULL;
+        while (trimmed != NULL && strlen(trimmed) > 1 && g_str_has_suffix(trimmed, "/"))
+            trimmed[strlen(trimmed) - 1] = '\0';
+        x.base = trimmed ? g_path_get_basename(trimmed) : NULL;
+        char *manifest = NULL;
+        /* beside the export, not in it (an import of the folder takes
+         * every file): checked with sha256sum -c from the folder's parent */
+        manifest = g_strconcat(mbox ? mbox : trimmed, ".sha256", NULL);
+        g_free(trimmed);
+        if (outdir != NULL && g_mkdir_with_parents(outdir, 0750) != 0)
+            fprintf(stderr, MK_PROG ": %s: cannot make it\n", outdir);
+        x.mbox = mbox ? fopen(mbox, "wbx") : NULL;
+        x.manifest = fopen(manifest, "wx");
+        if ((mbox != NULL && x.mbox == NULL) || x.manifest == NULL) {
+            fprintf(stderr, MK_PROG ": export: cannot make %s or %s (it must not exist yet)\n",
+                    mbox ? mbox : outdir, manifest);
+            rc = EX_CANTCREAT;
+        } else {
+            char *query = mk_query_of(argc, argv, optind);
+            long n = mk_archive_search(a, query, limit, mk_export_one, &x, err, sizeof(err));
+            g_free(query);
+            if (n < 0) {
+                fprintf(stderr, MK_PROG ": %s\n", err);
+                rc = EX_USAGE;
+            } else {
+                printf("%ld message(s) exported to %s, manifest %s%s\n", x.n, mbox ? mbox : outdir,
+                       manifest, x.failed ? "; some could not be read" : "");
+                rc = x.failed ? 1 : EX_OK;
+            }
+        }
+        if (x.mbox != NULL && fclose(x.mbox) != 0)
+            rc = EX_IOERR;
+        if (x.manifest != NULL && fclose(x.manifest) != 0)
+            rc = EX_IOERR;
+        g_free(manifest);
+        g_free(x.base);
     } else if (strcmp(cmd, "show") == 0) {
         char *end = NULL;
         long long id = optind < argc ? strtoll(argv[optind], &end, 10) : 0;

@@ -18,6 +18,14 @@
 
 #define MK_ARCHIVE_ZSTD_LEVEL 9
 
+char *mk_archive_file_incoming(const char *dir, const char *sha)
+{
+    char *name = g_strconcat(sha, ".zst", NULL);
+    char *path = g_build_filename(dir, "store", "incoming", name, NULL);
+    g_free(name);
+    return path;
+}
+
 char *mk_archive_file_path(const char *dir, const char *sha)
 {
     char sub[3] = {sha[0], sha[1], '\0'};
@@ -46,14 +54,16 @@ static int mk_archive_mkdir(const char *path)
 int mk_archive_file_write(const char *dir, const char *sha, const char *data, size_t len,
                           size_t *stored, char *err, size_t errlen)
 {
-    char *path = mk_archive_file_path(dir, sha);
+    char *final = mk_archive_file_path(dir, sha);
+    char *path = mk_archive_file_incoming(dir, sha);
     char *sub = g_path_get_dirname(path);
     char *store = g_path_get_dirname(sub);
     struct stat st;
     int rc = -1, fd = -1;
     char *tmp = NULL;
     void *z = NULL;
-    if (stat(path, &st) == 0) { /* stored before: once is enough */
+    /* stored before (in place, or waiting in incoming/): once is enough */
+    if (stat(final, &st) == 0 || stat(path, &st) == 0) {
         *stored = (size_t)st.st_size;
         rc = 0;
         goto out;
@@ -119,6 +129,27 @@ out:
     g_free(store);
     g_free(sub);
     g_free(path);
+    g_free(final);
+    return rc;
+}
+
+int mk_archive_file_settle(const char *dir, const char *sha, char *err, size_t errlen)
+{
+    char *from = mk_archive_file_incoming(dir, sha);
+    char *to = mk_archive_file_path(dir, sha);
+    char *sub = g_path_get_dirname(to), *in = g_path_get_dirname(from);
+    int rc = 0;
+    if (access(from, F_OK) == 0) {
+        if (mk_archive_mkdir(sub) != 0 || rename(from, to) != 0 || mk_archive_sync_dir(sub) != 0 ||
+            mk_archive_sync_dir(in) != 0) {
+            snprintf(err, errlen, "%s: %s", to, strerror(errno));
+            rc = -1;
+        }
+    }
+    g_free(in);
+    g_free(sub);
+    g_free(to);
+    g_free(from);
     return rc;
 }
 
@@ -131,6 +162,15 @@ int mk_archive_file_read(const char *dir, const char *sha, char **data, size_t *
     GError *gerr = NULL;
     int rc = -1;
     *data = NULL;
+    if (access(path, F_OK) != 0) { /* indexed, not moved into place yet (a crash between) */
+        char *in = mk_archive_file_incoming(dir, sha);
+        if (access(in, F_OK) == 0) {
+            g_free(path);
+            path = in;
+        } else {
+            g_free(in);
+        }
+    }
     if (!g_file_get_contents(path, &z, &zlen, &gerr)) {
         snprintf(err, errlen, "%s", gerr->message);
         errno = gerr->code == G_FILE_ERROR_NOENT ? ENOENT : EIO;
@@ -162,9 +202,27 @@ out:
     return rc;
 }
 
-void mk_archive_file_each(const char *dir, void (*fn)(void *data, const char *sha), void *data)
+void mk_archive_file_each(const char *dir, int incoming, void (*fn)(void *data, const char *sha),
+                          void *data)
 {
     char *store = g_build_filename(dir, "store", NULL);
+    if (incoming) {
+        char *in = g_build_filename(store, "incoming", NULL);
+        DIR *d = opendir(in);
+        struct dirent *e;
+        while (d != NULL && (e = readdir(d)) != NULL) {
+            if (g_str_has_suffix(e->d_name, ".zst")) {
+                char *sha = g_strndup(e->d_name, strlen(e->d_name) - 4);
+                fn(data, sha);
+                g_free(sha);
+            }
+        }
+        if (d != NULL)
+            closedir(d);
+        g_free(in);
+        g_free(store);
+        return;
+    }
     DIR *d = opendir(store);
     struct dirent *e;
     while (d != NULL && (e = readdir(d)) != NULL) {

@@ -13,8 +13,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Takes off the blank line that separates a message from the next one in
+ * an mbox: it is not part of the message. */
+static void mk_mailsrc_unseparate(GString *msg, size_t last_line)
+{
+    if (last_line > 0 && last_line < msg->len &&
+        (strcmp(msg->str + last_line, "\n") == 0 || strcmp(msg->str + last_line, "\r\n") == 0))
+        g_string_truncate(msg, last_line);
+}
+
 /* An mbox whose first line (read already) was a "From " line: messages
- * start at "From " lines after a blank line. */
+ * start at "From " lines after a blank line, which is not theirs. */
 static int mk_mailsrc_mbox(FILE *f, const char *path, mk_mailsrc_fn fn, void *data, int *stop)
 {
     GString *msg = g_string_new(NULL);
@@ -22,9 +31,11 @@ static int mk_mailsrc_mbox(FILE *f, const char *path, mk_mailsrc_fn fn, void *da
     size_t cap = 0, n = 0;
     ssize_t len;
     int blank = 0;
+    size_t last_line = 0; /* where the last line of msg starts */
     char what[600];
     while (!*stop && (len = getline(&line, &cap, f)) >= 0) {
         if (blank && strncmp(line, "From ", 5) == 0) {
+            mk_mailsrc_unseparate(msg, last_line);
             snprintf(what, sizeof(what), "%s, message %zu", path, ++n);
             *stop = fn(data, msg->str, msg->len, what);
             g_string_truncate(msg, 0);
@@ -37,10 +48,13 @@ static int mk_mailsrc_mbox(FILE *f, const char *path, mk_mailsrc_fn fn, void *da
             q++;
         if (q > 0 && strncmp(p + q, "From ", 5) == 0)
             p++, len--;
+        last_line = msg->len;
         g_string_append_len(msg, p, len);
         blank = line[0] == '\n' || (line[0] == '\r' && line[1] == '\n');
     }
     if (!*stop && msg->len > 0) {
+        if (blank)
+            mk_mailsrc_unseparate(msg, last_line);
         snprintf(what, sizeof(what), "%s, message %zu", path, ++n);
         *stop = fn(data, msg->str, msg->len, what);
     }

@@ -90,6 +90,11 @@ bash tests/archive/cli.sh 2>&1 | tee /tmp/mk-archive-cli.log
 last=$(tail -1 /tmp/mk-archive-cli.log)
 if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then add "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; else echo "FAIL: archive CLI run did not finish"; add 0 1; fi
 
+section "the compliance archive through Postfix (capture, fault test with SIGKILL)"
+bash tests/integration/archive.sh 2>&1 | tee /tmp/mk-archive.log
+last=$(tail -1 /tmp/mk-archive.log)
+if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then add "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; else echo "FAIL: archive run did not finish"; add 0 1; fi
+
 section "Dovecot end to end (LMTP from Postfix with the milter, IMAP moves, the shipped recipe)"
 bash tests/integration/dovecot.sh 2>&1 | tee /tmp/mk-dovecot.log
 last=$(tail -1 /tmp/mk-dovecot.log)
