@@ -37,9 +37,14 @@ static const char *const mk_archive_schema_steps[] = {
     "CREATE VIRTUAL TABLE fulltext USING fts5(subject, body, attachments);"
     "CREATE TABLE chain(seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, msg INTEGER,"
     "  record TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);",
+    /* 2: legal holds, and the audit log: a chain of its own, the same shape */
+    "CREATE TABLE holds(name TEXT PRIMARY KEY, query TEXT NOT NULL, reason TEXT NOT NULL,"
+    "  created INTEGER NOT NULL, who TEXT NOT NULL);"
+    "CREATE TABLE audit(seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, msg INTEGER,"
+    "  record TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);",
 };
 
-static const mk_sqlite_schema mk_archive_schema = {mk_archive_schema_steps, 1};
+static const mk_sqlite_schema mk_archive_schema = {mk_archive_schema_steps, 2};
 
 #define MK_ARCHIVE_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -130,6 +135,11 @@ sqlite3 *mk_archive_db(mk_archive *a)
     return a->db;
 }
 
+const char *mk_archive_dir(mk_archive *a)
+{
+    return a->dir;
+}
+
 void mk_archive_lock(mk_archive *a)
 {
     pthread_mutex_lock(&a->lock);
@@ -155,16 +165,6 @@ char *mk_archive_config_dir(const mk_config *cfg)
     return g_path_is_absolute(cfg->archive_dir)
                ? g_strdup(cfg->archive_dir)
                : g_build_filename(cfg->state_dir, cfg->archive_dir, NULL);
-}
-
-time_t mk_archive_default_retention(const mk_config *cfg, time_t arrival)
-{
-    GDateTime *t = g_date_time_new_from_unix_utc(arrival);
-    GDateTime *u = g_date_time_add_years(t, (gint)cfg->archive_retention_years);
-    time_t until = (time_t)g_date_time_to_unix(u);
-    g_date_time_unref(u);
-    g_date_time_unref(t);
-    return until;
 }
 
 /* ---- the fields of a message ---------------------------------------------- */
@@ -290,14 +290,15 @@ static char *mk_archive_rcpts(sqlite3 *db, long long id)
     return g_string_free(s, FALSE);
 }
 
-/* Appends a link; inside the caller's transaction. 0 or -1. */
-static int mk_archive_link(mk_archive *a, const char *kind, long long msg, const char *record,
-                           char *err, size_t errlen)
+int mk_archive_link(mk_archive *a, const char *table, const char *kind, long long msg,
+                    const char *record, char *err, size_t errlen)
 {
     sqlite3_stmt *st = NULL;
     char prev[MK_SHA256_HEX] = MK_ARCHIVE_GENESIS;
-    if (sqlite3_prepare_v2(a->db, "SELECT hash FROM chain ORDER BY seq DESC LIMIT 1", -1, &st,
-                           NULL) != SQLITE_OK)
+    char *sql = g_strdup_printf("SELECT hash FROM %s ORDER BY seq DESC LIMIT 1", table);
+    int prep = sqlite3_prepare_v2(a->db, sql, -1, &st, NULL);
+    g_free(sql);
+    if (prep != SQLITE_OK)
         goto fail;
     if (sqlite3_step(st) == SQLITE_ROW)
         g_strlcpy(prev, (const char *)sqlite3_column_text(st, 0), sizeof(prev));
@@ -306,10 +307,12 @@ static int mk_archive_link(mk_archive *a, const char *kind, long long msg, const
     char *text = g_strconcat(prev, "\n", record, NULL);
     mk_sha256_hex(text, strlen(text), hash);
     g_free(text);
-    if (sqlite3_prepare_v2(a->db,
-                           "INSERT INTO chain(kind, msg, record, prev, hash) VALUES (?1, ?2, ?3, "
-                           "?4, ?5)",
-                           -1, &st, NULL) != SQLITE_OK)
+    sql = g_strdup_printf("INSERT INTO %s(kind, msg, record, prev, hash) VALUES (?1, ?2, ?3, ?4, "
+                          "?5)",
+                          table);
+    prep = sqlite3_prepare_v2(a->db, sql, -1, &st, NULL);
+    g_free(sql);
+    if (prep != SQLITE_OK)
         goto fail;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, msg);
@@ -403,7 +406,7 @@ int mk_archive_put(mk_archive *a, const char *data, size_t len, const mk_archive
         goto db_fail;
     rcpts = mk_archive_rcpts(a->db, *id);
     record = mk_archive_record(row, rcpts, 1);
-    if (mk_archive_link(a, "store", *id, record, err, errlen) != 0 ||
+    if (mk_archive_link(a, "chain", "store", *id, record, err, errlen) != 0 ||
         mk_sqlite_exec(a->db, "COMMIT", err, errlen) != 0)
         goto rollback;
     rc = 0;
@@ -504,6 +507,126 @@ static void mk_archive_check_incoming(void *data, const char *sha)
         c->orphans++;
 }
 
+/* What the chain's links say (mk_archive_walk's on_link for "chain"). */
+typedef struct mk_archive_walked {
+    GHashTable *stored; /* id -> its store record, less the retention */
+    GHashTable *retain; /* id -> the retention date its links last set */
+    GHashTable *holds;  /* name -> the hold's query, for holds not released (strings of a pool) */
+    GHashTable *purged; /* id -> 1 */
+} mk_archive_walked;
+
+static void mk_archive_walked_free(mk_archive_walked *w)
+{
+    g_hash_table_destroy(w->stored);
+    g_hash_table_destroy(w->retain);
+    g_hash_table_destroy(w->holds);
+    g_hash_table_destroy(w->purged);
+}
+
+/* The value of "key=" on its own line of a record, or NULL (g_free). */
+static char *mk_archive_field(const char *record, const char *key)
+{
+    size_t klen = strlen(key);
+    for (const char *p = record; p != NULL && *p != '\0';
+         p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
+            const char *v = p + klen + 1;
+            return g_strndup(v, strcspn(v, "\n"));
+        }
+    return NULL;
+}
+
+static void mk_archive_on_link(void *data, const char *kind, long long msg, const char *record)
+{
+    mk_archive_walked *w = data;
+    long long *k = g_new(long long, 1);
+    *k = msg;
+    if (strcmp(kind, "store") == 0) {
+        const char *r = strstr(record, "retain_until=");
+        g_hash_table_replace(w->stored, k,
+                             g_strndup(record, r ? (size_t)(r - record) : strlen(record)));
+        long long *k2 = g_new(long long, 1), *v = g_new(long long, 1);
+        *k2 = msg;
+        *v = r ? g_ascii_strtoll(r + 13, NULL, 10) : 0;
+        g_hash_table_replace(w->retain, k2, v);
+        return;
+    }
+    if (strcmp(kind, "retain") == 0) {
+        char *until = mk_archive_field(record, "retain_until");
+        long long *v = g_new(long long, 1);
+        *v = until ? g_ascii_strtoll(until, NULL, 10) : 0;
+        g_free(until);
+        g_hash_table_replace(w->retain, k, v);
+        return;
+    }
+    if (strcmp(kind, "purge") == 0) {
+        g_hash_table_remove(w->stored, k);
+        g_hash_table_replace(w->purged, k, GINT_TO_POINTER(1));
+        return;
+    }
+    g_free(k);
+    char *name = mk_archive_field(record, "name");
+    if (name == NULL)
+        return;
+    if (strcmp(kind, "hold") == 0)
+        g_hash_table_replace(w->holds, (gpointer)g_intern_string(name),
+                             mk_archive_field(record, "query"));
+    else if (strcmp(kind, "release") == 0)
+        g_hash_table_remove(w->holds, g_intern_string(name));
+    g_free(name);
+}
+
+/* Walks a chain table (the chain, the audit log): each link's hash, its
+ * link to the one before, gaps; on_link (or NULL) sees each link. 0, or
+ * -1 on a database error. */
+static int mk_archive_walk(mk_archive *a, const char *table, mk_archive_check *c,
+                           void (*on_link)(void *, const char *, long long, const char *),
+                           void *data)
+{
+    sqlite3_stmt *st = NULL;
+    long long expect = 1;
+    char prev[MK_SHA256_HEX] = MK_ARCHIVE_GENESIS;
+    const char *what = strcmp(table, "audit") == 0 ? "audit log" : "chain";
+    char *sql =
+        g_strdup_printf("SELECT seq, kind, msg, record, prev, hash FROM %s ORDER BY seq", table);
+    int rc = sqlite3_prepare_v2(a->db, sql, -1, &st, NULL);
+    g_free(sql);
+    if (rc != SQLITE_OK)
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long long seq = sqlite3_column_int64(st, 0);
+        const char *kind = (const char *)sqlite3_column_text(st, 1);
+        long long msg = sqlite3_column_int64(st, 2);
+        const char *record = (const char *)sqlite3_column_text(st, 3);
+        const char *lprev = (const char *)sqlite3_column_text(st, 4);
+        const char *hash = (const char *)sqlite3_column_text(st, 5);
+        if (seq == expect + 1)
+            mk_archive_say(c, "%s: link %lld missing (deleted)", what, expect);
+        else if (seq > expect + 1)
+            mk_archive_say(c, "%s: links %lld to %lld missing (deleted)", what, expect, seq - 1);
+        char *text = g_strconcat(lprev, "\n", record, NULL);
+        char want[MK_SHA256_HEX];
+        mk_sha256_hex(text, strlen(text), want);
+        g_free(text);
+        if (strcmp(want, hash) != 0)
+            mk_archive_say(c,
+                           "%s: link %lld (%s, entry %lld) edited: its hash does not match its "
+                           "record",
+                           what, seq, kind, msg);
+        else if (strcmp(lprev, prev) != 0)
+            mk_archive_say(c,
+                           "%s: link %lld (%s, entry %lld) does not follow link %lld "
+                           "(reordered, or a link before it was replaced)",
+                           what, seq, kind, msg, seq - 1);
+        g_strlcpy(prev, hash, sizeof(prev));
+        expect = seq + 1;
+        if (on_link != NULL)
+            on_link(data, kind, msg, record);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 long mk_archive_verify(mk_archive *a, void (*problem)(void *data, const char *what), void *data,
                        long long *entries, char *err, size_t errlen)
 {
@@ -514,56 +637,14 @@ long mk_archive_verify(mk_archive *a, void (*problem)(void *data, const char *wh
     GHashTable *stored = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     GHashTable *retain = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     sqlite3_stmt *st = NULL;
-    long long expect = 1;
-    char prev[MK_SHA256_HEX] = MK_ARCHIVE_GENESIS;
     *entries = 0;
-    if (sqlite3_prepare_v2(a->db,
-                           "SELECT seq, kind, msg, record, prev, hash FROM chain ORDER BY seq", -1,
-                           &st, NULL) != SQLITE_OK)
+    mk_archive_walked w = {stored, retain,
+                           g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free),
+                           g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL)};
+    if (mk_archive_walk(a, "chain", &c, mk_archive_on_link, &w) != 0 ||
+        mk_archive_walk(a, "audit", &c, NULL, NULL) != 0)
         goto db_fail;
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        long long seq = sqlite3_column_int64(st, 0);
-        const char *kind = (const char *)sqlite3_column_text(st, 1);
-        long long msg = sqlite3_column_int64(st, 2);
-        const char *record = (const char *)sqlite3_column_text(st, 3);
-        const char *lprev = (const char *)sqlite3_column_text(st, 4);
-        const char *hash = (const char *)sqlite3_column_text(st, 5);
-        if (seq == expect + 1)
-            mk_archive_say(&c, "chain: link %lld missing (deleted)", expect);
-        else if (seq > expect + 1)
-            mk_archive_say(&c, "chain: links %lld to %lld missing (deleted)", expect, seq - 1);
-        char *text = g_strconcat(lprev, "\n", record, NULL);
-        char want[MK_SHA256_HEX];
-        mk_sha256_hex(text, strlen(text), want);
-        g_free(text);
-        if (strcmp(want, hash) != 0)
-            mk_archive_say(&c,
-                           "chain: link %lld (%s of message %lld) edited: its hash does not "
-                           "match its record",
-                           seq, kind, msg);
-        else if (strcmp(lprev, prev) != 0)
-            mk_archive_say(&c,
-                           "chain: link %lld (%s of message %lld) does not follow link %lld "
-                           "(reordered, or a link before it was replaced)",
-                           seq, kind, msg, seq - 1);
-        g_strlcpy(prev, hash, sizeof(prev));
-        expect = seq + 1;
-        if (strcmp(kind, "store") == 0) {
-            const char *r = strstr(record, "retain_until=");
-            long long *k = g_new(long long, 1);
-            *k = msg;
-            g_hash_table_replace(stored, k,
-                                 g_strndup(record, r ? (size_t)(r - record) : strlen(record)));
-            long long *k2 = g_new(long long, 1), *v = g_new(long long, 1);
-            *k2 = msg;
-            *v = r ? g_ascii_strtoll(r + 13, NULL, 10) : 0;
-            g_hash_table_replace(retain, k2, v);
-        }
-    }
-    if (step != SQLITE_DONE)
-        goto db_fail;
-    sqlite3_finalize(st);
     /* every entry of the index against its link, every file against its hash */
     if (sqlite3_prepare_v2(a->db, "SELECT " MK_ARCHIVE_ROW_COLS " FROM messages ORDER BY id", -1,
                            &st, NULL) != SQLITE_OK)
@@ -577,7 +658,9 @@ long mk_archive_verify(mk_archive *a, void (*problem)(void *data, const char *wh
         char *record = mk_archive_record(st, rcpts, 0);
         const char *linked = g_hash_table_lookup(stored, &id);
         const long long *until = g_hash_table_lookup(retain, &id);
-        if (linked == NULL)
+        if (linked == NULL && g_hash_table_contains(w.purged, &id))
+            mk_archive_say(&c, "message %lld: purged in the chain, still in the index", id);
+        else if (linked == NULL)
             mk_archive_say(&c, "message %lld: added to the index outside the chain", id);
         else if (strcmp(linked, record) != 0)
             mk_archive_say(&c,
@@ -620,6 +703,28 @@ long mk_archive_verify(mk_archive *a, void (*problem)(void *data, const char *wh
     while (g_hash_table_iter_next(&it, &k, NULL))
         mk_archive_say(&c, "message %lld: deleted from the index (its link is in the chain)",
                        *(long long *)k);
+    /* the holds in force: as the chain set them */
+    if (sqlite3_prepare_v2(a->db, "SELECT name, query FROM holds", -1, &st, NULL) != SQLITE_OK)
+        goto db_fail;
+    GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = g_intern_string((const char *)sqlite3_column_text(st, 0));
+        const char *query = (const char *)sqlite3_column_text(st, 1);
+        const char *linked_query = g_hash_table_lookup(w.holds, name);
+        g_hash_table_add(seen, (gpointer)name);
+        if (!g_hash_table_contains(w.holds, name))
+            mk_archive_say(&c, "hold %s: added outside the chain", name);
+        else if (linked_query == NULL || strcmp(linked_query, query) != 0)
+            mk_archive_say(&c, "hold %s: its query was edited", name);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    g_hash_table_iter_init(&it, w.holds);
+    while (g_hash_table_iter_next(&it, &k, NULL))
+        if (!g_hash_table_contains(seen, k))
+            mk_archive_say(&c, "hold %s: removed outside the chain (it was never released)",
+                           (const char *)k);
+    g_hash_table_destroy(seen);
     mk_archive_file_each(a->dir, 0, mk_archive_check_file, &c);
     mk_archive_file_each(a->dir, 1, mk_archive_check_incoming, &c);
     if (c.settle > 0 || c.orphans > 0) {
@@ -631,15 +736,13 @@ long mk_archive_verify(mk_archive *a, void (*problem)(void *data, const char *wh
         problem(data, note);
         g_free(note);
     }
-    g_hash_table_destroy(stored);
-    g_hash_table_destroy(retain);
+    mk_archive_walked_free(&w);
     g_hash_table_destroy(c.known);
     return c.n;
 db_fail:
     snprintf(err, errlen, "index: %s", sqlite3_errmsg(a->db));
     sqlite3_finalize(st);
-    g_hash_table_destroy(stored);
-    g_hash_table_destroy(retain);
+    mk_archive_walked_free(&w);
     g_hash_table_destroy(c.known);
     return -1;
 }

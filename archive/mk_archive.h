@@ -19,15 +19,20 @@
 #include <time.h>
 
 #include "mk_config.h"
+#include "mk_msg.h"
 
 typedef struct mk_archive mk_archive;
 
 /* Where cfg's archive lives: [archive] directory, under [general]
  * state_dir unless absolute. g_free it. */
 char *mk_archive_config_dir(const mk_config *cfg);
-/* Until when a message that arrived at arrival is kept by default:
- * [archive] retention_years later. */
-time_t mk_archive_default_retention(const mk_config *cfg, time_t arrival);
+/* What [archive] rules say of a message (msg may be NULL: envelope only):
+ * 0 when a rule says skip, else 1 with *retain_until set (the rule's
+ * years, or retention_years when none matched). *rule: the number of the
+ * rule that decided (1-based), or 0. */
+int mk_archive_rules_decide(const mk_config *cfg, const char *env_from, const char *const *rcpts,
+                            size_t n_rcpts, const mk_msg *msg, time_t arrival, time_t *retain_until,
+                            int *rule);
 
 /* Opens the archive in dir (create: makes it). NULL with why in err.
  * mk_archive_put and mk_archive_get may be called from several threads. */
@@ -88,5 +93,47 @@ typedef struct mk_archive_hit {
 long mk_archive_search(mk_archive *a, const char *query, long limit,
                        void (*fn)(void *data, const mk_archive_hit *hit), void *data, char *err,
                        size_t errlen);
+
+/* ---- what changes the archive after a store (each a link of the chain) ----- */
+
+/* who: the login name of the person at the command line. */
+
+/* Puts a legal hold on what query finds (as mk_archive_search reads it):
+ * purge leaves it, however old. name: letters, digits, - _ .; reason
+ * required. 0, or -1 with why. */
+int mk_archive_hold_add(mk_archive *a, const char *name, const char *query, const char *reason,
+                        const char *who, char *err, size_t errlen);
+int mk_archive_hold_release(mk_archive *a, const char *name, const char *who, char *err,
+                            size_t errlen);
+/* The holds in force; their number, or -1. */
+long mk_archive_hold_each(mk_archive *a,
+                          void (*fn)(void *data, const char *name, const char *query,
+                                     const char *reason, time_t created, const char *who),
+                          void *data);
+
+/* Keeps entry id until until, later than its retention date now (a
+ * retention date is lengthened, never shortened). 0, or -1 with why. */
+int mk_archive_retain(mk_archive *a, long long id, time_t until, const char *who, char *err,
+                      size_t errlen);
+
+/* Removes the entries whose retention date is past at now and that no
+ * hold covers, each removal a link; their files go when no entry names
+ * them. fn hears each expired entry (purged, or kept and why). dry_run:
+ * says, changes nothing. How many were (or would be) purged, or -1. */
+long mk_archive_purge(mk_archive *a, time_t now, int dry_run, const char *who,
+                      void (*fn)(void *data, long long id, const char *why), void *data, char *err,
+                      size_t errlen);
+
+/* ---- the audit log ----------------------------------------------------------- */
+
+/* Records that who did action (search, show, export, hold, purge, ...)
+ * about entry msg (or 0), with detail (the query, the destination...).
+ * 0, or -1 with why. */
+int mk_archive_audit(mk_archive *a, const char *who, const char *action, long long msg,
+                     const char *detail, char *err, size_t errlen);
+/* The newest limit records (0: all), oldest first: each link's number and
+ * record ("time=", "who=", "action=", "entry=", "detail=" lines). */
+long mk_archive_audit_each(mk_archive *a, long limit,
+                           void (*fn)(void *data, long long seq, const char *record), void *data);
 
 #endif

@@ -9,8 +9,17 @@
 
 struct mk_archive;
 
-/* The index's handle, and the lock around its use. */
+/* Appends a link to a chain table ("chain", or "audit" for the audit
+ * log): kind, the entry it is about (or 0) and its record; its hash covers
+ * the record and the hash of the link before. Inside the caller's
+ * transaction. 0, or -1 with why. */
+int mk_archive_link(struct mk_archive *a, const char *table, const char *kind, long long msg,
+                    const char *record, char *err, size_t errlen);
+
+/* The index's handle, the archive's directory, and the lock (recursive)
+ * around the handle's use. */
 sqlite3 *mk_archive_db(struct mk_archive *a);
+const char *mk_archive_dir(struct mk_archive *a);
 void mk_archive_lock(struct mk_archive *a);
 void mk_archive_unlock(struct mk_archive *a);
 
@@ -37,6 +46,9 @@ int mk_archive_file_settle(const char *dir, const char *sha, char *err, size_t e
  * 0, or -1 with why (missing: errno ENOENT). */
 int mk_archive_file_read(const char *dir, const char *sha, char **data, size_t *len, char *err,
                          size_t errlen);
+
+/* Removes sha's file (a purge), wherever it is. */
+void mk_archive_file_remove(const char *dir, const char *sha);
 
 /* Calls fn with the name (SHA) of every file in place in the store, or
  * (incoming) of every file waiting in incoming/. */

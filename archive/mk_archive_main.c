@@ -31,6 +31,8 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <gmime/gmime.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +62,7 @@ typedef struct mk_import {
     mk_archive *archive;
     const mk_config *cfg;
     const char *direction;
-    size_t stored, failed;
+    size_t stored, failed, skipped;
 } mk_import;
 
 /* The addresses of a header list of the message, as strings (g_free each). */
@@ -100,18 +102,25 @@ static int mk_import_one(void *data, const char *msg, size_t len, const char *wh
             env_from = g_strstrip(g_strdelimit(g_strdup(rp), "<>", ' '));
         }
     }
+    time_t until;
+    int rule;
     mk_archive_env env = {.env_from = env_from,
                           .rcpts = (const char *const *)rcpts->pdata,
                           .n_rcpts = rcpts->len,
                           .direction = im->direction,
-                          .arrival = arrival,
-                          .retain_until = mk_archive_default_retention(im->cfg, arrival)};
+                          .arrival = arrival};
     long long id;
-    if (mk_archive_put(im->archive, msg, len, &env, &id, err, sizeof(err)) != 0) {
-        fprintf(stderr, MK_PROG ": %s: %s\n", what, err);
-        im->failed++;
+    if (!mk_archive_rules_decide(im->cfg, env_from, env.rcpts, env.n_rcpts, m, arrival, &until,
+                                 &rule)) {
+        im->skipped++;
     } else {
-        im->stored++;
+        env.retain_until = until;
+        if (mk_archive_put(im->archive, msg, len, &env, &id, err, sizeof(err)) != 0) {
+            fprintf(stderr, MK_PROG ": %s: %s\n", what, err);
+            im->failed++;
+        } else {
+            im->stored++;
+        }
     }
     g_free(env_from);
     g_ptr_array_free(rcpts, TRUE);
@@ -284,16 +293,109 @@ static void mk_verify_say(void *data, const char *what)
     printf("%s\n", what);
 }
 
+/* ---- who may, and who did --------------------------------------------------- */
+
+/* The person at the command line: the sudo caller when run through sudo. */
+static const char *mk_who(void)
+{
+    const char *sudo = getenv("SUDO_USER");
+    if (geteuid() == 0 && sudo != NULL && *sudo != '\0')
+        return sudo;
+    struct passwd *pw = getpwuid(getuid());
+    return pw != NULL ? pw->pw_name : "unknown";
+}
+
+/* Whether the caller may use the archive: root, or a member of [archive]
+ * group. Says why not on stderr. */
+static int mk_may_use(const mk_config *cfg)
+{
+    if (geteuid() == 0)
+        return 1;
+    struct group *gr = getgrnam(cfg->archive_group);
+    if (gr != NULL) {
+        if (getegid() == gr->gr_gid)
+            return 1;
+        int n = getgroups(0, NULL);
+        gid_t *gids = g_new(gid_t, n > 0 ? n : 1);
+        n = getgroups(n, gids);
+        for (int i = 0; i < n; i++)
+            if (gids[i] == gr->gr_gid) {
+                g_free(gids);
+                return 1;
+            }
+        g_free(gids);
+    }
+    fprintf(stderr,
+            MK_PROG ": %s may not use the compliance archive: only members of the group '%s'%s "
+                    "may (ask the postmaster)\n",
+            mk_who(), cfg->archive_group, gr == NULL ? " (which does not exist here)" : "");
+    return 0;
+}
+
+/* Records an action in the audit log; a failure is said and fails the run. */
+static int mk_audit(mk_archive *a, const char *action, long long msg, const char *detail)
+{
+    char err[512];
+    if (mk_archive_audit(a, mk_who(), action, msg, detail, err, sizeof(err)) == 0)
+        return 0;
+    fprintf(stderr, MK_PROG ": the audit log cannot record this (%s): %s\n", action, err);
+    return -1;
+}
+
+static void mk_hold_print(void *data, const char *name, const char *query, const char *reason,
+                          time_t created, const char *who)
+{
+    char when[32];
+    mk_time_text(created, when, sizeof(when));
+    printf("%s\n  query: %s\n  reason: %s\n  since: %s UTC, by %s\n", name, query, reason, when,
+           who);
+}
+
+static void mk_purge_print(void *data, long long id, const char *why)
+{
+    printf("%lld: %s\n", id, why);
+}
+
+static void mk_audit_print(void *data, long long seq, const char *record)
+{
+    char **lines = g_strsplit(record, "\n", -1);
+    const char *time_s = "", *who = "", *action = "", *entry = "0", *detail = "";
+    for (char **l = lines; *l != NULL; l++) {
+        const char **dst = g_str_has_prefix(*l, "time=")     ? &time_s
+                           : g_str_has_prefix(*l, "who=")    ? &who
+                           : g_str_has_prefix(*l, "action=") ? &action
+                           : g_str_has_prefix(*l, "entry=")  ? &entry
+                           : g_str_has_prefix(*l, "detail=") ? &detail
+                                                             : NULL;
+        if (dst != NULL)
+            *dst = strchr(*l, '=') + 1;
+    }
+    char when[32];
+    mk_time_text((time_t)g_ascii_strtoll(time_s, NULL, 10), when, sizeof(when));
+    int about = strcmp(entry, "0") != 0;
+    printf("%-6lld %s  %-12s %-12s %s%s%s%s\n", seq, when, who, action, about ? "entry " : "",
+           about ? entry : "", about && *detail ? ": " : "", detail);
+    g_strfreev(lines);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"direction", required_argument, NULL, 'd'},
-        {"json", no_argument, NULL, 'j'},         {"limit", required_argument, NULL, 'l'},
-        {"mbox", required_argument, NULL, 'm'},   {"dir", required_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"direction", required_argument, NULL, 'd'},
+        {"json", no_argument, NULL, 'j'},
+        {"limit", required_argument, NULL, 'l'},
+        {"mbox", required_argument, NULL, 'm'},
+        {"dir", required_argument, NULL, 'D'},
+        {"reason", required_argument, NULL, 'r'},
+        {"until", required_argument, NULL, 'u'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL, *direction = "in", *mbox = NULL, *outdir = NULL;
-    int json = 0;
+    const char *reason = NULL, *until = NULL;
+    int json = 0, dry_run = 0;
     long limit = 0;
     int c;
     while ((c = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
@@ -314,10 +416,24 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
     const char *cmd = argv[optind++];
-    /* options after the command (import --direction, search --json ...) */
-    while ((c = getopt_long(argc, argv, "+d:jl:m:D:", longopts, NULL)) != -1) {
+    /* options after the command, anywhere among its words (import
+     * --direction, search --json, hold add NAME --reason ...): getopt
+     * starts afresh on the words from the command on, and moves the
+     * options before the other words */
+    int base = optind - 1;
+    optind = 0;
+    while ((c = getopt_long(argc - base, argv + base, "d:jl:m:D:r:u:n", longopts, NULL)) != -1) {
         char *end = NULL;
         switch (c) {
+        case 'r':
+            reason = optarg;
+            break;
+        case 'u':
+            until = optarg;
+            break;
+        case 'n':
+            dry_run = 1;
+            break;
         case 'd':
             direction = optarg;
             break;
@@ -342,6 +458,7 @@ int main(int argc, char **argv)
             return EX_USAGE;
         }
     }
+    optind += base;
     if (strcmp(direction, "in") != 0 && strcmp(direction, "out") != 0 &&
         strcmp(direction, "internal") != 0) {
         fprintf(stderr, MK_PROG ": --direction: '%s' is not in, out or internal\n", direction);
@@ -356,10 +473,18 @@ int main(int argc, char **argv)
     char *dir = mk_archive_config_dir(cfg);
     int create = strcmp(cmd, "import") == 0;
     mk_archive *a = NULL;
-    if (strcmp(cmd, "import") != 0 && strcmp(cmd, "show") != 0 && strcmp(cmd, "verify") != 0 &&
-        strcmp(cmd, "stats") != 0 && strcmp(cmd, "search") != 0 && strcmp(cmd, "export") != 0) {
+    static const char *const cmds[] = {"import", "show", "verify", "stats", "search",
+                                       "export", "hold", "retain", "purge", "audit"};
+    int known = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++)
+        known |= strcmp(cmd, cmds[i]) == 0;
+    if (!known) {
         usage(stderr);
         rc = EX_USAGE;
+        goto out;
+    }
+    if (!mk_may_use(cfg)) {
+        rc = EX_NOPERM;
         goto out;
     }
     a = mk_archive_open(dir, create, err, sizeof(err));
@@ -378,6 +503,8 @@ int main(int argc, char **argv)
         size_t unreadable = 0;
         for (int i = optind; i < argc; i++)
             mk_mailsrc_each(MK_PROG, argv[i], mk_import_one, &im, &unreadable);
+        if (im.skipped)
+            printf("%zu message(s) left out by [archive] rules\n", im.skipped);
         printf("%zu message(s) archived%s%s\n", im.stored,
                im.failed ? ", some could not be stored" : "",
                unreadable ? ", some files could not be read" : "");
@@ -385,6 +512,11 @@ int main(int argc, char **argv)
                im.stored, im.failed, unreadable);
         if (im.failed || unreadable)
             rc = 1;
+        char *d = g_strdup_printf("%zu message(s) from %s%s", im.stored, argv[optind],
+                                  argc - optind > 1 ? " ..." : "");
+        if (mk_audit(a, "import", 0, d) != 0)
+            rc = EX_SOFTWARE;
+        g_free(d);
     } else if (strcmp(cmd, "search") == 0) {
         char *query = mk_query_of(argc, argv, optind);
         mk_search_out o = {json, 0};
@@ -398,6 +530,11 @@ int main(int argc, char **argv)
         if (n < 0) {
             fprintf(stderr, MK_PROG ": %s\n", err);
             rc = EX_USAGE;
+        } else {
+            char *d = g_strdup_printf("%s (%ld found)", query, n);
+            if (mk_audit(a, "search", 0, d) != 0)
+                rc = EX_SOFTWARE;
+            g_free(d);
         }
         g_free(query);
     } else if (strcmp(cmd, "export") == 0) {
@@ -435,6 +572,13 @@ int main(int argc, char **argv)
                 printf("%ld message(s) exported to %s, manifest %s%s\n", x.n, mbox ? mbox : outdir,
                        manifest, x.failed ? "; some could not be read" : "");
                 rc = x.failed ? 1 : EX_OK;
+                char *q = mk_query_of(argc, argv, optind);
+                char *d =
+                    g_strdup_printf("%s -> %s (%ld message(s))", q, mbox ? mbox : outdir, x.n);
+                if (mk_audit(a, "export", 0, d) != 0)
+                    rc = EX_SOFTWARE;
+                g_free(d);
+                g_free(q);
             }
         }
         if (x.mbox != NULL && fclose(x.mbox) != 0)
@@ -443,6 +587,76 @@ int main(int argc, char **argv)
             rc = EX_IOERR;
         g_free(manifest);
         g_free(x.base);
+    } else if (strcmp(cmd, "hold") == 0) {
+        const char *sub = optind < argc ? argv[optind++] : "";
+        if (strcmp(sub, "list") == 0 && optind == argc) {
+            long n = mk_archive_hold_each(a, mk_hold_print, NULL);
+            printf("%ld hold(s) in force\n", n);
+            rc = n < 0 ? EX_SOFTWARE : mk_audit(a, "hold-list", 0, "") ? EX_SOFTWARE : EX_OK;
+        } else if (strcmp(sub, "add") == 0 && optind < argc - 1) {
+            const char *name = argv[optind++];
+            char *query = mk_query_of(argc, argv, optind);
+            if (mk_archive_hold_add(a, name, query, reason, mk_who(), err, sizeof(err)) != 0) {
+                fprintf(stderr, MK_PROG ": hold add: %s\n", err);
+                rc = 1;
+            } else {
+                printf("hold %s in force on: %s\n", name, query);
+                char *d = g_strdup_printf("%s: %s (%s)", name, query, reason);
+                rc = mk_audit(a, "hold-add", 0, d) ? EX_SOFTWARE : EX_OK;
+                g_free(d);
+            }
+            g_free(query);
+        } else if (strcmp(sub, "release") == 0 && optind == argc - 1) {
+            if (mk_archive_hold_release(a, argv[optind], mk_who(), err, sizeof(err)) != 0) {
+                fprintf(stderr, MK_PROG ": hold release: %s\n", err);
+                rc = 1;
+            } else {
+                printf("hold %s released\n", argv[optind]);
+                rc = mk_audit(a, "hold-release", 0, argv[optind]) ? EX_SOFTWARE : EX_OK;
+            }
+        } else {
+            fprintf(stderr, "usage: " MK_PROG " hold add NAME --reason TEXT QUERY... | hold list | "
+                            "hold release NAME\n");
+            rc = EX_USAGE;
+        }
+    } else if (strcmp(cmd, "retain") == 0) {
+        char *end = NULL;
+        long long id = optind < argc ? strtoll(argv[optind], &end, 10) : 0;
+        GDateTime *t = NULL;
+        int y, m, d;
+        char tail;
+        if (until != NULL && sscanf(until, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3)
+            t = g_date_time_new_utc(y, m, d, 0, 0, 0);
+        if (optind != argc - 1 || end == NULL || *end != '\0' || id <= 0 || t == NULL) {
+            fprintf(stderr, "usage: " MK_PROG " retain ID --until YYYY-MM-DD\n");
+            rc = EX_USAGE;
+        } else if (mk_archive_retain(a, id, (time_t)g_date_time_to_unix(t), mk_who(), err,
+                                     sizeof(err)) != 0) {
+            fprintf(stderr, MK_PROG ": retain: %s\n", err);
+            rc = 1;
+        } else {
+            printf("message %lld kept until %s\n", id, until);
+            rc = mk_audit(a, "retain", id, until) ? EX_SOFTWARE : EX_OK;
+        }
+        if (t != NULL)
+            g_date_time_unref(t);
+    } else if (strcmp(cmd, "purge") == 0) {
+        long n = mk_archive_purge(a, time(NULL), dry_run, mk_who(), mk_purge_print, NULL, err,
+                                  sizeof(err));
+        if (n < 0) {
+            fprintf(stderr, MK_PROG ": purge: %s\n", err);
+            rc = EX_SOFTWARE;
+        } else {
+            printf("%ld message(s) %s\n", n, dry_run ? "would be purged" : "purged");
+            char *d = g_strdup_printf("%ld message(s)%s", n, dry_run ? " (dry run)" : "");
+            rc = mk_audit(a, "purge", 0, d) ? EX_SOFTWARE : EX_OK;
+            g_free(d);
+        }
+    } else if (strcmp(cmd, "audit") == 0) {
+        if (mk_archive_audit_each(a, limit, mk_audit_print, NULL) < 0)
+            rc = EX_SOFTWARE;
+        else
+            rc = mk_audit(a, "audit", 0, "") ? EX_SOFTWARE : EX_OK;
     } else if (strcmp(cmd, "show") == 0) {
         char *end = NULL;
         long long id = optind < argc ? strtoll(argv[optind], &end, 10) : 0;
@@ -456,6 +670,12 @@ int main(int argc, char **argv)
         if (mk_archive_get(a, id, &data, &len, err, sizeof(err)) != 0) {
             fprintf(stderr, MK_PROG ": %s\n", err);
             rc = 1;
+            goto out;
+        }
+        /* recorded before the message leaves: no view goes unlogged */
+        if (mk_audit(a, "show", id, "") != 0) {
+            g_free(data);
+            rc = EX_SOFTWARE;
             goto out;
         }
         if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
@@ -473,6 +693,10 @@ int main(int argc, char **argv)
             mk_log(n ? LOG_ERR : LOG_INFO, NULL, "verify: %lld entries, %ld problem(s)", entries,
                    n);
             rc = n == 0 ? EX_OK : 1;
+            char *d = g_strdup_printf("%lld entries, %ld problem(s)", entries, n);
+            if (mk_audit(a, "verify", 0, d) != 0)
+                rc = EX_SOFTWARE;
+            g_free(d);
         }
     } else {
         mk_archive_stats st;

@@ -153,6 +153,19 @@ int mk_archive_file_settle(const char *dir, const char *sha, char *err, size_t e
     return rc;
 }
 
+void mk_archive_file_remove(const char *dir, const char *sha)
+{
+    char *paths[2] = {mk_archive_file_path(dir, sha), mk_archive_file_incoming(dir, sha)};
+    for (int i = 0; i < 2; i++) {
+        if (unlink(paths[i]) == 0) {
+            char *sub = g_path_get_dirname(paths[i]);
+            mk_archive_sync_dir(sub);
+            g_free(sub);
+        }
+        g_free(paths[i]);
+    }
+}
+
 int mk_archive_file_read(const char *dir, const char *sha, char **data, size_t *len, char *err,
                          size_t errlen)
 {

@@ -43,6 +43,7 @@ typedef enum {
     MK_CT_DNSNAME,
     MK_CT_SYMBOL,
     MK_CT_RBL_RETURNS,
+    MK_CT_ARCHIVE_RULES, /* one rule per line, continuation lines add rules */
 } mk_conf_type;
 
 typedef struct mk_conf_key {
@@ -107,6 +108,8 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("archive", "enabled", MK_CT_BOOL, archive_enabled, "no"),
     MK_K("archive", "rejected", MK_CT_BOOL, archive_rejected, "no"),
     MK_K("archive", "directory", MK_CT_STR, archive_dir, "archive"),
+    MK_K("archive", "group", MK_CT_STR, archive_group, "mailkeeper-archive"),
+    MK_K("archive", "rules", MK_CT_ARCHIVE_RULES, archive_rules, ""),
     MK_K("archive", "retention_years", MK_CT_SIZE, archive_retention_years, "7"),
     MK_K("bayes", "enabled", MK_CT_BOOL, bayes_enabled, "yes"),
     MK_K("bayes", "database", MK_CT_STR, bayes_database, "bayes.db"),
@@ -553,6 +556,53 @@ static int mk_conf_set(const mk_conf_key *key, void *base, const char *value, in
             return -1;
         mk_conf_replace_str(field, value);
         return 0;
+    case MK_CT_ARCHIVE_RULES: {
+        mk_config *cfg = base;
+        if (!append) {
+            for (size_t i = 0; i < cfg->n_archive_rules; i++)
+                free(cfg->archive_rules[i].pattern);
+            cfg->n_archive_rules = 0;
+        }
+        if (*value == '\0')
+            return 0;
+        /* FIELD:PATTERN skip | FIELD:PATTERN keep N[y] */
+        char fname[16], pattern[512], action[16], years[16] = "";
+        int n = sscanf(value, "%15[a-z]:%511s %15s %15s", fname, pattern, action, years);
+        mk_conf_archive_rule r = {0};
+        char *end = NULL;
+        if (n >= 3 && strcmp(fname, "to") == 0)
+            r.field = MK_ARCHIVE_RULE_TO;
+        else if (n >= 3 && strcmp(fname, "from") == 0)
+            r.field = MK_ARCHIVE_RULE_FROM;
+        else if (n >= 3 && strcmp(fname, "subject") == 0)
+            r.field = MK_ARCHIVE_RULE_SUBJECT;
+        else {
+            snprintf(why, len,
+                     "'%s' is not FIELD:PATTERN skip|keep YEARS (FIELD: to, from, subject)", value);
+            return -1;
+        }
+        if (strcmp(action, "skip") == 0 && n == 3) {
+            r.skip = 1;
+        } else if (strcmp(action, "keep") == 0 && n == 4 &&
+                   (r.years = (int)strtol(years, &end, 10)) > 0 && r.years <= 100 &&
+                   (*end == '\0' || strcmp(end, "y") == 0)) {
+        } else {
+            snprintf(why, len, "'%s': the action is 'skip' or 'keep YEARS' (1 to 100)", value);
+            return -1;
+        }
+        mk_conf_archive_rule *grown =
+            realloc(cfg->archive_rules, (cfg->n_archive_rules + 1) * sizeof(*grown));
+        r.pattern = strdup(pattern);
+        if (grown == NULL || r.pattern == NULL) {
+            free(r.pattern);
+            if (grown != NULL)
+                cfg->archive_rules = grown;
+            return -1;
+        }
+        cfg->archive_rules = grown;
+        cfg->archive_rules[cfg->n_archive_rules++] = r;
+        return 0;
+    }
     case MK_CT_RBL_RETURNS: {
         mk_conf_rbl *rbl = base;
         if (!append) {
@@ -568,7 +618,8 @@ static int mk_conf_set(const mk_conf_key *key, void *base, const char *value, in
 
 static int mk_conf_type_appends(mk_conf_type t)
 {
-    return t == MK_CT_NETLIST || t == MK_CT_SERVERS || t == MK_CT_RBL_RETURNS;
+    return t == MK_CT_NETLIST || t == MK_CT_SERVERS || t == MK_CT_RBL_RETURNS ||
+           t == MK_CT_ARCHIVE_RULES;
 }
 
 /* Whether key belongs to sections of kind ("rbl:" or "uribl:"). */
@@ -921,6 +972,9 @@ void mk_config_free(mk_config *cfg)
                  t == MK_CT_DNSNAME || t == MK_CT_SYMBOL)
             free(*(char **)field);
     }
+    for (size_t i = 0; i < cfg->n_archive_rules; i++)
+        free(cfg->archive_rules[i].pattern);
+    free(cfg->archive_rules);
     mk_conf_rbl *lists[2] = {cfg->rbls, cfg->uribls};
     size_t n[2] = {cfg->n_rbls, cfg->n_uribls};
     for (int l = 0; l < 2; l++) {

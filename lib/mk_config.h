@@ -50,6 +50,15 @@ typedef struct mk_conf_rbl {
     double temperror_score;
 } mk_conf_rbl;
 
+/* One rule of [archive] rules: which messages are kept how long, or not. */
+enum { MK_ARCHIVE_RULE_TO, MK_ARCHIVE_RULE_FROM, MK_ARCHIVE_RULE_SUBJECT };
+typedef struct mk_conf_archive_rule {
+    int field;     /* MK_ARCHIVE_RULE_* */
+    char *pattern; /* a glob (fnmatch), matched without regard to case */
+    int skip;      /* not archived */
+    int years;     /* kept that long */
+} mk_conf_archive_rule;
+
 /* One line of [scores]. */
 typedef struct mk_conf_score {
     char *symbol;
@@ -109,9 +118,12 @@ typedef struct mk_config {
     double lists_block_score;        /* USER_IN_BLOCKLIST */
     int lists_split_recipients;      /* 452 for recipients whose lists differ from the first's */
     /* [archive] */
-    int archive_enabled;  /* the milter archives what it lets through */
-    int archive_rejected; /* and what it refuses */
-    char *archive_dir;              /* under state_dir unless absolute */
+    int archive_enabled;                 /* the milter archives what it lets through */
+    int archive_rejected;                /* and what it refuses */
+    char *archive_dir;                   /* under state_dir unless absolute */
+    char *archive_group;                 /* who may use mailkeeper-archive (beside root) */
+    mk_conf_archive_rule *archive_rules; /* first match decides; none: kept retention_years */
+    size_t n_archive_rules;
     size_t archive_retention_years; /* how long a message is kept by default */
     /* [bayes] */
     int bayes_enabled;

@@ -595,6 +595,13 @@ static int mk_pipe_archive(mk_pipe *pipe, mk_outcome *out)
     if (app->archive == NULL || (refused && !app->cfg->archive_rejected) ||
         out->action == MK_ACTION_TEMPFAIL)
         return 0;
+    time_t now = time(NULL), until;
+    int rule;
+    if (!mk_archive_rules_decide(app->cfg, t->from, t->rcpts, t->n_rcpts, t->msg, now, &until,
+                                 &rule)) {
+        mk_log(LOG_INFO, pipe->qid, "not archived: [archive] rules, rule %d", rule);
+        return 0;
+    }
     GByteArray *bytes = g_byte_array_sized_new((guint)mk_msgbuf_size(t->buf));
     GMimeStream *s = mk_msgbuf_stream(t->buf);
     char chunk[65536];
@@ -603,13 +610,12 @@ static int mk_pipe_archive(mk_pipe *pipe, mk_outcome *out)
         g_byte_array_append(bytes, (const guint8 *)chunk, (guint)n);
     if (s != NULL)
         g_object_unref(s);
-    time_t now = time(NULL);
     mk_archive_env env = {.env_from = t->from,
                           .rcpts = t->rcpts,
                           .n_rcpts = t->n_rcpts,
                           .direction = mk_pipe_direction(pipe),
                           .arrival = now,
-                          .retain_until = mk_archive_default_retention(app->cfg, now)};
+                          .retain_until = until};
     char err[512];
     int rc = mk_archive_put(app->archive, (const char *)bytes->data, bytes->len, &env,
                             &out->archived, err, sizeof(err));
