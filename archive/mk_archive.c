@@ -50,6 +50,8 @@ static const mk_sqlite_schema mk_archive_schema = {mk_archive_schema_steps, 2};
 
 struct mk_archive {
     char *dir;
+    unsigned char key[MK_GCM_KEY]; /* files encrypted at rest under it, when has_key */
+    int has_key;
     sqlite3 *db;
     pthread_mutex_t lock; /* one user of the index at a time (the milter's threads); recursive */
 };
@@ -128,6 +130,33 @@ mk_archive *mk_archive_open(const char *dir, int create, char *err, size_t errle
     pthread_mutex_init(&a->lock, &attr);
     pthread_mutexattr_destroy(&attr);
     return a;
+}
+
+/* The key of encryption at rest, or NULL. */
+static const unsigned char *mk_archive_key(const mk_archive *a)
+{
+    return a->has_key ? a->key : NULL;
+}
+
+mk_archive *mk_archive_open_config(const mk_config *cfg, int create, char *err, size_t errlen)
+{
+    char *dir = mk_archive_config_dir(cfg);
+    mk_archive *a = mk_archive_open(dir, create, err, errlen);
+    g_free(dir);
+    if (a != NULL && cfg->archive_key_file[0] != '\0' &&
+        mk_archive_use_key_file(a, cfg->archive_key_file, err, errlen) != 0) {
+        mk_archive_close(a);
+        return NULL;
+    }
+    return a;
+}
+
+int mk_archive_use_key_file(mk_archive *a, const char *path, char *err, size_t errlen)
+{
+    if (mk_crypto_key_file(path, a->key, err, errlen) != 0)
+        return -1;
+    a->has_key = 1;
+    return 0;
 }
 
 sqlite3 *mk_archive_db(mk_archive *a)
@@ -338,7 +367,7 @@ int mk_archive_put(mk_archive *a, const char *data, size_t len, const mk_archive
     mk_sha256_hex(data, len, sha);
     size_t stored;
     /* the file first: an index entry never names a file that is not there */
-    if (mk_archive_file_write(a->dir, sha, data, len, &stored, err, errlen) != 0)
+    if (mk_archive_file_write(a->dir, mk_archive_key(a), sha, data, len, &stored, err, errlen) != 0)
         return -1;
     mk_archive_fields f;
     mk_archive_fields_of(data, len, &f);
@@ -452,7 +481,7 @@ int mk_archive_get(mk_archive *a, long long id, char **data, size_t *len, char *
         snprintf(err, errlen, "no message %lld in the archive", id);
         return -1;
     }
-    if (mk_archive_file_read(a->dir, sha, data, len, err, errlen) != 0)
+    if (mk_archive_file_read(a->dir, mk_archive_key(a), sha, data, len, err, errlen) != 0)
         return -1;
     char got[MK_SHA256_HEX];
     mk_sha256_hex(*data, *len, got);
@@ -678,7 +707,8 @@ long mk_archive_verify(mk_archive *a, void (*problem)(void *data, const char *wh
         char *content = NULL;
         size_t len = 0;
         char why[512];
-        if (mk_archive_file_read(a->dir, sha, &content, &len, why, sizeof(why)) != 0) {
+        if (mk_archive_file_read(a->dir, mk_archive_key(a), sha, &content, &len, why,
+                                 sizeof(why)) != 0) {
             mk_archive_say(&c, "message %lld: file %s %s", id, sha,
                            errno == ENOENT ? "missing" : "changed (it no longer reads as zstd)");
         } else {

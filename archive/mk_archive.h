@@ -23,6 +23,11 @@
 
 typedef struct mk_archive mk_archive;
 
+/* Encrypts the files stored from now on with AES-256-GCM under the key in
+ * path (32 bytes, or 64 hex digits), and reads encrypted ones with it.
+ * 0, or -1 with why. */
+int mk_archive_use_key_file(mk_archive *a, const char *path, char *err, size_t errlen);
+
 /* Where cfg's archive lives: [archive] directory, under [general]
  * state_dir unless absolute. g_free it. */
 char *mk_archive_config_dir(const mk_config *cfg);
@@ -37,6 +42,9 @@ int mk_archive_rules_decide(const mk_config *cfg, const char *env_from, const ch
 /* Opens the archive in dir (create: makes it). NULL with why in err.
  * mk_archive_put and mk_archive_get may be called from several threads. */
 mk_archive *mk_archive_open(const char *dir, int create, char *err, size_t errlen);
+/* mk_archive_open of cfg's archive (mk_archive_config_dir), with its key
+ * file when [archive] key_file is set. */
+mk_archive *mk_archive_open_config(const mk_config *cfg, int create, char *err, size_t errlen);
 void mk_archive_close(mk_archive *a);
 
 /* What is known of a message beside its bytes; strings belong to the caller. */

@@ -33,9 +33,10 @@ char *mk_archive_file_incoming(const char *dir, const char *sha);
 /* Writes data, zstd-compressed, as the file of sha in incoming/, unless it
  * is there or in place already (the same message stored before): a new
  * file, synced, linked into incoming/, its directory synced, read-only.
- * *stored: the file's size. 0, or -1 with why. */
-int mk_archive_file_write(const char *dir, const char *sha, const char *data, size_t len,
-                          size_t *stored, char *err, size_t errlen);
+ * With key (32 bytes, or NULL) the file is encrypted with AES-256-GCM,
+ * its name (sha) bound to it. *stored: the file's size. 0, or -1 with why. */
+int mk_archive_file_write(const char *dir, const unsigned char *key, const char *sha,
+                          const char *data, size_t len, size_t *stored, char *err, size_t errlen);
 
 /* Moves sha's file from incoming/ into place (once its entry is
  * committed); nothing to do when it is there. 0, or -1 with why. */
@@ -44,8 +45,8 @@ int mk_archive_file_settle(const char *dir, const char *sha, char *err, size_t e
 /* The content of sha's file (in place, or in incoming/), decompressed
  * (g_free *data); nothing checked.
  * 0, or -1 with why (missing: errno ENOENT). */
-int mk_archive_file_read(const char *dir, const char *sha, char **data, size_t *len, char *err,
-                         size_t errlen);
+int mk_archive_file_read(const char *dir, const unsigned char *key, const char *sha, char **data,
+                         size_t *len, char *err, size_t errlen);
 
 /* Removes sha's file (a purge), wherever it is. */
 void mk_archive_file_remove(const char *dir, const char *sha);

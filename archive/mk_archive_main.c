@@ -487,7 +487,7 @@ int main(int argc, char **argv)
         rc = EX_NOPERM;
         goto out;
     }
-    a = mk_archive_open(dir, create, err, sizeof(err));
+    a = mk_archive_open_config(cfg, create, err, sizeof(err));
     if (a == NULL) {
         fprintf(stderr, MK_PROG ": the archive %s: %s\n", dir, err);
         rc = EX_NOINPUT;

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "mk_archive_int.h"
+#include "mk_crypto.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <zstd.h>
 
 #define MK_ARCHIVE_ZSTD_LEVEL 9
+#define MK_ARCHIVE_SEALED     "MKA1" /* an encrypted file starts so */
 
 char *mk_archive_file_incoming(const char *dir, const char *sha)
 {
@@ -51,8 +53,8 @@ static int mk_archive_mkdir(const char *path)
     return mkdir(path, 0750) == 0 || errno == EEXIST ? 0 : -1;
 }
 
-int mk_archive_file_write(const char *dir, const char *sha, const char *data, size_t len,
-                          size_t *stored, char *err, size_t errlen)
+int mk_archive_file_write(const char *dir, const unsigned char *key, const char *sha,
+                          const char *data, size_t len, size_t *stored, char *err, size_t errlen)
 {
     char *final = mk_archive_file_path(dir, sha);
     char *path = mk_archive_file_incoming(dir, sha);
@@ -78,6 +80,18 @@ int mk_archive_file_write(const char *dir, const char *sha, const char *data, si
     if (ZSTD_isError(zlen)) {
         snprintf(err, errlen, "zstd: %s", ZSTD_getErrorName(zlen));
         goto out;
+    }
+    if (key != NULL) { /* "MKA1", then AES-256-GCM of the zstd frame, bound to its name */
+        unsigned char *sealed = g_malloc(4 + zlen + MK_GCM_OVERHEAD);
+        memcpy(sealed, MK_ARCHIVE_SEALED, 4);
+        long n = mk_gcm_seal(key, sha, strlen(sha), z, zlen, sealed + 4);
+        g_free(z);
+        z = sealed;
+        if (n < 0) {
+            snprintf(err, errlen, "AES-256-GCM: cannot encrypt");
+            goto out;
+        }
+        zlen = (size_t)n + 4;
     }
     tmp = g_strconcat(sub, "/.tmp-XXXXXX", NULL); /* mkstemp's template */
     fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0440);
@@ -166,8 +180,8 @@ void mk_archive_file_remove(const char *dir, const char *sha)
     }
 }
 
-int mk_archive_file_read(const char *dir, const char *sha, char **data, size_t *len, char *err,
-                         size_t errlen)
+int mk_archive_file_read(const char *dir, const unsigned char *key, const char *sha, char **data,
+                         size_t *len, char *err, size_t errlen)
 {
     char *path = mk_archive_file_path(dir, sha);
     gchar *z = NULL;
@@ -189,6 +203,28 @@ int mk_archive_file_read(const char *dir, const char *sha, char **data, size_t *
         errno = gerr->code == G_FILE_ERROR_NOENT ? ENOENT : EIO;
         g_error_free(gerr);
         goto out;
+    }
+    if (zlen >= 4 && memcmp(z, MK_ARCHIVE_SEALED, 4) == 0) {
+        if (key == NULL) {
+            snprintf(err, errlen, "%s: encrypted, and no [archive] key_file is configured", path);
+            errno = EACCES;
+            goto out;
+        }
+        gchar *plain = g_malloc(zlen);
+        long n = mk_gcm_open(key, sha, strlen(sha), (unsigned char *)z + 4, zlen - 4,
+                             (unsigned char *)plain);
+        if (n < 0) {
+            snprintf(err, errlen,
+                     "%s: does not decrypt with the configured key (changed, or "
+                     "another key)",
+                     path);
+            g_free(plain);
+            errno = EIO;
+            goto out;
+        }
+        g_free(z);
+        z = plain;
+        zlen = (gsize)n;
     }
     unsigned long long size = ZSTD_getFrameContentSize(z, zlen);
     if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1ULL << 34)) {
@@ -215,23 +251,30 @@ out:
     return rc;
 }
 
+/* Calls fn with the SHA of each file (NAME.zst) of one directory. */
+static void mk_archive_file_each_in(const char *path, void (*fn)(void *data, const char *sha),
+                                    void *data)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (g_str_has_suffix(e->d_name, ".zst")) {
+            char *sha = g_strndup(e->d_name, strlen(e->d_name) - 4);
+            fn(data, sha);
+            g_free(sha);
+        }
+    }
+    if (d != NULL)
+        closedir(d);
+}
+
 void mk_archive_file_each(const char *dir, int incoming, void (*fn)(void *data, const char *sha),
                           void *data)
 {
     char *store = g_build_filename(dir, "store", NULL);
     if (incoming) {
         char *in = g_build_filename(store, "incoming", NULL);
-        DIR *d = opendir(in);
-        struct dirent *e;
-        while (d != NULL && (e = readdir(d)) != NULL) {
-            if (g_str_has_suffix(e->d_name, ".zst")) {
-                char *sha = g_strndup(e->d_name, strlen(e->d_name) - 4);
-                fn(data, sha);
-                g_free(sha);
-            }
-        }
-        if (d != NULL)
-            closedir(d);
+        mk_archive_file_each_in(in, fn, data);
         g_free(in);
         g_free(store);
         return;
@@ -242,17 +285,7 @@ void mk_archive_file_each(const char *dir, int incoming, void (*fn)(void *data, 
         if (strlen(e->d_name) != 2)
             continue;
         char *sub = g_build_filename(store, e->d_name, NULL);
-        DIR *s = opendir(sub);
-        struct dirent *f;
-        while (s != NULL && (f = readdir(s)) != NULL) {
-            if (g_str_has_suffix(f->d_name, ".zst")) {
-                char *sha = g_strndup(f->d_name, strlen(f->d_name) - 4);
-                fn(data, sha);
-                g_free(sha);
-            }
-        }
-        if (s != NULL)
-            closedir(s);
+        mk_archive_file_each_in(sub, fn, data);
         g_free(sub);
     }
     if (d != NULL)

@@ -109,6 +109,7 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("archive", "rejected", MK_CT_BOOL, archive_rejected, "no"),
     MK_K("archive", "directory", MK_CT_STR, archive_dir, "archive"),
     MK_K("archive", "group", MK_CT_STR, archive_group, "mailkeeper-archive"),
+    MK_K("archive", "key_file", MK_CT_STR, archive_key_file, ""),
     MK_K("archive", "rules", MK_CT_ARCHIVE_RULES, archive_rules, ""),
     MK_K("archive", "retention_years", MK_CT_SIZE, archive_retention_years, "7"),
     MK_K("bayes", "enabled", MK_CT_BOOL, bayes_enabled, "yes"),

@@ -122,6 +122,7 @@ typedef struct mk_config {
     int archive_rejected;                /* and what it refuses */
     char *archive_dir;                   /* under state_dir unless absolute */
     char *archive_group;                 /* who may use mailkeeper-archive (beside root) */
+    char *archive_key_file;              /* "": files not encrypted at rest */
     mk_conf_archive_rule *archive_rules; /* first match decides; none: kept retention_years */
     size_t n_archive_rules;
     size_t archive_retention_years; /* how long a message is kept by default */

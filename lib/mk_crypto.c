@@ -5,7 +5,12 @@
 
 #include "mk_crypto.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 struct mk_sha256 {
@@ -53,4 +58,73 @@ void mk_sha256_hex(const void *data, size_t len, char out[MK_SHA256_HEX])
     mk_sha256 *h = mk_sha256_new();
     mk_sha256_add(h, data, len);
     mk_sha256_end(h, out);
+}
+
+long mk_gcm_seal(const unsigned char key[MK_GCM_KEY], const void *aad, size_t aadlen,
+                 const void *in, size_t len, unsigned char *out)
+{
+    unsigned char *nonce = out, *ct = out + 12, *tag = out + 12 + len;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int n = 0, f = 0;
+    long rc = -1;
+    if (c != NULL && RAND_bytes(nonce, 12) == 1 &&
+        EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce) == 1 &&
+        (aad == NULL || EVP_EncryptUpdate(c, NULL, &n, aad, (int)aadlen) == 1) &&
+        EVP_EncryptUpdate(c, ct, &n, in, (int)len) == 1 &&
+        EVP_EncryptFinal_ex(c, ct + n, &f) == 1 &&
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1)
+        rc = (long)len + MK_GCM_OVERHEAD;
+    EVP_CIPHER_CTX_free(c);
+    return rc;
+}
+
+long mk_gcm_open(const unsigned char key[MK_GCM_KEY], const void *aad, size_t aadlen,
+                 const unsigned char *in, size_t len, unsigned char *out)
+{
+    if (len < MK_GCM_OVERHEAD)
+        return -1;
+    size_t clen = len - MK_GCM_OVERHEAD;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int n = 0, f = 0;
+    long rc = -1;
+    if (c != NULL && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, in) == 1 &&
+        (aad == NULL || EVP_DecryptUpdate(c, NULL, &n, aad, (int)aadlen) == 1) &&
+        EVP_DecryptUpdate(c, out, &n, in + 12, (int)clen) == 1 &&
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(in + 12 + clen)) == 1 &&
+        EVP_DecryptFinal_ex(c, out + n, &f) == 1)
+        rc = (long)clen;
+    EVP_CIPHER_CTX_free(c);
+    return rc;
+}
+
+int mk_crypto_key_file(const char *path, unsigned char key[MK_GCM_KEY], char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    unsigned char buf[130];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    if (n == MK_GCM_KEY) {
+        memcpy(key, buf, MK_GCM_KEY);
+        return 0;
+    }
+    if (n == 2 * MK_GCM_KEY) {
+        for (int i = 0; i < MK_GCM_KEY; i++) {
+            unsigned v;
+            char hex[3] = {(char)buf[2 * i], (char)buf[2 * i + 1], 0};
+            if (sscanf(hex, "%2x", &v) != 1 || !isxdigit(buf[2 * i]) || !isxdigit(buf[2 * i + 1])) {
+                snprintf(err, errlen, "%s: not 64 hex digits", path);
+                return -1;
+            }
+            key[i] = (unsigned char)v;
+        }
+        return 0;
+    }
+    snprintf(err, errlen, "%s: a key is 32 bytes or 64 hex digits (openssl rand -hex 32)", path);
+    return -1;
 }

@@ -18,4 +18,19 @@ mk_sha256 *mk_sha256_new(void);
 void mk_sha256_add(mk_sha256 *h, const void *data, size_t len);
 void mk_sha256_end(mk_sha256 *h, char out[MK_SHA256_HEX]);
 
+/* AES-256-GCM. seal: out (len + MK_GCM_OVERHEAD bytes) = a random 12-byte
+ * nonce, the ciphertext, the 16-byte tag; aad (may be NULL) is bound to
+ * it, not stored. open: the reverse; -1 when the key, the aad or a byte
+ * is wrong. Both return the output length or -1. */
+#define MK_GCM_KEY      32
+#define MK_GCM_OVERHEAD (12 + 16)
+long mk_gcm_seal(const unsigned char key[MK_GCM_KEY], const void *aad, size_t aadlen,
+                 const void *in, size_t len, unsigned char *out);
+long mk_gcm_open(const unsigned char key[MK_GCM_KEY], const void *aad, size_t aadlen,
+                 const unsigned char *in, size_t len, unsigned char *out);
+
+/* Reads a key file: 32 bytes, or 64 hex digits (and a line break). 0, or
+ * -1 with why. */
+int mk_crypto_key_file(const char *path, unsigned char key[MK_GCM_KEY], char *err, size_t errlen);
+
 #endif

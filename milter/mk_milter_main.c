@@ -138,9 +138,7 @@ static int app_open_stores(mk_app *app, int which, char *why, size_t wlen)
         app->lists = mk_lists_reader_new(cfg);
     if (cfg->archive_enabled && which == APP_STORES_ALL) {
         char err[512];
-        char *dir = mk_archive_config_dir(cfg);
-        app->archive = mk_archive_open(dir, 1, err, sizeof(err));
-        g_free(dir);
+        app->archive = mk_archive_open_config(cfg, 1, err, sizeof(err));
         if (app->archive == NULL) {
             snprintf(why, wlen, "%s: [archive]: %s", cfg->path, err);
             return -1;

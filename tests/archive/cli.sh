@@ -164,5 +164,26 @@ t_group() {
     "$A" -c "$W/c.conf" audit --limit 3 | grep -q ' nobody *search '
 }
 check "access by group: someone outside the archive's group is refused in words (exit 77); a member may search, and the audit log names them" t_group
+t_encrypted() {
+    mkdir -p "$W/enc"
+    openssl rand -hex 32 > "$W/enc.key"
+    printf '[general]\nstate_dir = %s/enc\n[archive]\nkey_file = %s/enc.key\n' "$W" "$W" > "$W/enc.conf"
+    printf 'From: a@example.org\nSubject: secret\n\nthe canary phrase zebra-quartz-7731\n' > "$W/secret.eml"
+    local E=("$A" -c "$W/enc.conf")
+    "${E[@]}" import "$W/secret.eml" > /dev/null || return 1
+    # the stored file: neither the text nor a zstd frame, an AES-256-GCM envelope
+    local f; f=$(find "$W/enc/archive/store" -name '*.zst')
+    [ -n "$f" ] && ! grep -q 'zebra-quartz' "$f" && [ "$(head -c 4 "$f")" = MKA1 ] || return 1
+    "${E[@]}" show 1 | cmp - "$W/secret.eml" || return 1
+    "${E[@]}" verify > /dev/null || return 1
+    # another key, or none: a clear refusal, and verify names the file
+    openssl rand -hex 32 > "$W/other.key"
+    printf '[general]\nstate_dir = %s/enc\n[archive]\nkey_file = %s/other.key\n' "$W" "$W" > "$W/other.conf"
+    ! "$A" -c "$W/other.conf" show 1 2> "$W/err" && grep -q 'does not decrypt with the configured key' "$W/err" || return 1
+    printf '[general]\nstate_dir = %s/enc\n' "$W" > "$W/nokey.conf"
+    ! "$A" -c "$W/nokey.conf" show 1 2> "$W/err" && grep -q 'no \[archive\] key_file' "$W/err" || return 1
+    ! "$A" -c "$W/other.conf" verify > /dev/null
+}
+check "encryption at rest: the stored file is AES-256-GCM (no text, no zstd frame); show and verify with the key; another key or none is refused in words" t_encrypted
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
