@@ -103,5 +103,24 @@ t_fault() {
 check "fault test: SIGKILL of the milter's worker during 50 SMTP sessions loses no acknowledged message, and verify passes" t_fault
 [ -f "$RIG/fault.txt" ] && sed 's/^/    /' "$RIG/fault.txt"
 
+# tampering with what Postfix's messages left, each kind named by verify
+qw() { python3 -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1], isolation_level=None).execute(sys.argv[2])' "$RIG/state/archive/index.db" "$1"; }
+t_tamper() {
+    "${A[@]}" verify > /dev/null || { echo "not intact to begin with"; return 1; }
+    local s1 s2 f
+    s1=$(q "SELECT sha256 FROM messages WHERE subject = 'in-00010'")
+    s2=$(q "SELECT sha256 FROM messages WHERE subject = 'in-00011'")
+    f=$RIG/state/archive/store/${s1:0:2}/$s1.zst
+    chmod u+w "$f" && printf 'X' | dd of="$f" bs=1 seek=12 conv=notrunc 2> /dev/null
+    rm -f "$RIG/state/archive/store/${s2:0:2}/$s2.zst"
+    qw "UPDATE messages SET subject = 'nothing to see' WHERE subject = 'in-00012'"
+    qw "UPDATE audit SET record = replace(record, 'action=verify', 'action=stats') WHERE seq = 1"
+    local out; out=$("${A[@]}" verify) && return 1
+    echo "$out" | grep -q "file $s1 changed" || { echo "$out"; return 1; }
+    echo "$out" | grep -q "file $s2 missing" || { echo "$out"; return 1; }
+    echo "$out" | grep -q "its index entry was edited" || { echo "$out"; return 1; }
+    echo "$out" | grep -q '^audit log: link 1 (.*) edited' || { echo "$out"; return 1; }
+}
+check "tampering with the Postfix-filled archive: a changed byte in a file, a deleted file, an edited index row and an edited audit row are each named by verify (exit 1)" t_tamper
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
