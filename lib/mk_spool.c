@@ -118,7 +118,8 @@ static GPtrArray *mk_spool_list(const char *dir)
         }
     }
     closedir(d);
-    qsort(names->pdata, names->len, sizeof(gpointer), mk_spool_cmp);
+    if (names->len > 1)
+        qsort(names->pdata, names->len, sizeof(gpointer), mk_spool_cmp);
     return names;
 }
 

@@ -752,7 +752,8 @@ static int mk_sa_load_path(mk_sa_loader *ld, const char *path, char *err, size_t
         if (g_str_has_suffix(e->d_name, ".cf"))
             g_ptr_array_add(names, g_build_filename(path, e->d_name, NULL));
     closedir(d);
-    qsort(names->pdata, names->len, sizeof(gpointer), mk_sa_by_name);
+    if (names->len > 1)
+        qsort(names->pdata, names->len, sizeof(gpointer), mk_sa_by_name);
     int rc = 0;
     for (guint i = 0; i < names->len && rc == 0; i++)
         rc = mk_sa_load_file(ld, names->pdata[i], err, errlen);

@@ -224,12 +224,12 @@ t_concurrency() {
         _ "$D/sieve-pipe/mailkeeper-sieve-learn" "$RIG/conc"
     local t1; t1=$(date +%s%N)
     wait "$smtp" || { echo "smtp-source failed"; cat "$RIG/conc/smtp.out"; return 1; }
-    echo "1000 learn events in $(( (t1 - t0) / 1000000 )) ms (10 at a time) beside 20 SMTP sessions"
+    echo "1000 learn events in $(( (t1 - t0) / 1000000 )) ms (10 at a time) beside 20 SMTP sessions" | tee "$RIG/conc.txt"
     local nonzero; nonzero=$(cat "$RIG/conc/"*.rc | grep -vcx 0)
     [ "$nonzero" = 0 ] || { echo "$nonzero learn events failed"; cat "$RIG/conc/"*.err | sort | uniq -c | head; return 1; }
     ! cat "$RIG/conc/"*.err | grep -i 'locked' || return 1
     local spooled; spooled=$(cat "$RIG/conc/"*.err | grep -c 'learned later')
-    echo "spooled when the store was busy: $spooled"
+    echo "spooled when the store was busy: $spooled" | tee -a "$RIG/conc.txt"
     "${LEARN[@]}" --spool > /dev/null || return 1 # what the spool still holds
     local s1 h1; s1=$(spam_count); h1=$(ham_count)
     echo "global store: spam $s0 -> $s1, ham $h0 -> $h1"
@@ -252,6 +252,7 @@ t_concurrency() {
     ! grep -i 'locked' "$RIG/milter.log"
 }
 check "1,000 learn events beside 20 parallel SMTP sessions: none fails, no 'database is locked' reaches anyone, spam, ham and list counts add up exactly" t_concurrency
+[ -f "$RIG/conc.txt" ] && sed 's/^/    /' "$RIG/conc.txt"
 
 grep -q 'Fatal\|Panic' "$D/dovecot.log" && { echo "Dovecot log:"; grep 'Fatal\|Panic' "$D/dovecot.log" | head; }
 echo "$pass passed, $fail failed"
