@@ -52,6 +52,10 @@ struct mk_archive {
     char *dir;
     unsigned char key[MK_GCM_KEY]; /* files encrypted at rest under it, when has_key */
     int has_key;
+    /* the last link of each chain (0: "chain", 1: "audit") made in the
+     * open transaction, written to DIR/TABLE.head once it is committed */
+    long long head_seq[2];
+    char head_hash[2][MK_SHA256_HEX];
     sqlite3 *db;
     pthread_mutex_t lock; /* one user of the index at a time (the milter's threads); recursive */
 };
@@ -319,6 +323,31 @@ static char *mk_archive_rcpts(sqlite3 *db, long long id)
     return g_string_free(s, FALSE);
 }
 
+static char *mk_archive_head_path(const mk_archive *a, int t)
+{
+    return g_build_filename(a->dir, t ? "audit.head" : "chain.head", NULL);
+}
+
+void mk_archive_heads(mk_archive *a, int committed)
+{
+    for (int t = 0; t < 2; t++) {
+        if (a->head_seq[t] == 0)
+            continue;
+        if (committed) {
+            char *path = mk_archive_head_path(a, t);
+            char *text = g_strdup_printf("%lld %s\n", a->head_seq[t], a->head_hash[t]);
+            GError *gerr = NULL;
+            if (!g_file_set_contents(path, text, -1, &gerr)) {
+                mk_log(LOG_WARNING, NULL, "archive: %s", gerr->message);
+                g_error_free(gerr);
+            }
+            g_free(text);
+            g_free(path);
+        }
+        a->head_seq[t] = 0;
+    }
+}
+
 int mk_archive_link(mk_archive *a, const char *table, const char *kind, long long msg,
                     const char *record, char *err, size_t errlen)
 {
@@ -351,6 +380,9 @@ int mk_archive_link(mk_archive *a, const char *table, const char *kind, long lon
     if (sqlite3_step(st) != SQLITE_DONE)
         goto fail;
     sqlite3_finalize(st);
+    int t = strcmp(table, "audit") == 0;
+    a->head_seq[t] = sqlite3_last_insert_rowid(a->db);
+    g_strlcpy(a->head_hash[t], hash, MK_SHA256_HEX);
     return 0;
 fail:
     snprintf(err, errlen, "index: %s", sqlite3_errmsg(a->db));
@@ -439,6 +471,7 @@ int mk_archive_put(mk_archive *a, const char *data, size_t len, const mk_archive
         mk_sqlite_exec(a->db, "COMMIT", err, errlen) != 0)
         goto rollback;
     rc = 0;
+    mk_archive_heads(a, 1);
     /* committed: the file goes into place (if that fails, it is read from
      * incoming/ and put in place at the next start) */
     char why[512];
@@ -448,6 +481,7 @@ int mk_archive_put(mk_archive *a, const char *data, size_t len, const mk_archive
 db_fail:
     snprintf(err, errlen, "index: %s", sqlite3_errmsg(a->db));
 rollback:
+    mk_archive_heads(a, 0);
     sqlite3_finalize(st);
     st = NULL;
     {
@@ -605,6 +639,36 @@ static void mk_archive_on_link(void *data, const char *kind, long long msg, cons
     g_free(name);
 }
 
+/* Against the head file of table t (the last link known committed): a
+ * chain that ends before it lost its newest links; one whose link there
+ * differs was rewritten. No head file: nothing to compare with. */
+static void mk_archive_check_head(mk_archive *a, int t, const char *what, mk_archive_check *c)
+{
+    char *path = mk_archive_head_path(a, t), *text = NULL;
+    long long seq = 0;
+    char hash[MK_SHA256_HEX] = "";
+    if (g_file_get_contents(path, &text, NULL, NULL) &&
+        sscanf(text, "%lld %64s", &seq, hash) == 2 && seq > 0) {
+        sqlite3_stmt *st = NULL;
+        char *sql = g_strdup_printf("SELECT hash FROM %s WHERE seq = ?1", t ? "audit" : "chain");
+        if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, seq);
+            if (sqlite3_step(st) != SQLITE_ROW)
+                mk_archive_say(c,
+                               "%s: link %lld, its newest committed one, is missing (the "
+                               "newest links were deleted)",
+                               what, seq);
+            else if (strcmp((const char *)sqlite3_column_text(st, 0), hash) != 0)
+                mk_archive_say(c, "%s: link %lld is not the one committed (its hash was %s)", what,
+                               seq, hash);
+        }
+        sqlite3_finalize(st);
+        g_free(sql);
+    }
+    g_free(text);
+    g_free(path);
+}
+
 /* Walks a chain table (the chain, the audit log): each link's hash, its
  * link to the one before, gaps; on_link (or NULL) sees each link. 0, or
  * -1 on a database error. */
@@ -653,7 +717,10 @@ static int mk_archive_walk(mk_archive *a, const char *table, mk_archive_check *c
             on_link(data, kind, msg, record);
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    if (rc != SQLITE_DONE)
+        return -1;
+    mk_archive_check_head(a, strcmp(table, "audit") == 0, what, c);
+    return 0;
 }
 
 long mk_archive_verify(mk_archive *a, void (*problem)(void *data, const char *what), void *data,

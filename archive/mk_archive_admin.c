@@ -32,6 +32,7 @@ static int mk_archive_txn(mk_archive *a, int (*fn)(mk_archive *, void *, char *,
     int rc = mk_sqlite_exec(db, "BEGIN IMMEDIATE", err, errlen);
     if (rc == 0 && (rc = fn(a, data, err, errlen)) == 0)
         rc = mk_sqlite_exec(db, "COMMIT", err, errlen);
+    mk_archive_heads(a, rc == 0);
     if (rc != 0) {
         char ignore[64];
         mk_sqlite_exec(db, "ROLLBACK", ignore, sizeof(ignore));

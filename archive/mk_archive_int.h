@@ -16,6 +16,11 @@ struct mk_archive;
 int mk_archive_link(struct mk_archive *a, const char *table, const char *kind, long long msg,
                     const char *record, char *err, size_t errlen);
 
+/* After a transaction that made links: committed, each chain's last link
+ * is written to DIR/chain.head or DIR/audit.head (an anchor outside the
+ * index, so that verify sees the newest links deleted); else forgotten. */
+void mk_archive_heads(struct mk_archive *a, int committed);
+
 /* The index's handle, the archive's directory, and the lock (recursive)
  * around the handle's use. */
 sqlite3 *mk_archive_db(struct mk_archive *a);

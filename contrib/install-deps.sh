@@ -19,7 +19,7 @@ case "$job" in
     build) want="$build" ;;
     run) want="$build $rig" ;;
     test) want="$build $rig nsd miltertest dnsutils clang-format python3-yaml opendkim-tools openssl spamassassin
-                dovecot-imapd dovecot-lmtpd dovecot-sieve" ;;
+                dovecot-imapd dovecot-lmtpd dovecot-sieve faketime" ;;
     bench) want="$build $rig nsd time opendkim-tools openssl bc" ;;
     *) echo "usage: $0 build|run|test|bench" >&2; exit 2 ;;
 esac

@@ -104,23 +104,49 @@ check "fault test: SIGKILL of the milter's worker during 50 SMTP sessions loses 
 [ -f "$RIG/fault.txt" ] && sed 's/^/    /' "$RIG/fault.txt"
 
 # tampering with what Postfix's messages left, each kind named by verify
-qw() { python3 -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1], isolation_level=None).execute(sys.argv[2])' "$RIG/state/archive/index.db" "$1"; }
+# (on a copy, so that the archive itself stays intact for what follows)
+qw() { python3 -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1], isolation_level=None).execute(sys.argv[2])' "$RIG/copy/archive/index.db" "$1"; }
 t_tamper() {
-    "${A[@]}" verify > /dev/null || { echo "not intact to begin with"; return 1; }
+    mkdir -p "$RIG/copy" && cp -a "$RIG/state/archive" "$RIG/copy/" || return 1
+    printf '[general]\nstate_dir = %s/copy\n' "$RIG" > "$RIG/copy.conf"
+    local C=("$MK_TOP/archive/mailkeeper-archive" -c "$RIG/copy.conf")
+    "${C[@]}" verify > /dev/null || { echo "not intact to begin with"; return 1; }
     local s1 s2 f
     s1=$(q "SELECT sha256 FROM messages WHERE subject = 'in-00010'")
     s2=$(q "SELECT sha256 FROM messages WHERE subject = 'in-00011'")
-    f=$RIG/state/archive/store/${s1:0:2}/$s1.zst
+    f=$RIG/copy/archive/store/${s1:0:2}/$s1.zst
     chmod u+w "$f" && printf 'X' | dd of="$f" bs=1 seek=12 conv=notrunc 2> /dev/null
-    rm -f "$RIG/state/archive/store/${s2:0:2}/$s2.zst"
+    rm -f "$RIG/copy/archive/store/${s2:0:2}/$s2.zst"
     qw "UPDATE messages SET subject = 'nothing to see' WHERE subject = 'in-00012'"
     qw "UPDATE audit SET record = replace(record, 'action=verify', 'action=stats') WHERE seq = 1"
-    local out; out=$("${A[@]}" verify) && return 1
+    local out; out=$("${C[@]}" verify) && return 1
     echo "$out" | grep -q "file $s1 changed" || { echo "$out"; return 1; }
     echo "$out" | grep -q "file $s2 missing" || { echo "$out"; return 1; }
     echo "$out" | grep -q "its index entry was edited" || { echo "$out"; return 1; }
     echo "$out" | grep -q '^audit log: link 1 (.*) edited' || { echo "$out"; return 1; }
 }
 check "tampering with the Postfix-filled archive: a changed byte in a file, a deleted file, an edited index row and an edited audit row are each named by verify (exit 1)" t_tamper
+# eleven years on (libfaketime): a hold on alice's mail stops its purge;
+# the rest of what Postfix brought is past its retention and goes
+t_hold_purge() {
+    "${A[@]}" hold add case-7 --reason "litigation, matter 7" to:alice@mk.test > /dev/null || return 1
+    local alice total; alice=$(q "SELECT count(*) FROM messages WHERE id IN (SELECT msg FROM rcpts WHERE rcpt = 'alice@mk.test')")
+    total=$(q "SELECT count(*) FROM messages")
+    faketime -f '+4018d' "${A[@]}" purge > "$RIG/purge.out" || { tail -3 "$RIG/purge.out"; return 1; }
+    local purged kept; purged=$(grep -c ': purged$' "$RIG/purge.out"); kept=$(grep -c 'kept: under a legal hold' "$RIG/purge.out")
+    echo "11 years on: $purged purged, $kept kept under the hold (of $total; $alice to alice)"
+    [ "$kept" = "$alice" ] && [ "$purged" = $((total - alice)) ] || return 1
+    [ "$(q "SELECT count(*) FROM messages")" = "$alice" ] || return 1
+    "${A[@]}" verify > /dev/null || { "${A[@]}" verify | tail -3; return 1; }
+    # what is held still shows
+    local id; id=$(q "SELECT min(id) FROM messages")
+    "${A[@]}" show "$id" | grep -q '^Subject: ' || return 1
+    # released, it goes too
+    "${A[@]}" hold release case-7 > /dev/null || return 1
+    faketime -f '+4018d' "${A[@]}" purge | tail -1 | grep -q "^$alice message(s) purged" || return 1
+    [ "$(q "SELECT count(*) FROM messages")" = 0 ] && "${A[@]}" verify > /dev/null
+}
+check "eleven years on (faketime): a legal hold on alice's mail keeps it through purge, the rest goes, each removal a link (verify passes); released, it goes too" t_hold_purge
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

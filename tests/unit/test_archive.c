@@ -188,10 +188,38 @@ static void test_archive(void **state)
     g_free(dir);
 }
 
+/* The newest entries deleted together with their links leave the chain
+ * whole: the head file, written at each commit, names what is gone. */
+static void test_archive_truncated(void **state)
+{
+    char *dir = g_dir_make_tmp("mk-archive-XXXXXX", NULL); /* mkdtemp's template */
+    char err[512];
+    mk_archive *a = mk_archive_open(dir, 1, err, sizeof(err));
+    assert_non_null(a);
+    const char *rcpts[] = {"bob@example.net"};
+    mk_archive_env env = {"alice@example.org", rcpts, 1, "in", 1000000000, 1220924800};
+    long long id;
+    assert_int_equal(mk_archive_put(a, msg1, strlen(msg1), &env, &id, err, sizeof(err)), 0);
+    assert_int_equal(mk_archive_put(a, msg2, strlen(msg2), &env, &id, err, sizeof(err)), 0);
+    found f = {g_string_new(NULL), 0};
+    assert_int_equal(verify(a, &f), 0);
+    sql(dir, "DELETE FROM rcpts WHERE msg = 2; DELETE FROM fulltext WHERE rowid = 2;"
+             "DELETE FROM messages WHERE id = 2; DELETE FROM chain WHERE seq = 2");
+    assert_true(verify(a, &f) >= 1);
+    assert_non_null(strstr(f.text->str, "chain: link 2, its newest committed one, is missing"));
+    g_string_free(f.text, TRUE);
+    mk_archive_close(a);
+    char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    g_free(cmd);
+    g_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_archive),
+        cmocka_unit_test(test_archive_truncated),
     };
     return cmocka_run_group_tests_name("archive", tests, mk_test_libs_up, mk_test_libs_down);
 }
