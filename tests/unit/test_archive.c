@@ -71,12 +71,32 @@ static void sql(const char *dir, const char *stmt)
     g_free(path);
 }
 
+/* A new archive in a new directory (*dir, g_free'd by archive_free). */
+static mk_archive *archive_new(char **dir)
+{
+    char err[512];
+    *dir = g_dir_make_tmp("mk-archive-XXXXXX", NULL); /* mkdtemp's template */
+    assert_non_null(*dir);
+    mk_archive *a = mk_archive_open(*dir, 1, err, sizeof(err));
+    assert_non_null(a);
+    return a;
+}
+
+/* Closes it and removes its directory (its files are read-only). */
+static void archive_free(mk_archive *a, char *dir)
+{
+    mk_archive_close(a);
+    char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    g_free(cmd);
+    g_free(dir);
+}
+
 static void test_archive(void **state)
 {
-    char *dir = g_dir_make_tmp("mk-archive-XXXXXX", NULL); /* mkdtemp's template */
+    char *dir;
     char err[512];
-    mk_archive *a = mk_archive_open(dir, 1, err, sizeof(err));
-    assert_non_null(a);
+    mk_archive *a = archive_new(&dir);
     const char *rcpts[] = {"bob@example.net", "carol@example.net"};
     mk_archive_env env = {"alice@example.org", rcpts, 2, "out", 1000000000, 1220924800};
     long long id1, id2, id3;
@@ -176,26 +196,20 @@ static void test_archive(void **state)
     assert_non_null(strstr(f.text->str, "chain: link 2 missing"));
     assert_non_null(strstr(f.text->str, "message 7: added to the index outside the chain"));
     g_string_free(f.text, TRUE);
-    mk_archive_close(a);
-    /* clean up: the files are read-only */
-    char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    g_free(cmd);
+    archive_free(a, dir);
     g_free(extra_file);
     g_free(extra);
     g_free(f1);
     g_free(f2);
-    g_free(dir);
 }
 
 /* The newest entries deleted together with their links leave the chain
  * whole: the head file, written at each commit, names what is gone. */
 static void test_archive_truncated(void **state)
 {
-    char *dir = g_dir_make_tmp("mk-archive-XXXXXX", NULL); /* mkdtemp's template */
+    char *dir;
     char err[512];
-    mk_archive *a = mk_archive_open(dir, 1, err, sizeof(err));
-    assert_non_null(a);
+    mk_archive *a = archive_new(&dir);
     const char *rcpts[] = {"bob@example.net"};
     mk_archive_env env = {"alice@example.org", rcpts, 1, "in", 1000000000, 1220924800};
     long long id;
@@ -208,11 +222,7 @@ static void test_archive_truncated(void **state)
     assert_true(verify(a, &f) >= 1);
     assert_non_null(strstr(f.text->str, "chain: link 2, its newest committed one, is missing"));
     g_string_free(f.text, TRUE);
-    mk_archive_close(a);
-    char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    g_free(cmd);
-    g_free(dir);
+    archive_free(a, dir);
 }
 
 int main(void)
