@@ -250,15 +250,21 @@ static void mk_archive_attachment(GMimeObject *parent, GMimeObject *part, gpoint
     g_free(line);
 }
 
-/* Reads the fields the index keeps; the message may be anything. */
-static void mk_archive_fields_of(const char *data, size_t len, mk_archive_fields *f)
+/* Reads the fields the index keeps from parsed, or (NULL) parses data
+ * for them; the message may be anything. */
+static void mk_archive_fields_of(const char *data, size_t len, const mk_msg *parsed,
+                                 mk_archive_fields *f)
 {
     memset(f, 0, sizeof(*f));
-    mk_msgbuf *buf = mk_msgbuf_new(len + 1, "/tmp");
-    char err[256];
-    mk_msg *msg = buf != NULL && mk_msgbuf_append(buf, data, len, err, sizeof(err)) == 0
-                      ? mk_msg_parse(buf)
-                      : NULL;
+    mk_msgbuf *buf = NULL;
+    mk_msg *own = NULL;
+    if (parsed == NULL) { /* all in memory: the buffer never spills */
+        char err[256];
+        buf = mk_msgbuf_new(len + 1, "/tmp");
+        if (buf != NULL && mk_msgbuf_append(buf, data, len, err, sizeof(err)) == 0)
+            own = mk_msg_parse(buf);
+    }
+    const mk_msg *msg = parsed != NULL ? parsed : own;
     GString *body = g_string_new(NULL);
     GString *names = g_string_new(NULL);
     if (msg != NULL) {
@@ -278,7 +284,7 @@ static void mk_archive_fields_of(const char *data, size_t len, mk_archive_fields
             *p = g_strdup("");
     f->attachments = g_string_free(names, FALSE);
     f->body = g_string_free(body, FALSE);
-    mk_msg_free(msg);
+    mk_msg_free(own);
     mk_msgbuf_free(buf);
 }
 
@@ -402,7 +408,7 @@ int mk_archive_put(mk_archive *a, const char *data, size_t len, const mk_archive
     if (mk_archive_file_write(a->dir, mk_archive_key(a), sha, data, len, &stored, err, errlen) != 0)
         return -1;
     mk_archive_fields f;
-    mk_archive_fields_of(data, len, &f);
+    mk_archive_fields_of(data, len, env->parsed, &f);
     time_t arrival = env->arrival ? env->arrival : time(NULL);
     sqlite3_stmt *st = NULL, *row = NULL;
     char *rcpts = NULL, *record = NULL;

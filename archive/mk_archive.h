@@ -55,6 +55,7 @@ typedef struct mk_archive_env {
     const char *direction; /* "in", "out", "internal" */
     time_t arrival;        /* 0: now */
     time_t retain_until;
+    const mk_msg *parsed; /* the message parsed already (the milter's), or NULL */
 } mk_archive_env;
 
 /* Stores a message (wire form, as received) with env; *id is its entry.

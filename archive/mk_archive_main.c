@@ -108,7 +108,8 @@ static int mk_import_one(void *data, const char *msg, size_t len, const char *wh
                           .rcpts = (const char *const *)rcpts->pdata,
                           .n_rcpts = rcpts->len,
                           .direction = im->direction,
-                          .arrival = arrival};
+                          .arrival = arrival,
+                          .parsed = m};
     long long id;
     if (!mk_archive_rules_decide(im->cfg, env_from, env.rcpts, env.n_rcpts, m, arrival, &until,
                                  &rule)) {

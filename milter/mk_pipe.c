@@ -615,7 +615,8 @@ static int mk_pipe_archive(mk_pipe *pipe, mk_outcome *out)
                           .n_rcpts = t->n_rcpts,
                           .direction = mk_pipe_direction(pipe),
                           .arrival = now,
-                          .retain_until = until};
+                          .retain_until = until,
+                          .parsed = t->msg};
     char err[512];
     int rc = mk_archive_put(app->archive, (const char *)bytes->data, bytes->len, &env,
                             &out->archived, err, sizeof(err));

@@ -25,7 +25,7 @@ ap.add_argument("--prefix", required=True)
 args = ap.parse_args()
 rcpts = args.rcpt.split(",")
 lock = threading.Lock()
-todo = list(range(args.count))
+pending = list(range(args.count))
 
 
 def message(subject):
@@ -36,9 +36,9 @@ def message(subject):
 def worker():
     while True:
         with lock:
-            if not todo:
+            if not pending:
                 return
-            n = todo.pop(0)
+            n = pending.pop(0)
         subject = f"{args.prefix}-{n:05d}"
         code = 0
         try:

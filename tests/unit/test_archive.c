@@ -98,7 +98,7 @@ static void test_archive(void **state)
     char err[512];
     mk_archive *a = archive_new(&dir);
     const char *rcpts[] = {"bob@example.net", "carol@example.net"};
-    mk_archive_env env = {"alice@example.org", rcpts, 2, "out", 1000000000, 1220924800};
+    mk_archive_env env = {"alice@example.org", rcpts, 2, "out", 1000000000, 1220924800, NULL};
     long long id1, id2, id3;
     assert_int_equal(mk_archive_put(a, msg1, strlen(msg1), &env, &id1, err, sizeof(err)), 0);
     /* the same message again (another recipient's copy): one file, two entries */
@@ -211,7 +211,7 @@ static void test_archive_truncated(void **state)
     char err[512];
     mk_archive *a = archive_new(&dir);
     const char *rcpts[] = {"bob@example.net"};
-    mk_archive_env env = {"alice@example.org", rcpts, 1, "in", 1000000000, 1220924800};
+    mk_archive_env env = {"alice@example.org", rcpts, 1, "in", 1000000000, 1220924800, NULL};
     long long id;
     assert_int_equal(mk_archive_put(a, msg1, strlen(msg1), &env, &id, err, sizeof(err)), 0);
     assert_int_equal(mk_archive_put(a, msg2, strlen(msg2), &env, &id, err, sizeof(err)), 0);
