@@ -6,6 +6,7 @@
 
 #include "mk_archive_int.h"
 #include "mk_crypto.h"
+#include "mk_io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -99,18 +100,9 @@ int mk_archive_file_write(const char *dir, const unsigned char *key, const char 
         snprintf(err, errlen, "%s: %s", sub, strerror(errno));
         goto out;
     }
-    const char *p = z;
-    size_t left = zlen;
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-            goto out;
-        }
-        p += n;
-        left -= (size_t)n;
+    if (mk_io_write_full(fd, z, zlen) != 0) {
+        snprintf(err, errlen, "%s: %s", tmp, errno ? strerror(errno) : "nothing written");
+        goto out;
     }
     if (fchmod(fd, 0440) != 0 || fsync(fd) != 0) {
         snprintf(err, errlen, "%s: %s", tmp, strerror(errno));

@@ -120,6 +120,7 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_KC("bayes", "learn_to", bayes_learn_to, "auto", "user|global|both|auto"),
     MK_K("bayes", "max_tokens", MK_CT_SIZE, bayes_max_tokens, "300000"),
     MK_K("bayes", "refresh", MK_CT_DURATION_MS, bayes_refresh_ms, "10s"),
+    MK_K("bayes", "learn_socket", MK_CT_STR, bayes_learn_socket, "learn.sock"),
 };
 #undef MK_K
 #undef MK_KC

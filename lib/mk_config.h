@@ -128,7 +128,8 @@ typedef struct mk_config {
     size_t archive_retention_years; /* how long a message is kept by default */
     /* [bayes] */
     int bayes_enabled;
-    char *bayes_database; /* under state_dir unless absolute */
+    char *bayes_database;     /* under state_dir unless absolute */
+    char *bayes_learn_socket; /* mailkeeper-learn --serve's; under state_dir unless absolute */
     size_t bayes_min_spam, bayes_min_ham;
     int bayes_per_user;
     int bayes_learn_to;      /* a user's learning trains: 0 the user's store, 1 the global, 2 both,

@@ -7,7 +7,10 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,4 +130,82 @@ int mk_crypto_key_file(const char *path, unsigned char key[MK_GCM_KEY], char *er
     }
     snprintf(err, errlen, "%s: a key is 32 bytes or 64 hex digits (openssl rand -hex 32)", path);
     return -1;
+}
+
+int mk_random_bytes(void *out, size_t len)
+{
+    return len <= INT_MAX && RAND_bytes(out, (int)len) == 1 ? 0 : -1;
+}
+
+int mk_hkdf_sha256(const void *ikm, size_t ikmlen, const char *salt, const char *info,
+                   unsigned char *out, size_t outlen)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *ctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikmlen),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, strlen(salt)),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info)),
+        OSSL_PARAM_construct_end(),
+    };
+    int rc = ctx != NULL && EVP_KDF_derive(ctx, out, outlen, params) == 1 ? 0 : -1;
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+    return rc;
+}
+
+void mk_sha256_raw(const void *data, size_t len, unsigned char out[32])
+{
+    unsigned int n = 32;
+    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+}
+
+static const char mk_b64url_chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t mk_b64url_encode(const unsigned char *in, size_t len, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)in[i] << 16;
+        if (i + 1 < len)
+            v |= (unsigned)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[o++] = mk_b64url_chars[(v >> 18) & 63];
+        out[o++] = mk_b64url_chars[(v >> 12) & 63];
+        if (i + 1 < len)
+            out[o++] = mk_b64url_chars[(v >> 6) & 63];
+        if (i + 2 < len)
+            out[o++] = mk_b64url_chars[v & 63];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+long mk_b64url_decode(const char *in, unsigned char *out, size_t outlen)
+{
+    size_t len = strlen(in), o = 0;
+    if (len % 4 == 1)
+        return -1;
+    unsigned v = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        const char *p = in[i] != '\0' ? strchr(mk_b64url_chars, in[i]) : NULL;
+        if (p == NULL)
+            return -1;
+        v = (v << 6) | (unsigned)(p - mk_b64url_chars);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= outlen)
+                return -1;
+            out[o++] = (unsigned char)(v >> bits);
+            v &= (1u << bits) - 1;
+        }
+    }
+    if (v != 0) /* stray bits: not what mk_b64url_encode makes */
+        return -1;
+    return (long)o;
 }

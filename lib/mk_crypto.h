@@ -1,6 +1,7 @@
 /*
- * mk_crypto: the hashes the parts share, on OpenSSL's EVP interface:
- * SHA-256 of a buffer or of a stream of pieces, in lower-case hex.
+ * mk_crypto: the hashes, ciphers and encodings the parts share, on
+ * OpenSSL's EVP interface: SHA-256 of a buffer or of a stream of pieces,
+ * AES-256-GCM, HKDF, random bytes, base64url.
  */
 #ifndef MK_CRYPTO_H
 #define MK_CRYPTO_H
@@ -28,6 +29,21 @@ long mk_gcm_seal(const unsigned char key[MK_GCM_KEY], const void *aad, size_t aa
                  const void *in, size_t len, unsigned char *out);
 long mk_gcm_open(const unsigned char key[MK_GCM_KEY], const void *aad, size_t aadlen,
                  const unsigned char *in, size_t len, unsigned char *out);
+
+/* len random bytes (OpenSSL's generator); 0, or -1. */
+int mk_random_bytes(void *out, size_t len);
+/* HKDF (RFC 5869) with SHA-256 of ikm, with salt and info (strings), into
+ * out (outlen bytes); 0, or -1. */
+int mk_hkdf_sha256(const void *ikm, size_t ikmlen, const char *salt, const char *info,
+                   unsigned char *out, size_t outlen);
+/* SHA-256 of data, the 32 bytes. */
+void mk_sha256_raw(const void *data, size_t len, unsigned char out[32]);
+/* base64url without padding (RFC 4648 section 5): encode writes
+ * 4 * len / 3 + 3 bytes at most, NUL included, and returns the length;
+ * decode returns the bytes written, or -1 on any character outside the
+ * alphabet, a bad length, or more than outlen bytes. */
+size_t mk_b64url_encode(const unsigned char *in, size_t len, char *out);
+long mk_b64url_decode(const char *in, unsigned char *out, size_t outlen);
 
 /* Reads a key file: 32 bytes, or 64 hex digits (and a line break). 0, or
  * -1 with why. */

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include "mk_io.h"
 #include "mk_msg.h"
 
 #include <errno.h>
@@ -51,22 +52,6 @@ void mk_msgbuf_free(mk_msgbuf *buf)
     free(buf);
 }
 
-static int mk_msgbuf_write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 static int mk_msgbuf_spill(mk_msgbuf *buf, char *err, size_t errlen)
 {
     char path[4096];
@@ -77,7 +62,7 @@ static int mk_msgbuf_spill(mk_msgbuf *buf, char *err, size_t errlen)
         return -1;
     }
     unlink(path);
-    if (mk_msgbuf_write_all(fd, buf->mem->data, buf->mem->len) != 0) {
+    if (mk_io_write_full(fd, buf->mem->data, buf->mem->len) != 0) {
         snprintf(err, errlen, "cannot write temp file in %s: %s", buf->tmp_dir, strerror(errno));
         close(fd);
         return -1;
@@ -92,7 +77,7 @@ int mk_msgbuf_append(mk_msgbuf *buf, const void *data, size_t len, char *err, si
     if (buf->fd < 0 && buf->size + len > buf->mem_limit && mk_msgbuf_spill(buf, err, errlen) != 0)
         return -1;
     if (buf->fd >= 0) {
-        if (mk_msgbuf_write_all(buf->fd, data, len) != 0) {
+        if (mk_io_write_full(buf->fd, data, len) != 0) {
             snprintf(err, errlen, "cannot write temp file in %s: %s", buf->tmp_dir,
                      strerror(errno));
             return -1;

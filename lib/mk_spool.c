@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include "mk_io.h"
 #include "mk_spool.h"
 
 #include <dirent.h>
@@ -17,21 +18,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Writes all of buf to fd; 0 or -1. */
-static int mk_spool_write(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 static int mk_spool_sync_dir(const char *dir)
 {
@@ -66,8 +52,8 @@ int mk_spool_put(const char *dir, const char *meta, const char *body, size_t len
     clock_gettime(CLOCK_REALTIME, &now);
     char *name = g_strdup_printf("%s/%020lld.%09ld-%ld.ev", dir, (long long)now.tv_sec, now.tv_nsec,
                                  (long)getpid());
-    if (mk_spool_write(fd, meta, strlen(meta)) != 0 || mk_spool_write(fd, "\n", 1) != 0 ||
-        mk_spool_write(fd, body, len) != 0 || fsync(fd) != 0)
+    if (mk_io_write_full(fd, meta, strlen(meta)) != 0 || mk_io_write_full(fd, "\n", 1) != 0 ||
+        mk_io_write_full(fd, body, len) != 0 || fsync(fd) != 0)
         snprintf(err, errlen, "spool %s: %s", tmp, strerror(errno));
     else if (rename(tmp, name) != 0)
         snprintf(err, errlen, "spool %s: %s", name, strerror(errno));

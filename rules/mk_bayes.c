@@ -109,6 +109,13 @@ char *mk_bayes_db_path(const mk_config *cfg)
     return g_build_filename(cfg->state_dir, cfg->bayes_database, NULL);
 }
 
+char *mk_bayes_learn_socket_path(const mk_config *cfg)
+{
+    if (cfg->bayes_learn_socket[0] == '/')
+        return g_strdup(cfg->bayes_learn_socket);
+    return g_build_filename(cfg->state_dir, cfg->bayes_learn_socket, NULL);
+}
+
 /* ---- the global store in memory --------------------------------------------- */
 
 /* An open-addressing table of token -> counts; key 0 marks a free slot

@@ -157,5 +157,8 @@ int mk_bayes_classify(mk_bayes *b, const char *user, const mk_bayes_toks *toks, 
 /* The path of cfg's store: [bayes] database under [general] state_dir
  * unless absolute. g_free() it. */
 char *mk_bayes_db_path(const mk_config *cfg);
+/* The path of mailkeeper-learn --serve's socket: [bayes] learn_socket
+ * under [general] state_dir unless absolute. g_free() it. */
+char *mk_bayes_learn_socket_path(const mk_config *cfg);
 
 #endif

@@ -4,7 +4,7 @@
 # (compiled with sievec) and the pipe wrapper.
 #
 #   sh install.sh [--dovecot-dir /etc/dovecot] [--sieve-dir DIR] [--pipe-dir DIR]
-#                 [--junk "Junk Spam"] [--trash Trash] [--learn PATH]
+#                 [--junk "Junk Spam"] [--trash Trash] [--learn PATH] [--learnc PATH]
 #                 [--config /etc/mailkeeper/mailkeeper.conf] [--domain DOMAIN]
 #                 [--group mailkeeper] [--dovecot-conf FILE]
 set -eu
@@ -15,6 +15,7 @@ pipe_dir=
 junk="Junk"
 trash="Trash"
 learn=$(command -v mailkeeper-learn 2>/dev/null || echo /usr/local/bin/mailkeeper-learn)
+learnc=
 config=/etc/mailkeeper/mailkeeper.conf
 domain=
 group=mailkeeper
@@ -27,6 +28,7 @@ while [ $# -gt 0 ]; do
         --junk) junk=$2 ;;
         --trash) trash=$2 ;;
         --learn) learn=$2 ;;
+        --learnc) learnc=$2 ;;
         --config) config=$2 ;;
         --domain) domain=$2 ;;
         --group) group=$2 ;;
@@ -43,6 +45,10 @@ for name in $junk $trash; do
         *[\"\\*%]* | "") echo "install.sh: bad folder name '$name'" >&2; exit 64 ;;
     esac
 done
+# the client of the resident learner (mailkeeper-learn --serve) sits beside
+# the learner; the socket is the one the configuration names
+: "${learnc:=$(dirname "$learn")/mailkeeper-learnc}"
+socket=$("$learn" -c "$config" --socket-path) || { echo "install.sh: $config: no learn socket" >&2; exit 78; }
 first_junk=${junk%% *}
 # the folders a message moved out of Junk into is not ham in: Trash and Junk folders
 not_ham=$(for n in $trash $junk; do printf '"%s", ' "$n"; done | sed 's/, $//')
@@ -51,7 +57,8 @@ mkdir -p "$dovecot_dir/conf.d" "$sieve_dir" "$pipe_dir"
 cp "$here/mailkeeper-spam.sieve" "$sieve_dir/"
 sed "s|@NOT_HAM@|$not_ham|" "$here/mailkeeper-ham.sieve.in" > "$sieve_dir/mailkeeper-ham.sieve"
 sed "s|@JUNK@|$first_junk|" "$here/mailkeeper-junk.sieve.in" > "$sieve_dir/mailkeeper-junk.sieve"
-sed -e "s|@LEARN@|$learn|" -e "s|@CONF@|$config|" -e "s|@DOMAIN@|$domain|" \
+sed -e "s|@LEARN@|$learn|" -e "s|@LEARNC@|$learnc|" -e "s|@SOCKET@|$socket|" \
+    -e "s|@CONF@|$config|" -e "s|@DOMAIN@|$domain|" \
     "$here/mailkeeper-sieve-learn.in" > "$pipe_dir/mailkeeper-sieve-learn"
 chmod 755 "$pipe_dir/mailkeeper-sieve-learn"
 

@@ -2,7 +2,8 @@
 # End to end with a real Dovecot: Postfix with the milter delivers over LMTP
 # to Dovecot, whose imap_sieve runs mailkeeper's shipped recipe
 # (contrib/dovecot/install.sh) when an IMAP client moves or appends mail;
-# then 1,000 learn events while 20 SMTP sessions are scored. Everything in
+# then 1,000 learn events while 20 SMTP sessions are scored, the resident
+# learner (mailkeeper-learn --serve) killed halfway through. Everything in
 # the rig's network namespace (rig.sh). Prints PASS/FAIL lines and ends with
 # "N passed, N failed". Needs root, dovecot-imapd, dovecot-lmtpd, dovecot-sieve.
 set -u
@@ -49,6 +50,18 @@ t_install() {
         grep -q 'imapsieve_mailbox3_name = Spam' "$D/conf.d/90-mailkeeper.conf"
 }
 check "contrib/dovecot/install.sh installs the recipe (Junk and Spam folders) and sievec compiles its scripts" t_install
+# the resident learner: started as root, it listens and drops to mailkeeper
+LEARN_SOCK=$("$MK_TOP/rules/mailkeeper-learn" -c "$RIG/mailkeeper.conf" --socket-path)
+learner_start() {
+    $X "$MK_TOP/rules/mailkeeper-learn" -c "$RIG/mailkeeper.conf" --serve >> "$RIG/learner.log" 2>&1 &
+    LEARNER_PID=$!
+    RIG_PIDS+=("$LEARNER_PID")
+    local i
+    for i in $(seq 1 100); do [ -S "$LEARN_SOCK" ] && return 0; sleep 0.05; done
+    cat "$RIG/learner.log"
+    return 1
+}
+learner_start || die "the resident learner did not start"
 $X dovecot -F -c "$D/dovecot.conf" > "$D/dovecot.out" 2>&1 &
 DOVECOT_PID=$!
 RIG_PIDS+=("$DOVECOT_PID")
@@ -203,8 +216,63 @@ t_bad_input() {
 }
 check "bad input through the pipe wrapper: no From or an unparseable one is learned and said; an IDN From is listed in A-labels; an empty message, an odd or empty user name, an unknown class are refused with a message and nothing written; Dovecot logs what the learner says" t_bad_input
 
+# the resident learner: how long the pipe wrapper takes, as the mail user,
+# one event after another; stopped, the wrapper learns by itself
+t_resident() {
+    [ "$(stat -c '%U %a' "$LEARN_SOCK")" = "mailkeeper 770" ] || { stat -c '%U %a' "$LEARN_SOCK"; return 1; }
+    [ "$(ps -o user= -p "$LEARNER_PID")" = mailkeeper ] || { echo "the learner runs as $(ps -o user= -p "$LEARNER_PID")"; return 1; }
+    mkdir -p "$RIG/res"
+    local i s0; s0=$(spam_count)
+    for i in $(seq 1 40); do
+        printf 'From: <res%d@res.example>\nSubject: resident %d\nMessage-ID: <res-%d@res.example>\n\nword%d\n' \
+            "$i" "$i" "$i" "$i" > "$RIG/res/$i.eml"
+    done
+    chmod -R a+r "$RIG/res"
+    # a client that sends half a request and waits, and one that sends
+    # garbage, hold up nobody
+    python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.send(b"LEARN spam 0 slow"); time.sleep(8)' "$LEARN_SOCK" &
+    local slow=$!
+    python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"HELLO there\n\n")
+try:
+    sys.exit(s.recv(100) != b"")  # closed unanswered
+except ConnectionResetError:
+    pass' "$LEARN_SOCK" || { echo "garbage was answered"; return 1; }
+    python3 - "$D/sieve-pipe/mailkeeper-sieve-learn" "$RIG/res" > "$RIG/res/times" <<'PY' || return 1
+import subprocess, sys, time
+ts = []
+for i in range(1, 41):
+    with open("%s/%d.eml" % (sys.argv[2], i), "rb") as f:
+        t = time.perf_counter()
+        r = subprocess.run(["runuser", "-u", "vmail", "-G", "mailkeeper", "--", sys.argv[1], "spam", "carol@mk.test"],
+                           stdin=f, stderr=subprocess.PIPE)
+        ts.append((time.perf_counter() - t) * 1000)
+    if r.returncode != 0:
+        sys.exit("event %d: exit %d: %s" % (i, r.returncode, r.stderr.decode()))
+ts.sort()
+print("40 single learns through the pipe wrapper (runuser included): median %.1f ms, p95 %.1f ms" % (ts[20], ts[37]))
+PY
+    kill "$slow" 2> /dev/null
+    cat "$RIG/res/times" | tee "$RIG/resident.txt"
+    grep -q 'a request not understood: HELLO there' "$RIG/learner.log" || { cat "$RIG/learner.log"; return 1; }
+    [ "$(spam_count)" -eq $((s0 + 40)) ] || { echo "spam count $s0 -> $(spam_count)"; return 1; }
+    list_of carol@mk.test res40@res.example | grep -q '^block' || return 1
+    # stopped (SIGTERM): the socket goes, the wrapper runs mailkeeper-learn itself
+    kill "$LEARNER_PID" && rig_wait_gone "$LEARNER_PID" || return 1
+    [ ! -e "$LEARN_SOCK" ] || { echo "the socket stayed"; return 1; }
+    printf 'From: <alone@res.example>\nSubject: alone\nMessage-ID: <res-alone@res.example>\n\nword\n' |
+        runuser -u vmail -G mailkeeper -- "$D/sieve-pipe/mailkeeper-sieve-learn" spam carol@mk.test || return 1
+    list_of carol@mk.test alone@res.example | grep -q '^block' || return 1
+    learner_start
+}
+check "the resident learner (mailkeeper-learn --serve, as mailkeeper, socket 0770): 40 single learns through the pipe wrapper all count while a slow client holds a connection; garbage is logged and closed; stopped, the wrapper learns by itself" t_resident
+[ -f "$RIG/resident.txt" ] && sed 's/^/    /' "$RIG/resident.txt"
+
 # 6. concurrency: 1,000 learn events (10 at a time, through the shipped pipe
-#    wrapper as Dovecot runs it) while 20 SMTP sessions are scored
+#    wrapper as Dovecot runs it) while 20 SMTP sessions are scored; the
+#    resident learner is killed (SIGKILL) halfway: its clients learn by
+#    themselves, and nothing is lost or counted twice
 t_concurrency() {
     local s0 h0; s0=$(spam_count); h0=$(ham_count)
     mkdir -p "$RIG/conc"
@@ -218,13 +286,18 @@ t_concurrency() {
     $X smtp-source -c -s 20 -m 300 -f sender@example.org -t bob@mk.test 127.0.0.1:2525 > "$RIG/conc/smtp.out" 2>&1 &
     local smtp=$!
     local t0; t0=$(date +%s%N)
+    ( while [ "$(ls "$RIG/conc/" | grep -c '\.rc$')" -lt 500 ]; do sleep 0.05; done
+      kill -9 "$LEARNER_PID" ) &
+    local killer=$!
     seq 1 1000 | xargs -P 10 -I{} sh -c \
         'k=spam; [ $(({} % 2)) = 0 ] && k=ham
          runuser -u vmail -G mailkeeper -- "$1" "$k" bob@mk.test < "$2/{}.eml" 2> "$2/{}.err"; echo "$?" > "$2/{}.rc"' \
         _ "$D/sieve-pipe/mailkeeper-sieve-learn" "$RIG/conc"
     local t1; t1=$(date +%s%N)
+    wait "$killer"
+    kill -0 "$LEARNER_PID" 2>/dev/null && { echo "the learner was not killed"; return 1; }
     wait "$smtp" || { echo "smtp-source failed"; cat "$RIG/conc/smtp.out"; return 1; }
-    echo "1000 learn events in $(( (t1 - t0) / 1000000 )) ms (10 at a time) beside 20 SMTP sessions" | tee "$RIG/conc.txt"
+    echo "1000 learn events in $(( (t1 - t0) / 1000000 )) ms (10 at a time) beside 20 SMTP sessions, the resident learner killed after 500" | tee "$RIG/conc.txt"
     local nonzero; nonzero=$(cat "$RIG/conc/"*.rc | grep -vcx 0)
     [ "$nonzero" = 0 ] || { echo "$nonzero learn events failed"; cat "$RIG/conc/"*.err | sort | uniq -c | head; return 1; }
     ! cat "$RIG/conc/"*.err | grep -i 'locked' || return 1
