@@ -126,6 +126,12 @@ typedef struct mk_config {
     mk_conf_archive_rule *archive_rules; /* first match decides; none: kept retention_years */
     size_t n_archive_rules;
     size_t archive_retention_years; /* how long a message is kept by default */
+    /* [vault] */
+    int vault_enabled;        /* the milter diverts outgoing mail with a keyword */
+    char *vault_dir;          /* under state_dir unless absolute */
+    char *vault_keywords;     /* comma-separated, matched in the Subject without regard to case */
+    char *vault_url;          /* the reader's base address: links are URL/m/SECRET */
+    size_t vault_expire_days; /* how long a message can be read */
     /* [bayes] */
     int bayes_enabled;
     char *bayes_database;     /* under state_dir unless absolute */

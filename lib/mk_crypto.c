@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -153,6 +154,13 @@ int mk_hkdf_sha256(const void *ikm, size_t ikmlen, const char *salt, const char 
     EVP_KDF_CTX_free(ctx);
     EVP_KDF_free(kdf);
     return rc;
+}
+
+void mk_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
+                    unsigned char out[32])
+{
+    unsigned int n = 32;
+    HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n);
 }
 
 void mk_sha256_raw(const void *data, size_t len, unsigned char out[32])

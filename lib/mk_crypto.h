@@ -36,6 +36,9 @@ int mk_random_bytes(void *out, size_t len);
  * out (outlen bytes); 0, or -1. */
 int mk_hkdf_sha256(const void *ikm, size_t ikmlen, const char *salt, const char *info,
                    unsigned char *out, size_t outlen);
+/* HMAC-SHA256 of data under key, the 32 bytes. */
+void mk_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
+                    unsigned char out[32]);
 /* SHA-256 of data, the 32 bytes. */
 void mk_sha256_raw(const void *data, size_t len, unsigned char out[32]);
 /* base64url without padding (RFC 4648 section 5): encode writes

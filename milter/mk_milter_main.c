@@ -27,6 +27,7 @@
 
 #include "mk_bayes.h"
 #include "mk_archive.h"
+#include "mk_vault.h"
 #include "mk_lists.h"
 #include "mk_config.h"
 #include "mk_daemon.h"
@@ -111,6 +112,7 @@ static void app_free(mk_app *app)
     mk_bayes_free(app->bayes);
     mk_lists_reader_free(app->lists);
     mk_archive_close(app->archive);
+    mk_vault_close(app->vault);
     mk_sa_free((mk_sa_rules *)app->rules);
     mk_config_free((mk_config *)app->cfg);
     free(app);
@@ -141,6 +143,14 @@ static int app_open_stores(mk_app *app, int which, char *why, size_t wlen)
         app->archive = mk_archive_open_config(cfg, 1, err, sizeof(err));
         if (app->archive == NULL) {
             snprintf(why, wlen, "%s: [archive]: %s", cfg->path, err);
+            return -1;
+        }
+    }
+    if (cfg->vault_enabled && which == APP_STORES_ALL) {
+        char err[512];
+        app->vault = mk_vault_open_config(cfg, 1, err, sizeof(err));
+        if (app->vault == NULL) {
+            snprintf(why, wlen, "%s: [vault]: %s", cfg->path, err);
             return -1;
         }
     }

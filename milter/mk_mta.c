@@ -44,6 +44,7 @@ const mk_app *mk_mta_swap_app(const mk_app *app)
 typedef struct mk_mta_conn {
     mk_pipe *pipe;
     int leadspc;           /* header values arrive with their leading space */
+    int chgbody;           /* the MTA lets the milter replace the body */
     unsigned long noreply; /* SMFIP_NR_* steps the MTA agreed to */
     int conn_failed;       /* an error at connect or HELO, not yet answered */
     int msg_failed;        /* an error in DATA, headers or body, answered at EOM */
@@ -70,6 +71,16 @@ static sfsistat mk_mta_fail(SMFICTX *ctx)
     if (out.action == MK_ACTION_ACCEPT)
         return SMFIS_ACCEPT;
     smfi_setreply(ctx, (char *)out.rcode, (char *)out.xcode, (char *)out.text);
+    return SMFIS_TEMPFAIL;
+}
+
+/* A failure at the end of a message: on_error's answer, except for a
+ * vaulted message, which must not go out as it came: always tempfail. */
+static sfsistat mk_mta_eom_fail(SMFICTX *ctx, const mk_outcome *out)
+{
+    if (!out->vaulted)
+        return mk_mta_fail(ctx);
+    smfi_setreply(ctx, "451", "4.3.0", "The secure message cannot be sent now, try again later");
     return SMFIS_TEMPFAIL;
 }
 
@@ -108,7 +119,8 @@ static sfsistat mk_mta_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f
     mk_mta_conn *c = mk_mta_conn_of(ctx);
     if (c == NULL)
         return SMFIS_TEMPFAIL;
-    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
+    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_CHGBODY);
+    c->chgbody = (*pf0 & SMFIF_CHGBODY) != 0;
     *pf1 = f1 & (SMFIP_HDR_LEADSPC | MK_MTA_NOREPLY);
     *pf2 = 0;
     *pf3 = 0;
@@ -233,6 +245,11 @@ static sfsistat mk_mta_eom(SMFICTX *ctx)
     mk_outcome out;
     mk_pipe_eom(c->pipe, &out);
     const char *qid = mk_pipe_qid(c->pipe);
+    if (out.body != NULL && !c->chgbody) {
+        /* a vaulted message must not go out as it came */
+        mk_log(LOG_ERR, qid, "the MTA does not let the milter replace the body: not sent");
+        return mk_mta_eom_fail(ctx, &out);
+    }
     for (size_t i = 0; i < out.n_edits; i++) {
         const mk_edit *e = &out.edits[i];
         int rc;
@@ -243,7 +260,7 @@ static sfsistat mk_mta_eom(SMFICTX *ctx)
              * space after the colon is ours to give. */
             char *v = malloc(strlen(e->value) + 2);
             if (v == NULL)
-                return mk_mta_fail(ctx);
+                return mk_mta_eom_fail(ctx, &out);
             v[0] = ' ';
             strcpy(v + 1, e->value);
             rc = smfi_insheader(ctx, 0, (char *)e->name, v);
@@ -254,8 +271,13 @@ static sfsistat mk_mta_eom(SMFICTX *ctx)
         if (rc != MI_SUCCESS) {
             mk_log(LOG_ERR, qid, "MTA refused to %s header %s",
                    e->op == MK_EDIT_DELETE ? "delete" : "add", e->name);
-            return mk_mta_fail(ctx);
+            return mk_mta_eom_fail(ctx, &out);
         }
+    }
+    if (out.body != NULL &&
+        smfi_replacebody(ctx, (unsigned char *)out.body, (int)out.body_len) != MI_SUCCESS) {
+        mk_log(LOG_ERR, qid, "MTA refused the new body");
+        return mk_mta_eom_fail(ctx, &out);
     }
     switch (out.action) {
     case MK_ACTION_REJECT:
@@ -313,7 +335,7 @@ int mk_mta_open(const mk_app *app, const char *socket, char *err, size_t errlen)
         /* smfi_register() takes a copy */
         .xxfi_name = "mailkeeper",
         .xxfi_version = SMFI_VERSION,
-        .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+        .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_CHGBODY,
         .xxfi_connect = mk_mta_connect,
         .xxfi_helo = mk_mta_helo,
         .xxfi_envfrom = mk_mta_envfrom,

@@ -20,6 +20,8 @@
 #include "mk_log.h"
 #include "mk_msg.h"
 #include "mk_pool.h"
+#include "mk_vault.h"
+#include "mk_vault_notice.h"
 
 #define MK_PIPE_MAX_FOREIGN 64 /* foreign X-Spam-* headers removed per message */
 
@@ -73,6 +75,7 @@ void mk_app_init(mk_app *app, const mk_config *cfg)
     app->bayes = NULL;
     app->lists = NULL;
     app->archive = NULL;
+    app->vault = NULL;
     atomic_init(&app->users, 0);
 }
 
@@ -401,7 +404,9 @@ void mk_pipe_error_outcome(const mk_app *app, mk_outcome *out)
 {
     memset(out, 0, sizeof(*out));
     out->error = 1;
-    if (app->cfg->on_error == MK_ON_ERROR_ACCEPT) {
+    /* with the vault on, a failure never lets a message through unread:
+     * it could be a secure one, which must not go out in clear */
+    if (app->cfg->on_error == MK_ON_ERROR_ACCEPT && app->vault == NULL) {
         out->action = MK_ACTION_ACCEPT;
     } else {
         out->action = MK_ACTION_TEMPFAIL;
@@ -584,6 +589,158 @@ static const char *mk_pipe_direction(const mk_pipe *pipe)
     return "internal";
 }
 
+/* The message as received, whole (g_byte_array_free it). */
+static GByteArray *mk_pipe_bytes(const mk_txn *t)
+{
+    GByteArray *bytes = g_byte_array_sized_new((guint)mk_msgbuf_size(t->buf));
+    GMimeStream *s = mk_msgbuf_stream(t->buf);
+    char chunk[65536];
+    ssize_t n;
+    while (s != NULL && (n = g_mime_stream_read(s, chunk, sizeof(chunk))) > 0)
+        g_byte_array_append(bytes, (const guint8 *)chunk, (guint)n);
+    if (s != NULL)
+        g_object_unref(s);
+    return bytes;
+}
+
+/* The headers a vault notification keeps of the original: who wrote it to
+ * whom, when, the thread, and the trace. */
+static int mk_pipe_vault_keeps(const char *name)
+{
+    static const char *const keep[] = {"From",       "To",       "Cc",          "Date",
+                                       "Message-ID", "Reply-To", "In-Reply-To", "References",
+                                       "Sender",     "Received", "Return-Path"};
+    for (size_t i = 0; i < G_N_ELEMENTS(keep); i++)
+        if (g_ascii_strcasecmp(name, keep[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The names of the header fields of a raw message, in order (GMime keeps
+ * the Content-* ones apart, on the MIME part): each field's name, up to its
+ * colon; continuation lines belong to the field before. g_ptr_array_free. */
+static GPtrArray *mk_pipe_header_names(const guint8 *data, size_t len)
+{
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    size_t i = 0;
+    while (i < len) {
+        size_t end = i;
+        while (end < len && data[end] != '\n')
+            end++;
+        size_t line = end > i && data[end - 1] == '\r' ? end - 1 - i : end - i;
+        if (line == 0)
+            break; /* the blank line: the body follows */
+        if (data[i] != ' ' && data[i] != '\t') {
+            const guint8 *colon = memchr(data + i, ':', line);
+            if (colon != NULL)
+                g_ptr_array_add(names,
+                                g_strndup((const char *)data + i, (gsize)(colon - (data + i))));
+        }
+        i = end + 1;
+    }
+    return names;
+}
+
+/* The vault divert ([vault] enabled): an outgoing message whose Subject
+ * holds a keyword is kept sealed in the vault, and what goes out instead is
+ * the notification: the headers it keeps (mk_pipe_vault_keeps), the subject
+ * without the keyword, a new body. Runs after the archive took the
+ * original. 0 (diverted, or nothing to divert), or -1 (logged: the
+ * message must not go out in clear). */
+static int mk_pipe_vault(mk_pipe *pipe, mk_outcome *out)
+{
+    const mk_app *app = pipe->app;
+    const mk_config *cfg = app->cfg;
+    mk_txn *t = pipe->txn;
+    if (app->vault == NULL || out->action == MK_ACTION_REJECT ||
+        out->action == MK_ACTION_TEMPFAIL || strcmp(mk_pipe_direction(pipe), "in") == 0)
+        return 0;
+    GMimeMessage *mime = t->msg->mime;
+    char *subject = NULL;
+    GPtrArray *names = NULL; /* the original's header names */
+    if (!mk_vault_subject_match(g_mime_message_get_subject(mime), cfg->vault_keywords, &subject))
+        return 0;
+    /* who wrote it: replies from the reader go there */
+    const char *from_name = NULL;
+    char *author = mk_lists_header_addr(t->msg, "From");
+    InternetAddressList *froms = g_mime_message_get_from(mime);
+    if (froms != NULL && internet_address_list_length(froms) > 0)
+        from_name = internet_address_get_name(internet_address_list_get_address(froms, 0));
+    const char *sender = author != NULL ? author : t->from;
+    char **rcpts = mk_pool_alloc(t->pool, (t->n_rcpts + 1) * sizeof(*rcpts));
+    if (rcpts == NULL)
+        goto fail;
+    for (size_t i = 0; i < t->n_rcpts; i++)
+        rcpts[i] = (char *)t->rcpts[i];
+    rcpts[t->n_rcpts] = NULL;
+    const char *from_hdr = g_mime_object_get_header(GMIME_OBJECT(mime), "From");
+    gint64 now = (gint64)time(NULL);
+    gint64 expires = now + (gint64)cfg->vault_expire_days * 86400;
+    mk_vault_meta meta = {.sender = (char *)sender,
+                          .from = (char *)(from_hdr != NULL ? from_hdr : sender),
+                          .subject = subject,
+                          .rcpts = rcpts,
+                          .date = now};
+    GByteArray *bytes = mk_pipe_bytes(t);
+    char link[MK_VAULT_LINK], revoke[MK_VAULT_LINK], id[MK_VAULT_ID], err[512];
+    int rc = mk_vault_put(app->vault, &meta, bytes->data, bytes->len, now, expires, link, revoke,
+                          id, err, sizeof(err));
+    guint size = bytes->len;
+    names = mk_pipe_header_names(bytes->data, bytes->len);
+    g_byte_array_free(bytes, TRUE);
+    if (rc != 0) {
+        mk_log(LOG_ERR, pipe->qid, "vault: %s", err);
+        goto fail;
+    }
+    size_t ulen = strlen(cfg->vault_url);
+    char *url = mk_pool_printf(t->pool, "%s%sm/%s", cfg->vault_url,
+                               ulen > 0 && cfg->vault_url[ulen - 1] == '/' ? "" : "/", link);
+    mk_vault_notice *notice = mk_vault_notice_new(from_name, sender, subject, url, expires);
+    /* the new headers and body, from the pool: the outcome outlives this */
+    size_t nh = names->len;
+    mk_edit *edits = mk_pool_alloc(t->pool, (nh + 4) * sizeof(*edits));
+    char *ctype = mk_pool_strdup(t->pool, notice->content_type);
+    out->body_len = strlen(notice->body);
+    out->body = mk_pool_strndup(t->pool, notice->body, out->body_len);
+    mk_vault_notice_free(notice);
+    char *enc = g_mime_utils_header_encode_text(NULL, subject, "utf-8");
+    char *new_subject = mk_pool_strdup(t->pool, enc);
+    g_free(enc);
+    if (edits == NULL || ctype == NULL || out->body == NULL || new_subject == NULL || url == NULL)
+        goto fail;
+    size_t n = 0;
+    /* every header the notification does not keep goes, for each name the
+     * highest index first, so that each deletion leaves the lower ones */
+    for (size_t i = nh; i-- > 0;) {
+        const char *name = names->pdata[i];
+        if (mk_pipe_vault_keeps(name))
+            continue;
+        int index = 0;
+        for (size_t j = 0; j <= i; j++)
+            index += g_ascii_strcasecmp(names->pdata[j], name) == 0;
+        edits[n++] = (mk_edit){MK_EDIT_DELETE, mk_pool_strdup(t->pool, name), index, NULL};
+    }
+    edits[n++] = (mk_edit){MK_EDIT_INSERT, "X-Mailkeeper-Vault", 0, "notification"};
+    edits[n++] = (mk_edit){MK_EDIT_INSERT, "Content-Type", 0, ctype};
+    edits[n++] = (mk_edit){MK_EDIT_INSERT, "MIME-Version", 0, "1.0"};
+    edits[n++] = (mk_edit){MK_EDIT_INSERT, "Subject", 0, new_subject};
+    out->edits = edits;
+    out->n_edits = n;
+    out->vaulted = 1;
+    mk_log(LOG_INFO, pipe->qid, "vaulted: %u bytes for %zu recipient(s) as %.12s, until %lld", size,
+           t->n_rcpts, id, (long long)expires);
+    g_ptr_array_free(names, TRUE);
+    g_free(subject);
+    g_free(author);
+    return 0;
+fail:
+    if (names != NULL)
+        g_ptr_array_free(names, TRUE);
+    g_free(subject);
+    g_free(author);
+    return -1;
+}
+
 /* Keeps the message in the archive, synced, before the MTA hears the
  * answer: what it lets through, and what it refuses with [archive]
  * rejected. 0 (kept, or nothing to keep), or -1 (logged). */
@@ -602,14 +759,7 @@ static int mk_pipe_archive(mk_pipe *pipe, mk_outcome *out)
         mk_log(LOG_INFO, pipe->qid, "not archived: [archive] rules, rule %d", rule);
         return 0;
     }
-    GByteArray *bytes = g_byte_array_sized_new((guint)mk_msgbuf_size(t->buf));
-    GMimeStream *s = mk_msgbuf_stream(t->buf);
-    char chunk[65536];
-    ssize_t n;
-    while (s != NULL && (n = g_mime_stream_read(s, chunk, sizeof(chunk))) > 0)
-        g_byte_array_append(bytes, (const guint8 *)chunk, (guint)n);
-    if (s != NULL)
-        g_object_unref(s);
+    GByteArray *bytes = mk_pipe_bytes(t);
     mk_archive_env env = {.env_from = t->from,
                           .rcpts = t->rcpts,
                           .n_rcpts = t->n_rcpts,
@@ -627,6 +777,19 @@ static int mk_pipe_archive(mk_pipe *pipe, mk_outcome *out)
                env.direction, bytes->len);
     g_byte_array_free(bytes, TRUE);
     return rc;
+}
+
+/* A store the message must be in before it is taken (the archive, the
+ * vault) failed: 451 4.3.0 with text, whatever on_error says. -1. */
+static int mk_pipe_store_failed(mk_outcome *out, const char *text)
+{
+    memset(out, 0, sizeof(*out));
+    out->action = MK_ACTION_TEMPFAIL;
+    out->rcode = "451";
+    out->xcode = "4.3.0";
+    out->text = text;
+    out->error = 1;
+    return -1;
 }
 
 int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
@@ -707,14 +870,12 @@ int mk_pipe_eom(mk_pipe *pipe, mk_outcome *out)
     }
     if (mk_pipe_archive(pipe, out) != 0) {
         /* not kept, so not taken: the sender retries, nothing is lost */
-        memset(out, 0, sizeof(*out));
-        out->action = MK_ACTION_TEMPFAIL;
-        out->rcode = "451";
-        out->xcode = "4.3.0";
-        out->text = "The archive cannot keep the message now, try again later";
-        out->error = 1;
-        return -1;
+        return mk_pipe_store_failed(out,
+                                    "The archive cannot keep the message now, try again later");
     }
+    if (mk_pipe_vault(pipe, out) != 0) /* not sealed, so not sent: never in clear */
+        return mk_pipe_store_failed(
+            out, "The secure vault cannot keep the message now, try again later");
     /* The connection's queries (RBL) count with its first message. */
     size_t asked = pipe->dns != NULL ? mk_dns_asked(pipe->dns) : 0;
     size_t dns = asked - pipe->dns_counted;

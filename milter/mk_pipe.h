@@ -33,6 +33,7 @@ typedef struct mk_app {
     struct mk_bayes *bayes;        /* the Bayes store ([bayes]), or NULL; thread-safe */
     struct mk_lists_reader *lists; /* friend and block lists ([lists]), or NULL; thread-safe */
     struct mk_archive *archive;    /* the compliance archive ([archive] enabled), or NULL */
+    struct mk_vault *vault;        /* the secure vault ([vault] enabled), or NULL; thread-safe */
     atomic_int users;              /* connections open on it (mk_pipe_connect/close) */
 } mk_app;
 
@@ -58,6 +59,9 @@ typedef struct mk_outcome {
     const mk_results *results; /* NULL on error */
     mk_verdict verdict;
     long long archived; /* the archive's entry of the message, or 0 */
+    int vaulted;        /* kept in the vault: the edits and body make the notification */
+    const char *body;   /* the new body (CRLF), or NULL: unchanged */
+    size_t body_len;
 } mk_outcome;
 
 typedef struct mk_pipe mk_pipe;

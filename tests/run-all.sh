@@ -20,7 +20,7 @@ if ! { ./autogen.sh > /tmp/mk-autogen.log 2>&1 && ./configure -q --enable-werror
 fi
 echo "PASS: build with -Wall -Wextra -Werror"; add 1 0
 
-if clang-format --dry-run -Werror lib/*.[ch] rules/*.[ch] milter/*.[ch] archive/*.[ch] tests/unit/*.[ch] tests/spf/*.c tests/dkim/*.c 2>/tmp/mk-format.log; then
+if clang-format --dry-run -Werror lib/*.[ch] rules/*.[ch] milter/*.[ch] archive/*.[ch] vault/*.[ch] tests/unit/*.[ch] tests/spf/*.c tests/dkim/*.c 2>/tmp/mk-format.log; then
     echo "PASS: sources formatted as .clang-format says"; add 1 0
 else
     head -20 /tmp/mk-format.log; echo "FAIL: clang-format (run clang-format -i on the files above)"; add 0 1
@@ -94,6 +94,11 @@ section "the compliance archive through Postfix (capture, fault test with SIGKIL
 bash tests/integration/archive.sh 2>&1 | tee /tmp/mk-archive.log
 last=$(tail -1 /tmp/mk-archive.log)
 if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then add "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; else echo "FAIL: archive run did not finish"; add 0 1; fi
+
+section "the secure vault's divert through Postfix (notification, nothing in clear, mailkeeper-vault)"
+bash tests/integration/vault.sh 2>&1 | tee /tmp/mk-vault.log
+last=$(tail -1 /tmp/mk-vault.log)
+if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then add "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; else echo "FAIL: vault run did not finish"; add 0 1; fi
 
 section "Dovecot end to end (LMTP from Postfix with the milter, IMAP moves, the shipped recipe)"
 bash tests/integration/dovecot.sh 2>&1 | tee /tmp/mk-dovecot.log

@@ -1,0 +1,159 @@
+#!/bin/bash
+# The secure vault's divert through a real Postfix with the milter: an
+# outgoing message whose Subject holds "[Secure]" (any case, or another
+# configured keyword) is sealed in the vault and the recipient gets the
+# notification, not the message; nothing of it is readable in the vault's
+# files or the logs; the archive keeps the original; incoming mail with
+# the keyword passes untouched; a vault that cannot keep the message makes
+# Postfix retry (451), never send in clear; mailkeeper-vault lists,
+# revokes, opens and purges (31 days on, with faketime). In the rig's
+# network namespace (rig.sh). Prints PASS/FAIL lines and ends with
+# "N passed, N failed".
+set -u
+. "$(dirname "$0")/rig.sh"
+die() { echo "FAIL: $*"; echo "$pass passed, $((fail+1)) failed"; exit 1; }
+
+rig_up
+rig_dns_start || die "NSD did not start"
+rig_milter_conf <<'CONF'
+[archive]
+enabled = yes
+[vault]
+enabled = yes
+url = https://vault.mk.test:8443/
+keywords = [Secure], (encrypt)
+CONF
+sed -i 's|^\[general\]$|[general]\nlocal_domains = mk.test\ninternal_networks = 10.0.0.0/8|' "$RIG/mailkeeper.conf"
+rig_milter_start || die "milter did not start: $(tail -5 "$RIG/milter.log")"
+rig_postfix_start || die "Postfix did not start"
+V=("$MK_TOP/vault/mailkeeper-vault" -c "$RIG/mailkeeper.conf")
+A=("$MK_TOP/archive/mailkeeper-archive" -c "$RIG/mailkeeper.conf")
+
+# a message with a text part and an attachment: mkmsg SUBJECT FILE
+head -c 3000 /dev/urandom > "$RIG/report.bin"
+printf 'ATTACHMENT-MARKER-9321' >> "$RIG/report.bin"
+mkmsg() {
+    python3 - "$1" "$RIG/report.bin" > "$2" <<'PY'
+import sys
+from email.message import EmailMessage
+m = EmailMessage()
+m["From"] = "Alice Example <alice@mk.test>"
+m["To"] = "Bob <bob@mk.test>"
+m["Subject"] = sys.argv[1]
+m["Message-ID"] = "<%s@mk.test>" % abs(hash(sys.argv[1]))
+m.set_content("Dear Bob,\nthe figures: PLAINTEXT-MARKER-4711.\n")
+m.add_attachment(open(sys.argv[2], "rb").read(), maintype="application", subtype="octet-stream",
+                 filename="report.bin")
+sys.stdout.write(m.as_string().replace("\n", "\r\n"))
+PY
+}
+# send CLIENT FILE: through Postfix, from alice
+send() { $X swaks --server 127.0.0.1:2525 --helo client.example --xclient-addr "$1" \
+    --from alice@mk.test --to bob@mk.test --data "$2"; }
+link_of() { grep -o 'https://vault\.mk\.test:8443/m/[A-Za-z0-9_-]*' "$1" | head -1; }
+
+t_divert() {
+    mkmsg "[Secure] Quarterly payroll 2027" "$RIG/s1.eml"
+    send 10.0.0.5 "$RIG/s1.eml" > "$RIG/s1.out" 2>&1 || { tail -5 "$RIG/s1.out"; return 1; }
+    local f; f=$(rig_delivered bob "X-Mailkeeper-Vault") || { echo "no notification for bob"; return 1; }
+    cp "$f" "$RIG/notice1.eml"
+    [ "$(rig_header "$f" Subject)" = "Quarterly payroll 2027" ] || { rig_header "$f" Subject; return 1; }
+    rig_header "$f" From | grep -q 'Alice Example <alice@mk.test>' || return 1
+    rig_header "$f" Content-Type | grep -q 'multipart/alternative' || return 1
+    # the original's MIME header fields are gone (GMime keeps them apart: the
+    # milter reads the names off the raw header)
+    [ "$(sed '/^\r\?$/q' "$f" | grep -ci '^content-type:')" = 1 ] || { sed '/^\r\?$/q' "$f"; return 1; }
+    local link; link=$(link_of "$f")
+    [[ $link =~ ^https://vault\.mk\.test:8443/m/[A-Za-z0-9_-]{43}$ ]] || { echo "link: $link"; return 1; }
+    grep -q 'text/html' "$f" && grep -q 'Alice Example (alice@mk.test) has sent you a secure message' "$f" || return 1
+    # the recipient has the notification only
+    ! grep -q 'PLAINTEXT-MARKER\|ATTACHMENT-MARKER\|report.bin\|\[Secure\]' "$f" || { echo "the notification holds the message"; return 1; }
+    echo "$link" > "$RIG/link1"
+}
+check "an outgoing [Secure] message with an attachment: bob gets the notification (From Alice, subject without the keyword, text and HTML, the link), not the message" t_divert
+
+t_nothing_on_disk() {
+    local link secret; link=$(cat "$RIG/link1") && secret=${link##*/} && [ -n "$secret" ] || return 1
+    local b64; b64=$(printf 'ATTACHMENT-MARKER-9321' | base64)
+    # the vault: neither the message, its subject, its recipients nor its sender
+    local w
+    for w in PLAINTEXT-MARKER-4711 "Quarterly payroll" bob@mk.test alice@mk.test "$secret"; do
+        ! grep -rqaF -- "$w" "$RIG/state/vault" || { echo "'$w' is in the vault's files"; return 1; }
+    done
+    # no log holds the link's secret (the milter's, Postfix's)
+    ! grep -rqaF -- "$secret" "$RIG/milter.log" "$RIG/postfix" "$RIG/state/archive" || { echo "the secret is in a log"; return 1; }
+    grep -q 'vaulted: [0-9]* bytes for 1 recipient(s) as [0-9a-f]\{12\}' "$RIG/milter.log" || return 1
+    # what the link opens is the message as sent, attachment byte for byte
+    "${V[@]}" open "$link" > "$RIG/opened.eml" || return 1
+    grep -q 'PLAINTEXT-MARKER-4711' "$RIG/opened.eml" || return 1
+    python3 - "$RIG/opened.eml" "$RIG/report.bin" <<'PY' || return 1
+import sys, email, email.policy
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+att = [p for p in m.iter_attachments() if p.get_filename() == "report.bin"]
+sys.exit(0 if att and att[0].get_content() == open(sys.argv[2], "rb").read() else 1)
+PY
+    # the archive keeps the original
+    "${A[@]}" search subject:payroll | grep -q 'Secure' || { "${A[@]}" search subject:payroll; return 1; }
+}
+check "nothing of the message (body, subject, sender, recipient, link) is in the vault's files or the logs; the link opens it byte for byte; the archive keeps the original" t_nothing_on_disk
+
+t_keywords() {
+    mkmsg "Re: [SECURE] contract" "$RIG/s2.eml"
+    send 10.0.0.5 "$RIG/s2.eml" > /dev/null 2>&1 || return 1
+    mkmsg "tax forms (encrypt)" "$RIG/s3.eml"
+    send 10.0.0.5 "$RIG/s3.eml" > /dev/null 2>&1 || return 1
+    local f
+    f=$(rig_delivered bob "Subject: Re: contract") || { echo "[SECURE] not vaulted"; return 1; }
+    grep -q 'X-Mailkeeper-Vault' "$f" || return 1
+    f=$(rig_delivered bob "Subject: tax forms") || { echo "(encrypt) not vaulted"; return 1; }
+    grep -q 'X-Mailkeeper-Vault' "$f" && ! grep -q PLAINTEXT-MARKER "$f" || return 1
+    # no keyword: sent as it is
+    mkmsg "plain news" "$RIG/s4.eml"
+    send 10.0.0.5 "$RIG/s4.eml" > /dev/null 2>&1 || return 1
+    f=$(rig_delivered bob "Subject: plain news") || return 1
+    grep -q PLAINTEXT-MARKER "$f" && ! grep -q 'X-Mailkeeper-Vault' "$f"
+}
+check "[SECURE] in any case and a second configured keyword are vaulted too; a subject without one goes out as it is" t_keywords
+
+t_incoming() {
+    mkmsg "[Secure] from outside" "$RIG/s5.eml"
+    send 192.0.2.10 "$RIG/s5.eml" > /dev/null 2>&1 || return 1
+    local f; f=$(rig_delivered bob "from outside") || return 1
+    grep -q PLAINTEXT-MARKER "$f" && ! grep -q 'X-Mailkeeper-Vault' "$f"
+}
+check "incoming mail with [Secure] in the subject is left alone" t_incoming
+
+t_never_clear() {
+    find "$RIG/state/vault" -type d -exec chmod 500 {} +
+    mkmsg "[Secure] when the vault is full" "$RIG/s6.eml"
+    local out; out=$(send 10.0.0.5 "$RIG/s6.eml" 2>&1)
+    find "$RIG/state/vault" -type d -exec chmod 770 {} +
+    echo "$out" | grep -q '^<\*\* *451 4.3.0' || { echo "$out" | tail -5; return 1; }
+    ! grep -l 'when the vault is full' "$RIG/mail/bob/Maildir/new/"* 2>/dev/null || return 1
+    send 10.0.0.5 "$RIG/s6.eml" > /dev/null 2>&1 || return 1
+    local f; f=$(rig_delivered bob "Subject: when the vault is full") || return 1
+    grep -q 'X-Mailkeeper-Vault' "$f" && ! grep -q PLAINTEXT-MARKER "$f"
+}
+check "a vault that cannot keep the message answers 451 4.3.0 (Postfix retries), it never goes out in clear; the retry is vaulted" t_never_clear
+
+t_cli() {
+    "${V[@]}" list > "$RIG/list.out" || return 1
+    [ "$(grep -c ' readable$' "$RIG/list.out")" = 4 ] || { cat "$RIG/list.out"; return 1; }
+    ! grep -q 'payroll\|bob@' "$RIG/list.out" || return 1
+    local link; link=$(cat "$RIG/link1")
+    local id; id=$(python3 -c 'import base64, hashlib, sys
+s = sys.argv[1]; print(hashlib.sha256(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))).hexdigest())' "${link##*/}")
+    "${V[@]}" revoke "${id:0:12}" | grep -q "^$id revoked" || return 1
+    "${V[@]}" open "$link" 2>&1 | grep -q 'revoked' || return 1
+    "${V[@]}" revoke 0000000000 2>/dev/null && return 1
+    # 31 days on: the rest has expired; purged, their files are gone
+    local link2; link2=$(link_of "$(rig_delivered bob "Subject: tax forms")")
+    faketime -f '+31d' "${V[@]}" open "$link2" 2>&1 | grep -q 'expired' || return 1
+    faketime -f '+31d' "${V[@]}" purge | grep -q '^3 expired message(s) deleted' || return 1
+    [ -z "$(find "$RIG/state/vault" -name '*.mkv')" ] || { find "$RIG/state/vault" -name '*.mkv'; return 1; }
+    "${V[@]}" list | grep -c ' purged$' | grep -qx 3
+}
+check "mailkeeper-vault lists (no content), revokes by id prefix (the link then says revoked), and 31 days on (faketime) purges the expired messages' files" t_cli
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
