@@ -132,6 +132,19 @@ typedef struct mk_config {
     char *vault_keywords;     /* comma-separated, matched in the Subject without regard to case */
     char *vault_url;          /* the reader's base address: links are URL/m/SECRET */
     size_t vault_expire_days; /* how long a message can be read */
+    /* [webvault] */
+    char *webvault_listen;         /* "ADDRESS:PORT" */
+    char *webvault_cert_file;      /* PEM certificate (chain) */
+    char *webvault_key_file;       /* PEM private key */
+    char *webvault_sendmail;       /* the command that sends codes and replies */
+    char *webvault_code_from;      /* the sender of the code mails ("": sendmail's own) */
+    long webvault_code_ttl_ms;     /* a code's life */
+    size_t webvault_max_fails;     /* wrong codes before a lockout */
+    long webvault_lockout_ms;      /* how long a lockout lasts */
+    long webvault_session_idle_ms; /* a session ends unused this long */
+    long webvault_session_max_ms;  /* and this long after it began */
+    size_t webvault_max_requests;  /* per client address and minute */
+    size_t webvault_max_codes;     /* codes asked per client address and hour */
     /* [bayes] */
     int bayes_enabled;
     char *bayes_database;     /* under state_dir unless absolute */

@@ -20,6 +20,19 @@
 #include <string.h>
 #include <unistd.h>
 
+int mk_daemon_prepare(const char *user, const char *conf, int *root, uid_t *uid, gid_t *gid)
+{
+    char err[512];
+    *uid = 0;
+    *gid = 0;
+    *root = geteuid() == 0;
+    if (*root && mk_daemon_user(user, uid, gid, err, sizeof(err)) != 0) {
+        mk_log(LOG_ERR, NULL, "%s: [general] user: %s", conf, err);
+        return -1;
+    }
+    return 0;
+}
+
 int mk_daemon_user(const char *user, uid_t *uid, gid_t *gid, char *err, size_t errlen)
 {
     errno = 0;

@@ -8,6 +8,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Before a daemon binds: whether it runs as root (*root), and then the
+ * uid and gid of user ([general] user of the file conf) that
+ * mk_daemon_drop_root switches to. 0, or -1 (logged, naming conf) when the
+ * user is unknown. */
+int mk_daemon_prepare(const char *user, const char *conf, int *root, uid_t *uid, gid_t *gid);
 /* Looks up user; 0, or -1 with the reason in err. */
 int mk_daemon_user(const char *user, uid_t *uid, gid_t *gid, char *err, size_t errlen);
 /* Switches to uid/gid (with that user's groups) for good, and checks that

@@ -249,13 +249,11 @@ static int run_daemon(const char *config_path, mk_app *app, int foreground)
     char pid_file[1024];
     snprintf(pid_file, sizeof(pid_file), "%s", cfg->pid_file);
     char err[512];
-    uid_t uid = 0;
-    gid_t gid = 0;
-    int root = geteuid() == 0;
-    if (root && mk_daemon_user(cfg->user, &uid, &gid, err, sizeof(err)) != 0) {
-        mk_log(LOG_ERR, NULL, "%s: [general] user: %s", cfg->path, err);
+    uid_t uid;
+    gid_t gid;
+    int root;
+    if (mk_daemon_prepare(cfg->user, cfg->path, &root, &uid, &gid) != 0)
         return EX_CONFIG;
-    }
     int unix_sock = strncmp(cfg->socket, "unix:", 5) == 0 || strncmp(cfg->socket, "local:", 6) == 0;
     if (unix_sock)
         umask(0007); /* the MTA reaches the socket through the group */

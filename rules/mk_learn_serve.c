@@ -332,13 +332,11 @@ static int mk_learn_listen(const char *path, char *err, size_t errlen)
 int mk_learn_serve(const mk_config *cfg, const psl_ctx_t *psl)
 {
     char err[512];
-    uid_t uid = 0;
-    gid_t gid = 0;
-    int root = geteuid() == 0;
-    if (root && mk_daemon_user(cfg->user, &uid, &gid, err, sizeof(err)) != 0) {
-        mk_log(LOG_ERR, NULL, "%s: [general] user: %s", cfg->path, err);
+    uid_t uid;
+    gid_t gid;
+    int root;
+    if (mk_daemon_prepare(cfg->user, cfg->path, &root, &uid, &gid) != 0)
         return EX_CONFIG;
-    }
     umask(0007); /* the socket and the store: owner and group */
     char *path = mk_bayes_learn_socket_path(cfg);
     int lfd = mk_learn_listen(path, err, sizeof(err));

@@ -20,7 +20,7 @@ if ! { ./autogen.sh > /tmp/mk-autogen.log 2>&1 && ./configure -q --enable-werror
 fi
 echo "PASS: build with -Wall -Wextra -Werror"; add 1 0
 
-if clang-format --dry-run -Werror lib/*.[ch] rules/*.[ch] milter/*.[ch] archive/*.[ch] vault/*.[ch] tests/unit/*.[ch] tests/spf/*.c tests/dkim/*.c 2>/tmp/mk-format.log; then
+if clang-format --dry-run -Werror lib/*.[ch] rules/*.[ch] milter/*.[ch] archive/*.[ch] vault/*.[ch] webvault/*.[ch] tests/unit/*.[ch] tests/spf/*.c tests/dkim/*.c 2>/tmp/mk-format.log; then
     echo "PASS: sources formatted as .clang-format says"; add 1 0
 else
     head -20 /tmp/mk-format.log; echo "FAIL: clang-format (run clang-format -i on the files above)"; add 0 1

@@ -116,7 +116,8 @@ typedef struct mk_vault_auth_policy {
 /* A new code for addr (compared without regard to case) on the message of
  * link, replacing any earlier one: OK with the 8 digits in code;
  * NOT_FOUND when addr is none of its recipients (no code); LOCKED;
- * EXPIRED, REVOKED; ERROR. */
+ * EXPIRED, REVOKED; ERROR. LOCKED and the failures that lead to it are
+ * the same for any address, a recipient or not: no answer tells who is. */
 mk_vault_status mk_vault_code_new(mk_vault *v, const char *link, const char *addr, gint64 now,
                                   const mk_vault_auth_policy *pol, char code[MK_VAULT_CODE],
                                   char *err, size_t errlen);

@@ -92,8 +92,6 @@ mk_vault_status mk_vault_code_new(mk_vault *v, const char *link, const char *add
     mk_vault_status st = mk_vault_auth_recipient(v, link, addr, now, &is_rcpt, err, errlen);
     if (st != MK_VAULT_OK)
         return st;
-    if (!is_rcpt)
-        return MK_VAULT_NOT_FOUND;
     char id[MK_VAULT_ID], who[MK_SHA256_HEX], hash[MK_SHA256_HEX];
     unsigned char akey[32], skey[32];
     if (mk_vault_auth_keys(link, id, akey, skey) != 0)
@@ -123,7 +121,9 @@ mk_vault_status mk_vault_code_new(mk_vault *v, const char *link, const char *add
     }
     sqlite3_finalize(q);
     if (locked > now) {
-        st = MK_VAULT_LOCKED;
+        st = MK_VAULT_LOCKED; /* told to anyone: strangers are locked out the same */
+    } else if (!is_rcpt) {
+        st = MK_VAULT_NOT_FOUND;
     } else if (mk_vault_auth_exec(v,
                                   "INSERT INTO codes(msg, who, code_hash, expires) "
                                   "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(msg, who) DO UPDATE "
@@ -179,8 +179,8 @@ mk_vault_status mk_vault_code_check(mk_vault *v, const char *link, const char *a
     mk_vault_status st = mk_vault_auth_recipient(v, link, addr, now, &is_rcpt, err, errlen);
     if (st != MK_VAULT_OK)
         return st;
-    if (!is_rcpt)
-        return MK_VAULT_BAD_CODE; /* as for a recipient: nobody is told who is one */
+    /* an address that is no recipient is counted and locked out the same,
+     * so that no answer tells who is one */
     char id[MK_VAULT_ID], who[MK_SHA256_HEX], hash[MK_SHA256_HEX];
     unsigned char akey[32], skey[32];
     if (mk_vault_auth_keys(link, id, akey, skey) != 0)
@@ -207,8 +207,8 @@ mk_vault_status mk_vault_code_check(mk_vault *v, const char *link, const char *a
         }
     }
     sqlite3_finalize(q);
-    int good = well_formed && stored != NULL && expires > now && strlen(stored) == strlen(hash) &&
-               CRYPTO_memcmp(stored, hash, strlen(hash)) == 0;
+    int good = is_rcpt && well_formed && stored != NULL && expires > now &&
+               strlen(stored) == strlen(hash) && CRYPTO_memcmp(stored, hash, strlen(hash)) == 0;
     if (locked > now) {
         st = MK_VAULT_LOCKED;
     } else if (good) {

@@ -6,7 +6,11 @@
 # files or the logs; the archive keeps the original; incoming mail with
 # the keyword passes untouched; a vault that cannot keep the message makes
 # Postfix retry (451), never send in clear; mailkeeper-vault lists,
-# revokes, opens and purges (31 days on, with faketime). In the rig's
+# revokes, opens and purges (31 days on, with faketime). Then the reader,
+# mailkeeper-webvault, over HTTPS with a self-signed certificate: codes by
+# mail (msmtp into the rig's Postfix), lockout, the message, its
+# attachment, a reply with a file, the pages of revoked and expired links,
+# and bad input (tests/integration/webvault_client.py). In the rig's
 # network namespace (rig.sh). Prints PASS/FAIL lines and ends with
 # "N passed, N failed".
 set -u
@@ -27,6 +31,7 @@ sed -i 's|^\[general\]$|[general]\nlocal_domains = mk.test\ninternal_networks = 
 rig_milter_start || die "milter did not start: $(tail -5 "$RIG/milter.log")"
 rig_postfix_start || die "Postfix did not start"
 V=("$MK_TOP/vault/mailkeeper-vault" -c "$RIG/mailkeeper.conf")
+command -v msmtp > /dev/null || apt-get install -y -q msmtp > /dev/null 2>&1 || die "msmtp cannot be installed"
 A=("$MK_TOP/archive/mailkeeper-archive" -c "$RIG/mailkeeper.conf")
 
 # a message with a text part and an attachment: mkmsg SUBJECT FILE
@@ -154,6 +159,87 @@ s = sys.argv[1]; print(hashlib.sha256(base64.urlsafe_b64decode(s + "=" * (-len(s
     "${V[@]}" list | grep -c ' purged$' | grep -qx 3
 }
 check "mailkeeper-vault lists (no content), revokes by id prefix (the link then says revoked), and 31 days on (faketime) purges the expired messages' files" t_cli
+
+# --- the reader ------------------------------------------------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=vault.mk.test" \
+    -addext "subjectAltName=DNS:vault.mk.test" -keyout "$RIG/web.key" -out "$RIG/web.crt" 2> /dev/null ||
+    die "openssl cannot make a certificate"
+cat >> "$RIG/mailkeeper.conf" <<CONF
+[webvault]
+listen = 127.0.0.1:8443
+cert_file = $RIG/web.crt
+key_file = $RIG/web.key
+sendmail = /usr/bin/msmtp --host=127.0.0.1 --port=2525 --domain=vault.mk.test
+code_from = vault@mk.test
+CONF
+# web_start NAME [env ...]: a reader (CONFNAME: its configuration)
+web_start() {
+    local log=$RIG/$1.log; shift
+    $X "$@" "$MK_TOP/webvault/mailkeeper-webvault" -c "$RIG/$CONFNAME" >> "$log" 2>&1 &
+    WEB_PID=$!
+    RIG_PIDS+=("$WEB_PID")
+}
+CONFNAME=mailkeeper.conf web_start webvault
+rig_wait_port 8443 || die "the reader did not start: $(tail -5 "$RIG/webvault.log")"
+WEB="$X env MK_WEB_CA=$RIG/web.crt python3 $RIG_SRC/webvault_client.py"
+# a fresh message for the reader's tests: LINKn of the notification to bob
+web_msg() {
+    mkmsg "[Secure] $1" "$RIG/$1.eml"
+    send 10.0.0.5 "$RIG/$1.eml" > /dev/null 2>&1 || return 1
+    link_of "$(rig_delivered bob "Subject: $1")"
+}
+
+t_web_flow() {
+    [ "$(ps -o user= -p "$WEB_PID")" = mailkeeper ] || { echo "the reader runs as $(ps -o user= -p "$WEB_PID")"; return 1; }
+    local link; link=$(web_msg web-flow) || return 1
+    $WEB flow "$link" "$RIG/mail/bob/Maildir" "$RIG/mail/alice/Maildir" "$RIG/report.bin" || return 1
+    # neither the link nor a code reaches the reader's log
+    local secret=${link##*/}
+    ! grep -qF -- "$secret" "$RIG/webvault.log" || { echo "the link is in the log"; return 1; }
+    local code
+    for code in $(grep -ho 'Your one-time code: [0-9]\{8\}' "$RIG/mail/bob/Maildir/new/"* | cut -d' ' -f4); do
+        ! grep -qF -- "$code" "$RIG/webvault.log" || { echo "code $code is in the log"; return 1; }
+    done
+}
+check "the reader: the link asks for an address, a code is mailed to bob, a wrong one and one with letters are refused, the right one (once) starts a __Host- session; the message, its attachment byte for byte, HSTS, CSP, no-referrer, nosniff; a reply with a file reaches alice From bob; no link or code in the log" t_web_flow
+
+t_web_guard() {
+    local link2 link3; link2=$(web_msg web-guard) && link3=$(web_msg web-other) || return 1
+    $WEB stranger "$link2" || return 1
+    sleep 2
+    ! grep -q 'to=<eve@example.org>' "$RIG/postfix/maillog" || { echo "a code went to a stranger"; return 1; }
+    $WEB lockout "$link2" bob@mk.test || return 1
+    # a stranger is locked out the same, so that nothing tells who is a recipient
+    $WEB lockout "$link2" eve@example.org || return 1
+    # a session of one message does not open another
+    local cookie; cookie=$($WEB inject "$link3" "$RIG/mail/bob/Maildir" | tail -1) || { echo "$cookie"; return 1; }
+    $X env MK_WEB_CA="$RIG/web.crt" MK_WEB_COOKIE="$cookie" python3 "$RIG_SRC/webvault_client.py" other "$link3" "$link2"
+}
+check "the reader: a stranger's address gets the same page and no mail; five wrong codes lock bob (and a stranger, alike) out of that message; a reply subject with a line break is refused; one message's session does not open another" t_web_guard
+
+t_web_bad() {
+    local link; link=$(web_msg web-bad) || return 1
+    $WEB bad "$link" || return 1
+    kill -0 "$WEB_PID" || { echo "the reader died"; return 1; }
+}
+check "the reader: forged and cut links show a clear page (404), a 13 MB post is refused (413), TLS 1.2 and 1.3 with AEAD suites; a broken handshake is closed, a slow client holds up nobody; the reader keeps serving" t_web_bad
+
+t_web_gone() {
+    local link; link=$(web_msg web-revoked) || return 1
+    local id; id=$(python3 -c 'import base64, hashlib, sys
+s = sys.argv[1]; print(hashlib.sha256(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))).hexdigest())' "${link##*/}")
+    "${V[@]}" revoke "$id" > /dev/null || return 1
+    $WEB status "$link" 410 "was withdrawn" || return 1
+    # 31 days on (a second reader under faketime, on 8444): expired
+    local link2; link2=$(web_msg web-expired) || return 1
+    sed 's/^listen = 127.0.0.1:8443$/listen = 127.0.0.1:8444/' "$RIG/mailkeeper.conf" > "$RIG/later.conf"
+    # libfaketime itself, not the faketime wrapper (which forks: its pid would not be the reader's)
+    local lib; lib=$(dpkg -L libfaketime | grep '/libfaketime\.so\.1$' | head -1)
+    CONFNAME=later.conf web_start webvault-later env LD_PRELOAD="$lib" FAKETIME=+31d
+    rig_wait_port 8444 || return 1
+    $X env MK_WEB_CA="$RIG/web.crt" MK_WEB_PORT=8444 python3 "$RIG_SRC/webvault_client.py" status "$link2" 410 "has expired"
+}
+check "the reader: a revoked link and (31 days on) an expired one show their own pages (410), not an error" t_web_gone
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
