@@ -387,7 +387,8 @@ static void mk_web_message_page(mk_web_req *r, const char *addr, const char *tok
     char csrf[MK_VAULT_LINK];
     mk_vault_csrf(token, csrf);
     GString *b = g_string_new("<div class=\"card\">");
-    char *subj = mk_web_esc(m->subject != NULL && *m->subject ? m->subject : meta->subject);
+    /* the subject as the notification gave it: without the keyword */
+    char *subj = mk_web_esc(meta->subject);
     g_string_append_printf(b, "<h1>%s</h1><dl class=\"meta\">", *subj ? subj : "(no subject)");
     mk_web_dl(b, "From", m->from != NULL ? m->from : meta->from);
     mk_web_dl(b, "To", m->to);
@@ -422,7 +423,7 @@ static void mk_web_message_page(mk_web_req *r, const char *addr, const char *tok
     }
     if (files > 0)
         g_string_append(b, "</ul></div>");
-    const char *orig_subject = m->subject != NULL ? m->subject : meta->subject;
+    const char *orig_subject = meta->subject;
     char *re = g_strdup_printf(
         "%s%s", g_ascii_strncasecmp(orig_subject, "Re:", 3) == 0 ? "" : "Re: ", orig_subject);
     char *re_e = mk_web_esc(re), *to_e = mk_web_esc(meta->sender), *me = mk_web_esc(addr);
@@ -443,7 +444,7 @@ static void mk_web_message_page(mk_web_req *r, const char *addr, const char *tok
         "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
         "<button type=\"submit\" class=\"quiet\">Sign out</button></form>",
         to_e, me, r->link, csrf, re_e, r->link, csrf);
-    mk_web_page(r->req, 200, m->subject != NULL ? m->subject : "Secure message", b->str);
+    mk_web_page(r->req, 200, *meta->subject ? meta->subject : "Secure message", b->str);
     g_string_free(b, TRUE);
     g_free(re_e);
     g_free(to_e);

@@ -171,6 +171,7 @@ cert_file = $RIG/web.crt
 key_file = $RIG/web.key
 sendmail = /usr/bin/msmtp --host=127.0.0.1 --port=2525 --domain=vault.mk.test
 code_from = vault@mk.test
+max_codes = 1000
 CONF
 # web_start NAME [env ...]: a reader (CONFNAME: its configuration)
 web_start() {
@@ -240,6 +241,75 @@ s = sys.argv[1]; print(hashlib.sha256(base64.urlsafe_b64decode(s + "=" * (-len(s
     $X env MK_WEB_CA="$RIG/web.crt" MK_WEB_PORT=8444 python3 "$RIG_SRC/webvault_client.py" status "$link2" 410 "has expired"
 }
 check "the reader: a revoked link and (31 days on) an expired one show their own pages (410), not an error" t_web_gone
+
+# --- a real browser ---------------------------------------------------------
+# hostile HTML: scripts, handlers, a javascript: link, remote images and
+# frames, a form; and an image of its own (cid:)
+mkevil() {
+    python3 - "$1" > "$2" <<'PY'
+import base64, struct, sys, zlib
+from email.message import EmailMessage
+def png(w, h):
+    raw = b"".join(b"\x00" + b"\x1f\x5f\xbf" * w for _ in range(h))
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + \
+        chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+m = EmailMessage()
+m["From"] = "Alice Example <alice@mk.test>"
+m["To"] = "bob@mk.test"
+m["Subject"] = sys.argv[1]
+m.set_content("HOSTILE-HTML-MARKER in text")
+m.add_alternative("""<html><body onload="alert('onload')">
+<p>HOSTILE-HTML-MARKER</p>
+<script>alert('script'); fetch('http://remote.example/x')</script>
+<img src="x" onerror="alert('onerror')">
+<img src="http://remote.example/pixel.gif"><img src="https://remote.example/p.png">
+<img id="inline" src="cid:logo@mk.test">
+<a id="js" href="javascript:alert('js-link')">click</a>
+<div id="clickme" onclick="alert('onclick')">click me</div>
+<iframe src="http://remote.example/frame"></iframe>
+<link rel="stylesheet" href="http://remote.example/s.css">
+<form action="http://remote.example/steal"><input name="q"></form>
+</body></html>""", subtype="html")
+m.get_payload()[1].add_related(png(40, 20), maintype="image", subtype="png", cid="<logo@mk.test>")
+sys.stdout.write(m.as_string().replace("\n", "\r\n"))
+PY
+}
+
+t_browser() {
+    command -v chromium > /dev/null || apt-get install -y -q chromium > /dev/null 2>&1 || { echo "chromium cannot be installed"; return 1; }
+    command -v npm > /dev/null || apt-get install -y -q nodejs npm > /dev/null 2>&1 || { echo "nodejs cannot be installed"; return 1; }
+    local B=$RIG/browser out=$MK_TOP/tests/browser/screenshots
+    mkdir -p "$B" && rm -rf "$out" && mkdir -p "$out" && chmod 777 "$out"
+    (cd "$B" && echo '{"private": true}' > package.json &&
+        npm install --offline --no-audit --no-fund "$MK_TOP"/tests/browser/vendor/playwright-core-*.tgz > npm.log 2>&1) ||
+        { cat "$B/npm.log"; return 1; }
+    local l1 l2 evil revoked expired
+    l1=$(web_msg browser-one) && l2=$(web_msg browser-two) && revoked=$(web_msg browser-revoked) &&
+        expired=$(web_msg browser-expired) || return 1
+    mkevil "[Secure] hostile html" "$RIG/evil.eml"
+    send 10.0.0.5 "$RIG/evil.eml" > /dev/null 2>&1 || return 1
+    evil=$(link_of "$(rig_delivered bob "Subject: hostile html")") || return 1
+    local rid; rid=$(python3 -c 'import base64, hashlib, sys
+s = sys.argv[1]; print(hashlib.sha256(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))).hexdigest())' "${revoked##*/}")
+    "${V[@]}" revoke "$rid" > /dev/null || return 1
+    local spki; spki=$(openssl x509 -in "$RIG/web.crt" -pubkey -noout | openssl pkey -pubin -outform der |
+        openssl dgst -sha256 -binary | base64)
+    python3 -c 'import json, sys; print(json.dumps(dict(zip(sys.argv[1::2], sys.argv[2::2]))))' \
+        link "$l1" link2 "$l2" evil "$evil" revoked "$revoked" expired "${expired/:8443/:8444}" \
+        bob "$RIG/mail/bob/Maildir" alice "$RIG/mail/alice/Maildir" attachment "$RIG/report.bin" \
+        out "$out" spki "$spki" > "$B/config.json"
+    (cd "$B" && $X env NODE_PATH="$B/node_modules" node "$MK_TOP/tests/browser/vault_browser.js" "$B/config.json") > "$B/out.txt" 2>&1
+    local rc=$?
+    cat "$B/out.txt"
+    [ "$rc" = 0 ] || return 1
+    sleep 1
+    ! grep -q 'to=<eve@example.org>' "$RIG/postfix/maillog" || { echo "a code went to a stranger"; return 1; }
+    echo "screenshots: $(ls "$out" | grep png | tr '\n' ' ')(in tests/browser/screenshots)" >> "$B/out.txt"
+    cp "$B/out.txt" "$RIG/browser.txt"
+}
+check "in headless Chromium (playwright-core), phone-sized: the code read from bob's Maildir opens the message, the attachment downloads the same bytes, a reply with a file reaches alice; the session opens no other message; five wrong codes lock out; a stranger gets the same page and no mail; revoked, expired and cut links show their pages; hostile HTML runs nothing and loads nothing remote, its own image shows; a screenshot of each page" t_browser
+[ -f "$RIG/browser.txt" ] && sed 's/^/    /' "$RIG/browser.txt"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
