@@ -18,6 +18,10 @@
 #include "mk_crypto.h"
 #include "mk_vault_int.h"
 
+/* A session's last use is written when it moved on this many seconds: the
+ * idle limit is kept to within them, and reading a page writes nothing. */
+#define MK_VAULT_SEEN_STEP 15
+
 /* The auth and session keys of link and its message id; 0, or -1 when
  * link is no link. */
 static int mk_vault_auth_keys(const char *link, char id[MK_VAULT_ID], unsigned char akey[32],
@@ -258,6 +262,7 @@ mk_vault_status mk_vault_session(mk_vault *v, const char *link, const char *toke
         return MK_VAULT_NOT_FOUND;
     mk_vault_status st = MK_VAULT_NO_SESSION;
     int timed_out = 0;
+    gint64 last_seen = 0;
     pthread_mutex_lock(&v->lock);
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(v->db,
@@ -270,6 +275,7 @@ mk_vault_status mk_vault_session(mk_vault *v, const char *link, const char *toke
         if (sqlite3_step(q) == SQLITE_ROW &&
             strcmp((const char *)sqlite3_column_text(q, 0), id) == 0) {
             gint64 created = sqlite3_column_int64(q, 2), seen = sqlite3_column_int64(q, 3);
+            last_seen = seen;
             timed_out = now - seen > pol->idle_s || now - created > pol->absolute_s;
             if (!timed_out) {
                 int blen = sqlite3_column_bytes(q, 1);
@@ -288,7 +294,8 @@ mk_vault_status mk_vault_session(mk_vault *v, const char *link, const char *toke
         }
     }
     sqlite3_finalize(q);
-    if (st == MK_VAULT_OK)
+    /* the last use, to MK_VAULT_SEEN_STEP seconds: not a write per request */
+    if (st == MK_VAULT_OK && now - last_seen >= MK_VAULT_SEEN_STEP)
         mk_vault_auth_exec(v, "UPDATE sessions SET seen = ?2 WHERE token_hash = ?1", "ti",
                            token_hash, now);
     else if (timed_out)

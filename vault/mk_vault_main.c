@@ -7,6 +7,7 @@
  *   mailkeeper-vault [-c CONF] revoke ID...
  *   mailkeeper-vault [-c CONF] purge
  *   mailkeeper-vault [-c CONF] open LINK
+ *   mailkeeper-vault [-c CONF] seal --to ADDR... FILE
  *
  * DESCRIPTION
  *   The vault lives in [vault] directory (under [general] state_dir unless
@@ -18,7 +19,11 @@
  *   "revoked" page. purge deletes the content of every expired message
  *   (a daily timer's job). open prints the message a link opens, byte for
  *   byte, as the milter took it: for a recipient who hands the postmaster
- *   the link; LINK is the whole link or its last part.
+ *   the link; LINK is the whole link or its last part. seal keeps a
+ *   message file in the vault by hand, for the recipients given, as the
+ *   milter would, and prints its link ([vault] url) and the sender's
+ *   revoke token: for a message to send securely that did not pass the
+ *   milter, and for benchmarks.
  *
  * EXIT STATUS
  *   0 on success; 1 when a message was not found (revoke, open) or is
@@ -34,9 +39,12 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include <gmime/gmime.h>
+
 #include "mk_config.h"
 #include "mk_log.h"
 #include "mk_vault.h"
+#include "mk_vault_notice.h"
 
 #define MK_PROG "mailkeeper-vault"
 
@@ -45,7 +53,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: " MK_PROG " [-c CONF] list\n"
                  "       " MK_PROG " [-c CONF] revoke ID...\n"
                  "       " MK_PROG " [-c CONF] purge\n"
-                 "       " MK_PROG " [-c CONF] open LINK\n");
+                 "       " MK_PROG " [-c CONF] open LINK\n"
+                 "       " MK_PROG " [-c CONF] seal --to ADDR... FILE\n");
 }
 
 static void mk_vault_main_day(gint64 when, char out[32])
@@ -84,6 +93,81 @@ static int mk_vault_main_match(void *data, const mk_vault_row *row)
     return 0;
 }
 
+/* seal --to ADDR... FILE: 0, or a sysexits status (said). */
+static int mk_vault_main_seal(const mk_config *cfg, mk_vault *v, int argc, char **argv)
+{
+    GPtrArray *rcpts = g_ptr_array_new();
+    const char *file = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+            g_ptr_array_add(rcpts, argv[++i]);
+        else if (file == NULL)
+            file = argv[i];
+        else
+            file = "";
+    }
+    g_ptr_array_add(rcpts, NULL);
+    gchar *data = NULL;
+    gsize len = 0;
+    GError *e = NULL;
+    int rc = EX_OK;
+    if (rcpts->len < 2 || file == NULL || *file == '\0') {
+        usage(stderr);
+        rc = EX_USAGE;
+    } else if (!g_file_get_contents(file, &data, &len, &e)) {
+        fprintf(stderr, MK_PROG ": %s\n", e->message);
+        g_error_free(e);
+        rc = EX_NOINPUT;
+    } else {
+        g_mime_init();
+        GMimeStream *s = g_mime_stream_mem_new_with_buffer(data, len);
+        GMimeParser *parser = g_mime_parser_new_with_stream(s);
+        GMimeMessage *m = g_mime_parser_construct_message(parser, NULL);
+        g_object_unref(parser);
+        g_object_unref(s);
+        InternetAddressList *from = m != NULL ? g_mime_message_get_from(m) : NULL;
+        InternetAddress *a = from != NULL && internet_address_list_length(from) > 0
+                                 ? internet_address_list_get_address(from, 0)
+                                 : NULL;
+        const char *sender = a != NULL && INTERNET_ADDRESS_IS_MAILBOX(a)
+                                 ? internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a))
+                                 : NULL;
+        if (sender == NULL) {
+            fprintf(stderr, MK_PROG ": %s: no From address\n", file);
+            rc = EX_DATAERR;
+        } else {
+            char *subject = NULL;
+            const char *subj = g_mime_message_get_subject(m);
+            if (!mk_vault_subject_match(subj, cfg->vault_keywords, &subject))
+                subject = g_strdup(subj != NULL ? subj : "");
+            gint64 now = (gint64)time(NULL);
+            mk_vault_meta meta = {.sender = (char *)sender,
+                                  .from = (char *)g_mime_object_get_header(GMIME_OBJECT(m), "From"),
+                                  .subject = subject,
+                                  .rcpts = (char **)rcpts->pdata,
+                                  .date = now};
+            char link[MK_VAULT_LINK], revoke[MK_VAULT_LINK], id[MK_VAULT_ID], err[512];
+            if (mk_vault_put(v, &meta, data, len, now, now + (gint64)cfg->vault_expire_days * 86400,
+                             link, revoke, id, err, sizeof(err)) != 0) {
+                fprintf(stderr, MK_PROG ": %s\n", err);
+                rc = EX_IOERR;
+            } else {
+                size_t ulen = strlen(cfg->vault_url);
+                printf("%s%sm/%s\nrevoke token: %s\n", cfg->vault_url,
+                       ulen > 0 && cfg->vault_url[ulen - 1] == '/' ? "" : "/", link, revoke);
+                mk_log(LOG_INFO, NULL, "sealed %.12s by hand (%u recipient(s))", id,
+                       rcpts->len - 1);
+            }
+            g_free(subject);
+        }
+        if (m != NULL)
+            g_object_unref(m);
+    }
+    g_free(data);
+    g_ptr_array_free(rcpts, TRUE);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -113,7 +197,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[optind++];
     int nargs = argc - optind;
     if (!((strcmp(cmd, "list") == 0 && nargs == 0) || (strcmp(cmd, "purge") == 0 && nargs == 0) ||
-          (strcmp(cmd, "revoke") == 0 && nargs > 0) || (strcmp(cmd, "open") == 0 && nargs == 1))) {
+          (strcmp(cmd, "revoke") == 0 && nargs > 0) || (strcmp(cmd, "open") == 0 && nargs == 1) ||
+          (strcmp(cmd, "seal") == 0 && nargs >= 3))) {
         usage(stderr);
         return EX_USAGE;
     }
@@ -122,14 +207,16 @@ int main(int argc, char **argv)
         return EX_CONFIG;
     char err[512];
     int rc = EX_OK;
-    mk_vault *v = mk_vault_open_config(cfg, 0, err, sizeof(err));
+    mk_vault *v = mk_vault_open_config(cfg, strcmp(cmd, "seal") == 0, err, sizeof(err));
     if (v == NULL) {
         fprintf(stderr, MK_PROG ": %s: [vault]: %s\n", cfg->path, err);
         mk_config_free(cfg);
         return EX_NOINPUT;
     }
     gint64 now = (gint64)time(NULL);
-    if (strcmp(cmd, "list") == 0) {
+    if (strcmp(cmd, "seal") == 0) {
+        rc = mk_vault_main_seal(cfg, v, argc - optind, argv + optind);
+    } else if (strcmp(cmd, "list") == 0) {
         if (mk_vault_list(v, mk_vault_main_print, &now, err, sizeof(err)) != 0) {
             fprintf(stderr, MK_PROG ": %s\n", err);
             rc = EX_IOERR;

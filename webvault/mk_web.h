@@ -24,12 +24,15 @@ typedef struct mk_web {
     mk_vault_auth_policy pol;
     GHashTable *clients; /* client address -> mk_web_client: rate limits */
     gint64 clients_pruned;
+    GHashTable *pages; /* session token -> mk_web_cached: message pages just shown */
 } mk_web;
 
 /* ---- routes (mk_web_routes.c) ---------------------------------------------- */
 
 /* evhttp's handler for every request (arg: the mk_web). */
 void mk_web_route(struct evhttp_request *req, void *arg);
+/* A new table of message pages just shown (mk_web.pages). */
+GHashTable *mk_web_pages_new(void);
 
 /* ---- pages (mk_web_pages.c) ------------------------------------------------- */
 
@@ -39,8 +42,12 @@ char *mk_web_esc(const char *text);
  * nosniff, no caching); frameable: the sandboxed message part, which our
  * own page frames. */
 void mk_web_security_headers(struct evhttp_request *req, int frameable);
-/* Sends a whole page: status, title and body HTML (trusted markup: the
- * caller escaped what it quotes) in the common layout. */
+/* A whole page: title and body HTML (trusted markup: the caller escaped
+ * what it quotes) in the common layout (g_string_free). */
+GString *mk_web_page_html(const char *title, const char *body);
+/* Sends html with the headers of a page. */
+void mk_web_send_html(struct evhttp_request *req, int status, const char *html, size_t len);
+/* Sends a whole page (mk_web_page_html). */
 void mk_web_page(struct evhttp_request *req, int status, const char *title, const char *body);
 /* A short page that says one thing: heading and text (escaped here). */
 void mk_web_notice(struct evhttp_request *req, int status, const char *heading, const char *text);

@@ -34,6 +34,7 @@
 #include <getopt.h>
 #include <gmime/gmime.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <signal.h>
@@ -111,7 +112,11 @@ static evutil_socket_t mk_web_listen(const char *listen_on, char *err, size_t er
     }
     evutil_socket_t fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int one = 1;
+    /* TCP_NODELAY, which accepted sockets inherit: a response goes out as
+     * TLS records of its head and its body, and the second must not wait
+     * for the first's acknowledgement (40 ms, with delayed ACKs) */
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
         bind(fd, (struct sockaddr *)&ss, (socklen_t)sslen) != 0 || listen(fd, 512) != 0) {
         snprintf(err, errlen, "[webvault] listen %s: %s", listen_on, strerror(errno));
         if (fd >= 0)
@@ -186,7 +191,8 @@ int main(int argc, char **argv)
                         .lockout_s = (int)(cfg->webvault_lockout_ms / 1000),
                         .idle_s = (int)(cfg->webvault_session_idle_ms / 1000),
                         .absolute_s = (int)(cfg->webvault_session_max_ms / 1000)},
-                .clients = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free)};
+                .clients = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
+                .pages = mk_web_pages_new()};
     w.vault = mk_vault_open_config(cfg, 0, err, sizeof(err));
     if (w.vault == NULL) {
         mk_log(LOG_ERR, NULL, "%s: [vault]: %s", cfg->path, err);
@@ -217,6 +223,7 @@ int main(int argc, char **argv)
     event_base_free(base);
     mk_vault_close(w.vault);
     g_hash_table_destroy(w.clients);
+    g_hash_table_destroy(w.pages);
     SSL_CTX_free(tls);
     g_mime_shutdown();
     mk_config_free(cfg);

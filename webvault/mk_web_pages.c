@@ -82,29 +82,43 @@ void mk_web_security_headers(struct evhttp_request *req, int frameable)
     }
 }
 
-void mk_web_page(struct evhttp_request *req, int status, const char *title, const char *body)
+GString *mk_web_page_html(const char *title, const char *body)
+{
+    GString *out = g_string_sized_new(strlen(body) + 1024);
+    char *t = mk_web_esc(title);
+    g_string_append_printf(out,
+                           "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                           "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+                           "<meta name=\"robots\" content=\"noindex\">"
+                           "<title>%s</title><link rel=\"stylesheet\" href=\"/static/vault.css\">"
+                           "</head>\n<body><header><span class=\"lock\"></span>"
+                           "<span class=\"brand\">Secure message</span></header>\n<main>\n",
+                           t);
+    g_string_append(out, body);
+    g_string_append(out, "\n</main>\n<footer>This page is served over an encrypted "
+                         "connection. Messages are stored encrypted and can be read only "
+                         "through the link their recipients received.</footer>\n"
+                         "</body></html>\n");
+    g_free(t);
+    return out;
+}
+
+void mk_web_send_html(struct evhttp_request *req, int status, const char *html, size_t len)
 {
     struct evbuffer *out = evbuffer_new();
-    char *t = mk_web_esc(title);
-    evbuffer_add_printf(out,
-                        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-                        "<meta name=\"robots\" content=\"noindex\">"
-                        "<title>%s</title><link rel=\"stylesheet\" href=\"/static/vault.css\">"
-                        "</head>\n<body><header><span class=\"lock\"></span>"
-                        "<span class=\"brand\">Secure message</span></header>\n<main>\n",
-                        t);
-    evbuffer_add(out, body, strlen(body));
-    evbuffer_add_printf(out, "\n</main>\n<footer>This page is served over an encrypted "
-                             "connection. Messages are stored encrypted and can be read only "
-                             "through the link their recipients received.</footer>\n"
-                             "</body></html>\n");
-    g_free(t);
+    evbuffer_add(out, html, len);
     mk_web_security_headers(req, 0);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/html; charset=utf-8");
     evhttp_send_reply(req, status, NULL, out);
     evbuffer_free(out);
+}
+
+void mk_web_page(struct evhttp_request *req, int status, const char *title, const char *body)
+{
+    GString *html = mk_web_page_html(title, body);
+    mk_web_send_html(req, status, html->str, html->len);
+    g_string_free(html, TRUE);
 }
 
 void mk_web_notice(struct evhttp_request *req, int status, const char *heading, const char *text)

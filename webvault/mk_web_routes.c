@@ -14,6 +14,12 @@
  *   POST /m/LINK/logout     csrf: ends the session
  *   GET  /static/vault.css  the stylesheet
  *
+ * A message page just rendered is kept in memory for MK_WEB_PAGE_KEEP_S
+ * seconds, for its session only: a reload or a second look costs no
+ * decryption, parse or store lookup (a revocation shows within those
+ * seconds). At most MK_WEB_PAGES are kept; a page's memory is wiped when
+ * it goes.
+ *
  * LINK never reaches the log: a request is logged with the first 12 digits
  * of the message's id. Every client address has a budget of requests a
  * minute and of codes an hour ([webvault] max_requests, max_codes).
@@ -37,6 +43,50 @@ typedef struct mk_web_client {
     gint64 hour; /* the hour its code count is of */
     guint codes;
 } mk_web_client;
+
+#define MK_WEB_PAGE_KEEP_S 5
+#define MK_WEB_PAGES       512
+
+/* A message page just shown, for one session. */
+typedef struct mk_web_cached {
+    char id[MK_VAULT_ID];
+    gint64 until;
+    GString *html;
+} mk_web_cached;
+
+static void mk_web_cached_free(gpointer p)
+{
+    mk_web_cached *c = p;
+    memset(c->html->str, 0, c->html->len); /* the message's text */
+    g_string_free(c->html, TRUE);
+    g_free(c);
+}
+
+GHashTable *mk_web_pages_new(void)
+{
+    return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mk_web_cached_free);
+}
+
+/* Keeps the page of id shown to the session of token. */
+static void mk_web_keep_page(mk_web *w, const char *token, const char *id, gint64 now,
+                             const GString *html)
+{
+    if (g_hash_table_size(w->pages) >= MK_WEB_PAGES) {
+        GHashTableIter it;
+        gpointer k, v;
+        g_hash_table_iter_init(&it, w->pages);
+        while (g_hash_table_iter_next(&it, &k, &v))
+            if (((mk_web_cached *)v)->until <= now)
+                g_hash_table_iter_remove(&it);
+        if (g_hash_table_size(w->pages) >= MK_WEB_PAGES)
+            g_hash_table_remove_all(w->pages);
+    }
+    mk_web_cached *c = g_new0(mk_web_cached, 1);
+    g_strlcpy(c->id, id, sizeof(c->id));
+    c->until = now + MK_WEB_PAGE_KEEP_S;
+    c->html = g_string_new_len(html->str, (gssize)html->len);
+    g_hash_table_replace(w->pages, g_strdup(token), c);
+}
 
 /* One request being answered. */
 typedef struct mk_web_req {
@@ -444,7 +494,11 @@ static void mk_web_message_page(mk_web_req *r, const char *addr, const char *tok
         "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
         "<button type=\"submit\" class=\"quiet\">Sign out</button></form>",
         to_e, me, r->link, csrf, re_e, r->link, csrf);
-    mk_web_page(r->req, 200, *meta->subject ? meta->subject : "Secure message", b->str);
+    GString *page = mk_web_page_html(*meta->subject ? meta->subject : "Secure message", b->str);
+    mk_web_keep_page(r->w, token, r->id, r->now, page);
+    mk_web_send_html(r->req, 200, page->str, page->len);
+    memset(page->str, 0, page->len);
+    g_string_free(page, TRUE);
     g_string_free(b, TRUE);
     g_free(re_e);
     g_free(to_e);
@@ -592,6 +646,7 @@ static void mk_web_post_logout(mk_web_req *r, const char *token)
         return;
     if (mk_web_csrf_ok(form, token)) {
         mk_vault_session_end(r->w->vault, token);
+        g_hash_table_remove(r->w->pages, token);
         char *name = mk_web_cookie_name(r);
         char *cookie =
             g_strdup_printf("%s=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0", name);
@@ -618,6 +673,19 @@ static void mk_web_link(mk_web_req *r, enum evhttp_cmd_type cmd, const char *act
     if (post && action != NULL && strcmp(action, "verify") == 0 && arg == NULL) {
         mk_web_post_verify(r);
         return;
+    }
+    /* the message page just shown to this session */
+    if (!post && action == NULL) {
+        char *name = mk_web_cookie_name(r);
+        char *t = mk_web_cookie(r->req, name);
+        const mk_web_cached *c = t != NULL ? g_hash_table_lookup(r->w->pages, t) : NULL;
+        int hit = c != NULL && strcmp(c->id, r->id) == 0 && r->now < c->until;
+        if (hit)
+            mk_web_send_html(r->req, 200, c->html->str, c->html->len);
+        g_free(t);
+        g_free(name);
+        if (hit)
+            return;
     }
     /* the rest needs a session */
     char *addr = NULL, *token = NULL;
