@@ -132,6 +132,7 @@ typedef struct mk_config {
     char *vault_keywords;     /* comma-separated, matched in the Subject without regard to case */
     char *vault_url;          /* the reader's base address: links are URL/m/SECRET */
     size_t vault_expire_days; /* how long a message can be read */
+    int vault_notify_sender;  /* the sender gets a copy of the notification, with a revoke link */
     /* [webvault] */
     char *webvault_listen;         /* "ADDRESS:PORT" */
     char *webvault_cert_file;      /* PEM certificate (chain) */

@@ -20,6 +20,7 @@
 #include "mk_log.h"
 #include "mk_msg.h"
 #include "mk_pool.h"
+#include "mk_sendmail.h"
 #include "mk_vault.h"
 #include "mk_vault_notice.h"
 
@@ -641,6 +642,35 @@ static GPtrArray *mk_pipe_header_names(const guint8 *data, size_t len)
     return names;
 }
 
+/* Mails the sender a copy of the notification with a revoke link
+ * ([vault] notify_sender), through [webvault] sendmail; a failure is
+ * logged (the message is vaulted and its recipients notified all the same). */
+static void mk_pipe_vault_sender_copy(mk_pipe *pipe, const char *sender, const char *subject,
+                                      char *const *rcpts, const char *url, const char *link,
+                                      const char *revoke, gint64 expires)
+{
+    const mk_config *cfg = pipe->app->cfg;
+    size_t ulen = strlen(cfg->vault_url);
+    char *revoke_url =
+        g_strdup_printf("%s%sr/%s/%s", cfg->vault_url,
+                        ulen > 0 && cfg->vault_url[ulen - 1] == '/' ? "" : "/", link, revoke);
+    char *copy = mk_vault_sender_copy(cfg->webvault_code_from, sender, subject, rcpts, url,
+                                      revoke_url, expires);
+    char err[512];
+    if (copy == NULL)
+        mk_log(LOG_WARNING, pipe->qid, "vault: the sender's address cannot take a copy");
+    else if (mk_sendmail(cfg->webvault_sendmail, cfg->webvault_code_from, sender, copy,
+                         strlen(copy), err, sizeof(err)) != 0)
+        mk_log(LOG_WARNING, pipe->qid, "vault: the sender's copy was not sent: %s", err);
+    else
+        mk_log(LOG_INFO, pipe->qid, "vault: the sender's copy, with a revoke link, was sent");
+    if (copy != NULL)
+        memset(copy, 0, strlen(copy)); /* it holds the revoke token */
+    g_free(copy);
+    memset(revoke_url, 0, strlen(revoke_url));
+    g_free(revoke_url);
+}
+
 /* The vault divert ([vault] enabled): an outgoing message whose Subject
  * holds a keyword is kept sealed in the vault, and what goes out instead is
  * the notification: the headers it keeps (mk_pipe_vault_keeps), the subject
@@ -696,6 +726,8 @@ static int mk_pipe_vault(mk_pipe *pipe, mk_outcome *out)
     char *url = mk_pool_printf(t->pool, "%s%sm/%s", cfg->vault_url,
                                ulen > 0 && cfg->vault_url[ulen - 1] == '/' ? "" : "/", link);
     mk_vault_notice *notice = mk_vault_notice_new(from_name, sender, subject, url, expires);
+    if (cfg->vault_notify_sender)
+        mk_pipe_vault_sender_copy(pipe, sender, subject, rcpts, url, link, revoke, expires);
     /* the new headers and body, from the pool: the outcome outlives this */
     size_t nh = names->len;
     mk_edit *edits = mk_pool_alloc(t->pool, (nh + 4) * sizeof(*edits));

@@ -9,6 +9,9 @@
 
 #include "mk_vault_notice.h"
 
+#include "mk_sendmail.h"
+
+#include <gmime/gmime.h>
 #include <string.h>
 #include <time.h>
 
@@ -134,6 +137,47 @@ mk_vault_notice *mk_vault_notice_new(const char *sender_name, const char *sender
     g_free(h_until);
     g_free(until);
     return n;
+}
+
+char *mk_vault_sender_copy(const char *from, const char *sender, const char *subject,
+                           char *const *rcpts, const char *url, const char *revoke_url,
+                           gint64 expires)
+{
+    if (!mk_sendmail_header_safe(from) || !mk_sendmail_header_safe(sender))
+        return NULL;
+    const char *subj = subject != NULL && *subject ? subject : "(no subject)";
+    char *line = g_strdup_printf("Sent securely: %s", subj);
+    for (char *c = line; *c; c++)
+        if ((unsigned char)*c < 0x20)
+            *c = ' ';
+    char *enc = g_mime_utils_header_encode_text(NULL, line, "utf-8");
+    char *until = mk_vault_day(expires);
+    GDateTime *now = g_date_time_new_now_utc();
+    char *date = g_mime_utils_header_format_date(now);
+    g_date_time_unref(now);
+    GString *m = g_string_new(NULL);
+    if (*from)
+        g_string_append_printf(m, "From: Secure messages <%s>\n", from);
+    g_string_append_printf(m,
+                           "To: <%s>\nSubject: %s\nDate: %s\nAuto-Submitted: auto-generated\n"
+                           "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+                           "Content-Transfer-Encoding: 8bit\n\n"
+                           "Your message \"%s\" was not sent in clear: it is kept encrypted, and\n"
+                           "its recipients received a link to read it after confirming their\n"
+                           "address:\n\n",
+                           sender, enc, date, subj);
+    for (char *const *r = rcpts; r != NULL && *r != NULL; r++)
+        g_string_append_printf(m, "  %s\n", *r);
+    g_string_append_printf(m,
+                           "\nTheir link (it opens the message only for them):\n  %s\n\n"
+                           "The message can be read until %s. To withdraw it now, so that\n"
+                           "nobody can read it any more, open this link:\n  %s\n",
+                           url, until, revoke_url);
+    g_free(date);
+    g_free(until);
+    g_free(enc);
+    g_free(line);
+    return g_string_free(m, FALSE);
 }
 
 void mk_vault_notice_free(mk_vault_notice *n)

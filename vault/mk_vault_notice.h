@@ -25,4 +25,13 @@ mk_vault_notice *mk_vault_notice_new(const char *sender_name, const char *sender
                                      const char *subject, const char *url, gint64 expires);
 void mk_vault_notice_free(mk_vault_notice *n);
 
+/* The copy for the sender ([vault] notify_sender): a whole message (LF
+ * line ends) From from (none when empty: the sendmail command's own) To
+ * sender, saying to whom the message went and until when it can be read,
+ * with the recipients' link and the sender's revoke link. NULL when an
+ * address holds a line break or control character. g_free. */
+char *mk_vault_sender_copy(const char *from, const char *sender, const char *subject,
+                           char *const *rcpts, const char *url, const char *revoke_url,
+                           gint64 expires);
+
 #endif

@@ -82,10 +82,6 @@ char *mk_web_msg_html(const mk_web_msg *m, const char *base);
 
 /* ---- mail (mk_web_mail.c) --------------------------------------------------- */
 
-/* Sends msg (a whole message, CRLF or LF) from env_from to rcpt through
- * [webvault] sendmail; 0, or -1 with why. */
-int mk_web_sendmail(const mk_config *cfg, const char *env_from, const char *rcpt, const char *msg,
-                    size_t len, char *err, size_t errlen);
 /* The mail that carries a code to addr. g_free. */
 char *mk_web_code_mail(const mk_config *cfg, const char *addr, const char *code,
                        const char *subject, long ttl_min);

@@ -6,73 +6,12 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <gmime/gmime.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "mk_io.h"
+#include "mk_sendmail.h"
 #include "mk_web.h"
-
-int mk_web_sendmail(const mk_config *cfg, const char *env_from, const char *rcpt, const char *msg,
-                    size_t len, char *err, size_t errlen)
-{
-    char **argv = NULL;
-    GError *e = NULL;
-    if (!g_shell_parse_argv(cfg->webvault_sendmail, NULL, &argv, &e)) {
-        snprintf(err, errlen, "[webvault] sendmail: %s", e->message);
-        g_error_free(e);
-        return -1;
-    }
-    GPtrArray *args = g_ptr_array_new();
-    for (char **a = argv; *a != NULL; a++)
-        g_ptr_array_add(args, *a);
-    g_ptr_array_add(args, "-i");
-    if (env_from != NULL && *env_from) {
-        g_ptr_array_add(args, "-f");
-        g_ptr_array_add(args, (char *)env_from);
-    }
-    g_ptr_array_add(args, "--");
-    g_ptr_array_add(args, (char *)rcpt);
-    g_ptr_array_add(args, NULL);
-    int in[2], rc = -1;
-    if (pipe(in) != 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        goto out;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        close(in[0]);
-        close(in[1]);
-        goto out;
-    }
-    if (pid == 0) {
-        dup2(in[0], 0);
-        close(in[0]);
-        close(in[1]);
-        execv((char *)args->pdata[0], (char **)args->pdata);
-        _exit(127);
-    }
-    close(in[0]);
-    int wrote = mk_io_write_full(in[1], msg, len);
-    close(in[1]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (wrote != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        snprintf(err, errlen, "%s: exit %d", (char *)args->pdata[0],
-                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    else
-        rc = 0;
-out:
-    g_ptr_array_free(args, TRUE);
-    g_strfreev(argv);
-    return rc;
-}
 
 /* The message as text. g_free. */
 static char *mk_web_mail_text(GMimeMessage *m)
@@ -90,15 +29,6 @@ static GMimePart *mk_web_text_part(const char *text)
     GMimeTextPart *t = g_mime_text_part_new_with_subtype("plain");
     g_mime_text_part_set_text(t, text);
     return GMIME_PART(t);
-}
-
-/* Whether a value may go into a header: no control characters. */
-static int mk_web_header_safe(const char *v)
-{
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return 0;
-    return 1;
 }
 
 char *mk_web_code_mail(const mk_config *cfg, const char *addr, const char *code,
@@ -134,7 +64,8 @@ char *mk_web_reply_mail(const char *from, const char *to, const char *subject,
                         const char *in_reply_to, const char *text, GPtrArray *files, char *err,
                         size_t errlen)
 {
-    if (!mk_web_header_safe(subject) || !mk_web_header_safe(from) || !mk_web_header_safe(to)) {
+    if (!mk_sendmail_header_safe(subject) || !mk_sendmail_header_safe(from) ||
+        !mk_sendmail_header_safe(to)) {
         snprintf(err, errlen, "a line break or control character in a header field");
         return NULL;
     }
@@ -153,7 +84,7 @@ char *mk_web_reply_mail(const char *from, const char *to, const char *subject,
     GDateTime *now = g_date_time_new_now_utc();
     g_mime_message_set_date(m, now);
     g_date_time_unref(now);
-    if (in_reply_to != NULL && *in_reply_to && mk_web_header_safe(in_reply_to)) {
+    if (in_reply_to != NULL && *in_reply_to && mk_sendmail_header_safe(in_reply_to)) {
         char *ref = g_strdup_printf("<%s>", in_reply_to);
         g_mime_object_set_header(GMIME_OBJECT(m), "In-Reply-To", ref, NULL);
         g_mime_object_set_header(GMIME_OBJECT(m), "References", ref, NULL);
@@ -169,10 +100,10 @@ char *mk_web_reply_mail(const char *from, const char *to, const char *subject,
         for (guint i = 0; i < files->len; i++) {
             const mk_web_file *f = files->pdata[i];
             GMimeContentType *ct = g_mime_content_type_parse(NULL, f->type ? f->type : "");
-            GMimePart *att =
-                ct != NULL && ct->type != NULL && ct->subtype != NULL && mk_web_header_safe(f->type)
-                    ? g_mime_part_new_with_type(ct->type, ct->subtype)
-                    : g_mime_part_new_with_type("application", "octet-stream");
+            GMimePart *att = ct != NULL && ct->type != NULL && ct->subtype != NULL &&
+                                     mk_sendmail_header_safe(f->type)
+                                 ? g_mime_part_new_with_type(ct->type, ct->subtype)
+                                 : g_mime_part_new_with_type("application", "octet-stream");
             if (ct != NULL)
                 g_object_unref(ct);
             gsize n = 0;
@@ -248,7 +179,7 @@ GHashTable *mk_web_form(const char *content_type, const char *body, size_t len, 
     if (g_ascii_strncasecmp(content_type, "application/x-www-form-urlencoded", 33) == 0)
         return mk_web_form_urlencoded(body, len);
     if (g_ascii_strncasecmp(content_type, "multipart/form-data", 19) != 0 ||
-        !mk_web_header_safe(content_type))
+        !mk_sendmail_header_safe(content_type))
         return NULL;
     /* GMime reads it as the body of a message with that Content-Type */
     GByteArray *raw = g_byte_array_new();

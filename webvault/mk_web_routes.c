@@ -12,6 +12,8 @@
  *   POST /m/LINK/reply      csrf, subject, text, files: the reply, mailed to
  *                           the sender From the verified recipient
  *   POST /m/LINK/logout     csrf: ends the session
+ *   GET  /r/LINK/TOKEN      the sender's revoke link: asks to confirm
+ *   POST /r/LINK/TOKEN      withdraws the message (TOKEN: its revoke token)
  *   GET  /static/vault.css  the stylesheet
  *
  * A message page just rendered is kept in memory for MK_WEB_PAGE_KEEP_S
@@ -34,6 +36,7 @@
 #include <time.h>
 
 #include "mk_log.h"
+#include "mk_sendmail.h"
 #include "mk_web.h"
 
 /* A client address's budget. */
@@ -328,8 +331,8 @@ static void mk_web_post_code(mk_web_req *r)
         mk_vault_get(r->w->vault, r->link, r->now, &meta, NULL, NULL, err, sizeof(err));
         char *mail = mk_web_code_mail(r->w->cfg, addr, code, meta != NULL ? meta->subject : "",
                                       r->w->cfg->webvault_code_ttl_ms / 60000);
-        if (mk_web_sendmail(r->w->cfg, r->w->cfg->webvault_code_from, addr, mail, strlen(mail), err,
-                            sizeof(err)) != 0)
+        if (mk_sendmail(r->w->cfg->webvault_sendmail, r->w->cfg->webvault_code_from, addr, mail,
+                        strlen(mail), err, sizeof(err)) != 0)
             mk_log(LOG_ERR, NULL, "message %.12s: the code cannot be mailed: %s", r->id, err);
         else
             mk_log(LOG_INFO, NULL, "message %.12s: a code was mailed (client %s)", r->id,
@@ -619,8 +622,8 @@ static void mk_web_post_reply(mk_web_req *r, const char *addr, const char *token
                               text != NULL ? text : "", files, err, sizeof(err));
         if (mail == NULL) {
             mk_web_notice(r->req, 400, "The reply cannot be sent", err);
-        } else if (mk_web_sendmail(r->w->cfg, addr, meta->sender, mail, strlen(mail), err,
-                                   sizeof(err)) != 0) {
+        } else if (mk_sendmail(r->w->cfg->webvault_sendmail, addr, meta->sender, mail, strlen(mail),
+                               err, sizeof(err)) != 0) {
             mk_log(LOG_ERR, NULL, "message %.12s: the reply cannot be mailed: %s", r->id, err);
             mk_web_notice(r->req, 500, "The reply cannot be sent now",
                           "Please try again in a few minutes.");
@@ -659,6 +662,44 @@ static void mk_web_post_logout(mk_web_req *r, const char *token)
         mk_web_notice(r->req, 403, "The form has expired", "Please open the message again.");
     }
     g_hash_table_destroy(form);
+}
+
+/* /r/LINK/TOKEN: the sender withdraws the message. GET asks (a link
+ * checker or a preview opening the link must not withdraw it), POST does. */
+static void mk_web_revoke(mk_web_req *r, enum evhttp_cmd_type cmd, const char *token)
+{
+    mk_vault_meta *meta = NULL;
+    char err[256];
+    mk_vault_status st =
+        mk_vault_get(r->w->vault, r->link, r->now, &meta, NULL, NULL, err, sizeof(err));
+    if (st != MK_VAULT_OK) {
+        mk_vault_meta_free(meta);
+        mk_web_link_status(r, st, err);
+        return;
+    }
+    if (cmd != EVHTTP_REQ_POST) {
+        char *subj = mk_web_esc(meta->subject);
+        char *body = g_strdup_printf(
+            "<div class=\"card\"><h1>Withdraw your secure message?</h1>"
+            "<p>\"%s\" can be read by its recipients until you withdraw it. Once withdrawn, "
+            "it is deleted and its link shows that it was withdrawn.</p>"
+            "<form method=\"post\" action=\"/r/%s/%s\">"
+            "<button type=\"submit\">Withdraw the message</button></form></div>",
+            subj, r->link, token);
+        mk_web_page(r->req, 200, "Withdraw your secure message", body);
+        g_free(body);
+        g_free(subj);
+    } else if (mk_vault_revoke(r->w->vault, NULL, r->link, token, r->now, err, sizeof(err)) ==
+               MK_VAULT_OK) {
+        mk_log(LOG_NOTICE, NULL, "message %.12s: revoked by its sender (client %s)", r->id,
+               r->client);
+        mk_web_notice(r->req, 200, "Your message was withdrawn",
+                      "It is deleted; its recipients' link now says that it was withdrawn.");
+    } else {
+        mk_web_notice(r->req, 404, "This link does not withdraw a message",
+                      "Check that you opened the whole link from the copy you received.");
+    }
+    mk_vault_meta_free(meta);
 }
 
 /* /m/LINK[/ACTION[/ARG]] */
@@ -751,7 +792,15 @@ void mk_web_route(struct evhttp_request *req, void *arg)
         logged = r.id;
         mk_web_link(&r, cmd == EVHTTP_REQ_HEAD ? EVHTTP_REQ_GET : cmd,
                     n >= 4 && *seg[3] ? seg[3] : NULL, n >= 5 ? seg[4] : NULL);
-    } else if (n >= 3 && seg[0][0] == '\0' && strcmp(seg[1], "m") == 0) {
+    } else if (n == 4 && seg[0][0] == '\0' && strcmp(seg[1], "r") == 0 &&
+               mk_vault_link_id(seg[2], r.id) == 0 && strlen(seg[3]) == MK_VAULT_LINK - 1 &&
+               strspn(seg[3], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+                   MK_VAULT_LINK - 1) {
+        g_strlcpy(r.link, seg[2], sizeof(r.link));
+        logged = r.id;
+        mk_web_revoke(&r, cmd, seg[3]);
+    } else if (n >= 3 && seg[0][0] == '\0' &&
+               (strcmp(seg[1], "m") == 0 || strcmp(seg[1], "r") == 0)) {
         /* a link cut short, changed, or made up */
         mk_web_notice(req, 404, "This link does not open a message",
                       "Check that you opened the whole link from the notification you received; "

@@ -28,6 +28,19 @@ url = https://vault.mk.test:8443/
 keywords = [Secure], (encrypt)
 CONF
 sed -i 's|^\[general\]$|[general]\nlocal_domains = mk.test\ninternal_networks = 10.0.0.0/8|' "$RIG/mailkeeper.conf"
+# the reader's certificate, and how the milter and the reader send mail
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=vault.mk.test" \
+    -addext "subjectAltName=DNS:vault.mk.test" -keyout "$RIG/web.key" -out "$RIG/web.crt" 2> /dev/null ||
+    die "openssl cannot make a certificate"
+cat >> "$RIG/mailkeeper.conf" <<CONF
+[webvault]
+listen = 127.0.0.1:8443
+cert_file = $RIG/web.crt
+key_file = $RIG/web.key
+sendmail = /usr/bin/msmtp --host=127.0.0.1 --port=2525 --domain=vault.mk.test
+code_from = vault@mk.test
+max_codes = 1000
+CONF
 rig_milter_start || die "milter did not start: $(tail -5 "$RIG/milter.log")"
 rig_postfix_start || die "Postfix did not start"
 V=("$MK_TOP/vault/mailkeeper-vault" -c "$RIG/mailkeeper.conf")
@@ -77,6 +90,19 @@ t_divert() {
 }
 check "an outgoing [Secure] message with an attachment: bob gets the notification (From Alice, subject without the keyword, text and HTML, the link), not the message" t_divert
 
+# the sender's copy ([vault] notify_sender, on by default): to whom, the link, a revoke link
+revoke_of() { grep -o 'https://vault\.mk\.test:8443/r/[A-Za-z0-9_-]*/[A-Za-z0-9_-]*' "$1" | head -1; }
+t_sender_copy() {
+    local link; link=$(cat "$RIG/link1") || return 1
+    local f; f=$(rig_delivered alice "Sent securely: Quarterly payroll 2027") || { echo "no copy for alice"; return 1; }
+    grep -q '^Auto-Submitted: auto-generated' "$f" && grep -q '^  bob@mk.test$' "$f" && grep -qF -- "$link" "$f" || { cat "$f"; return 1; }
+    local r; r=$(revoke_of "$f")
+    [[ $r =~ ^https://vault\.mk\.test:8443/r/${link##*/}/[A-Za-z0-9_-]{43}$ ]] || { echo "revoke link: $r"; return 1; }
+    ! grep -rqaF -- "${r##*/}" "$RIG/milter.log" "$RIG/postfix/maillog" "$RIG/state/vault" || { echo "the revoke token is in a log or the vault"; return 1; }
+    ! grep -q 'PLAINTEXT-MARKER' "$f"
+}
+check "the sender gets a copy of the notification: to whom it went, the recipients' link, a revoke link (its token in no log and not in the vault)" t_sender_copy
+
 t_nothing_on_disk() {
     local link secret; link=$(cat "$RIG/link1") && secret=${link##*/} && [ -n "$secret" ] || return 1
     local b64; b64=$(printf 'ATTACHMENT-MARKER-9321' | base64)
@@ -86,7 +112,8 @@ t_nothing_on_disk() {
         ! grep -rqaF -- "$w" "$RIG/state/vault" || { echo "'$w' is in the vault's files"; return 1; }
     done
     # no log holds the link's secret (the milter's, Postfix's)
-    ! grep -rqaF -- "$secret" "$RIG/milter.log" "$RIG/postfix" "$RIG/state/archive" || { echo "the secret is in a log"; return 1; }
+    # (the archive keeps all mail, the sender's copy with its links too: it holds the original anyway)
+    ! grep -qaF -- "$secret" "$RIG/milter.log" "$RIG/postfix/maillog" || { echo "the secret is in a log"; return 1; }
     grep -q 'vaulted: [0-9]* bytes for 1 recipient(s) as [0-9a-f]\{12\}' "$RIG/milter.log" || return 1
     # what the link opens is the message as sent, attachment byte for byte
     "${V[@]}" open "$link" > "$RIG/opened.eml" || return 1
@@ -161,18 +188,6 @@ s = sys.argv[1]; print(hashlib.sha256(base64.urlsafe_b64decode(s + "=" * (-len(s
 check "mailkeeper-vault lists (no content), revokes by id prefix (the link then says revoked), and 31 days on (faketime) purges the expired messages' files" t_cli
 
 # --- the reader ------------------------------------------------------------
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=vault.mk.test" \
-    -addext "subjectAltName=DNS:vault.mk.test" -keyout "$RIG/web.key" -out "$RIG/web.crt" 2> /dev/null ||
-    die "openssl cannot make a certificate"
-cat >> "$RIG/mailkeeper.conf" <<CONF
-[webvault]
-listen = 127.0.0.1:8443
-cert_file = $RIG/web.crt
-key_file = $RIG/web.key
-sendmail = /usr/bin/msmtp --host=127.0.0.1 --port=2525 --domain=vault.mk.test
-code_from = vault@mk.test
-max_codes = 1000
-CONF
 # web_start NAME [env ...]: a reader (CONFNAME: its configuration)
 web_start() {
     local log=$RIG/$1.log; shift
@@ -241,6 +256,13 @@ s = sys.argv[1]; print(hashlib.sha256(base64.urlsafe_b64decode(s + "=" * (-len(s
     $X env MK_WEB_CA="$RIG/web.crt" MK_WEB_PORT=8444 python3 "$RIG_SRC/webvault_client.py" status "$link2" 410 "has expired"
 }
 check "the reader: a revoked link and (31 days on) an expired one show their own pages (410), not an error" t_web_gone
+
+t_web_sender_revoke() {
+    local link; link=$(web_msg web-sender-revoke) || return 1
+    local f; f=$(rig_delivered alice "Sent securely: web-sender-revoke") || { echo "no copy for alice"; return 1; }
+    $WEB revoke "$(revoke_of "$f")" "$link"
+}
+check "the reader: the sender's revoke link asks first (GET withdraws nothing), a forged token does nothing, POST withdraws, and the recipients' link then says so" t_web_sender_revoke
 
 # --- a real browser ---------------------------------------------------------
 # hostile HTML: scripts, handlers, a javascript: link, remote images and

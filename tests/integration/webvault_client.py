@@ -300,6 +300,31 @@ def bad(link):
     slow.close()
 
 
+def revoke(revoke_url, link):
+    """The sender's revoke link: GET asks, a forged token does nothing,
+    POST withdraws; the recipients' link then says so."""
+    br = Browser()
+    p = "/r/" + revoke_url.split("/r/", 1)[1]
+    st, h, html, _, _ = br.req("GET", p)
+    if st != 200 or "Withdraw your secure message?" not in html:
+        fail("the revoke page: %d %s" % (st, html[:300]))
+    check_headers(h, "the revoke page")
+    st, _, html, _, _ = br.req("GET", path_of(link))
+    if st != 200:
+        fail("the message was withdrawn by a GET: %d" % st)
+    token = p.rsplit("/", 1)[1]
+    forged = p[:-len(token)] + ("A" if token[0] != "A" else "B") + token[1:]
+    st, _, html, _, _ = br.req("POST", forged, "", "application/x-www-form-urlencoded")
+    if st != 404:
+        fail("a forged revoke token: %d" % st)
+    st, _, html, _, _ = br.req("POST", p, "", "application/x-www-form-urlencoded")
+    if st != 200 or "was withdrawn" not in html:
+        fail("withdrawing: %d %s" % (st, html[:300]))
+    st, _, html, _, _ = br.req("GET", path_of(link))
+    if st != 410 or "withdrawn" not in html:
+        fail("the link after withdrawal: %d" % st)
+
+
 def header_injection(link, bob):
     """A reply subject with a line break: refused, nothing sent."""
     p = path_of(link)
@@ -322,4 +347,4 @@ def header_injection(link, bob):
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"flow": flow, "stranger": stranger, "lockout": lockout, "status": status, "bad": bad,
-     "inject": header_injection, "other": other}[cmd](*args)
+     "inject": header_injection, "other": other, "revoke": revoke}[cmd](*args)
