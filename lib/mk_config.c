@@ -118,6 +118,7 @@ static const mk_conf_key mk_conf_keys[] = {
     MK_K("vault", "url", MK_CT_STR, vault_url, "https://localhost:8443/"),
     MK_K("vault", "expire_days", MK_CT_SIZE, vault_expire_days, "30"),
     MK_K("vault", "notify_sender", MK_CT_BOOL, vault_notify_sender, "yes"),
+    MK_K("vault", "local_senders", MK_CT_BOOL, vault_local_senders, "no"),
     MK_K("webvault", "listen", MK_CT_STR, webvault_listen, "0.0.0.0:8443"),
     MK_K("webvault", "cert_file", MK_CT_STR, webvault_cert_file,
          SYSCONFDIR "/mailkeeper/webvault.crt"),

@@ -133,6 +133,7 @@ typedef struct mk_config {
     char *vault_url;          /* the reader's base address: links are URL/m/SECRET */
     size_t vault_expire_days; /* how long a message can be read */
     int vault_notify_sender;  /* the sender gets a copy of the notification, with a revoke link */
+    int vault_local_senders; /* a sender of local_domains counts as outgoing, whatever the client */
     /* [webvault] */
     char *webvault_listen;         /* "ADDRESS:PORT" */
     char *webvault_cert_file;      /* PEM certificate (chain) */

@@ -682,8 +682,12 @@ static int mk_pipe_vault(mk_pipe *pipe, mk_outcome *out)
     const mk_app *app = pipe->app;
     const mk_config *cfg = app->cfg;
     mk_txn *t = pipe->txn;
+    /* outgoing: from an authenticated or internal client, or with
+     * [vault] local_senders from a sender of one of our domains */
+    int ours = strcmp(mk_pipe_direction(pipe), "in") != 0 ||
+               (cfg->vault_local_senders && mk_pipe_local_domain(cfg, t->from));
     if (app->vault == NULL || out->action == MK_ACTION_REJECT ||
-        out->action == MK_ACTION_TEMPFAIL || strcmp(mk_pipe_direction(pipe), "in") == 0)
+        out->action == MK_ACTION_TEMPFAIL || !ours)
         return 0;
     GMimeMessage *mime = t->msg->mime;
     char *subject = NULL;

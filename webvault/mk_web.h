@@ -25,6 +25,7 @@ typedef struct mk_web {
     GHashTable *clients; /* client address -> mk_web_client: rate limits */
     gint64 clients_pruned;
     GHashTable *pages; /* session token -> mk_web_cached: message pages just shown */
+    gint64 purged;     /* when expired messages were last purged */
 } mk_web;
 
 /* ---- routes (mk_web_routes.c) ---------------------------------------------- */
@@ -33,6 +34,8 @@ typedef struct mk_web {
 void mk_web_route(struct evhttp_request *req, void *arg);
 /* A new table of message pages just shown (mk_web.pages). */
 GHashTable *mk_web_pages_new(void);
+/* Drops (and wipes) the pages kept past their time. */
+void mk_web_pages_prune(GHashTable *pages, gint64 now);
 
 /* ---- pages (mk_web_pages.c) ------------------------------------------------- */
 

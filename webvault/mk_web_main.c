@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mk_daemon.h"
@@ -92,6 +93,26 @@ static struct bufferevent *mk_web_bev(struct event_base *base, void *arg)
         return NULL;
     return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                           BEV_OPT_CLOSE_ON_FREE);
+}
+
+/* Every minute: the pages kept past their time go; every hour the vault
+ * purges the messages that expired (what mailkeeper-vault purge does). */
+static void mk_web_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    mk_web *w = arg;
+    gint64 now = (gint64)time(NULL);
+    mk_web_pages_prune(w->pages, now);
+    if (now - w->purged < 3600)
+        return;
+    w->purged = now;
+    size_t n = 0;
+    char err[512];
+    if (mk_vault_purge(w->vault, now, &n, err, sizeof(err)) != 0)
+        mk_log(LOG_ERR, NULL, "purge: %s", err);
+    else if (n > 0)
+        mk_log(LOG_INFO, NULL, "purge: %zu expired message(s) deleted", n);
 }
 
 static void mk_web_stop(evutil_socket_t sig, short what, void *arg)
@@ -215,8 +236,12 @@ int main(int argc, char **argv)
     struct event *sigint = evsignal_new(base, SIGINT, mk_web_stop, base);
     event_add(sigterm, NULL);
     event_add(sigint, NULL);
+    struct event *tick = event_new(base, -1, EV_PERSIST, mk_web_tick, &w);
+    struct timeval minute = {.tv_sec = 60};
+    event_add(tick, &minute);
     mk_log(LOG_INFO, NULL, "serving https on %s", cfg->webvault_listen);
     event_base_dispatch(base);
+    event_free(tick);
     event_free(sigterm);
     event_free(sigint);
     evhttp_free(http);

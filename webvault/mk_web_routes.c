@@ -70,20 +70,24 @@ GHashTable *mk_web_pages_new(void)
     return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mk_web_cached_free);
 }
 
-/* Keeps the page of id shown to the session of token. */
+void mk_web_pages_prune(GHashTable *pages, gint64 now)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, pages);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        if (((mk_web_cached *)v)->until <= now)
+            g_hash_table_iter_remove(&it);
+}
+
+/* Keeps the page of id shown to the session of token; pages past their
+ * time go (their memory wiped). */
 static void mk_web_keep_page(mk_web *w, const char *token, const char *id, gint64 now,
                              const GString *html)
 {
-    if (g_hash_table_size(w->pages) >= MK_WEB_PAGES) {
-        GHashTableIter it;
-        gpointer k, v;
-        g_hash_table_iter_init(&it, w->pages);
-        while (g_hash_table_iter_next(&it, &k, &v))
-            if (((mk_web_cached *)v)->until <= now)
-                g_hash_table_iter_remove(&it);
-        if (g_hash_table_size(w->pages) >= MK_WEB_PAGES)
-            g_hash_table_remove_all(w->pages);
-    }
+    mk_web_pages_prune(w->pages, now);
+    if (g_hash_table_size(w->pages) >= MK_WEB_PAGES)
+        g_hash_table_remove_all(w->pages);
     mk_web_cached *c = g_new0(mk_web_cached, 1);
     g_strlcpy(c->id, id, sizeof(c->id));
     c->until = now + MK_WEB_PAGE_KEEP_S;
@@ -147,6 +151,16 @@ static int mk_web_code_budget(mk_web *w, const char *client, gint64 now)
 
 /* ---- helpers ----------------------------------------------------------------- */
 
+/* The page of a link cut short, changed, made up, or of no message; the
+ * log says so without the link. */
+static void mk_web_no_such_link(struct evhttp_request *req, const char *client)
+{
+    mk_log(LOG_NOTICE, NULL, "a link that opens no message (client %s)", client);
+    mk_web_notice(req, 404, "This link does not open a message",
+                  "Check that you opened the whole link from the notification you received; "
+                  "some mail programs cut long links in two.");
+}
+
 /* The page of a link that opens nothing. */
 static void mk_web_link_status(mk_web_req *r, mk_vault_status st, const char *err)
 {
@@ -162,9 +176,7 @@ static void mk_web_link_status(mk_web_req *r, mk_vault_status st, const char *er
                       "kept. If you still need it, ask its sender.");
         break;
     case MK_VAULT_NOT_FOUND:
-        mk_web_notice(r->req, 404, "This link does not open a message",
-                      "Check that you opened the whole link from the notification you received; "
-                      "some mail programs cut long links in two.");
+        mk_web_no_such_link(r->req, r->client);
         break;
     default:
         mk_log(LOG_ERR, NULL, "message %.12s: %s", r->id, err != NULL ? err : "vault error");
@@ -801,10 +813,7 @@ void mk_web_route(struct evhttp_request *req, void *arg)
         mk_web_revoke(&r, cmd, seg[3]);
     } else if (n >= 3 && seg[0][0] == '\0' &&
                (strcmp(seg[1], "m") == 0 || strcmp(seg[1], "r") == 0)) {
-        /* a link cut short, changed, or made up */
-        mk_web_notice(req, 404, "This link does not open a message",
-                      "Check that you opened the whole link from the notification you received; "
-                      "some mail programs cut long links in two.");
+        mk_web_no_such_link(req, r.client); /* a link cut short, changed, or made up */
     } else if (path != NULL && strcmp(path, "/") == 0) {
         mk_web_notice(req, 200, "Secure messages",
                       "Open the link from the notification you received to read a secure "

@@ -26,6 +26,7 @@ enabled = yes
 enabled = yes
 url = https://vault.mk.test:8443/
 keywords = [Secure], (encrypt)
+local_senders = yes
 CONF
 sed -i 's|^\[general\]$|[general]\nlocal_domains = mk.test\ninternal_networks = 10.0.0.0/8|' "$RIG/mailkeeper.conf"
 # the reader's certificate, and how the milter and the reader send mail
@@ -65,9 +66,9 @@ m.add_attachment(open(sys.argv[2], "rb").read(), maintype="application", subtype
 sys.stdout.write(m.as_string().replace("\n", "\r\n"))
 PY
 }
-# send CLIENT FILE: through Postfix, from alice
+# send CLIENT FILE [SENDER]: through Postfix, from alice (or SENDER)
 send() { $X swaks --server 127.0.0.1:2525 --helo client.example --xclient-addr "$1" \
-    --from alice@mk.test --to bob@mk.test --data "$2"; }
+    --from "${3:-alice@mk.test}" --to bob@mk.test --data "$2"; }
 link_of() { grep -o 'https://vault\.mk\.test:8443/m/[A-Za-z0-9_-]*' "$1" | head -1; }
 
 t_divert() {
@@ -149,11 +150,16 @@ check "[SECURE] in any case and a second configured keyword are vaulted too; a s
 
 t_incoming() {
     mkmsg "[Secure] from outside" "$RIG/s5.eml"
-    send 192.0.2.10 "$RIG/s5.eml" > /dev/null 2>&1 || return 1
+    send 192.0.2.10 "$RIG/s5.eml" partner@example.org > /dev/null 2>&1 || return 1
     local f; f=$(rig_delivered bob "from outside") || return 1
-    grep -q PLAINTEXT-MARKER "$f" && ! grep -q 'X-Mailkeeper-Vault' "$f"
+    grep -q PLAINTEXT-MARKER "$f" && ! grep -q 'X-Mailkeeper-Vault' "$f" || return 1
+    # [vault] local_senders: a sender of mk.test from an outside client is outgoing
+    mkmsg "[Secure] alice on the road" "$RIG/s7.eml"
+    send 192.0.2.10 "$RIG/s7.eml" > /dev/null 2>&1 || return 1
+    f=$(rig_delivered bob "Subject: alice on the road") || return 1
+    grep -q 'X-Mailkeeper-Vault' "$f" && ! grep -q PLAINTEXT-MARKER "$f"
 }
-check "incoming mail with [Secure] in the subject is left alone" t_incoming
+check "incoming mail with [Secure] in the subject is left alone; with local_senders, a local sender's message from an outside client is vaulted" t_incoming
 
 t_never_clear() {
     find "$RIG/state/vault" -type d -exec chmod 500 {} +
@@ -170,7 +176,7 @@ check "a vault that cannot keep the message answers 451 4.3.0 (Postfix retries),
 
 t_cli() {
     "${V[@]}" list > "$RIG/list.out" || return 1
-    [ "$(grep -c ' readable$' "$RIG/list.out")" = 4 ] || { cat "$RIG/list.out"; return 1; }
+    [ "$(grep -c ' readable$' "$RIG/list.out")" = 5 ] || { cat "$RIG/list.out"; return 1; }
     ! grep -q 'payroll\|bob@' "$RIG/list.out" || return 1
     local link; link=$(cat "$RIG/link1")
     local id; id=$(python3 -c 'import base64, hashlib, sys
@@ -181,9 +187,9 @@ s = sys.argv[1]; print(hashlib.sha256(base64.urlsafe_b64decode(s + "=" * (-len(s
     # 31 days on: the rest has expired; purged, their files are gone
     local link2; link2=$(link_of "$(rig_delivered bob "Subject: tax forms")")
     faketime -f '+31d' "${V[@]}" open "$link2" 2>&1 | grep -q 'expired' || return 1
-    faketime -f '+31d' "${V[@]}" purge | grep -q '^3 expired message(s) deleted' || return 1
+    faketime -f '+31d' "${V[@]}" purge | grep -q '^4 expired message(s) deleted' || return 1
     [ -z "$(find "$RIG/state/vault" -name '*.mkv')" ] || { find "$RIG/state/vault" -name '*.mkv'; return 1; }
-    "${V[@]}" list | grep -c ' purged$' | grep -qx 3
+    "${V[@]}" list | grep -c ' purged$' | grep -qx 4
 }
 check "mailkeeper-vault lists (no content), revokes by id prefix (the link then says revoked), and 31 days on (faketime) purges the expired messages' files" t_cli
 
@@ -237,6 +243,9 @@ t_web_bad() {
     local link; link=$(web_msg web-bad) || return 1
     $WEB bad "$link" || return 1
     kill -0 "$WEB_PID" || { echo "the reader died"; return 1; }
+    # each forged link is logged, without the link
+    grep -q 'a link that opens no message (client 127.0.0.1)' "$RIG/webvault.log" || return 1
+    ! grep -qF -- "${link##*/}" "$RIG/webvault.log"
 }
 check "the reader: forged and cut links show a clear page (404), a 13 MB post is refused (413), TLS 1.2 and 1.3 with AEAD suites; a broken handshake is closed, a slow client holds up nobody; the reader keeps serving" t_web_bad
 
