@@ -1,9 +1,11 @@
 /*
  * mk_web: mailkeeper-webvault, the HTTPS reader of the secure vault. One
- * event loop (libevent's evhttp over bufferevent_openssl); the pages
- * (mk_web_pages.c), the routes and their handlers (mk_web_routes.c), the
- * message as the reader sees it (mk_web_msg.c), the mail it sends: codes
- * and replies (mk_web_mail.c).
+ * event loop (libevent's evhttp over bufferevent_openssl); the common
+ * layout (mk_web_pages.c), the routes, budgets, sessions and kept pages
+ * (mk_web_routes.c), proving to be a recipient (mk_web_verify.c), the
+ * pages of a verified recipient and the sender's revoke link
+ * (mk_web_read.c), the message as the reader sees it (mk_web_msg.c), the
+ * mail it sends: codes and replies (mk_web_mail.c).
  */
 #ifndef MK_WEB_H
 #define MK_WEB_H
@@ -32,6 +34,52 @@ typedef struct mk_web {
 
 /* evhttp's handler for every request (arg: the mk_web). */
 void mk_web_route(struct evhttp_request *req, void *arg);
+
+/* One request being answered. */
+typedef struct mk_web_req {
+    mk_web *w;
+    struct evhttp_request *req;
+    const char *client;
+    char link[MK_VAULT_LINK];
+    char id[MK_VAULT_ID];
+    gint64 now;
+} mk_web_req;
+
+/* Counts a code asked by the client; 0, or -1 over its budget. */
+int mk_web_code_budget(mk_web *w, const char *client, gint64 now);
+/* The page of a link cut short, changed, made up, or of no message, and
+ * its log line (without the link). */
+void mk_web_no_such_link(struct evhttp_request *req, const char *client);
+/* The page of a link that opens nothing: expired, revoked, none, error. */
+void mk_web_link_status(mk_web_req *r, mk_vault_status st, const char *err);
+/* The name of the message's session cookie (g_free). */
+char *mk_web_cookie_name(const mk_web_req *r);
+/* The form of a POST (fields; files into files when not NULL), or NULL
+ * after answering 400. */
+GHashTable *mk_web_post_form(mk_web_req *r, GPtrArray *files);
+/* Whether the form's csrf field is the session's. */
+int mk_web_csrf_ok(GHashTable *form, const char *token);
+/* Keeps the message page of id shown to the session of token. */
+void mk_web_keep_page(mk_web *w, const char *token, const char *id, gint64 now,
+                      const GString *html);
+
+/* ---- proving to be a recipient (mk_web_verify.c) ---------------------------- */
+
+/* The address page, the first of a link; note: HTML or NULL. */
+void mk_web_address_page(mk_web_req *r, int status, const char *note);
+/* POST /m/LINK/code and /m/LINK/verify. */
+void mk_web_post_code(mk_web_req *r);
+void mk_web_post_verify(mk_web_req *r);
+
+/* ---- a verified recipient's pages (mk_web_read.c) --------------------------- */
+
+void mk_web_message_page(mk_web_req *r, const char *addr, const char *token);
+void mk_web_html_part(mk_web_req *r);
+void mk_web_attachment(mk_web_req *r, const char *index);
+void mk_web_post_reply(mk_web_req *r, const char *addr, const char *token);
+void mk_web_post_logout(mk_web_req *r, const char *token);
+/* /r/LINK/TOKEN: the sender's revoke link (GET asks, POST withdraws). */
+void mk_web_revoke(mk_web_req *r, enum evhttp_cmd_type cmd, const char *token);
 /* A new table of message pages just shown (mk_web.pages). */
 GHashTable *mk_web_pages_new(void);
 /* Drops (and wipes) the pages kept past their time. */
@@ -79,9 +127,10 @@ GBytes *mk_web_part_content(GMimePart *part);
 /* Parses a message; NULL when it is none. */
 mk_web_msg *mk_web_msg_parse(const char *data, size_t len);
 void mk_web_msg_free(mk_web_msg *m);
-/* The HTML part for the sandboxed frame: "cid:" references point at the
- * message's own parts under base ("/m/LINK/cid/"). g_free. */
-char *mk_web_msg_html(const mk_web_msg *m, const char *base);
+/* The HTML part for the sandboxed frame, the message's own images (its
+ * "cid:" parts of an image type) inlined as data: addresses, which the
+ * frame's policy allows while it refuses anything remote. g_free. */
+char *mk_web_msg_html(const mk_web_msg *m);
 
 /* ---- mail (mk_web_mail.c) --------------------------------------------------- */
 

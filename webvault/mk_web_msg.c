@@ -118,20 +118,23 @@ void mk_web_msg_free(mk_web_msg *m)
     g_free(m);
 }
 
-char *mk_web_msg_html(const mk_web_msg *m, const char *base)
+char *mk_web_msg_html(const mk_web_msg *m)
 {
-    if (m->html == NULL)
-        return NULL;
-    /* cid:X (any case) becomes BASE + X: the part served from the vault */
-    GString *out = g_string_sized_new(strlen(m->html) + 64);
-    const char *p = m->html;
-    while (*p) {
-        if (g_ascii_strncasecmp(p, "cid:", 4) == 0) {
-            g_string_append(out, base);
-            p += 4;
-        } else {
-            g_string_append_c(out, *p++);
-        }
+    GString *html = g_string_new(m->html != NULL ? m->html : "");
+    for (guint i = 0; i < m->parts->len; i++) {
+        const mk_web_part *p = m->parts->pdata[i];
+        if (p->cid == NULL || g_ascii_strncasecmp(p->type, "image/", 6) != 0 ||
+            strpbrk(p->type, "\"'<> ") != NULL)
+            continue;
+        char *ref = g_strdup_printf("cid:%s", p->cid);
+        gsize n = 0;
+        const guchar *d = g_bytes_get_data(p->data, &n);
+        char *b64 = g_base64_encode(d, n);
+        char *uri = g_strdup_printf("data:%s;base64,%s", p->type, b64);
+        g_string_replace(html, ref, uri, 0);
+        g_free(uri);
+        g_free(b64);
+        g_free(ref);
     }
-    return g_string_free(out, FALSE);
+    return g_string_free(html, FALSE);
 }
