@@ -8,6 +8,7 @@
  *   mailkeeper-learn [-c CONF] --expire [--user USER]
  *   mailkeeper-learn [-c CONF] --tokens [FILE]
  *   mailkeeper-learn [-c CONF] --spool
+ *   mailkeeper-learn [-c CONF] --serve|--socket-path
  *
  * DESCRIPTION
  *   Learns each message of each PATH as spam or ham, or forgets it: a file
@@ -31,6 +32,10 @@
  *   before its own message, or by --spool (a timer's job); exit 0 once the
  *   event is kept. --stats prints what a store holds; --tokens prints a
  *   message's tokens.
+ *
+ *   --serve runs the resident learner (mk_learn_serve.c), which keeps the
+ *   store open and learns the events mailkeeper-learnc sends it over
+ *   [bayes] learn_socket; --socket-path prints where that is.
  *
  * EXIT STATUS
  *   0 when every message was read and learned; 1 when some could not be
