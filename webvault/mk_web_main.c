@@ -33,6 +33,7 @@
 #include <event2/http.h>
 #include <getopt.h>
 #include <gmime/gmime.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -56,6 +57,27 @@
  * and nothing else: every connection is an event, none a thread). */
 #define MK_WEB_TIMEOUT_S 15
 
+/* OpenSSL's report on a connection: a handshake that failed (garbage, an
+ * old protocol, no common cipher) gets a log line with the client's
+ * address and OpenSSL's reason; nothing of the content. */
+static void mk_web_tls_info(const SSL *ssl, int where, int ret)
+{
+    if (!((where & SSL_CB_ACCEPT_EXIT) && ret == 0) &&
+        !((where & SSL_CB_ALERT) && (where & SSL_CB_WRITE)))
+        return;
+    char client[INET6_ADDRSTRLEN] = "unknown";
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int fd = SSL_get_fd(ssl);
+    if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+        getnameinfo((struct sockaddr *)&ss, len, client, sizeof(client), NULL, 0, NI_NUMERICHOST);
+    if (where & SSL_CB_ALERT)
+        mk_log(LOG_NOTICE, NULL, "TLS: alert sent to client %s: %s", client,
+               SSL_alert_desc_string_long(ret));
+    else
+        mk_log(LOG_NOTICE, NULL, "TLS: a handshake with client %s failed", client);
+}
+
 /* The TLS context of the configuration; NULL with why. */
 static SSL_CTX *mk_web_tls(const mk_config *cfg, char *err, size_t errlen)
 {
@@ -69,6 +91,7 @@ static SSL_CTX *mk_web_tls(const mk_config *cfg, char *err, size_t errlen)
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
     /* TLS 1.2: forward-secret AEAD suites only; TLS 1.3: OpenSSL's own */
     SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20");
+    SSL_CTX_set_info_callback(ctx, mk_web_tls_info);
     if (SSL_CTX_use_certificate_chain_file(ctx, cfg->webvault_cert_file) != 1) {
         snprintf(err, errlen, "%s: [webvault] cert_file %s: %s", cfg->path, cfg->webvault_cert_file,
                  ERR_reason_error_string(ERR_get_error()));

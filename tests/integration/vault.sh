@@ -243,11 +243,12 @@ t_web_bad() {
     local link; link=$(web_msg web-bad) || return 1
     $WEB bad "$link" || return 1
     kill -0 "$WEB_PID" || { echo "the reader died"; return 1; }
-    # each forged link is logged, without the link
+    # each forged link is logged, without the link; so is the broken handshake
     grep -q 'a link that opens no message (client 127.0.0.1)' "$RIG/webvault.log" || return 1
+    grep -q 'TLS: alert sent to client 127.0.0.1' "$RIG/webvault.log" || return 1
     ! grep -qF -- "${link##*/}" "$RIG/webvault.log"
 }
-check "the reader: forged and cut links show a clear page (404), a 13 MB post is refused (413), TLS 1.2 and 1.3 with AEAD suites; a broken handshake is closed, a slow client holds up nobody; the reader keeps serving" t_web_bad
+check "the reader: forged and cut links show a clear page (404) and a log line without the link, a 13 MB post is refused (413), TLS 1.2 and 1.3 with AEAD suites; a broken handshake is closed and logged, a slow client holds up nobody; the reader keeps serving" t_web_bad
 
 t_web_gone() {
     local link; link=$(web_msg web-revoked) || return 1
