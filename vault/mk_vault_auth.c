@@ -67,6 +67,23 @@ static mk_vault_status mk_vault_auth_recipient(mk_vault *v, const char *link, co
     return st;
 }
 
+/* What a code's making and checking share: the message's state, whether
+ * addr is a recipient, the id and keys of link, and addr's name on disk
+ * (who). Anything but MK_VAULT_OK: stop with it. */
+static mk_vault_status mk_vault_auth_begin(mk_vault *v, const char *link, const char *addr,
+                                           gint64 now, int *is_rcpt, char id[MK_VAULT_ID],
+                                           unsigned char akey[32], unsigned char skey[32],
+                                           char who[MK_SHA256_HEX], char *err, size_t errlen)
+{
+    mk_vault_status st = mk_vault_auth_recipient(v, link, addr, now, is_rcpt, err, errlen);
+    if (st != MK_VAULT_OK)
+        return st;
+    if (mk_vault_auth_keys(link, id, akey, skey) != 0)
+        return MK_VAULT_NOT_FOUND;
+    mk_vault_auth_mac(akey, addr, NULL, who);
+    return MK_VAULT_OK;
+}
+
 /* Runs sql with text/integer parameters ("t" or "i" per char of types);
  * 0 or -1. With the lock held. */
 static int mk_vault_auth_exec(mk_vault *v, const char *sql, const char *types, ...)
@@ -93,13 +110,12 @@ mk_vault_status mk_vault_code_new(mk_vault *v, const char *link, const char *add
                                   char *err, size_t errlen)
 {
     int is_rcpt;
-    mk_vault_status st = mk_vault_auth_recipient(v, link, addr, now, &is_rcpt, err, errlen);
-    if (st != MK_VAULT_OK)
-        return st;
     char id[MK_VAULT_ID], who[MK_SHA256_HEX], hash[MK_SHA256_HEX];
     unsigned char akey[32], skey[32];
-    if (mk_vault_auth_keys(link, id, akey, skey) != 0)
-        return MK_VAULT_NOT_FOUND;
+    mk_vault_status st =
+        mk_vault_auth_begin(v, link, addr, now, &is_rcpt, id, akey, skey, who, err, errlen);
+    if (st != MK_VAULT_OK)
+        return st;
     /* 8 digits, uniform: 4,200,000,000 is 42 times 10^8 */
     guint32 r;
     do {
@@ -109,7 +125,6 @@ mk_vault_status mk_vault_code_new(mk_vault *v, const char *link, const char *add
         }
     } while (r >= 4200000000u);
     snprintf(code, MK_VAULT_CODE, "%08u", r % 100000000u);
-    mk_vault_auth_mac(akey, addr, NULL, who);
     mk_vault_auth_mac(akey, addr, code, hash);
     OPENSSL_cleanse(akey, sizeof(akey));
     OPENSSL_cleanse(skey, sizeof(skey));
@@ -179,18 +194,16 @@ mk_vault_status mk_vault_code_check(mk_vault *v, const char *link, const char *a
                                     char token[MK_VAULT_LINK], char *err, size_t errlen)
 {
     token[0] = '\0';
-    int is_rcpt;
-    mk_vault_status st = mk_vault_auth_recipient(v, link, addr, now, &is_rcpt, err, errlen);
-    if (st != MK_VAULT_OK)
-        return st;
     /* an address that is no recipient is counted and locked out the same,
      * so that no answer tells who is one */
+    int is_rcpt;
     char id[MK_VAULT_ID], who[MK_SHA256_HEX], hash[MK_SHA256_HEX];
     unsigned char akey[32], skey[32];
-    if (mk_vault_auth_keys(link, id, akey, skey) != 0)
-        return MK_VAULT_NOT_FOUND;
+    mk_vault_status st =
+        mk_vault_auth_begin(v, link, addr, now, &is_rcpt, id, akey, skey, who, err, errlen);
+    if (st != MK_VAULT_OK)
+        return st;
     int well_formed = strlen(code) == 8 && strspn(code, "0123456789") == 8;
-    mk_vault_auth_mac(akey, addr, NULL, who);
     mk_vault_auth_mac(akey, addr, well_formed ? code : "", hash);
     pthread_mutex_lock(&v->lock);
     sqlite3_stmt *q = NULL;
@@ -265,9 +278,12 @@ mk_vault_status mk_vault_session(mk_vault *v, const char *link, const char *toke
     gint64 last_seen = 0;
     pthread_mutex_lock(&v->lock);
     sqlite3_stmt *q = NULL;
+    /* the message's expiry comes along: revoking or purging it ended its
+     * sessions already, an expired one not yet purged has them still */
     if (sqlite3_prepare_v2(v->db,
-                           "SELECT msg, who, created, seen FROM sessions WHERE token_hash = ?1", -1,
-                           &q, NULL) != SQLITE_OK) {
+                           "SELECT s.msg, s.who, s.created, s.seen, m.expires FROM sessions s "
+                           "JOIN messages m ON m.id = s.msg WHERE s.token_hash = ?1",
+                           -1, &q, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "vault.db: %s", sqlite3_errmsg(v->db));
         st = MK_VAULT_ERROR;
     } else {
@@ -277,7 +293,9 @@ mk_vault_status mk_vault_session(mk_vault *v, const char *link, const char *toke
             gint64 created = sqlite3_column_int64(q, 2), seen = sqlite3_column_int64(q, 3);
             last_seen = seen;
             timed_out = now - seen > pol->idle_s || now - created > pol->absolute_s;
-            if (!timed_out) {
+            if (sqlite3_column_int64(q, 4) <= now) {
+                st = MK_VAULT_EXPIRED;
+            } else if (!timed_out) {
                 int blen = sqlite3_column_bytes(q, 1);
                 char *plain = g_malloc((size_t)blen + 1);
                 long n =
@@ -303,16 +321,6 @@ mk_vault_status mk_vault_session(mk_vault *v, const char *link, const char *toke
     pthread_mutex_unlock(&v->lock);
     OPENSSL_cleanse(akey, sizeof(akey));
     OPENSSL_cleanse(skey, sizeof(skey));
-    if (st == MK_VAULT_OK) {
-        /* a message revoked or expired since: the session is of no use */
-        int is_rcpt;
-        mk_vault_status ms = mk_vault_auth_recipient(v, link, *addr, now, &is_rcpt, err, errlen);
-        if (ms != MK_VAULT_OK) {
-            g_free(*addr);
-            *addr = NULL;
-            st = ms;
-        }
-    }
     return st;
 }
 
