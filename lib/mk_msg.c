@@ -264,6 +264,39 @@ static void mk_msg_walk_object(mk_msg_walk *w, GMimeObject *obj, int depth)
     }
 }
 
+static gint mk_msg_by_offset(gconstpointer a, gconstpointer b)
+{
+    gint64 x = g_mime_header_get_offset(*(GMimeHeader *const *)a);
+    gint64 y = g_mime_header_get_offset(*(GMimeHeader *const *)b);
+    return x < y ? -1 : x > y;
+}
+
+/* The fields of the header at the top in the order they came: GMime
+ * parts them between the message and its top MIME part (Content-*). */
+static GPtrArray *mk_msg_top_headers(GMimeMessage *mime)
+{
+    GPtrArray *out = g_ptr_array_new();
+    GMimeHeaderList *top = g_mime_object_get_header_list(GMIME_OBJECT(mime));
+    int n = g_mime_header_list_get_count(top);
+    for (int i = 0; i < n; i++)
+        g_ptr_array_add(out, g_mime_header_list_get_header_at(top, i));
+    GMimeObject *part = g_mime_message_get_mime_part(mime);
+    GMimeHeaderList *ph = part != NULL ? g_mime_object_get_header_list(part) : NULL;
+    if (ph == NULL || ph == top)
+        return out;
+    int m = g_mime_header_list_get_count(ph), moved = 0;
+    for (int i = 0; i < m; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(ph, i);
+        if (g_mime_header_get_offset(h) < 0)
+            continue; /* not read from the message: GMime's own default */
+        g_ptr_array_add(out, h);
+        moved = 1;
+    }
+    if (moved) /* a stable sort: equal offsets (none read) keep their order */
+        g_ptr_array_sort(out, mk_msg_by_offset);
+    return out;
+}
+
 mk_msg *mk_msg_parse(mk_msgbuf *buf)
 {
     mk_msg *msg = calloc(1, sizeof(*msg));
@@ -292,6 +325,7 @@ mk_msg *mk_msg_parse(mk_msgbuf *buf)
     }
     mk_msg_walk w = {msg, 0, 0};
     mk_msg_walk_object(&w, g_mime_message_get_mime_part(msg->mime), 0);
+    msg->headers = mk_msg_top_headers(msg->mime);
     return msg;
 }
 
@@ -302,6 +336,8 @@ void mk_msg_free(mk_msg *msg)
     for (size_t i = 0; i < msg->n_texts; i++)
         free(msg->texts[i].text);
     free(msg->texts);
+    if (msg->headers != NULL)
+        g_ptr_array_free(msg->headers, TRUE);
     if (msg->mime != NULL)
         g_object_unref(msg->mime);
     free(msg);

@@ -41,6 +41,9 @@ typedef struct mk_msg {
     mk_msg_text *texts;
     size_t n_texts;
     int truncated_text; /* text beyond the bound was not decoded */
+    /* the header fields at the top, in order (GMimeHeader *, owned by mime):
+     * the message's own and the Content-* fields GMime keeps on its part */
+    GPtrArray *headers;
 } mk_msg;
 
 /* Process-wide GMime set-up; once, from main. */

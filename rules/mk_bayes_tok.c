@@ -346,17 +346,58 @@ static void mk_bayes_relays(mk_bayes_tk *tk, GMimeHeaderList *hl, const mk_relay
     mk_relays_free(own);
 }
 
-static void mk_bayes_headers(mk_bayes_tk *tk, GMimeObject *obj, const mk_relays *relays)
+/* Content-Type as SpamAssassin chews it: the boundary's hex digits as H
+ * and its runs of separators apart, the gray words text and charset out;
+ * g_free. */
+static char *mk_bayes_content_type(const char *v)
 {
-    GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
-    int count = g_mime_header_list_get_count(hl), n_rcvd = 0, rcvd = 0;
+    GString *out = g_string_new(NULL), *bound = g_string_new(NULL);
+    for (const char *p = v; *p != '\0';) {
+        if (g_ascii_strncasecmp(p, "boundary=", 9) == 0 && (p[9] == '"' || p[9] == '\'')) {
+            const char *end = strchr(p + 10, p[9]);
+            if (end != NULL) {
+                for (const char *b = p + 10; b < end; b++) {
+                    if (g_ascii_isxdigit(*b))
+                        g_string_append_c(bound, 'H');
+                    else if (strchr("-_.=", *b) != NULL) {
+                        g_string_append_c(bound, ' ');
+                        while (b < end && strchr("-_.=", *b) != NULL)
+                            g_string_append_c(bound, *b++);
+                        b--;
+                        g_string_append_c(bound, ' ');
+                    } else
+                        g_string_append_c(bound, *b);
+                }
+                g_string_append_c(out, ' ');
+                p = end + 1;
+                continue;
+            }
+        }
+        /* \b(?:text|charset)\b */
+        size_t w = strncmp(p, "text", 4) == 0 ? 4 : strncmp(p, "charset", 7) == 0 ? 7 : 0;
+        int before = p == v || !(g_ascii_isalnum(p[-1]) || p[-1] == '_');
+        if (w > 0 && before && !(g_ascii_isalnum(p[w]) || p[w] == '_')) {
+            g_string_append_c(out, ' ');
+            p += w;
+            continue;
+        }
+        g_string_append_c(out, *p++);
+    }
+    g_string_append(out, bound->str);
+    g_string_free(bound, TRUE);
+    return g_string_free(out, FALSE);
+}
+
+static void mk_bayes_headers(mk_bayes_tk *tk, const mk_msg *msg, const mk_relays *relays)
+{
+    const GPtrArray *hs = msg->headers;
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg->mime));
+    int count = (int)hs->len, n_rcvd = 0, rcvd = 0;
     for (int i = 0; i < count; i++)
-        n_rcvd +=
-            g_ascii_strcasecmp(g_mime_header_get_name(g_mime_header_list_get_header_at(hl, i)),
-                               "Received") == 0;
+        n_rcvd += g_ascii_strcasecmp(g_mime_header_get_name(hs->pdata[i]), "Received") == 0;
     mk_bayes_relays(tk, hl, relays);
     for (int i = 0; i < count; i++) {
-        GMimeHeader *hdr = g_mime_header_list_get_header_at(hl, i);
+        GMimeHeader *hdr = hs->pdata[i];
         const char *name = g_mime_header_get_name(hdr);
         if (name == NULL || mk_bayes_ignored_header(name))
             continue;
@@ -376,7 +417,18 @@ static void mk_bayes_headers(mk_bayes_tk *tk, GMimeObject *obj, const mk_relays 
                    g_ascii_strcasecmp(name, "In-Reply-To") == 0 ||
                    g_ascii_strcasecmp(name, "References") == 0)
             mk_bayes_msgid_domains(tk, prefix, v);
-        else if (g_ascii_strcasecmp(name, "Date") != 0)
+        else if (g_ascii_strcasecmp(name, "Content-Type") == 0) {
+            char *ct = mk_bayes_content_type(v);
+            mk_bayes_text(tk, prefix, 0, ct, strlen(ct));
+            g_free(ct);
+        } else if (g_ascii_strcasecmp(name, "MIME-Version") == 0) {
+            const char *one = strstr(v, "1.0"); /* totally innocuous */
+            GString *rest = g_string_new(v);
+            if (one != NULL)
+                g_string_erase(rest, one - v, 3);
+            mk_bayes_text(tk, prefix, 0, rest->str, rest->len);
+            g_string_free(rest, TRUE);
+        } else if (g_ascii_strcasecmp(name, "Date") != 0)
             mk_bayes_text(tk, prefix, 0, v, strlen(v));
     }
 }
@@ -391,7 +443,7 @@ void mk_bayes_tokenize(const mk_msg *msg, const char *body_text, const mk_uri_se
                        const mk_relays *relays, mk_bayes_toks *out, GPtrArray *names)
 {
     mk_bayes_tk tk = {g_array_new(FALSE, FALSE, sizeof(uint64_t)), names};
-    mk_bayes_headers(&tk, GMIME_OBJECT(msg->mime), relays);
+    mk_bayes_headers(&tk, msg, relays);
     for (const char *line = body_text; line != NULL && *line != '\0';) {
         const char *nl = strchr(line, '\n');
         size_t n = nl != NULL ? (size_t)(nl - line) : strlen(line);

@@ -40,6 +40,10 @@ typedef struct mk_sa_stats {
     /* metas skipped for reading a rule that does not run, by why that one
      * (in the end) does not: [MK_SA_SKIP_META] a name nowhere defined, or a loop */
     size_t meta_on[MK_SA_SKIP_N];
+    /* metas that run reading a name nowhere defined, or a test SpamAssassin
+     * does not run here either (network, a plugin it does not load): as
+     * SpamAssassin does, they read it as not hit */
+    size_t meta_undefined, meta_absent;
     size_t files;
     size_t other_directives; /* lines of SpamAssassin settings that are not rules */
     size_t prefiltered;      /* body and rawbody patterns in the vectorscan prefilter */

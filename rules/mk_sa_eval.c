@@ -188,12 +188,12 @@ static void mk_sa_header_value(GString *out, GMimeHeader *h, mk_sa_hdr_mode mode
 
 /* Appends the values of header name (case-insensitive; NULL: all) in mode;
  * 1 if any. */
-static int mk_sa_header_values(GString *out, GMimeHeaderList *hl, const char *name,
+static int mk_sa_header_values(GString *out, const GPtrArray *hl, const char *name,
                                mk_sa_hdr_mode mode, int with_names)
 {
-    int found = 0, count = g_mime_header_list_get_count(hl);
-    for (int i = 0; i < count; i++) {
-        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+    int found = 0;
+    for (guint i = 0; i < hl->len; i++) {
+        GMimeHeader *h = hl->pdata[i];
         if (name != NULL && g_ascii_strcasecmp(g_mime_header_get_name(h), name) != 0)
             continue;
         found = 1;
@@ -214,13 +214,13 @@ const mk_relays *mk_sa_view_relays(mk_sa_view *v)
 
 /* ALL-TRUSTED, ALL-INTERNAL (trusted = 1) or ALL-UNTRUSTED, ALL-EXTERNAL:
  * the headers the relays on that side of the chain added, as ALL. */
-static int mk_sa_header_side(mk_sa_view *v, GString *out, GMimeHeaderList *hl, mk_sa_hdr_mode mode,
+static int mk_sa_header_side(mk_sa_view *v, GString *out, const GPtrArray *hl, mk_sa_hdr_mode mode,
                              int trusted)
 {
     const mk_relays *rs = mk_sa_view_relays(v);
-    int found = 0, count = g_mime_header_list_get_count(hl), rcvd = -1;
-    for (int i = 0; i < count; i++) {
-        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+    int found = 0, rcvd = -1;
+    for (guint i = 0; i < hl->len; i++) {
+        GMimeHeader *h = hl->pdata[i];
         int is_rcvd = g_ascii_strcasecmp(g_mime_header_get_name(h), "Received") == 0;
         rcvd += is_rcvd;
         if (!mk_relays_in_all(rs, rcvd, is_rcvd, trusted))
@@ -234,13 +234,22 @@ static int mk_sa_header_side(mk_sa_view *v, GString *out, GMimeHeaderList *hl, m
 /* The text a header rule matches, or NULL when the header is absent. */
 static const GString *mk_sa_header(mk_sa_view *v, const mk_sa_rule *r)
 {
+    return mk_sa_view_header(v, r->header, r->mode);
+}
+
+const GString *mk_sa_view_header(mk_sa_view *v, const char *name, mk_sa_hdr_mode mode)
+{
+    const struct {
+        const char *header;
+        mk_sa_hdr_mode mode;
+    } rule = {name, mode}, *r = &rule;
     char *key = g_strdup_printf("%d:%s", (int)r->mode, r->header);
     gpointer cached;
     if (g_hash_table_lookup_extended(v->hdr, key, NULL, &cached)) {
         g_free(key);
         return cached;
     }
-    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(v->in->msg->mime));
+    const GPtrArray *hl = v->in->msg->headers;
     GString *out = g_string_new(NULL);
     int found = 0;
     if (strcmp(r->header, "ALL") == 0) {
@@ -272,6 +281,12 @@ static const GString *mk_sa_header(mk_sa_view *v, const mk_sa_rule *r)
     if (!found) {
         g_string_free(out, TRUE);
         out = NULL;
+    } else if ((r->mode & (MK_SA_HDR_ADDR | MK_SA_HDR_NAME)) ||
+               strcmp(r->header, "EnvelopeFrom") == 0) {
+        /* addresses, names and the envelope sender are joined by newlines,
+         * with none after the last (SpamAssassin's get() in Check) */
+        if (out->len > 0 && out->str[out->len - 1] == '\n')
+            g_string_truncate(out, out->len - 1);
     }
     g_hash_table_insert(v->hdr, key, out);
     return out;
@@ -451,6 +466,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     *n_hits = 0;
     *limit_hits = 0;
     mk_sa_view v = {
+        .rs = rs,
         .in = in,
         .hdr = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mk_sa_gstring_free),
         .evals = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),

@@ -16,10 +16,21 @@
 #include "mk_sa_html.h"
 #include "mk_sa_int.h"
 
+/* The first header field of that name at the top, or NULL. */
+static GMimeHeader *mk_sa_ev_field(const mk_sa_view *v, const char *name)
+{
+    const GPtrArray *hs = v->in->msg->headers;
+    for (guint i = 0; i < hs->len; i++)
+        if (g_ascii_strcasecmp(g_mime_header_get_name(hs->pdata[i]), name) == 0)
+            return hs->pdata[i];
+    return NULL;
+}
+
 /* The first header of that name, decoded, or NULL. */
 static const char *mk_sa_ev_header(const mk_sa_view *v, const char *name)
 {
-    return g_mime_object_get_header(GMIME_OBJECT(v->in->msg->mime), name);
+    GMimeHeader *h = mk_sa_ev_field(v, name);
+    return h != NULL ? g_mime_header_get_value(h) : NULL;
 }
 
 /* ---- BodyEval ------------------------------------------------------------------ */
@@ -185,11 +196,10 @@ static const char *const mk_sa_ev_mime_flags[] = {"mime_qp_count", "mime_base64_
  * MAX times. */
 static unsigned mk_sa_ev_header_count(mk_sa_view *v, const mk_sa_rule *r)
 {
-    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(v->in->msg->mime));
-    int n = 0, count = g_mime_header_list_get_count(hl);
-    for (int i = 0; i < count; i++)
-        n += g_ascii_strcasecmp(g_mime_header_get_name(g_mime_header_list_get_header_at(hl, i)),
-                                r->args[0]) == 0;
+    const GPtrArray *hl = v->in->msg->headers;
+    int n = 0;
+    for (guint i = 0; i < hl->len; i++)
+        n += g_ascii_strcasecmp(g_mime_header_get_name(hl->pdata[i]), r->args[0]) == 0;
     return n >= atoi(r->args[1]) && n <= atoi(r->args[2]);
 }
 
@@ -252,8 +262,7 @@ static unsigned mk_sa_ev_subject_caps(mk_sa_view *v, const mk_sa_rule *r)
             letters += isalpha((unsigned char)*c) && (unsigned char)*c < 0x80;
             lower += *c >= 'a' && *c <= 'z';
         }
-        GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(v->in->msg->mime));
-        GMimeHeader *h = g_mime_header_list_get_header(hl, "Subject");
+        GMimeHeader *h = mk_sa_ev_field(v, "Subject");
         const char *raw = h != NULL ? g_mime_header_get_raw_value(h) : NULL;
         int fp = 0;
         for (const char *q = raw; q != NULL && (q = strstr(q, "=?")) != NULL; q += 2) {
@@ -516,11 +525,10 @@ static unsigned mk_sa_ev_mailfrom_rcvd(mk_sa_view *v, const mk_sa_rule *r)
 /* The values of every header called name, unfolded, one per line; g_free. */
 static char *mk_sa_ev_all_of(mk_sa_view *v, const char *name)
 {
-    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(v->in->msg->mime));
+    const GPtrArray *hl = v->in->msg->headers;
     GString *s = g_string_new(NULL);
-    int count = g_mime_header_list_get_count(hl);
-    for (int i = 0; i < count; i++) {
-        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+    for (guint i = 0; i < hl->len; i++) {
+        GMimeHeader *h = hl->pdata[i];
         if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) != 0)
             continue;
         const char *val = g_mime_header_get_value(h);
@@ -600,12 +608,11 @@ static unsigned mk_sa_ev_to_in_subject(mk_sa_view *v, const mk_sa_rule *r)
  * registered sign in a Subject is forgiven. */
 static unsigned mk_sa_ev_illegal_chars(mk_sa_view *v, const mk_sa_rule *r)
 {
-    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(v->in->msg->mime));
+    const GPtrArray *hl = v->in->msg->headers;
     int all = strcmp(r->args[0], "ALL") == 0;
     GString *s = g_string_new(NULL);
-    int count = g_mime_header_list_get_count(hl);
-    for (int i = 0; i < count; i++) {
-        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+    for (guint i = 0; i < hl->len; i++) {
+        GMimeHeader *h = hl->pdata[i];
         const char *raw = g_mime_header_get_raw_value(h);
         if (all)
             g_string_append_printf(s, "%s:%s", g_mime_header_get_name(h), raw != NULL ? raw : "");
@@ -898,6 +905,7 @@ static unsigned mk_sa_ev_html_title_ratio(mk_sa_view *v, const mk_sa_rule *r)
 }
 
 static const char *const mk_sa_ev_to_subject_tests[] = {"user", NULL};
+static const char *const mk_sa_ev_replyto_whats[] = {"replyto", "reply", "", NULL};
 
 static const mk_sa_evaldef mk_sa_evaldefs[] = {
     {"check_body_length", 1, 1, 1, mk_sa_ev_body_length, NULL},
@@ -930,6 +938,13 @@ static const mk_sa_evaldef mk_sa_evaldefs[] = {
     {"html_image_only", 2, 2, 0, mk_sa_ev_html_image_only, NULL},
     {"html_image_ratio", 2, 2, 0, mk_sa_ev_html_image_ratio, NULL},
     {"html_title_subject_ratio", 1, 1, 0, mk_sa_ev_html_title_ratio, NULL},
+    {"check_freemail_from", 0, 1, 0, mk_sa_ev_freemail_from, NULL},
+    {"check_freemail_header", 1, 2, 0, mk_sa_ev_freemail_header, NULL},
+    {"check_freemail_replyto", 0, 1, 0, mk_sa_ev_freemail_replyto, mk_sa_ev_replyto_whats},
+    {"check_freemail_body", 0, 1, 0, mk_sa_ev_freemail_body, NULL},
+    {"have_any_bounce_relays", 0, 0, 0, mk_sa_ev_any_bounce_relays, NULL},
+    {"check_welcomelist_bounce_relays", 0, 0, 1, mk_sa_ev_bounce_relays, NULL},
+    {"check_whitelist_bounce_relays", 0, 0, 1, mk_sa_ev_bounce_relays, NULL},
 };
 
 const mk_sa_evaldef *mk_sa_evaldef_find(const char *name)

@@ -102,14 +102,52 @@ typedef struct mk_sa_rule {
     char *describe;
     int multiple, nice;
     unsigned maxhits;
-    int skip; /* not run, for skip_why */
+    int skip;   /* not run, for skip_why */
+    int absent; /* not run by SpamAssassin here either (undefined, network, a plugin it does
+                 * not load): metas read it as not hit, as SpamAssassin does */
     mk_sa_skip skip_why;
     mk_sa_skip root_why; /* MK_SA_SKIP_META: why the rule it reads (in the end) does not run */
     char *file;
     int line;
 } mk_sa_rule;
 
+/* The SpamAssassin settings of the rule files that plugins mailkeeper has
+ * read (mk_sa_settings.c): RegistryBoundaries' TLDs, FreeMail, VBounce. */
+typedef struct mk_sa_settings {
+    GHashTable *tlds;       /* util_rb_tld, lower case */
+    GHashTable *fm_domains; /* freemail_domains without wildcards, lower case */
+    GPtrArray *fm_wild;     /* freemail_domains with * or ? */
+    GHashTable *fm_welcome; /* freemail_welcomelist: addresses and domains */
+    int fm_max_body_emails, fm_max_body_freemails, fm_skip_over_max, fm_skip_bulk_envfrom;
+    pcre2_code *fm_wild_re;  /* \@(?:wildcards)$; NULL: none */
+    pcre2_code *email_re;    /* FreeMail's address pattern, ending in a known TLD */
+    pcre2_code *strip_url;   /* links with an address inside, not counted */
+    pcre2_code *strip_email; /* <address> and "address wrote:", not counted */
+    pcre2_code *fm_default_welcome, *fm_bulk_envfrom;
+    GPtrArray *bounce_relays; /* welcomelist_bounce_relays, globs, lower case */
+} mk_sa_settings;
+
+/* Reads a setting line (directive dir, its argument); 1 when it was one
+ * of those, 0 when not. */
+int mk_sa_settings_line(mk_sa_settings *s, const char *dir, const char *arg);
+/* Sets the defaults; _finish compiles the patterns once every file is
+ * read; _clear frees what they hold (not s). */
+void mk_sa_settings_init(mk_sa_settings *s);
+void mk_sa_settings_finish(mk_sa_settings *s);
+void mk_sa_settings_clear(mk_sa_settings *s);
+/* Whether pattern re (a rule set's, compiled with JIT) matches s. */
+int mk_sa_settings_match(const pcre2_code *re, const char *s);
+
+/* FreeMail's and VBounce's eval: tests (mk_sa_freemail.c) */
+unsigned mk_sa_ev_freemail_from(struct mk_sa_view *v, const struct mk_sa_rule *r);
+unsigned mk_sa_ev_freemail_header(struct mk_sa_view *v, const struct mk_sa_rule *r);
+unsigned mk_sa_ev_freemail_replyto(struct mk_sa_view *v, const struct mk_sa_rule *r);
+unsigned mk_sa_ev_freemail_body(struct mk_sa_view *v, const struct mk_sa_rule *r);
+unsigned mk_sa_ev_any_bounce_relays(struct mk_sa_view *v, const struct mk_sa_rule *r);
+unsigned mk_sa_ev_bounce_relays(struct mk_sa_view *v, const struct mk_sa_rule *r);
+
 struct mk_sa_rules {
+    mk_sa_settings set;
     mk_sa_rule *r;
     size_t n, cap;
     GHashTable *by_name; /* name -> index + 1 */
@@ -152,6 +190,7 @@ typedef struct mk_sa_jit_pool {
 
 /* One message as the rules see it, each view made on first use. */
 typedef struct mk_sa_view {
+    const struct mk_sa_rules *rs;
     const mk_sa_input *in;
     GHashTable *hdr; /* "mode:name" -> GString (NULL value: absent) */
     char **body, **raw;
@@ -164,6 +203,11 @@ typedef struct mk_sa_view {
 /* The envelope sender: the MTA's, or as SpamAssassin finds it in the
  * headers when the MTA did not say; NULL when none. Owned by v. */
 const char *mk_sa_view_envelope_from(mk_sa_view *v);
+
+/* What a header rule reading header name (or ALL, ToCc, EnvelopeFrom, ...)
+ * in mode sees: one line per header (or address, or name); NULL when
+ * the header is absent. Owned by v, kept for the message. */
+const GString *mk_sa_view_header(mk_sa_view *v, const char *name, mk_sa_hdr_mode mode);
 
 /* The message's relays (X-Spam-Relays-*), read on first use. */
 const struct mk_relays *mk_sa_view_relays(mk_sa_view *v);

@@ -23,31 +23,74 @@ const char *mk_sa_skip_name(mk_sa_skip why)
     return (unsigned)why < MK_SA_SKIP_N ? names[why] : "?";
 }
 
+/* What a plugin's ifplugin block is to mailkeeper. */
+typedef enum {
+    MK_SA_PLUGIN_HAVE,   /* its blocks are read */
+    MK_SA_PLUGIN_LACK,   /* SpamAssassin runs its tests here, mailkeeper does not */
+    MK_SA_PLUGIN_ABSENT, /* SpamAssassin does not run its tests either */
+} mk_sa_plugin_class;
+
 /* Plugins whose blocks mailkeeper reads: ReplaceTags (a rewrite of
  * patterns) and MIMEHeader (header rules on MIME parts), which it does in
- * full; Check (the rule engine itself); and the plugins that only add
- * eval: tests, whose plain rules run while each eval: test it does not
- * have is skipped and counted as such. The blocks of every other plugin
- * (network tests, Bayes, image and PDF analysis, ...) are skipped whole. */
-static int mk_sa_have_plugin(const char *name)
+ * full; Check (the rule engine itself); FreeMail and VBounce; and the
+ * plugins that only add eval: tests, whose plain rules run while each
+ * eval: test it does not have is skipped and counted as such.
+ * The blocks of every other plugin are skipped whole, and a meta reading
+ * one of their rules reads it as SpamAssassin does where that plugin's
+ * tests do not run: as not hit. Those are network tests (mailkeeper's own
+ * DNS checks score under names of their own) and the plugins Debian's
+ * SpamAssassin does not load (its *.pre files), whose rules SpamAssassin
+ * leaves undefined. Not so the local tests SpamAssassin runs and
+ * mailkeeper lacks (image details, SPF, DKIM and DMARC under their
+ * SpamAssassin names, ...): a meta reading one of those is skipped. */
+static mk_sa_plugin_class mk_sa_plugin_class_of(const char *name)
 {
     static const char *const have[] = {
-        "Mail::SpamAssassin::Plugin::ReplaceTags", "Mail::SpamAssassin::Plugin::MIMEHeader",
-        "Mail::SpamAssassin::Plugin::Check",       "Mail::SpamAssassin::Plugin::BodyEval",
-        "Mail::SpamAssassin::Plugin::HTMLEval",    "Mail::SpamAssassin::Plugin::HeaderEval",
-        "Mail::SpamAssassin::Plugin::MIMEEval",    "Mail::SpamAssassin::Plugin::RelayEval",
-        "Mail::SpamAssassin::Plugin::URIEval",     "Mail::SpamAssassin::Plugin::WLBLEval",
+        "ReplaceTags", "MIMEHeader", "Check",   "BodyEval", "HTMLEval", "HeaderEval",
+        "MIMEEval",    "RelayEval",  "URIEval", "WLBLEval", "FreeMail", "VBounce",
     };
+    static const char *const lack[] = {
+        "SPF",
+        "DKIM",
+        "DMARC",
+        "ImageInfo",
+        "HTTPSMismatch",
+        "URIDetail",
+        "Bayes",
+        "WelcomeListSubject",
+        "WhiteListSubject",
+        "AutoLearnThreshold",
+    };
+    static const char prefix[] = "Mail::SpamAssassin::Plugin::";
+    if (strncmp(name, prefix, sizeof(prefix) - 1) != 0)
+        return MK_SA_PLUGIN_ABSENT; /* a site's own plugin: not loaded by Debian's */
+    name += sizeof(prefix) - 1;
     for (size_t i = 0; i < sizeof(have) / sizeof(have[0]); i++)
         if (strcmp(name, have[i]) == 0)
-            return 1;
-    return 0;
+            return MK_SA_PLUGIN_HAVE;
+    for (size_t i = 0; i < sizeof(lack) / sizeof(lack[0]); i++)
+        if (strcmp(name, lack[i]) == 0)
+            return MK_SA_PLUGIN_LACK;
+    return MK_SA_PLUGIN_ABSENT;
+}
+
+static int mk_sa_have_plugin(const char *name)
+{
+    return mk_sa_plugin_class_of(name) == MK_SA_PLUGIN_HAVE;
 }
 
 /* can(...): the features of SpamAssassin's rule syntax mailkeeper reads
  * the same way. Not among them: capture rules (%{NAME} in patterns). */
 static int mk_sa_have_feature(const char *name)
 {
+    /* Plugin::NAME::has_TEST: an eval: test mailkeeper has */
+    const char *has = strstr(name, "::has_");
+    if (strncmp(name, "Mail::SpamAssassin::Plugin::", 28) == 0 && has != NULL) {
+        char *plugin = g_strndup(name, (gsize)(has - name));
+        int yes = mk_sa_have_plugin(plugin) && mk_sa_evaldef_find(has + 6) != NULL;
+        g_free(plugin);
+        return yes;
+    }
     static const char *const have[] = {
         "Mail::SpamAssassin::Conf::feature_bug6558_free",
         "Mail::SpamAssassin::Conf::feature_welcomelist_blocklist",
@@ -68,6 +111,7 @@ typedef struct mk_sa_loader {
     int line;
     int depth;
     int active[MK_SA_MAX_NEST]; /* whether lines at this depth are read */
+    int lacks[MK_SA_MAX_NEST];  /* not read: because mailkeeper lacks what SpamAssassin has */
     int include_depth;
 } mk_sa_loader;
 
@@ -108,6 +152,7 @@ static void mk_sa_rule_reset(mk_sa_rule *r)
     r->negate = r->exists = 0;
     r->mode = MK_SA_HDR_DECODED;
     r->skip = 0;
+    r->absent = 0;
     r->eval = NULL;
     g_strfreev(r->args);
     r->args = NULL;
@@ -132,6 +177,7 @@ static void mk_sa_rule_skip(mk_sa_loader *ld, mk_sa_rule *r, mk_sa_skip why)
     r->defined = 1;
     r->skip = 1;
     r->skip_why = why;
+    r->absent = 0;
     g_free(r->file);
     r->file = g_strdup(ld->file);
     r->line = ld->line;
@@ -392,6 +438,7 @@ static int mk_sa_load_path(mk_sa_loader *ld, const char *path, char *err, size_t
  * can(X) and perl_version, with ! && || and parentheses. */
 typedef struct mk_sa_cond {
     const char *p;
+    int lacks; /* a plugin or feature SpamAssassin has and mailkeeper lacks was asked for */
 } mk_sa_cond;
 
 static double mk_sa_cond_or(mk_sa_cond *c);
@@ -438,6 +485,8 @@ static double mk_sa_cond_primary(mk_sa_cond *c)
         char *arg = g_strstrip(g_strndup(a, e ? (gsize)(e - a) : strlen(a)));
         c->p = e ? e + 1 : a + strlen(a);
         int v = n == 6 ? mk_sa_have_plugin(arg) : mk_sa_have_feature(arg);
+        if (!v && (n == 3 || mk_sa_plugin_class_of(arg) == MK_SA_PLUGIN_LACK))
+            c->lacks = 1;
         g_free(arg);
         return v;
     }
@@ -499,12 +548,18 @@ static double mk_sa_cond_or(mk_sa_cond *c)
     }
 }
 
-static int mk_sa_is_active(const mk_sa_loader *ld)
+/* 1 when lines here are read; else 0, and *lacks says whether a block
+ * around them is one SpamAssassin reads and mailkeeper does not. */
+static int mk_sa_is_active(const mk_sa_loader *ld, int *lacks)
 {
+    int active = 1;
+    *lacks = 0;
     for (int i = 0; i <= ld->depth; i++)
-        if (!ld->active[i])
-            return 0;
-    return 1;
+        if (!ld->active[i]) {
+            active = 0;
+            *lacks |= ld->lacks[i];
+        }
+    return active;
 }
 
 /* Ends the first word of s in place; returns what follows it, leading
@@ -531,14 +586,19 @@ static void mk_sa_line(mk_sa_loader *ld, char *line)
             mk_sa_warn(ld, "conditionals nested too deep");
             return;
         }
-        int v;
+        int v, lacks;
         if (dir[2] == 'p') {
-            v = mk_sa_have_plugin(arg);
+            mk_sa_plugin_class pc = mk_sa_plugin_class_of(arg);
+            v = pc == MK_SA_PLUGIN_HAVE;
+            lacks = pc == MK_SA_PLUGIN_LACK;
         } else {
-            mk_sa_cond c = {arg};
+            mk_sa_cond c = {arg, 0};
             v = mk_sa_cond_or(&c) != 0;
+            lacks = c.lacks;
         }
-        ld->active[++ld->depth] = v;
+        ++ld->depth;
+        ld->active[ld->depth] = v;
+        ld->lacks[ld->depth] = lacks;
         return;
     }
     if (strcmp(dir, "else") == 0) {
@@ -554,7 +614,7 @@ static void mk_sa_line(mk_sa_loader *ld, char *line)
         return;
     }
     mk_sa_rules *rs = ld->rules;
-    int active = mk_sa_is_active(ld);
+    int lacks, active = mk_sa_is_active(ld, &lacks);
     static const struct {
         const char *dir;
         mk_sa_kind kind;
@@ -573,8 +633,12 @@ static void mk_sa_line(mk_sa_loader *ld, char *line)
         }
         mk_sa_rule *r = mk_sa_rule_get(rs, name);
         if (!active) {
-            if (!r->defined)
+            if (!r->defined) {
                 mk_sa_rule_skip(ld, r, MK_SA_SKIP_PLUGIN);
+                r->absent = !lacks;
+            } else if (r->skip && r->skip_why == MK_SA_SKIP_PLUGIN) {
+                r->absent &= !lacks;
+            }
             return;
         }
         mk_sa_rule_reset(r); /* a later definition replaces an earlier one */
@@ -673,6 +737,8 @@ static void mk_sa_line(mk_sa_loader *ld, char *line)
         *slot = g_strdup(arg);
         return;
     }
+    if (mk_sa_settings_line(&rs->set, dir, arg))
+        return;
     if (strcmp(dir, "include") == 0) {
         char *here = g_path_get_dirname(ld->file);
         char *path = g_path_is_absolute(arg) ? g_strdup(arg) : g_build_filename(here, arg, NULL);
@@ -698,6 +764,7 @@ static int mk_sa_load_file(mk_sa_loader *ld, const char *path, char *err, size_t
     sub.line = 0;
     sub.depth = 0;
     sub.active[0] = 1;
+    sub.lacks[0] = 0;
     sub.include_depth = ld->include_depth + 1;
     char *line = NULL;
     size_t cap = 0;
@@ -899,14 +966,15 @@ static void mk_sa_m_unary(mk_sa_mparse *m)
         return;
     }
     char *name = g_strndup(w, (gsize)(m->p - w));
-    gpointer v = g_hash_table_lookup(m->rs->by_name, name);
-    if (v == NULL || !m->rs->r[GPOINTER_TO_SIZE(v) - 1].defined) {
-        if (m->error == 0)
+    /* a name nowhere defined reads 0, as in SpamAssassin (the rule array
+     * may grow: callers hold indexes, not pointers) */
+    mk_sa_rule *dep = mk_sa_rule_get(m->rs, name);
+    if (!dep->defined) {
+        dep->absent = 1;
+        if (m->missing[0] == '\0')
             g_strlcpy(m->missing, name, sizeof(m->missing));
-        if (m->error == 0)
-            m->error = 2;
     }
-    mk_sa_tok tok = {MK_SA_T_RULE, v != NULL ? GPOINTER_TO_SIZE(v) - 1 : 0, 0};
+    mk_sa_tok tok = {MK_SA_T_RULE, (size_t)(dep - m->rs->r), 0};
     g_array_append_val(m->out, tok);
     g_free(name);
 }
@@ -973,16 +1041,18 @@ static void mk_sa_compile_metas(mk_sa_rules *rs)
         mk_sa_m_ws(&m);
         if (*m.p != '\0' && !m.error)
             m.error = 1;
+        r = &rs->r[i]; /* the names it read may have grown the array */
         r->n_rpn = m.out->len;
         r->rpn = (mk_sa_tok *)g_array_free(m.out, FALSE);
         if (m.error == 1) {
             mk_log(LOG_INFO, NULL, "rules: %s:%d: meta %s: cannot read '%s'", r->file, r->line,
                    r->name, r->expr);
             r->skip = 1, r->skip_why = MK_SA_SKIP_SYNTAX;
-        } else if (m.error == 2) {
-            mk_log(LOG_INFO, NULL, "rules: %s:%d: meta %s names %s, which is not defined", r->file,
+        } else if (m.missing[0] != '\0') {
+            mk_log(LOG_INFO, NULL,
+                   "rules: %s:%d: meta %s names %s, which is not defined: read as not hit", r->file,
                    r->line, r->name, m.missing);
-            r->skip = 1, r->skip_why = r->root_why = MK_SA_SKIP_META;
+            rs->stats.meta_undefined++;
         }
     }
 }
@@ -999,7 +1069,8 @@ static void mk_sa_order(mk_sa_rules *rs)
             if (!r->defined || r->skip || r->kind != MK_SA_META)
                 continue;
             for (size_t t = 0; t < r->n_rpn; t++)
-                if (r->rpn[t].type == MK_SA_T_RULE && rs->r[r->rpn[t].rule].skip) {
+                if (r->rpn[t].type == MK_SA_T_RULE && rs->r[r->rpn[t].rule].skip &&
+                    !rs->r[r->rpn[t].rule].absent) {
                     const mk_sa_rule *dep = &rs->r[r->rpn[t].rule];
                     mk_log(LOG_DEBUG, NULL, "rules: meta %s reads %s, which does not run", r->name,
                            dep->name);
@@ -1061,7 +1132,8 @@ static void mk_sa_order(mk_sa_rules *rs)
         mk_sa_rule *r = &rs->r[rs->order[k]];
         int bad = 0;
         for (size_t t = 0; r->kind == MK_SA_META && t < r->n_rpn; t++)
-            bad |= r->rpn[t].type == MK_SA_T_RULE && rs->r[r->rpn[t].rule].skip;
+            bad |= r->rpn[t].type == MK_SA_T_RULE && rs->r[r->rpn[t].rule].skip &&
+                   !rs->r[r->rpn[t].rule].absent;
         if (bad)
             r->skip = 1, r->skip_why = r->root_why = MK_SA_SKIP_META;
         else
@@ -1108,14 +1180,16 @@ mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, char *err, siz
 {
     mk_sa_rules *rs = g_new0(mk_sa_rules, 1);
     rs->by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    mk_sa_settings_init(&rs->set);
     for (int t = 0; t < 4; t++)
         rs->tags[t] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    mk_sa_loader ld = {rs, "", 0, 0, {1}, 0};
+    mk_sa_loader ld = {rs, "", 0, 0, {1}, {0}, 0};
     for (size_t i = 0; i < n_paths; i++)
         if (mk_sa_load_path(&ld, paths[i], err, errlen) != 0) {
             mk_sa_free(rs);
             return NULL;
         }
+    mk_sa_settings_finish(&rs->set);
     mk_sa_compile_patterns(rs);
     mk_sa_compile_metas(rs);
     mk_sa_order(rs);
@@ -1127,6 +1201,13 @@ mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, char *err, siz
     pcre2_set_match_limit(rs->mctx, MK_SA_MATCH_LIMIT);
     pcre2_set_depth_limit(rs->mctx, MK_SA_DEPTH_LIMIT);
     rs->stats.loaded = rs->n_order;
+    for (size_t k = 0; k < rs->n_order; k++) {
+        const mk_sa_rule *r = &rs->r[rs->order[k]];
+        int absent = 0;
+        for (size_t t = 0; r->kind == MK_SA_META && t < r->n_rpn; t++)
+            absent |= r->rpn[t].type == MK_SA_T_RULE && rs->r[r->rpn[t].rule].absent;
+        rs->stats.meta_absent += absent;
+    }
     for (size_t i = 0; i < rs->n; i++) {
         if (rs->r[i].defined && rs->r[i].skip)
             rs->stats.skipped[rs->r[i].skip_why]++;
@@ -1164,6 +1245,7 @@ void mk_sa_free(mk_sa_rules *rs)
             g_hash_table_destroy(rs->tags[t]);
     g_free(rs->tag_start);
     g_free(rs->tag_end);
+    mk_sa_settings_clear(&rs->set);
     g_free(rs);
 }
 
@@ -1253,6 +1335,11 @@ void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len)
                                "; %zu of %zu (%.1f %%) of the rules that are neither network "
                                "nor plugin tests",
                                st->loaded, all, 100.0 * (double)st->loaded / (double)all);
+    if (st->meta_absent > 0)
+        g_string_append_printf(s,
+                               "; %zu metas read a test SpamAssassin does not run here either "
+                               "as not hit (%zu of them an undefined name)",
+                               st->meta_absent, st->meta_undefined);
     if (st->prefiltered > 0)
         g_string_append_printf(s, "; %zu body and rawbody patterns behind the prefilter",
                                st->prefiltered);

@@ -208,8 +208,14 @@ int mk_uri_add_link(mk_uri_set *set, const char *link, size_t len)
     const char *auth = NULL;
     size_t scheme = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
     if (scheme > 0 && isalpha((unsigned char)p[0]) && p[scheme] == ':') {
-        if (!mk_uri_is_special_scheme(p, scheme))
-            return 0; /* mailto:, javascript:, data:, cid: ... */
+        if (!mk_uri_is_special_scheme(p, scheme)) {
+            /* mailto: is kept for the content rules (no host to look up);
+             * javascript:, data:, cid: ... are not links to anywhere */
+            if (scheme == 6 && strncasecmp(p, "mailto", 6) == 0 && set->kept != NULL &&
+                set->kept->len < set->max_links)
+                g_ptr_array_add(set->kept, g_strdup(p));
+            return 0;
+        }
         auth = p + scheme + 1;
         while (*auth == '/' || *auth == '\\')
             auth++;
@@ -255,11 +261,67 @@ static int mk_uri_word_char(unsigned char c)
     return isalnum(c) || c == '.' || c == '-' || c == '_' || c == '/' || c == '@' || c >= 0x80;
 }
 
+/* Thunderbird's delimiters of an address in text (SpamAssassin's
+ * tbirdenddelimemail): white space, markup, quotes, brackets, the comma,
+ * '(', '|', ESC and any byte beyond ASCII. */
+static int mk_uri_mail_delim(unsigned char c)
+{
+    return c <= 0x20 || c >= 0x80 || c == 0x1b || strchr("><\"`}]{[|,('", c) != NULL;
+}
+
+/* A bare address around the '@' at text[at], as a mail client links it
+ * (SpamAssassin reads it as mailto:ADDRESS among the message's URIs):
+ * kept when the set keeps links and the domain ends in a public suffix. */
+static void mk_uri_bare_address(mk_uri_set *set, const char *text, size_t len, size_t at)
+{
+    size_t s = at, e = at + 1;
+    while (s > 0 && at - s < 251 && !mk_uri_mail_delim((unsigned char)text[s - 1]) &&
+           text[s - 1] != '@')
+        s--;
+    while (e < len && e - at - 1 < 251 && !mk_uri_mail_delim((unsigned char)text[e]))
+        e++;
+    /* trailing punctuation is not part of it */
+    while (e > at + 1 && strchr("-~!@#^&*()_+=:;'?,.", text[e - 1]) != NULL)
+        e--;
+    if (s == at || e == at + 1 || memchr(text + s, '/', at - s) != NULL)
+        return;
+    char *addr = g_strndup(text + s, e - s);
+    char *a = addr;
+    if (g_ascii_strncasecmp(a, "mailto:", 7) == 0)
+        a += 7;
+    else if (strchr(a, ':') != NULL && strchr(a, ':') < strchr(a, '@')) {
+        /* "mail:", "e-mail:", "skype:" before it are a client's misreading */
+        const char *colon = strchr(a, ':');
+        size_t n = (size_t)(colon - a);
+        if ((n == 5 && g_ascii_strncasecmp(a, "skype", 5) == 0) ||
+            (n == 4 && g_ascii_strncasecmp(a, "mail", 4) == 0) ||
+            (n == 5 && g_ascii_strncasecmp(a, "email", 5) == 0) ||
+            (n == 6 && g_ascii_strncasecmp(a, "e-mail", 6) == 0) || n == 0) {
+            a += n;
+            while (*a == ':')
+                a++;
+        }
+    }
+    const char *dom = strchr(a, '@');
+    size_t dlen = dom != NULL ? strcspn(dom + 1, "?&>") : 0;
+    const char *dot = dom != NULL ? memchr(dom + 1, '.', dlen) : NULL;
+    if (dot != NULL && *a != '@' && set->kept != NULL && set->kept->len < set->max_links) {
+        char *host = g_ascii_strdown(dom + 1, (gssize)dlen);
+        const char *tld = strrchr(host, '.') + 1;
+        if (*tld != '\0' && (set->psl == NULL || psl_is_public_suffix(set->psl, tld)))
+            g_ptr_array_add(set->kept, g_strconcat("mailto:", a, NULL));
+        g_free(host);
+    }
+    g_free(addr);
+}
+
 void mk_uri_scan_text(mk_uri_set *set, const char *text, size_t len)
 {
     for (size_t i = 0; i + 4 <= len; i++) {
         unsigned char c = (unsigned char)text[i];
-        if (c == ':' && i + 3 <= len && text[i + 1] == '/' && text[i + 2] == '/') {
+        if (c == '@' && set->kept != NULL) {
+            mk_uri_bare_address(set, text, len, i);
+        } else if (c == ':' && i + 3 <= len && text[i + 1] == '/' && text[i + 2] == '/') {
             size_t s;
             if (i >= 5 && strncasecmp(text + i - 5, "https", 5) == 0)
                 s = i - 5;

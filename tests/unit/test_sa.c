@@ -55,13 +55,26 @@ static const char *const main_cf =
     "header   EVAL_RULE     eval:check_for_faraway_charset()\n"
     "body     BAD_REGEX     /(unclosed/\n"
     "body     PERL_CODE     /a(?{ print 1 })b/\n"
+    /* a name nowhere defined reads 0, as in SpamAssassin: this one runs */
     "meta     META_MISSING  SUBJ_FREE && NO_SUCH_RULE\n"
+    "meta     META_UNDEF_NOT SUBJ_FREE && !NO_SUCH_RULE\n"
     "meta     META_EVAL     EVAL_RULE || SUBJ_FREE\n"
     "meta     LOOP_A        LOOP_B && SUBJ_FREE\n"
     "meta     LOOP_B        LOOP_A\n"
     "ifplugin Mail::SpamAssassin::Plugin::NoSuch\n"
     "body     IN_PLUGIN     /click/i\n"
     "endif\n"
+    /* a plugin SpamAssassin does not load either: its rules read as not hit */
+    "meta     META_ABSENT   SUBJ_FREE && !IN_PLUGIN\n"
+    /* one SpamAssassin runs and mailkeeper lacks: the meta does not run */
+    "ifplugin Mail::SpamAssassin::Plugin::ImageInfo\n"
+    "body     IN_LACKED     /click/i\n"
+    "endif\n"
+    "meta     META_LACKED   SUBJ_FREE || IN_LACKED\n"
+    /* the Content-* fields at the top are headers like the others */
+    "header   CT_MULTI      Content-Type =~ /^multipart\\/alternative/\n"
+    "header   ALL_ORDER     ALL =~ /^MIME-Version: 1\\.0\\nContent-Type: multipart/m\n"
+    "header   FROM_ADDR_WS  From:addr =~ /\\s/\n"
     "if (version >= 3.004)\n"
     "body     IN_VERSION    /click/i\n"
     "else\n"
@@ -171,12 +184,14 @@ static void test_load(void **state)
     assert_int_equal(st->files, 2); /* main.cf and the include; *.rules is not read by itself */
     assert_int_equal(st->skipped[MK_SA_SKIP_EVAL], 2);
     assert_int_equal(st->skipped[MK_SA_SKIP_REGEX], 2);
-    assert_int_equal(st->skipped[MK_SA_SKIP_PLUGIN], 3); /* and CAPTURE_RULE */
-    assert_int_equal(st->skipped[MK_SA_SKIP_META], 4);   /* missing, on eval, the loop */
+    assert_int_equal(st->skipped[MK_SA_SKIP_PLUGIN], 4); /* and CAPTURE_RULE, IN_LACKED */
+    assert_int_equal(st->skipped[MK_SA_SKIP_META], 4);   /* on eval, the loop, on IN_LACKED */
+    assert_int_equal(st->meta_undefined, 2);             /* META_MISSING, META_UNDEF_NOT */
+    assert_int_equal(st->meta_absent, 3);                /* and META_ABSENT */
     assert_int_equal(st->skipped[MK_SA_SKIP_DISABLED], 1);
     assert_int_equal(st->other_directives, 2);
-    /* the 29 patterns and metas that read, less ZERO_RULE (score 0) */
-    assert_int_equal(st->loaded, 34);
+    /* the patterns and metas that read, less ZERO_RULE (score 0) */
+    assert_int_equal(st->loaded, 40);
     assert_true(mk_sa_reads_full(rs));
     assert_true(mk_sa_reads_uris(rs));
     mk_sa_free(rs);
@@ -207,12 +222,13 @@ static void test_eval(void **state)
     size_t n = 0, limited = 0;
     assert_int_equal(mk_sa_eval(rs, &in, &hits, &n, &limited), 0);
     static const char *const want[] = {
-        "SUBJ_FREE",      "FROM_ADDR",   "FROM_NAME",     "NO_DATE",     "X_ABSENT_SET",
-        "ALL_MAILER",     "TOCC_BOB",    "ENV_FROM",      "SUBJ_Q_ENC",  "SUBJ_DECODED",
-        "BODY_CLICK",     "BODY_SPAN",   "BODY_HTML",     "RAW_TAGS",    "FULL_RECEIVED",
-        "URI_SHORT",      "MONEY_TWICE", "COMBO",         "COMBO_ARITH", "NICE_RULE",
-        "INCLUDED",       "IN_VERSION",  "IN_FEATURE",    "NOT_PLUGIN",  "FUZZY_VI",
-        "MIME_HTML_PART", "PREC_ORAND",  "IN_HEADEREVAL",
+        "SUBJ_FREE",      "FROM_ADDR",   "FROM_NAME",     "NO_DATE",        "X_ABSENT_SET",
+        "ALL_MAILER",     "TOCC_BOB",    "ENV_FROM",      "SUBJ_Q_ENC",     "SUBJ_DECODED",
+        "BODY_CLICK",     "BODY_SPAN",   "BODY_HTML",     "RAW_TAGS",       "FULL_RECEIVED",
+        "URI_SHORT",      "MONEY_TWICE", "COMBO",         "COMBO_ARITH",    "NICE_RULE",
+        "INCLUDED",       "IN_VERSION",  "IN_FEATURE",    "NOT_PLUGIN",     "FUZZY_VI",
+        "MIME_HTML_PART", "PREC_ORAND",  "IN_HEADEREVAL", "META_UNDEF_NOT", "META_ABSENT",
+        "CT_MULTI",       "ALL_ORDER",
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (find(hits, n, want[i]) == NULL) {
@@ -220,8 +236,9 @@ static void test_eval(void **state)
             fail();
         }
     static const char *const not_want[] = {
-        "HAS_LIST",  "BODY_NO_TAGS", "MONEY_MANY", "__WORD_MONEY", "ZERO_RULE",
-        "IN_PLUGIN", "EVAL_RULE",    "LOOP_A",     "MIME_IMAGE",   "PREC_LEFT"};
+        "HAS_LIST",     "BODY_NO_TAGS", "MONEY_MANY",  "__WORD_MONEY", "ZERO_RULE",
+        "IN_PLUGIN",    "EVAL_RULE",    "LOOP_A",      "MIME_IMAGE",   "PREC_LEFT",
+        "META_MISSING", "META_LACKED",  "FROM_ADDR_WS"};
     for (size_t i = 0; i < sizeof(not_want) / sizeof(not_want[0]); i++)
         if (find(hits, n, not_want[i]) != NULL) {
             print_error("%s hit\n", not_want[i]);
@@ -414,6 +431,57 @@ static void test_evals(void **state)
     static const char *const tiny = "Subject: x\n\nshort\n";
     static const char *const tiny_hits[] = {"SHORT_BODY"};
     eval_hits(rs, tiny, "", tiny_hits, 1);
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
+/* FreeMail's and VBounce's evals, with the settings of the rule files */
+static const char *const freemail_cf =
+    "util_rb_tld com net org example\n"
+    "freemail_domains hotmail.com yahoo.* mail.example\n"
+    "freemail_welcomelist boss@mail.example\n"
+    "header FM_FROM       eval:check_freemail_from()\n"
+    "header FM_FROM_DIGIT eval:check_freemail_from('\\d@')\n"
+    "header FM_REPLYTO    eval:check_freemail_replyto('replyto')\n"
+    "header FM_REPLY      eval:check_freemail_replyto('reply')\n"
+    "header FM_HDR        eval:check_freemail_header('Reply-To')\n"
+    "body   FM_BODY       eval:check_freemail_body()\n"
+    "body   VB_ANY        eval:have_any_bounce_relays()\n"
+    "body   VB_OURS       eval:check_welcomelist_bounce_relays()\n"
+    "welcomelist_bounce_relays relay?.ours.example\n";
+
+static void test_freemail(void **state)
+{
+    (void)state;
+    char *p;
+    mk_sa_rules *rs = load_cf("freemail.rules", freemail_cf, &p);
+    assert_int_equal(mk_sa_stats_of(rs)->loaded, 8);
+    /* From and Reply-To are different free mail addresses; the body names
+     * a third (and a welcomelisted one, and one in a link) */
+    static const char *const fm = "From: John <john12@hotmail.com>\n"
+                                  "Reply-To: other@yahoo.com\n"
+                                  "Subject: hello\n\n"
+                                  "write to jane@mail.example, boss@mail.example or see "
+                                  "http://x.example/?to=j@hotmail.com\n";
+    static const char *const fm_hits[] = {"FM_FROM", "FM_FROM_DIGIT", "FM_REPLYTO", "FM_REPLY",
+                                          "FM_HDR",  "FM_BODY",       "VB_ANY"};
+    eval_hits(rs, fm, "john12@hotmail.com", fm_hits, sizeof(fm_hits) / sizeof(fm_hits[0]));
+    /* a list's bounce address: no reply checks; quoted and "wrote:"
+     * addresses are not the body's */
+    static const char *const list = "From: John <john@hotmail.com>\n"
+                                    "Reply-To: other@yahoo.com\n"
+                                    "Subject: hello\n\n"
+                                    "<x@hotmail.com> said, and y@hotmail.com wrote: yes\n";
+    static const char *const list_hits[] = {"FM_FROM", "FM_HDR", "VB_ANY"};
+    eval_hits(rs, list, "news-bounces@lists.example", list_hits, 3);
+    /* not free mail; a bounce quoting a Received line of our relay */
+    static const char *const bounce =
+        "From: MAILER-DAEMON@mx.example\n"
+        "Subject: Undelivered Mail\n\n"
+        "> Received: from client.example by relay2.ours.example with ESMTP\n";
+    static const char *const bounce_hits[] = {"VB_ANY", "VB_OURS"};
+    eval_hits(rs, bounce, "", bounce_hits, 2);
     mk_sa_free(rs);
     g_unlink(p);
     g_free(p);
@@ -626,6 +694,7 @@ int main(void)
         cmocka_unit_test(test_body_text), cmocka_unit_test(test_backtracking_bounded),
         cmocka_unit_test(test_evals),     cmocka_unit_test(test_relay_evals),
         cmocka_unit_test(test_prefilter), cmocka_unit_test(test_html_evals),
+        cmocka_unit_test(test_freemail),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
 }
