@@ -233,6 +233,35 @@ static unsigned mk_sa_ev_env_from(mk_sa_view *v, const mk_sa_rule *r)
     return hit;
 }
 
+/* The last two labels of the domain of address a ("" when none). */
+static const char *mk_sa_ev_two_labels(const char *a)
+{
+    const char *at = a != NULL ? strrchr(a, '@') : NULL;
+    if (at == NULL)
+        return "";
+    const char *d = at + 1, *last = strrchr(d, '.');
+    if (last == NULL)
+        return d;
+    for (const char *p = last - 1; p > d; p--)
+        if (*p == '.')
+            return p + 1;
+    return d;
+}
+
+/* check_equal_from_domains(): the From address and the envelope sender
+ * are at different domains (their last two labels) */
+static unsigned mk_sa_ev_equal_from_domains(mk_sa_view *v, const mk_sa_rule *r)
+{
+    (void)r;
+    char *from = mk_sa_ev_addr(mk_sa_ev_header(v, "From"));
+    char *env = mk_sa_ev_addr(mk_sa_view_envelope_from(v));
+    const char *fd = mk_sa_ev_two_labels(from), *ed = mk_sa_ev_two_labels(env);
+    unsigned hit = *fd != '\0' && *ed != '\0' && g_ascii_strcasecmp(fd, ed) != 0;
+    g_free(from);
+    g_free(env);
+    return hit;
+}
+
 /* subject_is_all_caps(): a Subject of two words or more and 10 characters
  * or more, reply and forward markers aside, whose letters are all
  * capitals, unless its charset writes other scripts. */
@@ -915,6 +944,7 @@ static const mk_sa_evaldef mk_sa_evaldefs[] = {
     {"check_for_mime", 1, 1, 0, mk_sa_ev_mime_flag, mk_sa_ev_mime_flags},
     {"check_header_count_range", 3, 3, 0, mk_sa_ev_header_count, NULL},
     {"check_for_matching_env_and_hdr_from", 0, 0, 0, mk_sa_ev_env_from, NULL},
+    {"check_equal_from_domains", 0, 0, 0, mk_sa_ev_equal_from_domains, NULL},
     {"subject_is_all_caps", 0, 0, 0, mk_sa_ev_subject_caps, NULL},
     {"check_for_shifted_date", 2, 2, 0, mk_sa_ev_shifted_date, NULL},
     {"check_outlook_message_id", 0, 0, 0, mk_sa_ev_outlook_msgid, NULL},

@@ -335,6 +335,7 @@ static const char *const evals_cf =
     "body   ATTACHED     eval:check_for_mime('mime_attachment')\n" /* a variant it lacks */
     "header TWO_SUBJECTS eval:check_header_count_range('Subject','2','999')\n"
     "header ENV_IS_FROM  eval:check_for_matching_env_and_hdr_from()\n"
+    "header FROM_DIFF_DOM eval:check_equal_from_domains()\n"
     "header SUBJ_CAPS    eval:subject_is_all_caps()\n"
     "header DATE_FUTURE  eval:check_for_shifted_date('24', '48')\n"
     "header DATE_PAST    eval:check_for_shifted_date('undef', '-96')\n"
@@ -428,6 +429,12 @@ static void test_evals(void **state)
         "<html><body>hi <scripted></body></html>\n--b--\n";
     static const char *const ham_hits[] = {"HAS_HTML", "DATE_PAST", "TAG_BODY"};
     eval_hits(rs, ham, "other@example.net", ham_hits, sizeof(ham_hits) / sizeof(ham_hits[0]));
+    /* From and envelope at other domains; subdomains of one are the same */
+    static const char *const other = "From: a@mail.prize.example\nSubject: the minutes\n\n"
+                                     "This is a longer text about nothing at all.\n";
+    static const char *const other_hits[] = {"SHORT_BODY", "FROM_DIFF_DOM"};
+    eval_hits(rs, other, "b@bounce.sender.example", other_hits, 2);
+    eval_hits(rs, other, "b@bounce.prize.example", other_hits, 1);
     static const char *const tiny = "Subject: x\n\nshort\n";
     static const char *const tiny_hits[] = {"SHORT_BODY"};
     eval_hits(rs, tiny, "", tiny_hits, 1);
