@@ -264,6 +264,18 @@ static void mk_msg_walk_object(mk_msg_walk *w, GMimeObject *obj, int depth)
     }
 }
 
+GByteArray *mk_msg_stream_bytes(GMimeStream *stream)
+{
+    GByteArray *out = g_byte_array_new();
+    char chunk[16384];
+    ssize_t n;
+    g_mime_stream_reset(stream);
+    while ((n = g_mime_stream_read(stream, chunk, sizeof(chunk))) > 0)
+        g_byte_array_append(out, (const guint8 *)chunk, (guint)n);
+    g_mime_stream_reset(stream);
+    return out;
+}
+
 static gint mk_msg_by_offset(gconstpointer a, gconstpointer b)
 {
     gint64 x = g_mime_header_get_offset(*(GMimeHeader *const *)a);

@@ -56,6 +56,10 @@ void mk_msg_library_cleanup(void);
 mk_msg *mk_msg_parse(mk_msgbuf *buf);
 void mk_msg_free(mk_msg *msg);
 
+/* The bytes of stream from its start, the stream rewound after;
+ * g_byte_array_free() them. */
+GByteArray *mk_msg_stream_bytes(GMimeStream *stream);
+
 /* A short name of a parser complaint ("malformed-multipart", ...). */
 const char *mk_msg_warning_name(int code);
 

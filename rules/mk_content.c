@@ -17,26 +17,12 @@ static int mk_content_enabled(const mk_config *cfg)
     return cfg->rules_paths != NULL && cfg->rules_paths[0] != '\0';
 }
 
-/* The message as received, read from the start of stream (then rewound
- * for the checks after this one); g_byte_array_free() it. */
-static GByteArray *mk_content_full(GMimeStream *stream)
-{
-    GByteArray *full = g_byte_array_new();
-    char chunk[16384];
-    ssize_t n;
-    g_mime_stream_reset(stream);
-    while ((n = g_mime_stream_read(stream, chunk, sizeof(chunk))) > 0)
-        g_byte_array_append(full, (const guint8 *)chunk, (guint)n);
-    g_mime_stream_reset(stream);
-    return full;
-}
-
 static void *mk_content_start(mk_check_ctx *ctx)
 {
     if (ctx->rules == NULL || ctx->msg == NULL)
         return NULL;
     GByteArray *full = ctx->msg_stream != NULL && mk_sa_reads_full(ctx->rules)
-                           ? mk_content_full(ctx->msg_stream)
+                           ? mk_msg_stream_bytes(ctx->msg_stream)
                            : NULL;
     const mk_uri_set *links = mk_sa_reads_uris(ctx->rules) ? mk_check_links(ctx) : NULL;
     mk_sa_input in = {

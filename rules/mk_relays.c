@@ -457,6 +457,8 @@ static int mk_relays_clause(const char *l, const char *c, mk_relay *r, int *look
                 mk_relays_set(&r->ident, x);
                 *looked_up = 1;
             } else {
+                /* Postfix, Sendmail: the name it found, or "unknown" */
+                *looked_up = 1;
                 mk_relays_set(&r->helo, g_strdup(w));
                 char *at = strrchr(x, '@');
                 if (at != NULL) {
@@ -532,6 +534,7 @@ static int mk_relays_clause(const char *l, const char *c, mk_relay *r, int *look
             mk_relays_set(&r->helo, g_strdup(w));
         } else if (w[0] != '\0' && (*rest == '\0' || *rest == ' ')) {
             mk_relays_set(&r->helo, g_strdup(w));
+            *looked_up = 1; /* Sendmail: W ([IP]) by, no name found */
         } else if (r->helo[0] == '\0') {
             mk_relays_set(&r->helo, g_strdup(w));
         }

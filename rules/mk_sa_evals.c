@@ -73,7 +73,53 @@ static int mk_sa_ev_caps_charset(const char *cs)
 
 typedef struct mk_sa_ev_walk {
     unsigned html, text, qp, base64, caps_charset;
+    unsigned ascii_illegal;           /* us-ascii text/plain lines with 8-bit, NUL or CR bytes */
+    double unicode_chars, text_chars; /* &#xHHHH; in 7bit and 8bit text/plain, and the rest */
 } mk_sa_ev_walk;
+
+/* What MIMEEval's walk over the lines of a text/plain part as received
+ * (still encoded) counts: lines breaking a us-ascii charset, and HTML
+ * Unicode escapes a mail client shows as they are. */
+static void mk_sa_ev_plain_lines(mk_sa_ev_walk *w, GMimePart *part)
+{
+    const char *charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    int ascii = charset == NULL || g_ascii_strcasecmp(charset, "us-ascii") == 0;
+    GMimeContentEncoding enc = g_mime_part_get_content_encoding(part);
+    int as_is = enc == GMIME_CONTENT_ENCODING_DEFAULT || enc == GMIME_CONTENT_ENCODING_7BIT ||
+                enc == GMIME_CONTENT_ENCODING_8BIT;
+    GMimeDataWrapper *dw = g_mime_part_get_content(part);
+    GMimeStream *st = dw != NULL ? g_mime_data_wrapper_get_stream(dw) : NULL;
+    if (st == NULL || (!ascii && !as_is))
+        return;
+    GByteArray *raw = mk_msg_stream_bytes(st);
+    g_byte_array_append(raw, (const guint8 *)"", 1); /* ends in NUL for strspn */
+    const char *p = (const char *)raw->data, *end = p + raw->len - 1;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl != NULL ? nl : end; /* the line, without its LF */
+        size_t len = (size_t)(le - p) + (nl != NULL);
+        if (ascii) {
+            int bad = 0;
+            for (const char *c = p; c < le && !bad; c++)
+                bad = *c == '\0' || ((unsigned char)*c >= 0x80) ||
+                      (*c == '\r' && c + 1 != le); /* a CR ending the line is its CRLF */
+            w->ascii_illegal += bad;
+        }
+        if (as_is) {
+            size_t subs = 0;
+            for (const char *c = p; c + 8 <= le; c++)
+                if (strncmp(c, "&#x", 3) == 0 && strspn(c + 3, "0123456789ABCDEF") >= 4 &&
+                    c[7] == ';') {
+                    subs++;
+                    c += 7;
+                }
+            w->unicode_chars += (double)subs;
+            w->text_chars += (double)(len - subs * 8 - (nl != NULL && le > p && le[-1] == '\r'));
+        }
+        p = nl != NULL ? nl + 1 : end;
+    }
+    g_byte_array_free(raw, TRUE);
+}
 
 static void mk_sa_ev_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 {
@@ -87,8 +133,10 @@ static void mk_sa_ev_part(GMimeObject *parent, GMimeObject *part, gpointer data)
     if (g_ascii_strcasecmp(type, "text") == 0) {
         if (g_ascii_strcasecmp(sub, "html") == 0)
             w->html++;
-        else if (g_ascii_strcasecmp(sub, "plain") == 0)
+        else if (g_ascii_strcasecmp(sub, "plain") == 0) {
             w->text++;
+            mk_sa_ev_plain_lines(w, GMIME_PART(part));
+        }
         w->caps_charset |=
             mk_sa_ev_caps_charset(g_mime_object_get_content_type_parameter(part, "charset"));
     }
@@ -189,6 +237,25 @@ static unsigned mk_sa_ev_mime_flag(mk_sa_view *v, const mk_sa_rule *r)
 }
 
 static const char *const mk_sa_ev_mime_flags[] = {"mime_qp_count", "mime_base64_count", NULL};
+
+/* check_for_ascii_text_illegal(): a text/plain part in us-ascii (said or
+ * meant) with a line holding bytes us-ascii has not */
+static unsigned mk_sa_ev_ascii_illegal(mk_sa_view *v, const mk_sa_rule *r)
+{
+    (void)r;
+    return mk_sa_ev_mime(v)->ascii_illegal > 0;
+}
+
+/* check_abundant_unicode_ratio(RATIO): HTML Unicode escapes (&#xHHHH;)
+ * per other character of 7bit and 8bit text/plain parts, at least RATIO */
+static unsigned mk_sa_ev_unicode_ratio(mk_sa_view *v, const mk_sa_rule *r)
+{
+    const char *arg = r->args[0];
+    if (!g_regex_match_simple("^\\d{0,3}\\.\\d{1,3}$", arg, 0, 0))
+        return 0;
+    const mk_sa_ev_walk *w = mk_sa_ev_mime(v);
+    return w->text_chars > 0 && w->unicode_chars / w->text_chars >= g_ascii_strtod(arg, NULL);
+}
 
 /* ---- HeaderEval --------------------------------------------------------------------- */
 
@@ -473,6 +540,60 @@ static unsigned mk_sa_ev_no_relays(mk_sa_view *v, const mk_sa_rule *r)
            rs->n_unparseable == 0;
 }
 
+/* A dotted IPv4 address (IS_IPV4_ADDRESS), and whether it is private,
+ * loopback, link-local or shared (IS_IP_PRIVATE's IPv4 ranges). */
+static int mk_sa_ev_ipv4(const char *s, int *private_)
+{
+    unsigned a, b, c, d;
+    char tail;
+    if (sscanf(s, "%3u.%3u.%3u.%3u%c", &a, &b, &c, &d, &tail) != 4 || a > 255 || b > 255 ||
+        c > 255 || d > 255 || strspn(s, "0123456789.") != strlen(s))
+        return 0;
+    *private_ = a == 10 || a == 127 || (a == 169 && b == 254) || (a == 172 && b >= 16 && b <= 31) ||
+                (a == 192 && b == 168) || (a == 100 && b >= 64 && b <= 127);
+    return 1;
+}
+
+/* helo_ip_mismatch(): an untrusted hop whose HELO is a public IPv4
+ * address outside the /24 of its own public address */
+static unsigned mk_sa_ev_helo_ip_mismatch(mk_sa_view *v, const mk_sa_rule *r)
+{
+    (void)r;
+    const GPtrArray *un = mk_sa_view_relays(v)->part[MK_RELAYS_UNTRUSTED];
+    for (guint i = 0; i < un->len; i++) {
+        const mk_relay *h = un->pdata[i];
+        int hp, ip;
+        if (!mk_sa_ev_ipv4(h->helo, &hp) || hp || !mk_sa_ev_ipv4(h->ip, &ip) || ip ||
+            strcmp(h->helo, h->ip) == 0)
+            continue;
+        size_t net = (size_t)(strrchr(h->helo, '.') - h->helo) + 1; /* "a.b.c." */
+        if (strncmp(h->ip, h->helo, net) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* check_for_no_rdns_dotcom_helo(): the last public untrusted hop said
+ * HELO as one of the big free mail services and has no reverse DNS */
+static unsigned mk_sa_ev_no_rdns_dotcom_helo(mk_sa_view *v, const mk_sa_rule *r)
+{
+    (void)r;
+    const GPtrArray *un = mk_sa_view_relays(v)->part[MK_RELAYS_UNTRUSTED];
+    unsigned hit = 0;
+    for (guint i = 0; i < un->len; i++) {
+        const mk_relay *h = un->pdata[i];
+        if (h->ip_private)
+            continue;
+        hit = h->no_reverse_dns &&
+              g_regex_match_simple(
+                  "(?:\\.|^)(lycos\\.com|lycos\\.co\\.uk|hotmail\\.com|localhost\\.com|"
+                  "excite\\.com|caramail\\.com|cs\\.com|aol\\.com|msn\\.com|"
+                  "yahoo\\.com|drizzle\\.com)$",
+                  h->helo, G_REGEX_CASELESS | G_REGEX_RAW, 0);
+    }
+    return hit;
+}
+
 /* check_relays_unparseable(): a Received header of a form not read */
 static unsigned mk_sa_ev_relays_unparseable(mk_sa_view *v, const mk_sa_rule *r)
 {
@@ -484,6 +605,8 @@ static unsigned mk_sa_ev_relays_unparseable(mk_sa_view *v, const mk_sa_rule *r)
  * SpamAssassin finds it: the last untrusted hop's envelope-from, else
  * X-Envelope-From, Envelope-Sender or Return-Path written above every
  * Received header. NULL when none; owned by v. */
+static char *mk_sa_ev_all_of(mk_sa_view *v, const char *name);
+
 const char *mk_sa_view_envelope_from(mk_sa_view *v)
 {
     if (v->in->envelope_from != NULL && v->in->envelope_from[0] != '\0')
@@ -501,9 +624,18 @@ const char *mk_sa_view_envelope_from(mk_sa_view *v)
             : NULL;
     if (hop != NULL && strchr(hop->envfrom, '@') != NULL && hop->envfrom[0] != '@')
         env = g_strdup(hop->envfrom);
+    /* a mail fetcher's X-Sender: the headers below cannot be trusted */
+    char *x_sender = mk_sa_ev_addr(mk_sa_ev_header(v, "X-Sender"));
+    int fetched = 0;
+    if (env == NULL && x_sender != NULL && strchr(x_sender, '@') != NULL) {
+        char *rcvd = mk_sa_ev_all_of(v, "Received");
+        fetched = strstr(rcvd, "(fetchmail") != NULL;
+        g_free(rcvd);
+    }
+    g_free(x_sender);
     static const char *const names[] = {"X-Envelope-From", "Envelope-Sender", "Return-Path", NULL};
     GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(v->in->msg->mime));
-    for (const char *const *n = names; *n != NULL && env == NULL; n++) {
+    for (const char *const *n = names; *n != NULL && env == NULL && !fetched; n++) {
         int count = g_mime_header_list_get_count(hl), seen_rcvd = 0;
         for (int i = 0; i < count; i++) {
             GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
@@ -513,6 +645,8 @@ const char *mk_sa_view_envelope_from(mk_sa_view *v)
             else if (g_ascii_strcasecmp(hn, *n) == 0) {
                 if (!seen_rcvd)
                     env = mk_sa_ev_addr(g_mime_header_get_value(h));
+                /* an X-Envelope-From below a Received header: none at all */
+                fetched = seen_rcvd && n == names;
                 break;
             }
         }
@@ -721,6 +855,135 @@ static unsigned mk_sa_ev_ratware_name_id(mk_sa_view *v, const mk_sa_rule *r)
         g_free(addr);
     }
     return hit;
+}
+
+/* check_for_forged_yahoo_received_headers(): From at yahoo.com, and no
+ * Received header or hop of Yahoo!'s own that such mail passes */
+static unsigned mk_sa_ev_forged_yahoo(mk_sa_view *v, const mk_sa_rule *r)
+{
+    char *from = mk_sa_ev_addr(mk_sa_ev_header(v, "From"));
+    int yahoo = from != NULL && g_regex_match_simple("\\byahoo\\.com$", from, G_REGEX_CASELESS, 0);
+    if (!yahoo || mk_sa_ev_rcvd_remover(v, r)) {
+        g_free(from);
+        return 0;
+    }
+    char *rcvd = mk_sa_ev_all_of(v, "Received");
+    const char *rf = mk_sa_ev_header(v, "Resent-From"), *rt = mk_sa_ev_header(v, "Resent-To");
+    if (rf != NULL && *rf != '\0' && rt != NULL && *rt != '\0') {
+        char *x = mk_sa_ev_all_of(v, "X-Received");
+        if (*x != '\0') {
+            g_free(rcvd);
+            rcvd = x;
+        } else {
+            g_free(x);
+        }
+    }
+    /* white space runs as one space */
+    char *w = rcvd;
+    for (const char *p = rcvd; *p != '\0'; p++)
+        if (!g_ascii_isspace(*p) || w == rcvd || w[-1] != ' ')
+            *w++ = g_ascii_isspace(*p) ? ' ' : *p;
+    *w = '\0';
+    const mk_relays *rs = mk_sa_view_relays(v);
+    unsigned hit =
+        !mk_sa_ev_match(" rdns=\\S+\\.yahoo\\.com ", rs->str[MK_RELAYS_TRUSTED]) &&
+        !mk_sa_ev_match("^[^\\]]+ rdns=\\S+\\.yahoo\\.com ", rs->str[MK_RELAYS_UNTRUSTED]) &&
+        !mk_sa_ev_match("by web\\S+\\.mail\\S*\\.yahoo\\.com via HTTP", rcvd) &&
+        !mk_sa_ev_match("by sonic\\S+\\.consmr\\.mail\\S*\\.yahoo\\.com with HTTP", rcvd) &&
+        !mk_sa_ev_match("by smtp\\S+\\.yahoo\\.com with SMTP", rcvd) &&
+        !mk_sa_ev_match(
+            "from \\[[0-9a-fA-F:.]+\\] by \\S+\\.(?:groups|scd|dcn)\\.yahoo\\.com with NNFMP",
+            rcvd) &&
+        !(mk_sa_ev_match("\\bmailer\\d+\\.bulk\\.scd\\.yahoo\\.com\\b", rcvd) &&
+          g_regex_match_simple("\\@reply\\.yahoo\\.com$", from, G_REGEX_CASELESS, 0)) &&
+        !mk_sa_ev_match("by \\w+\\.\\w+\\.yahoo\\.com \\(\\d+\\.\\d+\\.\\d+/\\d+\\.\\d+\\.\\d+\\)"
+                        "(?: with ESMTP)? id \\w+",
+                        rcvd);
+    g_free(rcvd);
+    g_free(from);
+    return hit;
+}
+
+/* The recipients' likeness (HeaderEval's _check_recipients): of the To
+ * and Cc addresses (and Bcc's when there are fewer than 5), repeats next
+ * to each other once, at most 256: whether 7 or more come sorted, and
+ * for 5 or more the share of pairs whose first two characters, or
+ * hosts' first two characters (other hosts), are the same. */
+typedef struct mk_sa_ev_recips {
+    int sorted;
+    double similar;
+} mk_sa_ev_recips;
+
+static const mk_sa_ev_recips *mk_sa_ev_recipients(mk_sa_view *v)
+{
+    mk_sa_ev_recips *rc = g_hash_table_lookup(v->evals, "recipients");
+    if (rc != NULL)
+        return rc;
+    rc = g_new0(mk_sa_ev_recips, 1);
+    g_hash_table_insert(v->evals, g_strdup("recipients"), rc);
+    GPtrArray *in = g_ptr_array_new_with_free_func(g_free);
+    static const char *const hdrs[] = {"ToCc", "Bcc"};
+    for (size_t k = 0; k < 2 && in->len < 5; k++) {
+        const GString *g = mk_sa_view_header(v, hdrs[k], MK_SA_HDR_ADDR);
+        gchar **l = g_strsplit(g != NULL ? g->str : "", "\n", -1);
+        for (gchar **p = l; *p != NULL; p++)
+            if (**p != '\0')
+                g_ptr_array_add(in, g_strdup(*p));
+        g_strfreev(l);
+    }
+    GPtrArray *addr = g_ptr_array_new();
+    const char *prev = "";
+    for (guint i = 0; i < in->len && addr->len < 256; i++)
+        if (g_ascii_strcasecmp(in->pdata[i], prev) != 0) {
+            prev = in->pdata[i];
+            g_ptr_array_add(addr, in->pdata[i]);
+        }
+    guint n = addr->len;
+    if (n >= 7) {
+        rc->sorted = 1;
+        for (guint i = 1; i < n && rc->sorted; i++)
+            rc->sorted = strcmp(addr->pdata[i - 1], addr->pdata[i]) <= 0;
+    }
+    if (n >= 5) {
+        /* the hosts of the addresses that have one, in order (as Perl's
+         * map over a match lines them up): past their end, "" */
+        GPtrArray *fqhn = g_ptr_array_new();
+        for (guint i = 0; i < n; i++) {
+            const char *at = strchr(addr->pdata[i], '@');
+            if (at != NULL)
+                g_ptr_array_add(fqhn, (gpointer)(at + 1));
+        }
+        double hits = 0, combos = 0;
+        for (guint i = 0; i < n; i++)
+            for (guint j = i + 1; j < n; j++) {
+                const char *fi = i < fqhn->len ? fqhn->pdata[i] : "";
+                const char *fj = j < fqhn->len ? fqhn->pdata[j] : "";
+                hits += strncmp(addr->pdata[i], addr->pdata[j], 2) == 0;
+                hits += strncmp(fi, fj, 2) == 0 && strcmp(fi, fj) != 0;
+                combos++;
+            }
+        rc->similar = hits / combos;
+        g_ptr_array_free(fqhn, TRUE);
+    }
+    g_ptr_array_free(addr, TRUE);
+    g_ptr_array_free(in, TRUE);
+    return rc;
+}
+
+/* similar_recipients(MIN, MAX): the likeness at least MIN and under MAX
+ * ('undef': no bound) */
+static unsigned mk_sa_ev_similar_recipients(mk_sa_view *v, const mk_sa_rule *r)
+{
+    double s = mk_sa_ev_recipients(v)->similar;
+    return (strcmp(r->args[0], "undef") == 0 || s >= g_ascii_strtod(r->args[0], NULL)) &&
+           (strcmp(r->args[1], "undef") == 0 || s < g_ascii_strtod(r->args[1], NULL));
+}
+
+/* sorted_recipients(): 7 recipients or more, in sorted order */
+static unsigned mk_sa_ev_sorted_recipients(mk_sa_view *v, const mk_sa_rule *r)
+{
+    (void)r;
+    return (unsigned)mk_sa_ev_recipients(v)->sorted;
 }
 
 /* ---- BodyEval: tvd_vertical_words(MIN, MAX) ------------------------------------------ */
@@ -945,6 +1208,13 @@ static const mk_sa_evaldef mk_sa_evaldefs[] = {
     {"check_header_count_range", 3, 3, 0, mk_sa_ev_header_count, NULL},
     {"check_for_matching_env_and_hdr_from", 0, 0, 0, mk_sa_ev_env_from, NULL},
     {"check_equal_from_domains", 0, 0, 0, mk_sa_ev_equal_from_domains, NULL},
+    {"check_for_forged_yahoo_received_headers", 0, 0, 0, mk_sa_ev_forged_yahoo, NULL},
+    {"similar_recipients", 2, 2, 0, mk_sa_ev_similar_recipients, NULL},
+    {"sorted_recipients", 0, 0, 0, mk_sa_ev_sorted_recipients, NULL},
+    {"helo_ip_mismatch", 0, 0, 0, mk_sa_ev_helo_ip_mismatch, NULL},
+    {"check_for_no_rdns_dotcom_helo", 0, 0, 0, mk_sa_ev_no_rdns_dotcom_helo, NULL},
+    {"check_for_ascii_text_illegal", 0, 0, 0, mk_sa_ev_ascii_illegal, NULL},
+    {"check_abundant_unicode_ratio", 1, 1, 0, mk_sa_ev_unicode_ratio, NULL},
     {"subject_is_all_caps", 0, 0, 0, mk_sa_ev_subject_caps, NULL},
     {"check_for_shifted_date", 2, 2, 0, mk_sa_ev_shifted_date, NULL},
     {"check_outlook_message_id", 0, 0, 0, mk_sa_ev_outlook_msgid, NULL},

@@ -568,6 +568,52 @@ static void test_relay_evals(void **state)
     g_free(p);
 }
 
+/* More of HeaderEval, RelayEval and MIMEEval: forged free mail hops,
+ * HELO names, recipient lists, text that is not what it says */
+static const char *const more_cf =
+    "header HELO_IP      eval:helo_ip_mismatch()\n"
+    "header DOTCOM_HELO  eval:check_for_no_rdns_dotcom_helo()\n"
+    "header FORGED_YAHOO eval:check_for_forged_yahoo_received_headers()\n"
+    "header SIMILAR      eval:similar_recipients('0.65','undef')\n"
+    "header SORTED       eval:sorted_recipients()\n"
+    "body   FAKE_ASCII   eval:check_for_ascii_text_illegal()\n"
+    "body   UNICODE      eval:check_abundant_unicode_ratio('0.02')\n";
+
+static void test_more_evals(void **state)
+{
+    (void)state;
+    char *p;
+    mk_sa_rules *rs = load_cf("more.rules", more_cf, &p);
+    assert_int_equal(mk_sa_stats_of(rs)->loaded, 7);
+    static const char *const spam =
+        "Received: from hotmail.com (unknown [203.0.113.9]) by mx.example.net (Postfix) with SMTP "
+        "id A1; Tue, 3 Sep 2024 10:00:00 +0000\n"
+        "From: x@yahoo.com\n"
+        "To: aa1@ex1.example, aa2@ex2.example, aa3@ex3.example, aa4@ex4.example\n"
+        "Cc: aa5@ex5.example, aa6@ex6.example, aa7@ex7.example\n"
+        "Subject: hi\n\n"
+        "caf\xe9 &#x00E9;&#x00E9;&#x00E9; ok\n";
+    static const char *const spam_hits[] = {"DOTCOM_HELO", "FORGED_YAHOO", "SIMILAR",
+                                            "SORTED",      "FAKE_ASCII",   "UNICODE"};
+    eval_hits(rs, spam, "", spam_hits, sizeof(spam_hits) / sizeof(spam_hits[0]));
+    /* a HELO of another network's address; unsorted, unlike recipients;
+     * 8-bit text in its own charset */
+    static const char *const ham =
+        "Received: from 203.0.113.50 (host.example.org [198.51.100.7]) by mx.example.net "
+        "(Postfix) with ESMTP id B2; Tue, 3 Sep 2024 10:00:00 +0000\n"
+        "From: bob@example.org\n"
+        "To: zed@one.example, amy@two.example, kim@three.example, lou@four.example, "
+        "bea@five.example, cy@six.example, al@seven.example\n"
+        "Subject: hi\n"
+        "Content-Type: text/plain; charset=utf-8\n\n"
+        "caf\xc3\xa9\n";
+    static const char *const ham_hits[] = {"HELO_IP"};
+    eval_hits(rs, ham, "", ham_hits, 1);
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
 /* HTMLEval on SpamAssassin's statistics of each HTML part. */
 static const char *const html_cf =
     "body H_SHORT       eval:html_range('length', '0', '1024')\n"
@@ -701,7 +747,7 @@ int main(void)
         cmocka_unit_test(test_body_text), cmocka_unit_test(test_backtracking_bounded),
         cmocka_unit_test(test_evals),     cmocka_unit_test(test_relay_evals),
         cmocka_unit_test(test_prefilter), cmocka_unit_test(test_html_evals),
-        cmocka_unit_test(test_freemail),
+        cmocka_unit_test(test_freemail),  cmocka_unit_test(test_more_evals),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
 }
