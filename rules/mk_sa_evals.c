@@ -1115,14 +1115,21 @@ static unsigned mk_sa_ev_html_test(mk_sa_view *v, const mk_sa_rule *r)
         const mk_sa_html *h = parts->pdata[i];
         if (strcmp(t, "html") == 0 || (strcmp(t, "embeds") == 0 && h->embeds) ||
             (strcmp(t, "form_action_mailto") == 0 && h->form_action_mailto) ||
-            (strcmp(t, "font_face_bad") == 0 && h->font_face_bad))
+            (strcmp(t, "font_face_bad") == 0 && h->font_face_bad) ||
+            (strcmp(t, "font_low_contrast") == 0 && h->font_low_contrast) ||
+            (strcmp(t, "font_invalid_color") == 0 && h->font_invalid_color))
             return 1;
     }
     return 0;
 }
 
-static const char *const mk_sa_ev_html_tests[] = {"html", "embeds", "form_action_mailto",
-                                                  "font_face_bad", NULL};
+static const char *const mk_sa_ev_html_tests[] = {"html",
+                                                  "embeds",
+                                                  "form_action_mailto",
+                                                  "font_face_bad",
+                                                  "font_low_contrast",
+                                                  "font_invalid_color",
+                                                  NULL};
 
 /* html_text_match(WHAT, RE): a title, comment or link text matching RE */
 static unsigned mk_sa_ev_html_text(mk_sa_view *v, const mk_sa_rule *r)

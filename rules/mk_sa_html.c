@@ -46,6 +46,7 @@ typedef struct {
     int have_last;
     int basefont;
     char *raw_until; /* inside script or style: the end tag that ends it */
+    mk_sa_styles *styles;
 } mk_sa_html_walk;
 
 static int mk_sa_html_open(const mk_sa_html *h, const char *tag)
@@ -120,6 +121,17 @@ static void mk_sa_html_text(mk_sa_html_walk *w, const char *text)
         g_free(*t);
         *t = joined;
     }
+    /* visible text (not only white space and no-break spaces): in colours
+     * one can read? */
+    int visible = 0;
+    for (const char *c = text; *c != '\0' && !visible; c++) {
+        if ((unsigned char)c[0] == 0xc2 && (unsigned char)c[1] == 0xa0)
+            c++;
+        else
+            visible = strchr(" \t\n\r\f\v", *c) == NULL;
+    }
+    if (visible)
+        mk_sa_styles_text(w->styles, &h->font_low_contrast, &h->font_invalid_color);
     /* a word split by a tag: "fr<b></b>ee" */
     if (w->have_last && w->last->len > 0 && mk_sa_html_wordch((unsigned char)text[0]) &&
         mk_sa_html_wordch((unsigned char)w->last->str[w->last->len - 1]))
@@ -281,6 +293,11 @@ static void mk_sa_html_tag(mk_sa_html_walk *w, const char *tag, const char *attr
     g_hash_table_insert(h->inside, g_strdup(tag), GINT_TO_POINTER(in + 1));
     if (ns || !(element || mk_sa_html_in(mk_sa_html_tricks, tag)))
         return;
+    static const char *const styled[] = {"body", "font", "table", "tr",       "th",
+                                         "td",   "big",  "small", "basefont", "marquee",
+                                         "span", "p",    "div",   "a",        NULL};
+    if (mk_sa_html_in(styled, tag))
+        mk_sa_styles_tag(w->styles, tag, attrs, num, mk_sa_html_attr);
     static const char *const nl[] = {"br", "div", NULL};
     static const char *const sp[] = {"li", "th", "td", "dt", "dd", "embed", "h1",
                                      "h2", "h3", "h4", "h5", "h6", NULL};
@@ -362,7 +379,7 @@ mk_sa_html *mk_sa_html_parse(const char *text, size_t len)
             g_string_append_c(src, text[i]);
         }
     }
-    mk_sa_html_walk w = {h, g_string_new(NULL), 0, 0, 3, NULL};
+    mk_sa_html_walk w = {h, g_string_new(NULL), 0, 0, 3, NULL, mk_sa_styles_new()};
     const char *p = src->str, *end = src->str + src->len;
     while (p < end) {
         const char *lt = memchr(p, '<', (size_t)(end - p));
@@ -441,6 +458,7 @@ mk_sa_html *mk_sa_html_parse(const char *text, size_t len)
         p = q < end ? q + 1 : end;
     }
     g_free(w.raw_until);
+    mk_sa_styles_free(w.styles);
     g_string_free(w.last, TRUE);
     g_string_free(src, TRUE);
     return h;

@@ -27,6 +27,7 @@ typedef struct mk_sa_html {
     GPtrArray *comment;     /* each comment, "<!-- ... -->" as written */
     GPtrArray *anchor;      /* each link's text ("<img>\n" for an image) */
     int embeds, form_action_mailto, font_face_bad;
+    int font_low_contrast, font_invalid_color; /* text in colours hard to tell apart, or unread */
 } mk_sa_html;
 
 /* Measures the HTML in text (len bytes, UTF-8 or not). Free with
@@ -42,5 +43,17 @@ int mk_sa_html_value(const mk_sa_html *h, const char *test, double *out);
 /* How many of tag are open at the end (opened less closed); -1 when the
  * tag never appeared. */
 int mk_sa_html_inside(const mk_sa_html *h, const char *tag);
+
+/* The text style stack of the parse (mk_sa_html_style.c): what tags
+ * body, font, table, td, span, p, div, a, ... set (num 1) or end (num -1),
+ * attr reading their attributes (a g_free'd value or NULL); at each piece
+ * of visible text, _text says whether its colours are too close or
+ * invalid (setting *low_contrast or *invalid_color). */
+typedef struct mk_sa_styles mk_sa_styles;
+mk_sa_styles *mk_sa_styles_new(void);
+void mk_sa_styles_free(mk_sa_styles *st);
+void mk_sa_styles_tag(mk_sa_styles *st, const char *tag, const char *attrs, int num,
+                      char *(*attr)(const char *attrs, const char *name));
+void mk_sa_styles_text(const mk_sa_styles *st, int *low_contrast, int *invalid_color);
 
 #endif

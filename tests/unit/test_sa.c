@@ -631,7 +631,9 @@ static const char *const html_cf =
     "body H_LINK_IMG    eval:html_text_match('anchor', '<img>')\n"
     "body H_IMG_ONLY    eval:html_image_only('0', '400')\n"
     "body H_IMG_RATIO   eval:html_image_ratio('0.000', '0.002')\n"
-    "body H_FONT_FACE   eval:html_test('font_face_bad')\n";
+    "body H_FONT_FACE   eval:html_test('font_face_bad')\n"
+    "body H_LOW_CONTRAST eval:html_test('font_low_contrast')\n"
+    "body H_BAD_COLOR   eval:html_test('font_invalid_color')\n";
 
 static void test_html_evals(void **state)
 {
@@ -671,6 +673,26 @@ static void test_html_evals(void **state)
     eval_hits(rs, letter->str, "", letter_hits, 2);
     g_string_free(letter, TRUE);
     eval_hits(rs, "Subject: x\n\nplain text\n", "", NULL, 0);
+    /* colours: near-white words on white; black on a cell's black CSS
+     * background; a colour no browser reads; a pale font left empty */
+    static const char *const colours[] = {
+        "<p>see</p><font color=\"#fefefe\">hidden words</font>",
+        "<table><tr><td style=\"background: url(x.png) #000\"><font color=black>t</font></td></tr>"
+        "</table>",
+        "<span style=\"color: zzz\">text</span>",
+        "<font color=\"#fefefe\"></font><div style=\"color: rgb(0, 0, 255)\">plain blue</div>",
+    };
+    static const char *const colour_hits[][3] = {{"H_SHORT", "H_HTML", "H_LOW_CONTRAST"},
+                                                 {"H_SHORT", "H_HTML", "H_LOW_CONTRAST"},
+                                                 {"H_SHORT", "H_HTML", "H_BAD_COLOR"},
+                                                 {"H_SHORT", "H_HTML", NULL}};
+    for (size_t i = 0; i < G_N_ELEMENTS(colours); i++) {
+        char *m = g_strdup_printf("Subject: hi\nContent-Type: text/html\n\n<html><body>%s"
+                                  "</body></html>\n",
+                                  colours[i]);
+        eval_hits(rs, m, "", colour_hits[i], colour_hits[i][2] != NULL ? 3 : 2);
+        g_free(m);
+    }
     mk_sa_free(rs);
     g_unlink(p);
     g_free(p);
