@@ -215,6 +215,11 @@ const struct mk_relays *mk_sa_view_relays(mk_sa_view *v);
 /* The body rules' lines (paragraphs), made on first use. */
 char *const *mk_sa_view_body(mk_sa_view *v);
 
+/* pattern, too large for PCRE2, with its costliest counted repeat of a
+ * group written as one named group and subroutine calls (mk_sa_rx.c);
+ * NULL when there is none to shrink. g_free it. */
+char *mk_sa_rx_shrink(const char *pattern);
+
 /* Match limits: a pattern that backtracks past them stops, counted. */
 #define MK_SA_MATCH_LIMIT 200000
 #define MK_SA_DEPTH_LIMIT 20000

@@ -265,6 +265,17 @@ static pcre2_code *mk_sa_compile(const char *pattern, uint32_t opts, char *why, 
     PCRE2_SIZE off = 0;
     pcre2_code *re =
         pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts, &err, &off, NULL);
+    /* too large: its repeated groups compiled once each, as subroutines */
+    char *small = NULL;
+    for (int tries = 0; re == NULL && err == PCRE2_ERROR_PATTERN_TOO_LARGE && tries < 8; tries++) {
+        char *next = mk_sa_rx_shrink(small != NULL ? small : pattern);
+        if (next == NULL)
+            break;
+        g_free(small);
+        small = next;
+        re = pcre2_compile((PCRE2_SPTR)small, PCRE2_ZERO_TERMINATED, opts, &err, &off, NULL);
+    }
+    g_free(small);
     if (re == NULL) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(err, msg, sizeof(msg));
@@ -830,10 +841,11 @@ static int mk_sa_load_path(mk_sa_loader *ld, const char *path, char *err, size_t
 
 /* ---- patterns ------------------------------------------------------------------ */
 
-/* A pattern of a replace_rules rule with its tags expanded (g_free it):
- * <pre NAME>, <inter NAME> and <post NAME> choose what goes before each
- * tag, between two adjacent tags and after each; <NAME> is the tag. */
-static char *mk_sa_expand(const mk_sa_rules *rs, const char *pat)
+/* One pass of ReplaceTags over a pattern (g_free the result): <pre
+ * NAME>, <inter NAME> and <post NAME> choose what goes before each tag,
+ * between two adjacent tags and after each; <NAME> is the tag. *again
+ * is set when a tag's value holds tags of its own. */
+static char *mk_sa_expand_pass(const mk_sa_rules *rs, const char *pat, int *again)
 {
     const char *open = rs->tag_start ? rs->tag_start : "<";
     const char *close = rs->tag_end ? rs->tag_end : ">";
@@ -861,6 +873,7 @@ static char *mk_sa_expand(const mk_sa_rules *rs, const char *pat)
             g_free(name);
             if (done || tag != NULL) {
                 if (tag != NULL) {
+                    *again |= strstr(tag, open) != NULL;
                     if (last_was_tag)
                         g_string_append(out, inter);
                     g_string_append(out, pre);
@@ -878,6 +891,21 @@ static char *mk_sa_expand(const mk_sa_rules *rs, const char *pat)
         last_was_tag = 0;
     }
     return g_string_free(out, FALSE);
+}
+
+/* A pattern of a replace_rules rule with its tags expanded (g_free it):
+ * tags inside the values of tags too, pass after pass, six at most, as
+ * SpamAssassin does. */
+static char *mk_sa_expand(const mk_sa_rules *rs, const char *pat)
+{
+    char *cur = g_strdup(pat);
+    for (int pass = 0, again = 1; again && pass < 6; pass++) {
+        again = 0;
+        char *next = mk_sa_expand_pass(rs, cur, &again);
+        g_free(cur);
+        cur = next;
+    }
+    return cur;
 }
 
 /* Compiles every pattern, once all files (and their replace_ settings)

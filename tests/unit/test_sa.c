@@ -614,6 +614,34 @@ static void test_more_evals(void **state)
     g_free(p);
 }
 
+/* Patterns past PCRE2's size with their tags expanded: tags inside tags
+ * expand too, and a large group repeated {n} times compiles once, its
+ * repeats called as a subroutine (the same matches). */
+static void test_large_repeat(void **state)
+{
+    (void)state;
+    GString *cf = g_string_new("replace_start <\nreplace_end >\nreplace_tag WORD (?:");
+    for (int i = 0; i < 3000; i++)
+        g_string_append_printf(cf, "%sw%04d", i ? "|" : "", i);
+    g_string_append(cf, ")\nreplace_tag SEP [-, ]\nreplace_tag ITEM <WORD><SEP>?\n"
+                        "body BIG_FIVE  /(?:<ITEM>){5}/\n"
+                        "body BIG_RANGE /\\b(?:<ITEM>){2,4}end/\n"
+                        "body BIG_NOT   /(?:<ITEM>){6}/\n"
+                        "replace_rules BIG_FIVE BIG_RANGE BIG_NOT\n");
+    char *p;
+    mk_sa_rules *rs = load_cf("large.rules", cf->str, &p);
+    g_string_free(cf, TRUE);
+    assert_int_equal(mk_sa_stats_of(rs)->skipped[MK_SA_SKIP_REGEX], 0);
+    assert_int_equal(mk_sa_stats_of(rs)->loaded, 3);
+    static const char *const msg = "Subject: x\n\nsee w0001,w2999 w0100-w0007 w1234 and "
+                                   "w0005 w0006 end\n";
+    static const char *const hits[] = {"BIG_FIVE", "BIG_RANGE"};
+    eval_hits(rs, msg, "", hits, 2);
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
 /* HTMLEval on SpamAssassin's statistics of each HTML part. */
 static const char *const html_cf =
     "body H_SHORT       eval:html_range('length', '0', '1024')\n"
@@ -765,11 +793,12 @@ static void test_prefilter(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_load),      cmocka_unit_test(test_eval),
-        cmocka_unit_test(test_body_text), cmocka_unit_test(test_backtracking_bounded),
-        cmocka_unit_test(test_evals),     cmocka_unit_test(test_relay_evals),
-        cmocka_unit_test(test_prefilter), cmocka_unit_test(test_html_evals),
-        cmocka_unit_test(test_freemail),  cmocka_unit_test(test_more_evals),
+        cmocka_unit_test(test_load),         cmocka_unit_test(test_eval),
+        cmocka_unit_test(test_body_text),    cmocka_unit_test(test_backtracking_bounded),
+        cmocka_unit_test(test_evals),        cmocka_unit_test(test_relay_evals),
+        cmocka_unit_test(test_prefilter),    cmocka_unit_test(test_html_evals),
+        cmocka_unit_test(test_freemail),     cmocka_unit_test(test_more_evals),
+        cmocka_unit_test(test_large_repeat),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
 }

@@ -1,0 +1,150 @@
+/*
+ * mk_sa_rx: a stock pattern too large for PCRE2 made smaller, with the
+ * same meaning. PCRE2 (as Debian builds it) holds at most 64 KB of
+ * compiled code per pattern, and a large group repeated {n,m} times is
+ * compiled n..m times over: SpamAssassin's form-filling rules grow past
+ * that once their tags are expanded. Written once as a named group and
+ * called as a subroutine for the other repeats ((?&name), which PCRE2
+ * backtracks into like the group itself since 10.30), it is compiled
+ * once. Patterns with back references are left alone (a subroutine
+ * renumbers nothing, but keeps its captures to itself).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "mk_sa_int.h"
+
+/* The end of the character class opening at p ('['): the ']' closing it. */
+static const char *mk_sa_rx_class_end(const char *p)
+{
+    p++;
+    if (*p == '^')
+        p++;
+    if (*p == ']')
+        p++; /* a first ']' is literal */
+    while (*p != '\0' && *p != ']') {
+        if (*p == '\\' && p[1] != '\0')
+            p += 2;
+        else if (p[0] == '[' && p[1] == ':' && strstr(p + 2, ":]") != NULL)
+            p = strstr(p + 2, ":]") + 2; /* [:alpha:] */
+        else
+            p++;
+    }
+    return p;
+}
+
+/* A counted quantifier at p: {n}, {n,} or {n,m}; its length, 0 if none. */
+static size_t mk_sa_rx_count(const char *p, unsigned *min, unsigned *max, int *open_ended)
+{
+    if (*p != '{' || !g_ascii_isdigit(p[1]))
+        return 0;
+    char *end;
+    unsigned long lo = strtoul(p + 1, &end, 10), hi = lo;
+    *open_ended = 0;
+    if (*end == ',') {
+        if (g_ascii_isdigit(end[1]))
+            hi = strtoul(end + 1, &end, 10);
+        else
+            *open_ended = 1, end++;
+    }
+    if (*end != '}' || lo > 65535 || hi > 65535 || hi < lo)
+        return 0;
+    *min = (unsigned)lo, *max = (unsigned)hi;
+    return (size_t)(end + 1 - p);
+}
+
+char *mk_sa_rx_shrink(const char *pat)
+{
+    /* back references: leave the pattern as it is */
+    for (const char *p = pat; *p != '\0'; p++)
+        if (p[0] == '\\' && p[1] != '\0') {
+            if ((p[1] >= '1' && p[1] <= '9') || p[1] == 'g' || p[1] == 'k')
+                return NULL;
+            p++;
+        } else if (strncmp(p, "(?P=", 4) == 0) {
+            return NULL;
+        }
+    /* the repeated group whose copies cost most */
+    size_t stack[256], depth = 0, best_open = 0, best_close = 0, best_qlen = 0, best_cost = 0;
+    unsigned best_min = 0, best_max = 0;
+    int best_open_ended = 0;
+    for (const char *p = pat; *p != '\0'; p++) {
+        if (p[0] == '\\' && p[1] != '\0') {
+            if (p[1] == 'Q') { /* \Q...\E is literal */
+                const char *e = strstr(p + 2, "\\E");
+                if (e == NULL)
+                    return NULL;
+                p = e + 1;
+            } else {
+                p++;
+            }
+        } else if (*p == '[') {
+            p = mk_sa_rx_class_end(p);
+            if (*p == '\0')
+                return NULL;
+        } else if (*p == '(') {
+            if (depth == G_N_ELEMENTS(stack))
+                return NULL;
+            stack[depth++] = (size_t)(p - pat);
+        } else if (*p == ')' && depth > 0) {
+            size_t open = stack[--depth], close = (size_t)(p - pat);
+            unsigned min, max;
+            int open_ended;
+            size_t q = mk_sa_rx_count(p + 1, &min, &max, &open_ended);
+            const char *g = pat + open;
+            int assertion = strncmp(g, "(?=", 3) == 0 || strncmp(g, "(?!", 3) == 0 ||
+                            strncmp(g, "(?<=", 4) == 0 || strncmp(g, "(?<!", 4) == 0 ||
+                            strncmp(g, "(?#", 3) == 0;
+            size_t copies = q > 0 ? (open_ended ? min : max) : 0;
+            if (q > 0 && !assertion && copies >= 2 && p[1 + q] != '+') {
+                size_t cost = (close - open) * (copies - 1);
+                if (cost > best_cost) {
+                    best_cost = cost, best_open = open, best_close = close, best_qlen = q;
+                    best_min = min, best_max = max, best_open_ended = open_ended;
+                }
+            }
+        }
+    }
+    if (best_cost == 0)
+        return NULL;
+    char name[32];
+    for (int n = 1;; n++) {
+        snprintf(name, sizeof(name), "mksub%d", n);
+        if (strstr(pat, name) == NULL)
+            break;
+    }
+    const char *g = pat + best_open;
+    size_t glen = best_close + 1 - best_open;
+    /* (?:X) and (X) lend their inside; any other group is kept whole */
+    GString *body = g_string_new(NULL);
+    if (strncmp(g, "(?:", 3) == 0)
+        g_string_append_len(body, g + 3, (gssize)(glen - 4));
+    else if (g[1] != '?' && g[1] != '*')
+        g_string_append_len(body, g + 1, (gssize)(glen - 2));
+    else
+        g_string_append_len(body, g, (gssize)glen);
+    GString *out = g_string_new_len(pat, (gssize)best_open);
+    const char *after = pat + best_close + 1 + best_qlen;
+    int lazy = *after == '?';
+    GString *rest = g_string_new(NULL);
+    if (best_open_ended)
+        g_string_printf(rest, "{%u,}", best_min > 0 ? best_min - 1 : 0);
+    else
+        g_string_printf(rest, "{%u,%u}", best_min > 0 ? best_min - 1 : 0, best_max - 1);
+    if (lazy)
+        g_string_append_c(rest, '?');
+    if (best_min == 0) /* none at all, or one and the rest */
+        g_string_append_printf(out, "(?:(?<%s>%s)(?&%s)%s)?%s", name, body->str, name, rest->str,
+                               lazy ? "?" : "");
+    else
+        g_string_append_printf(out, "(?<%s>%s)(?&%s)%s", name, body->str, name, rest->str);
+    g_string_append(out, after + lazy);
+    g_string_free(rest, TRUE);
+    g_string_free(body, TRUE);
+    return g_string_free(out, FALSE);
+}
