@@ -159,6 +159,13 @@ static void mk_sa_addrs(GString *out, InternetAddressList *list, int names)
     }
 }
 
+void mk_sa_append_raw(GString *out, const char *raw)
+{
+    for (const char *p = raw; p != NULL && *p != '\0'; p++)
+        if (!(p[0] == '\r' && p[1] == '\n'))
+            g_string_append_c(out, *p);
+}
+
 /* Appends the value of header h in mode, after its name if with_names. */
 static void mk_sa_header_value(GString *out, GMimeHeader *h, mk_sa_hdr_mode mode, int with_names)
 {
@@ -169,7 +176,7 @@ static void mk_sa_header_value(GString *out, GMimeHeader *h, mk_sa_hdr_mode mode
     if (mode == MK_SA_HDR_RAW) {
         while (raw != NULL && (*raw == ' ' || *raw == '\t'))
             raw++;
-        g_string_append(out, raw != NULL ? raw : "");
+        mk_sa_append_raw(out, raw);
         if (out->len == 0 || out->str[out->len - 1] != '\n')
             g_string_append_c(out, '\n');
     } else if (mode & (MK_SA_HDR_ADDR | MK_SA_HDR_NAME)) {
@@ -324,10 +331,14 @@ static void mk_sa_mime_part(GMimeObject *parent, GMimeObject *part, gpointer dat
         if (g_ascii_strcasecmp(g_mime_header_get_name(h), w->r->header) != 0)
             continue;
         const char *v;
+        GString *raw = NULL;
         if (w->r->mode & MK_SA_HDR_RAW) {
             v = g_mime_header_get_raw_value(h);
             while (v != NULL && (*v == ' ' || *v == '\t'))
                 v++;
+            raw = g_string_new(NULL);
+            mk_sa_append_raw(raw, v);
+            v = raw->str;
         } else {
             v = g_mime_header_get_value(h);
         }
@@ -338,6 +349,8 @@ static void mk_sa_mime_part(GMimeObject *parent, GMimeObject *part, gpointer dat
         while (len > 0 && (v[len - 1] == '\n' || v[len - 1] == '\r'))
             len--;
         unsigned hit = mk_sa_count(w->mctx, w->r->re, v, len, w->md, 1, w->limit_hits);
+        if (raw != NULL)
+            g_string_free(raw, TRUE);
         w->n += w->r->negate ? !hit : hit;
         if (max != 0 && w->n >= max)
             return;

@@ -373,15 +373,128 @@ static unsigned mk_sa_ev_subject_caps(mk_sa_view *v, const mk_sa_rule *r)
     return hit;
 }
 
-/* The time of a date, 0 when there is none or it does not parse (as
- * SpamAssassin's parse_rfc822_date() || 0). */
+/* Cuts the first match of pattern (caseless when asked) out of s, leaving
+ * a space; its groups (g_strfreev them) or NULL when none matched. */
+static char **mk_sa_ev_cut(GString *s, const char *pattern, int caseless)
+{
+    GRegex *re = g_regex_new(pattern, G_REGEX_RAW | (caseless ? G_REGEX_CASELESS : 0), 0, NULL);
+    GMatchInfo *mi = NULL;
+    char **groups = NULL;
+    if (re != NULL && g_regex_match(re, s->str, 0, &mi)) {
+        groups = g_match_info_fetch_all(mi);
+        int start, end;
+        g_match_info_fetch_pos(mi, 0, &start, &end);
+        g_string_erase(s, start, end - start);
+        g_string_insert_c(s, start, ' ');
+    }
+    g_match_info_free(mi);
+    if (re != NULL)
+        g_regex_unref(re);
+    return groups;
+}
+
+/* The time of a date as SpamAssassin's parse_rfc822_date() reads it, its
+ * quirks included (a four-digit year before 1970 is 1970, a day past the
+ * month's last is the next month's first, a time zone name it does not
+ * know is -0000); 0 when there is none or it does not parse (|| 0). */
 static gint64 mk_sa_ev_time(const char *date)
 {
-    GDateTime *dt = date != NULL ? g_mime_utils_header_decode_date(date) : NULL;
+    static const char months[] = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec";
+    static const struct {
+        const char *name;
+        int off; /* minutes east */
+    } zones[] = {
+        {"UT", 0},      {"UTC", 0},     {"NDT", -150},  {"AST", -240},  {"ADT", -180},
+        {"NST", -210},  {"EST", -300},  {"EDT", -240},  {"CST", -360},  {"CDT", -300},
+        {"MST", -420},  {"MDT", -360},  {"PST", -480},  {"PDT", -420},  {"HST", -600},
+        {"AKST", -540}, {"AKDT", -480}, {"HADT", -540}, {"HAST", -600}, {"GMT", 0},
+        {"BST", 60},    {"IST", 60},    {"WET", 0},     {"WEST", 60},   {"CET", 60},
+        {"CEST", 120},  {"EET", 120},   {"EEST", 180},  {"MSK", 180},   {"MSD", 240},
+        {"MET", 60},    {"MEZ", 60},    {"MEST", 120},  {"MESZ", 120},  {"BRST", -120},
+        {"BRT", -180},  {"AEST", 600},  {"AEDT", 660},  {"ACST", 570},  {"ACDT", 630},
+        {"AWST", 480},  {"NZST", 720},  {"NZDT", 780},  {"JST", 540},   {"KST", 540},
+        {"HKT", 480},   {"SGT", 480},   {"PHT", 480},   {"IDT", 180},
+    };
+    if (date == NULL)
+        return 0;
+    /* " date ", commas and white space runs as one space */
+    GString *s = g_string_new(" ");
+    int in_space = 1;
+    for (const char *p = date; *p != '\0'; p++) {
+        int space = *p == ',' || g_ascii_isspace(*p);
+        if (!space)
+            g_string_append_c(s, *p);
+        else if (!in_space)
+            g_string_append_c(s, ' ');
+        in_space = space;
+    }
+    if (!in_space)
+        g_string_append_c(s, ' ');
+    char pat[160];
+    int dd = 0, mon = 0, yyyy = 0, hh = 0, mm = 0, ss = 0;
+    const char *mname;
+    snprintf(pat, sizeof(pat), " (\\d+) (%s) (\\d{4}) ", months);
+    char **g = mk_sa_ev_cut(s, pat, 1);
+    if (g != NULL) {
+        dd = atoi(g[1]), mname = g[2], yyyy = atoi(g[3]);
+    } else {
+        snprintf(pat, sizeof(pat), " (%s) +(\\d+) \\d+:\\d+:\\d+ (\\d{4}) ", months);
+        if ((g = mk_sa_ev_cut(s, pat, 1)) != NULL) {
+            dd = atoi(g[2]), mname = g[1], yyyy = atoi(g[3]);
+        } else {
+            snprintf(pat, sizeof(pat), " (\\d+) (%s) (\\d{2,3}) ", months);
+            if ((g = mk_sa_ev_cut(s, pat, 1)) == NULL) {
+                g_string_free(s, TRUE);
+                return 0;
+            }
+            dd = atoi(g[1]), mname = g[2], yyyy = atoi(g[3]);
+        }
+    }
+    size_t ylen = strlen(g[3]); /* the year is the third group of each form */
+    if (ylen == 2 && yyyy < 50)
+        yyyy += 2000;
+    else if (ylen != 4) /* three digits, or two from 50 to 99 */
+        yyyy += 1900;
+    for (int i = 0; i < 12; i++)
+        if (g_ascii_strncasecmp(mname, months + i * 4, 3) == 0)
+            mon = i + 1;
+    g_strfreev(g);
+    if ((g = mk_sa_ev_cut(s, " (\\d?\\d):(\\d\\d)(:(\\d\\d))? ", 0)) != NULL) {
+        /* a group that took no part is left out of the array's end */
+        hh = atoi(g[1]), mm = atoi(g[2]), ss = g_strv_length(g) > 4 ? atoi(g[4]) : 0;
+        g_strfreev(g);
+    }
+    int tz = 0; /* minutes east */
+    if ((g = mk_sa_ev_cut(s, " ([-+]\\d{4}) ", 0)) != NULL) {
+        int v = atoi(g[1] + 1);
+        tz = (g[1][0] == '-' ? -1 : 1) * ((v / 100) * 60 + v % 100);
+        g_strfreev(g);
+    } else if ((g = mk_sa_ev_cut(s, "\\b([A-Z]{2,4}(?:-DST)?)\\b", 0)) != NULL) {
+        for (size_t i = 0; i < G_N_ELEMENTS(zones); i++)
+            if (strcmp(g[1], zones[i].name) == 0)
+                tz = zones[i].off;
+        g_strfreev(g);
+    }
+    g_string_free(s, TRUE);
+    ss = MIN(ss, 59), mm = MIN(mm, 59), hh = MIN(hh, 23);
+    int max_dd = mon == 4 || mon == 6 || mon == 9 || mon == 11 ? 30
+                 : mon == 2 ? (!(yyyy % 4) && ((yyyy % 100) || !(yyyy % 400)) ? 29 : 28)
+                            : 31;
+    if (dd > max_dd) {
+        dd = 1;
+        if (++mon > 12)
+            mon = 1, yyyy++;
+    }
+    yyyy = CLAMP(yyyy, 1970, 2037);
+    GDateTime *dt = g_date_time_new_utc(yyyy, mon, dd, hh, mm, ss);
     if (dt == NULL)
         return 0;
     gint64 t = g_date_time_to_unix(dt);
     g_date_time_unref(dt);
+    if (tz < 0)
+        t -= tz * 60; /* -HHMM: later in UTC */
+    else
+        t = t < tz * 60 ? 0 : t - tz * 60;
     return t;
 }
 

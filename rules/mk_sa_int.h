@@ -209,6 +209,10 @@ const char *mk_sa_view_envelope_from(mk_sa_view *v);
  * the header is absent. Owned by v, kept for the message. */
 const GString *mk_sa_view_header(mk_sa_view *v, const char *name, mk_sa_hdr_mode mode);
 
+/* Appends a header's raw value with its line ends as SpamAssassin sees
+ * them (LF: the MTA's CRLF is the wire's, not the message's). */
+void mk_sa_append_raw(GString *out, const char *raw);
+
 /* The message's relays (X-Spam-Relays-*), read on first use. */
 const struct mk_relays *mk_sa_view_relays(mk_sa_view *v);
 

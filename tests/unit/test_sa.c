@@ -435,6 +435,26 @@ static void test_evals(void **state)
     static const char *const other_hits[] = {"SHORT_BODY", "FROM_DIFF_DOM"};
     eval_hits(rs, other, "b@bounce.sender.example", other_hits, 2);
     eval_hits(rs, other, "b@bounce.prize.example", other_hits, 1);
+    /* dates as SpamAssassin reads them: a four-digit year before 1970 is
+     * 1970 (far in the past); "Sept 31" is October 1st; a zone name it
+     * does not know counts as -0000 */
+    static const char *const dates[][2] = {
+        {"Sun, 22 Sep 0102 04:09:28 +1100", "DATE_PAST"},
+        {"Tue, 31 Sep 2024 20:00:00 GMT", "DATE_FUTURE"}, /* Oct 1st: 34 h ahead */
+        {"Tue, 1 Oct 2024 12:00 XYZ", "DATE_FUTURE"},     /* 26 h ahead; no seconds */
+        {"Tue, 1 Oct 2024 12:00:00 NZDT", NULL},          /* 13 h ahead */
+        {"Sun, 29 Sep 2024 10:00:00 +0000", NULL},        /* a day before */
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(dates); i++) {
+        char *m = g_strdup_printf("Received: from a.example by mx.example; Mon, 30 Sep 2024 "
+                                  "10:00:00 +0000\nDate: %s\nSubject: the minutes\n\n"
+                                  "A text long enough to be more than the short body rule "
+                                  "asks for, as the minutes of a meeting would be.\n",
+                                  dates[i][0]);
+        const char *want[] = {dates[i][1]};
+        eval_hits(rs, m, "", want, dates[i][1] != NULL);
+        g_free(m);
+    }
     static const char *const tiny = "Subject: x\n\nshort\n";
     static const char *const tiny_hits[] = {"SHORT_BODY"};
     eval_hits(rs, tiny, "", tiny_hits, 1);
