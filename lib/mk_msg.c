@@ -230,6 +230,7 @@ static void mk_msg_add_text(mk_msg_walk *w, GMimePart *part)
     text[len] = '\0';
     GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
     mk_msg_text *t = &msg->texts[msg->n_texts++];
+    t->part = GMIME_OBJECT(part);
     t->content_type =
         ct && g_mime_content_type_get_media_subtype(ct) &&
                 g_ascii_strcasecmp(g_mime_content_type_get_media_subtype(ct), "html") == 0

@@ -30,6 +30,7 @@ typedef struct mk_msg_text {
     const char *content_type; /* "text/plain", "text/html", ... */
     char *text;               /* UTF-8 where the charset was known, NUL-ended */
     size_t len;
+    GMimeObject *part; /* the part it was decoded from (owned by the message) */
 } mk_msg_text;
 
 typedef struct mk_msg {

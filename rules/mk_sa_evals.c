@@ -1136,6 +1136,14 @@ static void mk_sa_ev_html_free(gpointer p)
 }
 
 /* The statistics of the message's HTML parts, made on first use. */
+static int mk_sa_ev_is_html(const mk_msg_text *t)
+{
+    return t->text != NULL && t->content_type != NULL &&
+           strcasecmp(t->content_type, "text/html") == 0;
+}
+
+/* The statistics of each text/html part, in the order of the message's
+ * texts, made on first use. */
 static GPtrArray *mk_sa_ev_html(mk_sa_view *v)
 {
     if (v->html != NULL)
@@ -1143,10 +1151,135 @@ static GPtrArray *mk_sa_ev_html(mk_sa_view *v)
     v->html = g_ptr_array_new_with_free_func(mk_sa_ev_html_free);
     const mk_msg *m = v->in->msg;
     for (size_t i = 0; i < m->n_texts; i++)
-        if (m->texts[i].text != NULL && m->texts[i].content_type != NULL &&
-            strcasecmp(m->texts[i].content_type, "text/html") == 0)
+        if (mk_sa_ev_is_html(&m->texts[i]))
             g_ptr_array_add(v->html, mk_sa_html_parse(m->texts[i].text, m->texts[i].len));
     return v->html;
+}
+
+/* Counts the words of text (runs between white space holding a word
+ * character) into words. */
+static void mk_sa_ev_words(GHashTable *words, const char *text)
+{
+    gchar **w = g_strsplit_set(text, " \t\n\r\f\v", -1);
+    for (gchar **p = w; *p != NULL; p++) {
+        int word = 0;
+        for (const char *c = *p; *c != '\0' && !word; c++)
+            word = g_ascii_isalnum(*c) || *c == '_';
+        if (!word)
+            continue;
+        int n = GPOINTER_TO_INT(g_hash_table_lookup(words, *p));
+        g_hash_table_insert(words, g_strdup(*p), GINT_TO_POINTER(n + 1));
+    }
+    g_strfreev(w);
+}
+
+typedef struct mk_sa_ev_altdiff {
+    double diff;       /* the largest share (%) of HTML words the text lacks */
+    double html, text; /* distinct words of the last alternative's HTML and text */
+} mk_sa_ev_altdiff;
+
+static void mk_sa_ev_collect(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+    (void)parent;
+    g_hash_table_add(data, part);
+}
+
+static void mk_sa_ev_find_alt(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+    (void)parent;
+    GMimeContentType *ct = g_mime_object_get_content_type(part);
+    if (GMIME_IS_MULTIPART(part) && ct != NULL &&
+        g_mime_content_type_is_type(ct, "multipart", "alternative"))
+        g_ptr_array_add(data, part);
+}
+
+/* BodyEval's multipart/alternative difference: for each such part, the
+ * words of its HTML (rendered) and of its other texts; the share of HTML
+ * words the text does not have as often. */
+static const mk_sa_ev_altdiff *mk_sa_ev_alternative(mk_sa_view *v)
+{
+    mk_sa_ev_altdiff *md = g_hash_table_lookup(v->evals, "madiff");
+    if (md != NULL)
+        return md;
+    md = g_new0(mk_sa_ev_altdiff, 1);
+    g_hash_table_insert(v->evals, g_strdup("madiff"), md);
+    GMimeObject *top = g_mime_message_get_mime_part(v->in->msg->mime);
+    GPtrArray *alts = g_ptr_array_new();
+    if (top != NULL) {
+        mk_sa_ev_find_alt(NULL, top, alts);
+        if (GMIME_IS_MULTIPART(top))
+            g_mime_multipart_foreach(GMIME_MULTIPART(top), mk_sa_ev_find_alt, alts);
+    }
+    /* an invitation: multipart/alternative of HTML and a calendar only */
+    if (alts->len == 1 && alts->pdata[0] == top &&
+        g_mime_multipart_get_count(GMIME_MULTIPART(top)) == 2) {
+        GMimeContentType *a = g_mime_object_get_content_type(
+                             g_mime_multipart_get_part(GMIME_MULTIPART(top), 0)),
+                         *b = g_mime_object_get_content_type(
+                             g_mime_multipart_get_part(GMIME_MULTIPART(top), 1));
+        if (a != NULL && b != NULL && g_mime_content_type_is_type(a, "text", "html") &&
+            g_mime_content_type_is_type(b, "text", "calendar"))
+            g_ptr_array_set_size(alts, 0);
+    }
+    const mk_msg *m = v->in->msg;
+    GPtrArray *html = mk_sa_ev_html(v);
+    for (guint a = 0; a < alts->len; a++) {
+        GHashTable *inside = g_hash_table_new(g_direct_hash, g_direct_equal);
+        g_mime_multipart_foreach(GMIME_MULTIPART(alts->pdata[a]), mk_sa_ev_collect, inside);
+        GHashTable *hw = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        GHashTable *tw = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        for (size_t i = 0, h = 0; i < m->n_texts; i++) {
+            int is_html = mk_sa_ev_is_html(&m->texts[i]);
+            const mk_sa_html *hp = is_html ? html->pdata[h++] : NULL;
+            if (m->texts[i].text == NULL || !g_hash_table_contains(inside, m->texts[i].part))
+                continue;
+            if (is_html) {
+                mk_sa_ev_words(hw, hp->rendered->str);
+                if (g_hash_table_size(hw) == 0 && mk_sa_html_inside(hp, "img") >= 0)
+                    g_hash_table_insert(hw, g_strdup("\n"), GINT_TO_POINTER(1));
+            } else {
+                mk_sa_ev_words(tw, m->texts[i].text);
+            }
+        }
+        double orig = g_hash_table_size(hw);
+        if (orig > 0) {
+            md->html = orig;
+            md->text = g_hash_table_size(tw);
+            GHashTableIter it;
+            gpointer k, n;
+            g_hash_table_iter_init(&it, tw);
+            while (g_hash_table_iter_next(&it, &k, &n)) {
+                gpointer hn = g_hash_table_lookup(hw, k);
+                if (hn != NULL && GPOINTER_TO_INT(hn) - GPOINTER_TO_INT(n) < 1)
+                    g_hash_table_remove(hw, k);
+            }
+            double diff = g_hash_table_size(hw) / orig * 100;
+            md->diff = MAX(md->diff, diff);
+        }
+        g_hash_table_destroy(hw);
+        g_hash_table_destroy(tw);
+        g_hash_table_destroy(inside);
+    }
+    g_ptr_array_free(alts, TRUE);
+    return md;
+}
+
+/* multipart_alternative_difference(MIN, MAX): over MIN (0: any) and at
+ * most MAX ('undef': no bound) percent of the HTML words the text lacks */
+static unsigned mk_sa_ev_madiff(mk_sa_view *v, const mk_sa_rule *r)
+{
+    double d = mk_sa_ev_alternative(v)->diff, min = g_ascii_strtod(r->args[0], NULL);
+    return (min == 0 || d > min) &&
+           (strcmp(r->args[1], "undef") == 0 || d <= g_ascii_strtod(r->args[1], NULL));
+}
+
+/* multipart_alternative_difference_count(RATIO, MINHTML): the text has
+ * more than RATIO times as many distinct words as the HTML's over MINHTML */
+static unsigned mk_sa_ev_madiff_count(mk_sa_view *v, const mk_sa_rule *r)
+{
+    const mk_sa_ev_altdiff *md = mk_sa_ev_alternative(v);
+    return md->html > g_ascii_strtod(r->args[1], NULL) &&
+           md->text / md->html > g_ascii_strtod(r->args[0], NULL);
 }
 
 /* "OP N" (<, >, <=, >=, ==, !=) applied to value; 0 when expr is none of
@@ -1335,6 +1468,8 @@ static const mk_sa_evaldef mk_sa_evaldefs[] = {
     {"check_for_no_rdns_dotcom_helo", 0, 0, 0, mk_sa_ev_no_rdns_dotcom_helo, NULL},
     {"check_for_ascii_text_illegal", 0, 0, 0, mk_sa_ev_ascii_illegal, NULL},
     {"check_abundant_unicode_ratio", 1, 1, 0, mk_sa_ev_unicode_ratio, NULL},
+    {"multipart_alternative_difference", 2, 2, 0, mk_sa_ev_madiff, NULL},
+    {"multipart_alternative_difference_count", 2, 2, 0, mk_sa_ev_madiff_count, NULL},
     {"subject_is_all_caps", 0, 0, 0, mk_sa_ev_subject_caps, NULL},
     {"check_for_shifted_date", 2, 2, 0, mk_sa_ev_shifted_date, NULL},
     {"check_outlook_message_id", 0, 0, 0, mk_sa_ev_outlook_msgid, NULL},

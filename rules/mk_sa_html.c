@@ -47,6 +47,7 @@ typedef struct {
     int basefont;
     char *raw_until; /* inside script or style: the end tag that ends it */
     mk_sa_styles *styles;
+    int hidden; /* the text being displayed is in colours no one reads */
 } mk_sa_html_walk;
 
 static int mk_sa_html_open(const mk_sa_html *h, const char *tag)
@@ -71,6 +72,8 @@ static size_t mk_sa_html_chars(const char *s, size_t len)
  * takes the trailing space off the text before it. */
 static void mk_sa_html_display(mk_sa_html_walk *w, const char *text, int whitespace)
 {
+    if (!w->hidden)
+        g_string_append(w->h->rendered, text);
     if (whitespace) {
         if (w->have_last && !w->last_ws && w->last->len > 0 &&
             w->last->str[w->last->len - 1] == ' ')
@@ -130,13 +133,18 @@ static void mk_sa_html_text(mk_sa_html_walk *w, const char *text)
         else
             visible = strchr(" \t\n\r\f\v", *c) == NULL;
     }
+    int low = 0, invalid = 0;
     if (visible)
-        mk_sa_styles_text(w->styles, &h->font_low_contrast, &h->font_invalid_color);
+        mk_sa_styles_text(w->styles, &low, &invalid);
+    h->font_low_contrast |= low;
+    h->font_invalid_color |= invalid;
+    w->hidden = low || invalid; /* not in the rendered text */
     /* a word split by a tag: "fr<b></b>ee" */
     if (w->have_last && w->last->len > 0 && mk_sa_html_wordch((unsigned char)text[0]) &&
         mk_sa_html_wordch((unsigned char)w->last->str[w->last->len - 1]))
         h->obfuscation++;
     mk_sa_html_display(w, text, 0);
+    w->hidden = 0;
 }
 
 /* The value of attribute name in the attribute text attrs, or NULL;
@@ -367,6 +375,7 @@ mk_sa_html *mk_sa_html_parse(const char *text, size_t len)
     h->title = g_ptr_array_new_with_free_func(g_free);
     h->comment = g_ptr_array_new_with_free_func(g_free);
     h->anchor = g_ptr_array_new_with_free_func(g_free);
+    h->rendered = g_string_new(NULL);
     h->max_size = h->min_size = 3;
     h->length = (double)mk_sa_html_chars(text, len);
     /* as SpamAssassin prepares the text: &nbsp; a space, <br/> as <br> */
@@ -379,7 +388,7 @@ mk_sa_html *mk_sa_html_parse(const char *text, size_t len)
             g_string_append_c(src, text[i]);
         }
     }
-    mk_sa_html_walk w = {h, g_string_new(NULL), 0, 0, 3, NULL, mk_sa_styles_new()};
+    mk_sa_html_walk w = {h, g_string_new(NULL), 0, 0, 3, NULL, mk_sa_styles_new(), 0};
     const char *p = src->str, *end = src->str + src->len;
     while (p < end) {
         const char *lt = memchr(p, '<', (size_t)(end - p));
@@ -472,6 +481,7 @@ void mk_sa_html_free(mk_sa_html *h)
     g_ptr_array_free(h->title, TRUE);
     g_ptr_array_free(h->comment, TRUE);
     g_ptr_array_free(h->anchor, TRUE);
+    g_string_free(h->rendered, TRUE);
     g_free(h);
 }
 

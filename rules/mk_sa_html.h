@@ -28,6 +28,7 @@ typedef struct mk_sa_html {
     GPtrArray *anchor;      /* each link's text ("<img>\n" for an image) */
     int embeds, form_action_mailto, font_face_bad;
     int font_low_contrast, font_invalid_color; /* text in colours hard to tell apart, or unread */
+    GString *rendered; /* the visible text, white space as the tags insert it */
 } mk_sa_html;
 
 /* Measures the HTML in text (len bytes, UTF-8 or not). Free with

@@ -597,14 +597,16 @@ static const char *const more_cf =
     "header SIMILAR      eval:similar_recipients('0.65','undef')\n"
     "header SORTED       eval:sorted_recipients()\n"
     "body   FAKE_ASCII   eval:check_for_ascii_text_illegal()\n"
-    "body   UNICODE      eval:check_abundant_unicode_ratio('0.02')\n";
+    "body   UNICODE      eval:check_abundant_unicode_ratio('0.02')\n"
+    "body   ALT_DIFF     eval:multipart_alternative_difference('99', '100')\n"
+    "body   ALT_COUNT    eval:multipart_alternative_difference_count('3', '1')\n";
 
 static void test_more_evals(void **state)
 {
     (void)state;
     char *p;
     mk_sa_rules *rs = load_cf("more.rules", more_cf, &p);
-    assert_int_equal(mk_sa_stats_of(rs)->loaded, 7);
+    assert_int_equal(mk_sa_stats_of(rs)->loaded, 9);
     static const char *const spam =
         "Received: from hotmail.com (unknown [203.0.113.9]) by mx.example.net (Postfix) with SMTP "
         "id A1; Tue, 3 Sep 2024 10:00:00 +0000\n"
@@ -629,6 +631,20 @@ static void test_more_evals(void **state)
         "caf\xc3\xa9\n";
     static const char *const ham_hits[] = {"HELO_IP"};
     eval_hits(rs, ham, "", ham_hits, 1);
+    /* alternatives that say other things: every HTML word missing from the
+     * text (hidden words not counted); the text's words three times as many */
+    static const char *const alt =
+        "Subject: hi\nContent-Type: multipart/alternative; boundary=b\n\n"
+        "--b\nContent-Type: text/plain\n\nthe minutes of our meeting on tuesday are here\n"
+        "--b\nContent-Type: text/html\n\n<p>cheap pills</p>"
+        "<font color=\"#ffffff\">the minutes of our meeting</font>\n--b--\n";
+    static const char *const alt_hits[] = {"ALT_DIFF", "ALT_COUNT"};
+    eval_hits(rs, alt, "", alt_hits, 2);
+    static const char *const same =
+        "Subject: hi\nContent-Type: multipart/alternative; boundary=b\n\n"
+        "--b\nContent-Type: text/plain\n\nthe minutes, as promised\n"
+        "--b\nContent-Type: text/html\n\n<p>the minutes, as <b>promised</b></p>\n--b--\n";
+    eval_hits(rs, same, "", NULL, 0);
     mk_sa_free(rs);
     g_unlink(p);
     g_free(p);
