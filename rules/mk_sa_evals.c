@@ -74,22 +74,26 @@ static int mk_sa_ev_caps_charset(const char *cs)
 typedef struct mk_sa_ev_walk {
     unsigned html, text, qp, base64, caps_charset;
     unsigned ascii_illegal;           /* us-ascii text/plain lines with 8-bit, NUL or CR bytes */
+    int attachment, bad_iso_charset;  /* a part says attachment; an iso-X-Y charset not known */
+    int qp_long_line;                 /* quoted-printable lines over 78 characters */
     double unicode_chars, text_chars; /* &#xHHHH; in 7bit and 8bit text/plain, and the rest */
 } mk_sa_ev_walk;
 
-/* What MIMEEval's walk over the lines of a text/plain part as received
- * (still encoded) counts: lines breaking a us-ascii charset, and HTML
- * Unicode escapes a mail client shows as they are. */
-static void mk_sa_ev_plain_lines(mk_sa_ev_walk *w, GMimePart *part)
+/* What MIMEEval's walk over the lines of a part as received (still
+ * encoded) counts: in text/plain, lines breaking a us-ascii charset and
+ * HTML Unicode escapes a mail client shows as they are; in any
+ * quoted-printable part, lines too long. */
+static void mk_sa_ev_lines(mk_sa_ev_walk *w, GMimePart *part, int plain)
 {
     const char *charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
-    int ascii = charset == NULL || g_ascii_strcasecmp(charset, "us-ascii") == 0;
     GMimeContentEncoding enc = g_mime_part_get_content_encoding(part);
-    int as_is = enc == GMIME_CONTENT_ENCODING_DEFAULT || enc == GMIME_CONTENT_ENCODING_7BIT ||
-                enc == GMIME_CONTENT_ENCODING_8BIT;
+    int ascii = plain && (charset == NULL || g_ascii_strcasecmp(charset, "us-ascii") == 0);
+    int as_is = plain && (enc == GMIME_CONTENT_ENCODING_DEFAULT ||
+                          enc == GMIME_CONTENT_ENCODING_7BIT || enc == GMIME_CONTENT_ENCODING_8BIT);
+    int qp = enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
     GMimeDataWrapper *dw = g_mime_part_get_content(part);
     GMimeStream *st = dw != NULL ? g_mime_data_wrapper_get_stream(dw) : NULL;
-    if (st == NULL || (!ascii && !as_is))
+    if (st == NULL || (!ascii && !as_is && !qp))
         return;
     GByteArray *raw = mk_msg_stream_bytes(st);
     g_byte_array_append(raw, (const guint8 *)"", 1); /* ends in NUL for strspn */
@@ -98,6 +102,9 @@ static void mk_sa_ev_plain_lines(mk_sa_ev_walk *w, GMimePart *part)
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl != NULL ? nl : end; /* the line, without its LF */
         size_t len = (size_t)(le - p) + (nl != NULL);
+        size_t chars = (size_t)(le - p) - (le > p && le[-1] == '\r'); /* without CRLF */
+        if (qp && chars > 78 && strncmp(p, "SPAM: ", 6) != 0)
+            w->qp_long_line = 1;
         if (ascii) {
             int bad = 0;
             for (const char *c = p; c < le && !bad; c++)
@@ -125,6 +132,14 @@ static void mk_sa_ev_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 {
     (void)parent;
     mk_sa_ev_walk *w = data;
+    const char *cd = g_mime_object_get_header(part, "Content-Disposition");
+    w->attachment |= cd != NULL && strcasestr(cd, "attachment") != NULL;
+    const char *cs = g_mime_object_get_content_type_parameter(part, "charset");
+    w->bad_iso_charset |=
+        cs != NULL &&
+        g_regex_match_simple("iso-\\S+-\\S+\\b", cs, G_REGEX_CASELESS | G_REGEX_RAW, 0) &&
+        !g_regex_match_simple("iso-(?:8859-\\d{1,2}|2022-(?:jp|kr))\\b", cs,
+                              G_REGEX_CASELESS | G_REGEX_RAW, 0);
     if (!GMIME_IS_PART(part))
         return;
     GMimeContentType *ct = g_mime_object_get_content_type(part);
@@ -133,13 +148,13 @@ static void mk_sa_ev_part(GMimeObject *parent, GMimeObject *part, gpointer data)
     if (g_ascii_strcasecmp(type, "text") == 0) {
         if (g_ascii_strcasecmp(sub, "html") == 0)
             w->html++;
-        else if (g_ascii_strcasecmp(sub, "plain") == 0) {
+        else if (g_ascii_strcasecmp(sub, "plain") == 0)
             w->text++;
-            mk_sa_ev_plain_lines(w, GMIME_PART(part));
-        }
         w->caps_charset |=
             mk_sa_ev_caps_charset(g_mime_object_get_content_type_parameter(part, "charset"));
     }
+    mk_sa_ev_lines(w, GMIME_PART(part),
+                   g_ascii_strcasecmp(type, "text") == 0 && g_ascii_strcasecmp(sub, "plain") == 0);
     GMimeContentEncoding enc = g_mime_part_get_content_encoding(GMIME_PART(part));
     w->qp += enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
     w->base64 += enc == GMIME_CONTENT_ENCODING_BASE64;
@@ -231,12 +246,17 @@ static unsigned mk_sa_ev_mime_html_only(mk_sa_view *v, const mk_sa_rule *r)
 static unsigned mk_sa_ev_mime_flag(mk_sa_view *v, const mk_sa_rule *r)
 {
     const mk_sa_ev_walk *w = mk_sa_ev_mime(v);
-    if (strcmp(r->args[0], "mime_qp_count") == 0)
-        return w->qp > 0;
-    return w->base64 > 0; /* mime_base64_count: the loader lets no other through */
+    const char *f = r->args[0];
+    return strcmp(f, "mime_qp_count") == 0          ? w->qp > 0
+           : strcmp(f, "mime_attachment") == 0      ? w->attachment
+           : strcmp(f, "mime_bad_iso_charset") == 0 ? w->bad_iso_charset
+           : strcmp(f, "mime_qp_long_line") == 0    ? w->qp_long_line
+                                                    : w->base64 > 0; /* mime_base64_count */
 }
 
-static const char *const mk_sa_ev_mime_flags[] = {"mime_qp_count", "mime_base64_count", NULL};
+static const char *const mk_sa_ev_mime_flags[] = {"mime_qp_count",     "mime_base64_count",
+                                                  "mime_attachment",   "mime_bad_iso_charset",
+                                                  "mime_qp_long_line", NULL};
 
 /* check_for_ascii_text_illegal(): a text/plain part in us-ascii (said or
  * meant) with a line holding bytes us-ascii has not */

@@ -332,7 +332,10 @@ static const char *const evals_cf =
     "body   HTML_ONLY    eval:check_for_mime_html_only()\n"
     "body   HAS_HTML     eval:check_for_mime_html()\n"
     "body   QP_PARTS     eval:check_for_mime('mime_qp_count')\n"
-    "body   ATTACHED     eval:check_for_mime('mime_attachment')\n" /* a variant it lacks */
+    "body   ATTACHED     eval:check_for_mime('mime_attachment')\n"
+    "body   QP_LONG      eval:check_for_mime('mime_qp_long_line')\n"
+    "body   BAD_ISO      eval:check_for_mime('mime_bad_iso_charset')\n"
+    "body   FARAWAY      eval:check_for_mime('mime_faraway_charset')\n" /* a variant it lacks */
     "header TWO_SUBJECTS eval:check_header_count_range('Subject','2','999')\n"
     "header ENV_IS_FROM  eval:check_for_matching_env_and_hdr_from()\n"
     "header FROM_DIFF_DOM eval:check_equal_from_domains()\n"
@@ -393,7 +396,7 @@ static void test_evals(void **state)
     (void)state;
     char *p;
     mk_sa_rules *rs = load_cf("evals.rules", evals_cf, &p);
-    assert_int_equal(mk_sa_stats_of(rs)->skipped[MK_SA_SKIP_EVAL], 1);   /* ATTACHED */
+    assert_int_equal(mk_sa_stats_of(rs)->skipped[MK_SA_SKIP_EVAL], 1);   /* FARAWAY */
     assert_int_equal(mk_sa_stats_of(rs)->skipped[MK_SA_SKIP_SYNTAX], 1); /* BAD_ARGS */
     assert_true(mk_sa_reads_full(rs));                                   /* check_body_length */
     /* hits: two days ahead of its Received time, HTML only, in capitals */
@@ -412,7 +415,7 @@ static void test_evals(void **state)
         "RIGHT AWAY TO YOU, NO QUESTIONS ASKED, THIS OFFER IS ONLY VALID TODAY SO HURRY UP AND "
         "CALL US AT ONCE, WE ARE WAITING FOR YOU</center><!-- <script> -->\n";
     static const char *const spam_hits[] = {
-        "UPPER_75",    "HTML_ONLY", "HAS_HTML",    "QP_PARTS",   "TWO_SUBJECTS",
+        "UPPER_75",    "HTML_ONLY", "HAS_HTML",    "QP_PARTS",   "TWO_SUBJECTS", "QP_LONG",
         "ENV_IS_FROM", "SUBJ_CAPS", "DATE_FUTURE", "TAG_CENTER", "OE_MSGID"};
     eval_hits(rs, spam, "win@prize.example", spam_hits, sizeof(spam_hits) / sizeof(spam_hits[0]));
     /* hits nothing but the short body; dated long before its Received */
@@ -455,6 +458,14 @@ static void test_evals(void **state)
         eval_hits(rs, m, "", want, dates[i][1] != NULL);
         g_free(m);
     }
+    /* an attachment in a charset of no known ISO standard */
+    static const char *const att =
+        "Subject: the minutes\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+        "Content-Type: text/plain\n\nThe minutes of the meeting are attached, as promised "
+        "at the end of it.\n--b\nContent-Type: text/plain; charset=iso-2022-cn-ext\n"
+        "Content-Disposition: attachment; filename=m.txt\n\nminutes\n--b--\n";
+    static const char *const att_hits[] = {"ATTACHED", "BAD_ISO"};
+    eval_hits(rs, att, "", att_hits, 2);
     static const char *const tiny = "Subject: x\n\nshort\n";
     static const char *const tiny_hits[] = {"SHORT_BODY"};
     eval_hits(rs, tiny, "", tiny_hits, 1);
