@@ -459,17 +459,40 @@ static double mk_sa_meta(const mk_sa_rule *r, const unsigned *counts)
     return sp == 1 ? stack[0] : 0;
 }
 
+/* SpamAssassin's MAX_BODY_LINE_LENGTH */
+#define MK_SA_CHUNK 2048
+
+/* The rawbody rules' text, as SpamAssassin cuts it: each text part
+ * decoded, whole when it is at most 2 KB, else in pieces of 2 to 4 KB
+ * ending at a line end (or a '>', or a space) past 2 KB; NULL-ended,
+ * g_strfreev it. Patterns see line ends inside a piece. */
 static char **mk_sa_raw_lines(const mk_msg *msg)
 {
-    GString *t = g_string_new(NULL);
-    for (size_t i = 0; i < msg->n_texts; i++)
-        if (msg->texts[i].text != NULL) {
-            g_string_append_len(t, msg->texts[i].text, (gssize)msg->texts[i].len);
-            g_string_append_c(t, '\n');
+    GPtrArray *out = g_ptr_array_new();
+    for (size_t i = 0; i < msg->n_texts; i++) {
+        const char *t = msg->texts[i].text;
+        size_t len = msg->texts[i].len, ofs = 0;
+        if (t == NULL || (msg->texts[i].content_type != NULL &&
+                          g_ascii_strcasecmp(msg->texts[i].content_type, "text/calendar") == 0))
+            continue;
+        while (len - ofs > 2 * MK_SA_CHUNK) {
+            const char *from = t + ofs + MK_SA_CHUNK, *end = t + len, *j = NULL;
+            static const char cuts[] = {'\n', '>', ' '};
+            for (size_t c = 0; c < sizeof(cuts) && j == NULL; c++) {
+                j = memchr(from, cuts[c], (size_t)(end - from));
+                if (j != NULL && (size_t)(j - (t + ofs)) + 1 > 2 * MK_SA_CHUNK)
+                    j = NULL;
+            }
+            if (j == NULL)
+                j = t + ofs + MK_SA_CHUNK;
+            g_ptr_array_add(out, g_strndup(t + ofs, (gsize)(j - (t + ofs)) + 1));
+            ofs = (size_t)(j - t) + 1;
         }
-    char **lines = g_strsplit(t->str, "\n", -1);
-    g_string_free(t, TRUE);
-    return lines;
+        if (ofs < len)
+            g_ptr_array_add(out, g_strndup(t + ofs, len - ofs));
+    }
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
 }
 
 int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, size_t *n_hits,
