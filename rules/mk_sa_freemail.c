@@ -62,10 +62,12 @@ static int mk_sa_fm_is(const mk_sa_settings *s, const char *email)
            mk_sa_settings_match(s->fm_wild_re, email);
 }
 
-/* The plugin runs only with a list of free mail domains. */
+/* The plugin runs only with a list of free mail domains (and its
+ * patterns, which compile unless memory runs out). */
 static int mk_sa_fm_available(const mk_sa_settings *s)
 {
-    return g_hash_table_size(s->fm_domains) > 0 || s->fm_wild_re != NULL;
+    return (g_hash_table_size(s->fm_domains) > 0 || s->fm_wild_re != NULL) && s->email_re != NULL &&
+           s->strip_url != NULL && s->strip_email != NULL;
 }
 
 /* An optional regex argument: NULL when absent; *bad when it does not
