@@ -277,6 +277,8 @@ static void mk_sa_color(const char *in, char out[16])
         snprintf(out, 16, "#%.6s", digits); /* 0 or 6 digits */
 }
 
+#define MK_SA_STYLES_MAX 256 /* levels of the stack kept */
+
 struct mk_sa_styles {
     GArray *stack; /* of mk_sa_style, the default at the bottom */
 };
@@ -449,6 +451,10 @@ void mk_sa_styles_tag(mk_sa_styles *st, const char *tag, const char *attrs, int 
                 break;
             g_array_set_size(st->stack, st->stack->len - 1);
         }
+    /* nesting past any real layout: the style in force stays (a part of
+     * millions of open tags costs neither memory nor quadratic time) */
+    if (st->stack->len >= MK_SA_STYLES_MAX)
+        return;
     mk_sa_style new = *mk_sa_styles_top(st);
     const mk_sa_style parent = new;
     snprintf(new.tag, sizeof(new.tag), "%s", tag);
