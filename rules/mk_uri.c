@@ -271,20 +271,24 @@ static int mk_uri_mail_delim(unsigned char c)
 
 /* A bare address around the '@' at text[at], as a mail client links it
  * (SpamAssassin reads it as mailto:ADDRESS among the message's URIs):
- * kept when the set keeps links and the domain ends in a public suffix. */
-static void mk_uri_bare_address(mk_uri_set *set, const char *text, size_t len, size_t at)
+ * kept when the set keeps links and the domain ends in a public suffix.
+ * Returns where the scan goes on. */
+static size_t mk_uri_bare_address(mk_uri_set *set, const char *text, size_t len, size_t at)
 {
     size_t s = at, e = at + 1;
     while (s > 0 && at - s < 251 && !mk_uri_mail_delim((unsigned char)text[s - 1]) &&
            text[s - 1] != '@')
         s--;
+    if (s == at)
+        return at + 1;
     while (e < len && e - at - 1 < 251 && !mk_uri_mail_delim((unsigned char)text[e]))
         e++;
+    size_t next = e; /* the scan goes on after what this address took */
     /* trailing punctuation is not part of it */
     while (e > at + 1 && strchr("-~!@#^&*()_+=:;'?,.", text[e - 1]) != NULL)
         e--;
-    if (s == at || e == at + 1 || memchr(text + s, '/', at - s) != NULL)
-        return;
+    if (e == at + 1 || memchr(text + s, '/', at - s) != NULL)
+        return at + 1;
     char *addr = g_strndup(text + s, e - s);
     char *a = addr;
     if (g_ascii_strncasecmp(a, "mailto:", 7) == 0)
@@ -313,6 +317,7 @@ static void mk_uri_bare_address(mk_uri_set *set, const char *text, size_t len, s
         g_free(host);
     }
     g_free(addr);
+    return next;
 }
 
 void mk_uri_scan_text(mk_uri_set *set, const char *text, size_t len)
@@ -320,7 +325,7 @@ void mk_uri_scan_text(mk_uri_set *set, const char *text, size_t len)
     for (size_t i = 0; i + 4 <= len; i++) {
         unsigned char c = (unsigned char)text[i];
         if (c == '@' && set->kept != NULL) {
-            mk_uri_bare_address(set, text, len, i);
+            i = mk_uri_bare_address(set, text, len, i) - 1;
         } else if (c == ':' && i + 3 <= len && text[i + 1] == '/' && text[i + 2] == '/') {
             size_t s;
             if (i >= 5 && strncasecmp(text + i - 5, "https", 5) == 0)
