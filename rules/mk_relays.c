@@ -336,6 +336,17 @@ static int mk_relays_qmail_like(const char *l)
     return 0;
 }
 
+/* Whether the MTA looked the name of a "W (...) (IP)" hop up: qmail
+ * (with SMTP or QMQP, no " id " after) writes "unknown" when it did not
+ * or found none, and a name it was given; any other MTA writing this form
+ * looked it up (SpamAssassin's reading). */
+static int mk_relays_qmail_lookup(const char *l, const char *w)
+{
+    if (!g_regex_match_simple(" with (?:.* )?(?:SMTP|QMQP)(?! id )", l, G_REGEX_RAW, 0))
+        return 1;
+    return g_ascii_strcasecmp(w, "unknown") != 0;
+}
+
 /* The reading of the "from" clause c (the header after "from "), l being
  * the whole header. 1: the hop is read; 0: not; -1: a fetcher; -2: no hop. */
 static int mk_relays_clause(const char *l, const char *c, mk_relay *r, int *looked_up)
@@ -501,7 +512,7 @@ static int mk_relays_clause(const char *l, const char *c, mk_relay *r, int *look
             mk_relays_set(&r->helo, h);
             if (wip == NULL && p2 != NULL)
                 mk_relays_set(&r->rdns, g_strdup(w));
-            *looked_up = g_ascii_strcasecmp(w, "unknown") != 0;
+            *looked_up = mk_relays_qmail_lookup(l, w);
             ok = 1;
             goto out;
         }
@@ -555,7 +566,7 @@ static int mk_relays_clause(const char *l, const char *c, mk_relay *r, int *look
                 mk_relays_set(&r->helo, g_strdup(w));
                 mk_relays_set(&r->rdns, g_strdup(w));
             }
-            *looked_up = g_ascii_strcasecmp(w, "unknown") != 0;
+            *looked_up = mk_relays_qmail_lookup(l, w);
             ok = 1;
             goto out;
         }

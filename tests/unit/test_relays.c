@@ -110,6 +110,38 @@ static void test_layouts(void **state)
     }
 }
 
+/* Whether the MTA looked the hop's name up and found none, as
+ * SpamAssassin reads each form: Postfix and Sendmail always look; qmail
+ * (with SMTP or QMQP) writes "unknown" also when it did not. */
+static void test_no_reverse_dns(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *header;
+        int none;
+    } rdns_cases[] = {
+        {"from helo.example (unknown [198.51.100.9]) by mx.example.net (Postfix) with SMTP id AB12",
+         1},
+        {"from helo.example (host.example.org [198.51.100.9]) by mx.example.net (Postfix) with "
+         "SMTP id AB12",
+         0},
+        {"from unknown (HELO rly.example.com) (198.51.100.25) by n9.example.com with asmtp; Wed, "
+         "28 Aug 2002 06:50:31 +1200",
+         1},
+        {"from unknown (HELO rly.example.com) (198.51.100.25) by mx.example.com with SMTP; Wed, "
+         "28 Aug 2002 06:50:31 +1200",
+         0},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(rdns_cases); i++) {
+        mk_relay r;
+        assert_int_equal(mk_relays_parse_line(rdns_cases[i].header, &r), MK_RELAY_PARSED);
+        if (r.no_reverse_dns != rdns_cases[i].none)
+            fail_msg("case %zu: no_reverse_dns %d, want %d: %s", i, r.no_reverse_dns,
+                     rdns_cases[i].none, r.as_string);
+        mk_relay_clear(&r);
+    }
+}
+
 /* The parsed message text (g_object_unref it). */
 static GMimeMessage *message_of(const char *text)
 {
@@ -211,6 +243,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layouts),
         cmocka_unit_test(test_chain),
+        cmocka_unit_test(test_no_reverse_dns),
     };
     return cmocka_run_group_tests(tests, mk_test_libs_up, mk_test_libs_down);
 }
