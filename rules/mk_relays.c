@@ -342,9 +342,15 @@ static int mk_relays_qmail_like(const char *l)
  * looked it up (SpamAssassin's reading). */
 static int mk_relays_qmail_lookup(const char *l, const char *w)
 {
-    if (!g_regex_match_simple(" with (?:.* )?(?:SMTP|QMQP)(?! id )", l, G_REGEX_RAW, 0))
-        return 1;
-    return g_ascii_strcasecmp(w, "unknown") != 0;
+    /* " with (?:.* )?(?:SMTP|QMQP)(?! id )": after the first " with ", an
+     * SMTP or QMQP starting it or after a space, " id " not next */
+    const char *with = strstr(l, " with ");
+    int qmail = 0;
+    for (const char *p = with != NULL ? with + 6 : NULL; p != NULL && *p != '\0' && !qmail; p++)
+        qmail = (p == with + 6 || p[-1] == ' ') &&
+                (strncmp(p, "SMTP", 4) == 0 || strncmp(p, "QMQP", 4) == 0) &&
+                strncmp(p + 4, " id ", 4) != 0;
+    return !qmail || g_ascii_strcasecmp(w, "unknown") != 0;
 }
 
 /* The reading of the "from" clause c (the header after "from "), l being

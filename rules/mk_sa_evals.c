@@ -72,6 +72,7 @@ static int mk_sa_ev_caps_charset(const char *cs)
 }
 
 typedef struct mk_sa_ev_walk {
+    const mk_sa_settings *set; /* the rule set's patterns */
     unsigned html, text, qp, base64, caps_charset;
     unsigned ascii_illegal;           /* us-ascii text/plain lines with 8-bit, NUL or CR bytes */
     int attachment, bad_iso_charset;  /* a part says attachment; an iso-X-Y charset not known */
@@ -135,11 +136,9 @@ static void mk_sa_ev_part(GMimeObject *parent, GMimeObject *part, gpointer data)
     const char *cd = g_mime_object_get_header(part, "Content-Disposition");
     w->attachment |= cd != NULL && strcasestr(cd, "attachment") != NULL;
     const char *cs = g_mime_object_get_content_type_parameter(part, "charset");
-    w->bad_iso_charset |=
-        cs != NULL &&
-        g_regex_match_simple("iso-\\S+-\\S+\\b", cs, G_REGEX_CASELESS | G_REGEX_RAW, 0) &&
-        !g_regex_match_simple("iso-(?:8859-\\d{1,2}|2022-(?:jp|kr))\\b", cs,
-                              G_REGEX_CASELESS | G_REGEX_RAW, 0);
+    w->bad_iso_charset |= cs != NULL && w->set->iso_any != NULL &&
+                          g_regex_match(w->set->iso_any, cs, 0, NULL) &&
+                          !g_regex_match(w->set->iso_known, cs, 0, NULL);
     if (!GMIME_IS_PART(part))
         return;
     GMimeContentType *ct = g_mime_object_get_content_type(part);
@@ -160,14 +159,28 @@ static void mk_sa_ev_part(GMimeObject *parent, GMimeObject *part, gpointer data)
     w->base64 += enc == GMIME_CONTENT_ENCODING_BASE64;
 }
 
+/* What the message's rules share under key: size bytes kept for the
+ * message (freed with it); *fresh set when just made (zeroed), for the
+ * caller to work out. */
+static void *mk_sa_ev_slot(mk_sa_view *v, const char *key, size_t size, int *fresh)
+{
+    void *p = g_hash_table_lookup(v->evals, key);
+    *fresh = p == NULL;
+    if (p == NULL) {
+        p = g_malloc0(size);
+        g_hash_table_insert(v->evals, g_strdup(key), p);
+    }
+    return p;
+}
+
 /* The MIME counts of the message, walked once per message. */
 static const mk_sa_ev_walk *mk_sa_ev_mime(mk_sa_view *v)
 {
-    mk_sa_ev_walk *w = g_hash_table_lookup(v->evals, "mime");
-    if (w == NULL) {
-        w = g_new0(mk_sa_ev_walk, 1);
+    int fresh;
+    mk_sa_ev_walk *w = mk_sa_ev_slot(v, "mime", sizeof(*w), &fresh);
+    if (fresh) {
+        w->set = &v->rs->set;
         g_mime_message_foreach(v->in->msg->mime, mk_sa_ev_part, w); /* the top part too */
-        g_hash_table_insert(v->evals, g_strdup("mime"), w);
     }
     return w;
 }
@@ -176,13 +189,7 @@ static const mk_sa_ev_walk *mk_sa_ev_mime(mk_sa_view *v)
  * was just made (0), for the caller to work out. */
 static double *mk_sa_ev_number(mk_sa_view *v, const char *key, int *fresh)
 {
-    double *n = g_hash_table_lookup(v->evals, key);
-    *fresh = n == NULL;
-    if (n == NULL) {
-        n = g_new0(double, 1);
-        g_hash_table_insert(v->evals, g_strdup(key), n);
-    }
-    return n;
+    return mk_sa_ev_slot(v, key, sizeof(double), fresh);
 }
 
 /* check_for_uppercase(MIN, MAX): the share of capitals among letters and
@@ -393,11 +400,10 @@ static unsigned mk_sa_ev_subject_caps(mk_sa_view *v, const mk_sa_rule *r)
     return hit;
 }
 
-/* Cuts the first match of pattern (caseless when asked) out of s, leaving
- * a space; its groups (g_strfreev them) or NULL when none matched. */
-static char **mk_sa_ev_cut(GString *s, const char *pattern, int caseless)
+/* Cuts the first match of re out of s, leaving a space; its groups
+ * (g_strfreev them) or NULL when none matched. */
+static char **mk_sa_ev_cut(GString *s, const GRegex *re)
 {
-    GRegex *re = g_regex_new(pattern, G_REGEX_RAW | (caseless ? G_REGEX_CASELESS : 0), 0, NULL);
     GMatchInfo *mi = NULL;
     char **groups = NULL;
     if (re != NULL && g_regex_match(re, s->str, 0, &mi)) {
@@ -408,8 +414,6 @@ static char **mk_sa_ev_cut(GString *s, const char *pattern, int caseless)
         g_string_insert_c(s, start, ' ');
     }
     g_match_info_free(mi);
-    if (re != NULL)
-        g_regex_unref(re);
     return groups;
 }
 
@@ -417,7 +421,7 @@ static char **mk_sa_ev_cut(GString *s, const char *pattern, int caseless)
  * quirks included (a four-digit year before 1970 is 1970, a day past the
  * month's last is the next month's first, a time zone name it does not
  * know is -0000); 0 when there is none or it does not parse (|| 0). */
-static gint64 mk_sa_ev_time(const char *date)
+static gint64 mk_sa_ev_time(const mk_sa_settings *set, const char *date)
 {
     static const char months[] = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec";
     static const struct {
@@ -450,20 +454,16 @@ static gint64 mk_sa_ev_time(const char *date)
     }
     if (!in_space)
         g_string_append_c(s, ' ');
-    char pat[160];
     int dd = 0, mon = 0, yyyy = 0, hh = 0, mm = 0, ss = 0;
     const char *mname;
-    snprintf(pat, sizeof(pat), " (\\d+) (%s) (\\d{4}) ", months);
-    char **g = mk_sa_ev_cut(s, pat, 1);
+    char **g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_DMY]);
     if (g != NULL) {
         dd = atoi(g[1]), mname = g[2], yyyy = atoi(g[3]);
     } else {
-        snprintf(pat, sizeof(pat), " (%s) +(\\d+) \\d+:\\d+:\\d+ (\\d{4}) ", months);
-        if ((g = mk_sa_ev_cut(s, pat, 1)) != NULL) {
+        if ((g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_MDTY])) != NULL) {
             dd = atoi(g[2]), mname = g[1], yyyy = atoi(g[3]);
         } else {
-            snprintf(pat, sizeof(pat), " (\\d+) (%s) (\\d{2,3}) ", months);
-            if ((g = mk_sa_ev_cut(s, pat, 1)) == NULL) {
+            if ((g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_DMY2])) == NULL) {
                 g_string_free(s, TRUE);
                 return 0;
             }
@@ -479,17 +479,17 @@ static gint64 mk_sa_ev_time(const char *date)
         if (g_ascii_strncasecmp(mname, months + i * 4, 3) == 0)
             mon = i + 1;
     g_strfreev(g);
-    if ((g = mk_sa_ev_cut(s, " (\\d?\\d):(\\d\\d)(:(\\d\\d))? ", 0)) != NULL) {
+    if ((g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_TIME])) != NULL) {
         /* a group that took no part is left out of the array's end */
         hh = atoi(g[1]), mm = atoi(g[2]), ss = g_strv_length(g) > 4 ? atoi(g[4]) : 0;
         g_strfreev(g);
     }
     int tz = 0; /* minutes east */
-    if ((g = mk_sa_ev_cut(s, " ([-+]\\d{4}) ", 0)) != NULL) {
+    if ((g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_OFFSET])) != NULL) {
         int v = atoi(g[1] + 1);
         tz = (g[1][0] == '-' ? -1 : 1) * ((v / 100) * 60 + v % 100);
         g_strfreev(g);
-    } else if ((g = mk_sa_ev_cut(s, "\\b([A-Z]{2,4}(?:-DST)?)\\b", 0)) != NULL) {
+    } else if ((g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_ZONE])) != NULL) {
         for (size_t i = 0; i < G_N_ELEMENTS(zones); i++)
             if (strcmp(g[1], zones[i].name) == 0)
                 tz = zones[i].off;
@@ -543,7 +543,7 @@ static GArray *mk_sa_ev_received_times(mk_sa_view *v)
         first = 2;
     for (guint i = first; i < rcvd->len; i++) {
         const char *semi = strrchr(rcvd->pdata[i], ';');
-        gint64 t = mk_sa_ev_time(semi != NULL ? semi + 1 : NULL);
+        gint64 t = mk_sa_ev_time(&v->rs->set, semi != NULL ? semi + 1 : NULL);
         if (t != 0)
             g_array_append_val(times, t);
     }
@@ -559,7 +559,7 @@ static unsigned mk_sa_ev_shifted_date(mk_sa_view *v, const mk_sa_rule *r)
     int fresh;
     double *diff = mk_sa_ev_number(v, "date_diff", &fresh);
     if (fresh) {
-        gint64 t = mk_sa_ev_time(mk_sa_ev_header(v, "Date"));
+        gint64 t = mk_sa_ev_time(&v->rs->set, mk_sa_ev_header(v, "Date"));
         if (t != 0) {
             GArray *times = mk_sa_ev_received_times(v);
             gint64 best = 0;
@@ -605,13 +605,15 @@ static unsigned mk_sa_ev_outlook_msgid(mk_sa_view *v, const mk_sa_rule *r)
     const double per_second = 0.0023283064365387, offset = 27111902.8329849;
     const long long fudge = 250;
     long long expected =
-        (long long)((double)mk_sa_ev_time(mk_sa_ev_header(v, "Date")) * per_second + offset);
+        (long long)((double)mk_sa_ev_time(&v->rs->set, mk_sa_ev_header(v, "Date")) * per_second +
+                    offset);
     if (llabs(tt - expected) < fudge)
         return 0;
     const char *rcvd = mk_sa_ev_header(v, "Received");
     const char *semi = rcvd != NULL ? strrchr(rcvd, ';') : NULL;
-    expected =
-        (long long)((double)mk_sa_ev_time(semi != NULL ? semi + 1 : NULL) * per_second + offset);
+    expected = (long long)((double)mk_sa_ev_time(&v->rs->set, semi != NULL ? semi + 1 : NULL) *
+                               per_second +
+                           offset);
     return llabs(tt - expected) >= fudge;
 }
 
@@ -717,12 +719,8 @@ static unsigned mk_sa_ev_no_rdns_dotcom_helo(mk_sa_view *v, const mk_sa_rule *r)
         const mk_relay *h = un->pdata[i];
         if (h->ip_private)
             continue;
-        hit = h->no_reverse_dns &&
-              g_regex_match_simple(
-                  "(?:\\.|^)(lycos\\.com|lycos\\.co\\.uk|hotmail\\.com|localhost\\.com|"
-                  "excite\\.com|caramail\\.com|cs\\.com|aol\\.com|msn\\.com|"
-                  "yahoo\\.com|drizzle\\.com)$",
-                  h->helo, G_REGEX_CASELESS | G_REGEX_RAW, 0);
+        hit = h->no_reverse_dns && v->rs->set.dotcom_helo != NULL &&
+              g_regex_match(v->rs->set.dotcom_helo, h->helo, 0, NULL);
     }
     return hit;
 }
@@ -1049,11 +1047,10 @@ typedef struct mk_sa_ev_recips {
 
 static const mk_sa_ev_recips *mk_sa_ev_recipients(mk_sa_view *v)
 {
-    mk_sa_ev_recips *rc = g_hash_table_lookup(v->evals, "recipients");
-    if (rc != NULL)
+    int fresh;
+    mk_sa_ev_recips *rc = mk_sa_ev_slot(v, "recipients", sizeof(*rc), &fresh);
+    if (!fresh)
         return rc;
-    rc = g_new0(mk_sa_ev_recips, 1);
-    g_hash_table_insert(v->evals, g_strdup("recipients"), rc);
     GPtrArray *in = g_ptr_array_new_with_free_func(g_free);
     static const char *const hdrs[] = {"ToCc", "Bcc"};
     for (size_t k = 0; k < 2 && in->len < 5; k++) {
@@ -1218,11 +1215,10 @@ static void mk_sa_ev_find_alt(GMimeObject *parent, GMimeObject *part, gpointer d
  * words the text does not have as often. */
 static const mk_sa_ev_altdiff *mk_sa_ev_alternative(mk_sa_view *v)
 {
-    mk_sa_ev_altdiff *md = g_hash_table_lookup(v->evals, "madiff");
-    if (md != NULL)
+    int fresh;
+    mk_sa_ev_altdiff *md = mk_sa_ev_slot(v, "madiff", sizeof(*md), &fresh);
+    if (!fresh)
         return md;
-    md = g_new0(mk_sa_ev_altdiff, 1);
-    g_hash_table_insert(v->evals, g_strdup("madiff"), md);
     GMimeObject *top = g_mime_message_get_mime_part(v->in->msg->mime);
     GPtrArray *alts = g_ptr_array_new();
     if (top != NULL) {

@@ -125,7 +125,21 @@ typedef struct mk_sa_settings {
     pcre2_code *strip_email; /* <address> and "address wrote:", not counted */
     pcre2_code *fm_default_welcome, *fm_bulk_envfrom;
     GPtrArray *bounce_relays; /* welcomelist_bounce_relays, globs, lower case */
+    /* fixed patterns the evals share, compiled once with the rules: the
+     * parts of a date (mk_sa_evals.c MK_SA_DATE_*), a HELO of a free mail
+     * service, charset names */
+    GRegex *date[6];
+    GRegex *dotcom_helo, *iso_any, *iso_known;
 } mk_sa_settings;
+
+enum {
+    MK_SA_DATE_DMY,    /* " 22 Sep 2002 " */
+    MK_SA_DATE_MDTY,   /* " Sep 22 10:00:00 2002 " */
+    MK_SA_DATE_DMY2,   /* " 22 Sep 02 " */
+    MK_SA_DATE_TIME,   /* " 10:00[:00] " */
+    MK_SA_DATE_OFFSET, /* " +0100 " */
+    MK_SA_DATE_ZONE,   /* "EST" */
+};
 
 /* Reads a setting line (directive dir, its argument); 1 when it was one
  * of those, 0 when not. */

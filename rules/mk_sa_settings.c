@@ -165,6 +165,31 @@ void mk_sa_settings_finish(mk_sa_settings *s)
     g_free(strip);
     g_free(email);
     g_string_free(tlds, TRUE);
+    /* the evals' own patterns */
+#define MK_SA_MONTHS "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+    static const struct {
+        const char *re;
+        int caseless;
+    } dates[G_N_ELEMENTS(s->date)] = {
+        {" (\\d+) " MK_SA_MONTHS " (\\d{4}) ", 1},
+        {" " MK_SA_MONTHS " +(\\d+) \\d+:\\d+:\\d+ (\\d{4}) ", 1},
+        {" (\\d+) " MK_SA_MONTHS " (\\d{2,3}) ", 1},
+        {" (\\d?\\d):(\\d\\d)(:(\\d\\d))? ", 0},
+        {" ([-+]\\d{4}) ", 0},
+        {"\\b([A-Z]{2,4}(?:-DST)?)\\b", 0},
+    };
+#undef MK_SA_MONTHS
+    for (size_t i = 0; i < G_N_ELEMENTS(dates); i++)
+        s->date[i] = g_regex_new(
+            dates[i].re,
+            G_REGEX_RAW | G_REGEX_OPTIMIZE | (dates[i].caseless ? G_REGEX_CASELESS : 0), 0, NULL);
+    s->dotcom_helo = g_regex_new("(?:\\.|^)(lycos\\.com|lycos\\.co\\.uk|hotmail\\.com|"
+                                 "localhost\\.com|excite\\.com|caramail\\.com|cs\\.com|"
+                                 "aol\\.com|msn\\.com|yahoo\\.com|drizzle\\.com)$",
+                                 G_REGEX_RAW | G_REGEX_CASELESS, 0, NULL);
+    s->iso_any = g_regex_new("iso-\\S+-\\S+\\b", G_REGEX_RAW | G_REGEX_CASELESS, 0, NULL);
+    s->iso_known = g_regex_new("iso-(?:8859-\\d{1,2}|2022-(?:jp|kr))\\b",
+                               G_REGEX_RAW | G_REGEX_CASELESS, 0, NULL);
 }
 
 int mk_sa_settings_match(const pcre2_code *re, const char *s)
@@ -190,5 +215,10 @@ void mk_sa_settings_clear(mk_sa_settings *s)
                          s->strip_email, s->fm_default_welcome, s->fm_bulk_envfrom};
     for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++)
         pcre2_code_free(res[i]);
+    GRegex *gres[] = {s->date[0], s->date[1],     s->date[2], s->date[3],  s->date[4],
+                      s->date[5], s->dotcom_helo, s->iso_any, s->iso_known};
+    for (size_t i = 0; i < G_N_ELEMENTS(gres); i++)
+        if (gres[i] != NULL)
+            g_regex_unref(gres[i]);
     memset(s, 0, sizeof(*s));
 }
