@@ -8,10 +8,9 @@
  * widen (\A and \z are read as ^ and $). A pattern vectorscan cannot read
  * stays outside the database and always runs.
  *
- * Bounded repeats make vectorscan's compile time grow fast: a pattern with
- * a counted group (...){n} or a repeat bound of 100 or more stays out
- * too (on SpamAssassin's stock rules, 64 of about 590 patterns, which
- * would have taken some 36 of 40 seconds to compile).
+ * Bounded repeats make vectorscan's compile time grow fast: a counted
+ * repeat of a group (...){m,n} or with a bound of 100 or more is widened
+ * to * or + in the prefilter's copy of the pattern.
  *
  * Compiled databases are kept in a cache directory (the caller's; files
  * named by the SHA-256 of vectorscan's version and the patterns, flags and
@@ -56,50 +55,94 @@ static unsigned mk_sa_pf_flags(uint32_t opts)
     return f;
 }
 
+/* If p starts a counted repeat ({m}, {m,} or {m,n}), its lower and upper
+ * bounds (ULONG_MAX: none) and the length of its text with a lazy or
+ * possessive mark after it; 0 when p is not one. */
+static size_t mk_sa_pf_repeat(const char *p, unsigned long *lo, unsigned long *hi)
+{
+    if (p[0] != '{' || !g_ascii_isdigit(p[1]))
+        return 0;
+    char *end;
+    *lo = strtoul(p + 1, &end, 10);
+    *hi = *lo;
+    if (*end == ',')
+        *hi = g_ascii_isdigit(end[1]) ? strtoul(end + 1, &end, 10) : (end++, ULONG_MAX);
+    if (*end != '}')
+        return 0;
+    end++;
+    if (*end == '?' || *end == '+')
+        end++;
+    return (size_t)(end - p);
+}
+
 /* The pattern as the prefilter reads it: the text is scanned whole, so
  * anchors at the start and end of the subject (\A, \z, \Z) become anchors
- * at each line (^, $, with multi-line on); /x as (?x). g_free it. */
+ * at each line (^, $, with multi-line on); /x as (?x). Counted repeats
+ * that make vectorscan's compile time grow fast (of a group, or with a
+ * bound of 100 or more: on the stock rules some 60 patterns that took 36
+ * of 40 seconds) become * or +, which only widens what matches: a
+ * prefilter may report too much, never too little. Character classes
+ * and \Q...\E (and /x comments) are copied as they are. g_free it. */
 static char *mk_sa_pf_pattern(const char *s, uint32_t opts)
 {
     GString *out = g_string_new((opts & PCRE2_EXTENDED) ? "(?x)" : "");
+    int in_class = 0, quoted = 0;
     for (const char *p = s; *p != '\0'; p++) {
-        if (*p == '\\' && (p[1] == 'A' || p[1] == 'z' || p[1] == 'Z')) {
-            g_string_append_c(out, p[1] == 'A' ? '^' : '$');
-            p++;
-        } else if (*p == '\\' && p[1] != '\0') {
+        if (quoted) {
+            if (p[0] == '\\' && p[1] == 'E')
+                quoted = 0;
+            g_string_append_c(out, *p);
+            continue;
+        }
+        if (*p == '\\' && p[1] != '\0') {
+            if (!in_class && (p[1] == 'A' || p[1] == 'z' || p[1] == 'Z')) {
+                g_string_append_c(out, p[1] == 'A' ? '^' : '$');
+                p++;
+                continue;
+            }
+            quoted = p[1] == 'Q';
             g_string_append_c(out, *p++);
             g_string_append_c(out, *p);
-        } else {
-            g_string_append_c(out, *p);
+            continue;
         }
+        if (in_class) {
+            if (p[0] == '[' && p[1] == ':') { /* [:alpha:] */
+                const char *e = strstr(p + 2, ":]");
+                if (e != NULL) {
+                    g_string_append_len(out, p, e + 2 - p);
+                    p = e + 1;
+                    continue;
+                }
+            }
+            in_class = *p != ']';
+            g_string_append_c(out, *p);
+            continue;
+        }
+        if (*p == '#' && (opts & PCRE2_EXTENDED)) { /* a comment, to the line's end */
+            size_t n = strcspn(p, "\n");
+            g_string_append_len(out, p, (gssize)n);
+            p += n - 1;
+            continue;
+        }
+        if (*p == '[') {
+            in_class = 1;
+            g_string_append_c(out, *p);
+            if (p[1] == '^')
+                g_string_append_c(out, *++p);
+            if (p[1] == ']') /* a ']' first in a class is itself */
+                g_string_append_c(out, *++p);
+            continue;
+        }
+        unsigned long lo, hi;
+        size_t n = mk_sa_pf_repeat(p, &lo, &hi);
+        if (n > 0 && p > s && (hi >= 100 || p[-1] == ')')) {
+            g_string_append_c(out, lo == 0 ? '*' : '+');
+            p += n - 1;
+            continue;
+        }
+        g_string_append_c(out, *p);
     }
     return g_string_free(out, FALSE);
-}
-
-/* Whether pattern s holds what is slow for vectorscan to compile: a
- * counted repeat of a group, or a repeat bound of 100 or more. */
-static int mk_sa_pf_costly(const char *s)
-{
-    for (const char *p = s; *p != '\0'; p++) {
-        if (*p == '\\' && p[1] != '\0') {
-            p++;
-            continue;
-        }
-        if (*p != '{' || !g_ascii_isdigit(p[1]))
-            continue;
-        char *end;
-        unsigned long lo = strtoul(p + 1, &end, 10), hi = lo;
-        if (*end == ',')
-            hi = g_ascii_isdigit(end[1]) ? strtoul(end + 1, &end, 10) : (end++, ULONG_MAX);
-        if (*end != '}')
-            continue;
-        const char *q = p - 1; /* what the repeat applies to */
-        if (q >= s && (*q == '+' || *q == '*' || *q == '?'))
-            q--;
-        if (hi >= 100 || (q >= s && *q == ')'))
-            return 1;
-    }
-    return 0;
 }
 
 /* The cache file of patterns exprs[at, at + n) (with their flags and ids)
@@ -169,8 +212,7 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, mk_sa_kind kind, const c
         mk_sa_rule *r = &rs->r[i];
         if (r->kind == kind)
             r->prefiltered = 0;
-        if (r->kind != kind || r->re == NULL || r->eval != NULL || r->skip || r->source == NULL ||
-            mk_sa_pf_costly(r->source))
+        if (r->kind != kind || r->re == NULL || r->eval != NULL || r->skip || r->source == NULL)
             continue;
         char *e = mk_sa_pf_pattern(r->source, r->opts);
         unsigned f = mk_sa_pf_flags(r->opts), id = (unsigned)i;

@@ -774,7 +774,9 @@ static void test_html_evals(void **state)
 }
 
 /* The vectorscan prefilter changes no result: patterns with subject
- * anchors, lookarounds, back-references, /x, /s and repeats, on and off. */
+ * anchors, lookarounds, back-references, /x, /s and repeats, on and off;
+ * counted repeats the prefilter widens (of a group, lazy, possessive,
+ * from 0, bounds of 100 or more) and ones it must not (in a class). */
 static const char *const prefilter_cf =
     "body    PF_END        /^[a-z0-9]{6,24}[-_a-z0-9]{12,36}[a-z0-9]{6,24}\\s*\\z/is\n"
     "body    PF_START      /\\Aurgent/i\n"
@@ -785,7 +787,13 @@ static const char *const prefilter_cf =
     "body    PF_MANY       /money/i\n"
     "tflags  PF_MANY       multiple maxhits=3\n"
     "rawbody PF_RAW        /<b>hidden<\\/b>/\n"
-    "body    PF_NEVER      /zzzz never there zzzz/\n";
+    "body    PF_NEVER      /zzzz never there zzzz/\n"
+    "body    PF_CLASS      /x[{2}]y/\n"
+    "body    PF_POSSESSIVE /(?:ab){1,2}+c/\n"
+    "body    PF_LAZY       /(?:cd){2,3}?e/\n"
+    "body    PF_ZERO       /z(?:xy){0,3}w/\n"
+    "body    PF_HUNDRED    /q{100,}/\n"
+    "body    PF_NOT_THREE  /(?:ef){3}g/\n";
 
 static void prefilter_hits(mk_sa_rules *rs, const char *text, int on, GString *out)
 {
@@ -811,18 +819,21 @@ static void test_prefilter(void **state)
     char *p;
     mk_sa_rules *rs = load_cf("prefilter.rules", prefilter_cf, &p);
     mk_sa_use_prefilter(rs, 1, NULL);
-    /* all but the costly counted group are in the databases */
-    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 8);
+    /* all are in the databases, the costly counted groups widened */
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 15);
     static const char *const msgs[] = {
         "Subject: urgent\n\nurgent: the the prize of money money money money\nclick here\n\n"
         "abcdef0123456789abcdef0123456789\n",
         "Subject: hello\nContent-Type: text/html\n\n<p>no prize, free free free free</p>"
         "<b>hidden</b>\n",
         "Subject: x\n\nnothing at all\n",
+        "Subject: y\n\nx}y ababc cdcdcde zw efefg qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"
+        "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq\n",
     };
     const char *const want[] = {"PF_END:1 PF_START:1 PF_BEHIND:1 PF_BACKREF:1 PF_EXTENDED:1 "
-                                "PF_MANY:3 ",
-                                "PF_BACKREF:1 PF_COSTLY:1 PF_RAW:1 ", ""};
+                                "PF_MANY:3 PF_POSSESSIVE:1 ",
+                                "PF_BACKREF:1 PF_COSTLY:1 PF_RAW:1 ", "",
+                                "PF_CLASS:1 PF_POSSESSIVE:1 PF_LAZY:1 PF_ZERO:1 PF_HUNDRED:1 "};
     for (size_t i = 0; i < G_N_ELEMENTS(msgs); i++) {
         GString *off = g_string_new(NULL), *on = g_string_new(NULL);
         prefilter_hits(rs, msgs[i], 0, off);
