@@ -45,8 +45,9 @@ typedef struct mk_sa_stats {
      * SpamAssassin does, they read it as not hit */
     size_t meta_undefined, meta_absent;
     size_t files;
-    size_t other_directives; /* lines of SpamAssassin settings that are not rules */
-    size_t prefiltered;      /* body and rawbody patterns in the vectorscan prefilter */
+    size_t other_directives;   /* lines of SpamAssassin settings that are not rules */
+    size_t prefiltered;        /* body and rawbody patterns in the vectorscan prefilter */
+    size_t prefiltered_header; /* header patterns in it (headers read by many rules) */
 } mk_sa_stats;
 
 /* Reads the rule files: each path a file, or a directory whose *.cf files

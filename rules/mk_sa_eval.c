@@ -238,10 +238,15 @@ static int mk_sa_header_side(mk_sa_view *v, GString *out, const GPtrArray *hl, m
     return found;
 }
 
-/* The text a header rule matches, or NULL when the header is absent. */
-static const GString *mk_sa_header(mk_sa_view *v, const mk_sa_rule *r)
+/* The text header rules of slot s match, or NULL when the header is
+ * absent; made once per message. */
+static const GString *mk_sa_slot(mk_sa_view *v, int s)
 {
-    return mk_sa_view_header(v, r->header, r->mode);
+    if (!v->slot_done[s]) {
+        v->slot_val[s] = mk_sa_view_header(v, v->rs->slots[s].header, v->rs->slots[s].mode);
+        v->slot_done[s] = 1;
+    }
+    return v->slot_val[s];
 }
 
 const GString *mk_sa_view_header(mk_sa_view *v, const char *name, mk_sa_hdr_mode mode)
@@ -393,6 +398,38 @@ static unsigned mk_sa_lines(pcre2_match_context *mctx, const mk_sa_rule *r, char
     return n;
 }
 
+void mk_sa_prepare_headers(mk_sa_rules *rs)
+{
+    GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    size_t limited = 0;
+    for (size_t k = 0; k < rs->n_order; k++) {
+        mk_sa_rule *r = &rs->r[rs->order[k]];
+        r->slot = -1;
+        if (r->kind != MK_SA_HEADER || r->eval != NULL)
+            continue;
+        char *key = g_strdup_printf("%d:%s", (int)r->mode, r->header);
+        gpointer at;
+        if (g_hash_table_lookup_extended(seen, key, NULL, &at)) {
+            g_free(key);
+        } else {
+            rs->slots = g_renew(mk_sa_hslot, rs->slots, rs->n_slots + 1);
+            rs->slots[rs->n_slots] = (mk_sa_hslot){g_strdup(r->header), r->mode, 0, NULL};
+            at = GSIZE_TO_POINTER(rs->n_slots++);
+            g_hash_table_insert(seen, key, at);
+        }
+        r->slot = (int)GPOINTER_TO_SIZE(at);
+        rs->slots[r->slot].n_rules++;
+        if (r->re != NULL && !r->exists) {
+            const char *s = r->if_unset != NULL ? r->if_unset : "";
+            r->unset_n = mk_sa_count(rs->mctx, r->re, s, strlen(s), md,
+                                     r->multiple ? r->maxhits : 1, &limited);
+        }
+    }
+    pcre2_match_data_free(md);
+    g_hash_table_destroy(seen);
+}
+
 static double mk_sa_meta(const mk_sa_rule *r, const unsigned *counts)
 {
     double stack[256];
@@ -528,6 +565,9 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     /* which prefiltered body/rawbody rules may match: scanned on first need */
     uint8_t *maybe = NULL;
     int scanned[2] = {0, 0};
+    uint8_t *slot_scanned = g_new0(uint8_t, rs->n_slots + 1); /* 1: scanned, 2: failed */
+    v.slot_val = g_new0(const GString *, rs->n_slots + 1);
+    v.slot_done = g_new0(uint8_t, rs->n_slots + 1);
     for (size_t k = 0; k < rs->n_order; k++) {
         size_t i = rs->order[k];
         const mk_sa_rule *r = &rs->r[i];
@@ -538,14 +578,25 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         }
         switch (r->kind) {
         case MK_SA_HEADER: {
-            const GString *val = mk_sa_header(&v, r);
+            const GString *val = mk_sa_slot(&v, r->slot);
             if (r->exists) {
                 n = val != NULL;
                 break;
             }
-            const char *s = val != NULL ? val->str : r->if_unset ? r->if_unset : "";
-            size_t len = val != NULL ? val->len : strlen(s);
-            n = mk_sa_count(mctx, r->re, s, len, md, r->multiple ? r->maxhits : 1, limit_hits);
+            if (val == NULL) { /* absent: what the rule's pattern says of its if_unset */
+                n = r->unset_n;
+            } else {
+                const mk_sa_hslot *hs = &rs->slots[r->slot];
+                if (r->prefiltered && !slot_scanned[r->slot]) {
+                    if (maybe == NULL)
+                        maybe = g_new0(uint8_t, rs->n);
+                    char *one[] = {val->str, NULL};
+                    slot_scanned[r->slot] = mk_sa_prefilter_scan(hs->pf, one, maybe) == 0 ? 1 : 2;
+                }
+                if (!r->prefiltered || slot_scanned[r->slot] != 1 || maybe[i])
+                    n = mk_sa_count(mctx, r->re, val->str, val->len, md,
+                                    r->multiple ? r->maxhits : 1, limit_hits);
+            }
             if (r->negate)
                 n = n == 0;
             break;
@@ -603,6 +654,9 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         (*hits)[(*n_hits)++] = (mk_sa_hit){r->name, score, r->describe, counts[rs->order[k]]};
     }
     g_free(maybe);
+    g_free(slot_scanned);
+    g_free(v.slot_val);
+    g_free(v.slot_done);
     pcre2_match_data_free(md);
     pcre2_match_context_free(own);
     if (jit != NULL) {

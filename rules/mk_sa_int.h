@@ -81,9 +81,11 @@ typedef struct mk_sa_rule {
     int defined; /* a header/body/... line was read for it */
     mk_sa_kind kind;
     pcre2_code *re;
-    char *pattern;   /* the source, compiled once every file is read */
-    char *source;    /* body, rawbody: the pattern with its tags expanded, as compiled */
-    int prefiltered; /* in its kind's prefilter database */
+    char *pattern;    /* the source, compiled once every file is read */
+    char *source;     /* body, rawbody, header: the pattern with its tags expanded, as compiled */
+    int prefiltered;  /* in a prefilter database: its kind's, or its header slot's */
+    int slot;         /* header rules: the header view they read (mk_sa_rules.slots); -1: none */
+    unsigned unset_n; /* header rules: its count when the header is absent (fixed) */
     uint32_t opts;
     int replace;  /* listed in replace_rules: its <TAG>s are expanded */
     int negate;   /* header !~ */
@@ -160,6 +162,15 @@ unsigned mk_sa_ev_freemail_body(struct mk_sa_view *v, const struct mk_sa_rule *r
 unsigned mk_sa_ev_any_bounce_relays(struct mk_sa_view *v, const struct mk_sa_rule *r);
 unsigned mk_sa_ev_bounce_relays(struct mk_sa_view *v, const struct mk_sa_rule *r);
 
+/* A header as header rules read it (a name, or ALL, ToCc, ..., in a
+ * mode): made once per message however many rules read it. */
+typedef struct mk_sa_hslot {
+    char *header;
+    mk_sa_hdr_mode mode;
+    size_t n_rules;
+    struct mk_sa_prefilter *pf; /* its rules' patterns; NULL: none */
+} mk_sa_hslot;
+
 struct mk_sa_rules {
     mk_sa_settings set;
     mk_sa_rule *r;
@@ -173,17 +184,19 @@ struct mk_sa_rules {
     GHashTable *tags[4];
     char *tag_start, *tag_end;
     struct mk_sa_prefilter *pf[2]; /* body, rawbody; NULL: none */
-    struct mk_sa_jit_pool *jit;    /* JIT stacks for the messages being evaluated */
+    mk_sa_hslot *slots;            /* the headers the running header rules read */
+    size_t n_slots;
+    struct mk_sa_jit_pool *jit; /* JIT stacks for the messages being evaluated */
 };
 
-/* The body (kind MK_SA_BODY) or rawbody patterns of rs in vectorscan
- * databases (prefilter mode); marks the rules inside them prefiltered.
- * cache: a directory for compiled databases, or NULL; the names of the
- * files used are added to used. NULL when none compiles. Free with
- * mk_sa_prefilter_free(). */
+/* The patterns of rules ids[0, n) of rs in vectorscan databases
+ * (prefilter mode); marks the rules inside them prefiltered (a rule
+ * without a pattern vectorscan reads stays out). cache: a directory for
+ * compiled databases, or NULL; the names of the files used are added to
+ * used. NULL when none compiles. Free with mk_sa_prefilter_free(). */
 typedef struct mk_sa_prefilter mk_sa_prefilter;
-mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, mk_sa_kind kind, const char *cache,
-                                       GHashTable *used);
+mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *ids, size_t n,
+                                       const char *cache, GHashTable *used);
 /* Removes the cached databases in cache whose names are not in used. */
 void mk_sa_prefilter_prune(const char *cache, GHashTable *used);
 void mk_sa_prefilter_free(mk_sa_prefilter *pf);
@@ -206,13 +219,19 @@ typedef struct mk_sa_jit_pool {
 typedef struct mk_sa_view {
     const struct mk_sa_rules *rs;
     const mk_sa_input *in;
-    GHashTable *hdr; /* "mode:name" -> GString (NULL value: absent) */
+    GHashTable *hdr;          /* "mode:name" -> GString (NULL value: absent) */
+    const GString **slot_val; /* per header slot (rs->slots): its text, from hdr */
+    uint8_t *slot_done;       /* per header slot: slot_val is set */
     char **body, **raw;
     size_t *body_len, *raw_len; /* their lines' lengths */
     GHashTable *evals;          /* eval results shared by several rules ("name" -> value) */
     struct mk_relays *relays;   /* the Received chain, read on first use (unless in->relays) */
     GPtrArray *html;            /* of mk_sa_html *: each text/html part, read on first use */
 } mk_sa_view;
+
+/* Gives each running header rule its slot (rs->slots) and its count
+ * when the header is absent; once, after the rules are ordered. */
+void mk_sa_prepare_headers(mk_sa_rules *rs);
 
 /* The envelope sender: the MTA's, or as SpamAssassin finds it in the
  * headers when the MTA did not say; NULL when none. Owned by v. */

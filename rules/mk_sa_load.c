@@ -923,7 +923,8 @@ static void mk_sa_compile_patterns(mk_sa_rules *rs)
             mk_log(LOG_INFO, NULL, "rules: %s:%d: %s: %s", r->file, r->line, r->name, why);
             r->skip = 1, r->skip_why = MK_SA_SKIP_REGEX;
         }
-        if (r->re != NULL && (r->kind == MK_SA_BODY || r->kind == MK_SA_RAWBODY))
+        if (r->re != NULL &&
+            (r->kind == MK_SA_BODY || r->kind == MK_SA_RAWBODY || r->kind == MK_SA_HEADER))
             r->source = src; /* for the prefilter */
         else
             g_free(src);
@@ -1228,6 +1229,7 @@ mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, char *err, siz
     rs->jit->free = g_ptr_array_new();
     pcre2_set_match_limit(rs->mctx, MK_SA_MATCH_LIMIT);
     pcre2_set_depth_limit(rs->mctx, MK_SA_DEPTH_LIMIT);
+    mk_sa_prepare_headers(rs);
     rs->stats.loaded = rs->n_order;
     for (size_t k = 0; k < rs->n_order; k++) {
         const mk_sa_rule *r = &rs->r[rs->order[k]];
@@ -1257,6 +1259,9 @@ void mk_sa_free(mk_sa_rules *rs)
     }
     g_free(rs->r);
     g_free(rs->order);
+    for (size_t s = 0; s < rs->n_slots; s++)
+        g_free(rs->slots[s].header);
+    g_free(rs->slots);
     if (rs->by_name != NULL)
         g_hash_table_destroy(rs->by_name);
     if (rs->mctx != NULL)
@@ -1277,14 +1282,39 @@ void mk_sa_free(mk_sa_rules *rs)
     g_free(rs);
 }
 
+/* A header read by fewer rules than this has no prefilter: a scan of
+ * its own would cost about what the rules do. */
+#define MK_SA_PF_SLOT_MIN 8
+
+/* The prefilter of the running rules of kind (and, for header rules,
+ * reading slot). */
+static mk_sa_prefilter *mk_sa_prefilter_of(mk_sa_rules *rs, mk_sa_kind kind, int slot,
+                                           const char *cache, GHashTable *used)
+{
+    size_t *ids = g_new(size_t, rs->n_order + 1), n = 0;
+    for (size_t k = 0; k < rs->n_order; k++) {
+        const mk_sa_rule *r = &rs->r[rs->order[k]];
+        if (r->kind == kind && (kind != MK_SA_HEADER || r->slot == slot))
+            ids[n++] = rs->order[k];
+    }
+    mk_sa_prefilter *pf = mk_sa_prefilter_build(rs, ids, n, cache, used);
+    g_free(ids);
+    return pf;
+}
+
 void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
 {
     for (int k = 0; k < 2; k++) {
         mk_sa_prefilter_free(rs->pf[k]);
         rs->pf[k] = NULL;
     }
+    for (size_t s = 0; s < rs->n_slots; s++) {
+        mk_sa_prefilter_free(rs->slots[s].pf);
+        rs->slots[s].pf = NULL;
+    }
     for (size_t i = 0; i < rs->n; i++)
         rs->r[i].prefiltered = 0;
+    rs->stats.prefiltered = rs->stats.prefiltered_header = 0;
     if (!on)
         return;
     if (cache != NULL && g_mkdir_with_parents(cache, 0755) != 0) {
@@ -1292,8 +1322,13 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
         cache = NULL;
     }
     GHashTable *used = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    rs->pf[0] = mk_sa_prefilter_build(rs, MK_SA_BODY, cache, used);
-    rs->pf[1] = mk_sa_prefilter_build(rs, MK_SA_RAWBODY, cache, used);
+    rs->pf[0] = mk_sa_prefilter_of(rs, MK_SA_BODY, -1, cache, used);
+    rs->pf[1] = mk_sa_prefilter_of(rs, MK_SA_RAWBODY, -1, cache, used);
+    for (size_t s = 0; s < rs->n_slots; s++)
+        if (rs->slots[s].n_rules >= MK_SA_PF_SLOT_MIN) {
+            rs->slots[s].pf = mk_sa_prefilter_of(rs, MK_SA_HEADER, (int)s, cache, used);
+            rs->stats.prefiltered_header += mk_sa_prefilter_size(rs->slots[s].pf);
+        }
     mk_sa_prefilter_prune(cache, used);
     g_hash_table_destroy(used);
     rs->stats.prefiltered = mk_sa_prefilter_size(rs->pf[0]) + mk_sa_prefilter_size(rs->pf[1]);
@@ -1368,9 +1403,11 @@ void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len)
                                "; %zu metas read a test SpamAssassin does not run here either "
                                "as not hit (%zu of them an undefined name)",
                                st->meta_absent, st->meta_undefined);
-    if (st->prefiltered > 0)
-        g_string_append_printf(s, "; %zu body and rawbody patterns behind the prefilter",
-                               st->prefiltered);
+    if (st->prefiltered > 0 || st->prefiltered_header > 0)
+        g_string_append_printf(s,
+                               "; %zu body and rawbody patterns and %zu header patterns "
+                               "behind the prefilter",
+                               st->prefiltered, st->prefiltered_header);
     snprintf(out, len, "%s", s->str);
     g_string_free(s, TRUE);
 }

@@ -202,17 +202,16 @@ static hs_database_t *mk_sa_pf_compile(const char *cache, GHashTable *used, GPtr
     return db;
 }
 
-mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, mk_sa_kind kind, const char *cache,
-                                       GHashTable *used)
+mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, size_t n_rules,
+                                       const char *cache, GHashTable *used)
 {
     GPtrArray *exprs = g_ptr_array_new_with_free_func(g_free);
     GArray *flags = g_array_new(FALSE, FALSE, sizeof(unsigned));
     GArray *ids = g_array_new(FALSE, FALSE, sizeof(unsigned));
-    for (size_t i = 0; i < rs->n; i++) {
+    for (size_t k = 0; k < n_rules; k++) {
+        size_t i = rule_ids[k];
         mk_sa_rule *r = &rs->r[i];
-        if (r->kind == kind)
-            r->prefiltered = 0;
-        if (r->kind != kind || r->re == NULL || r->eval != NULL || r->skip || r->source == NULL)
+        if (r->re == NULL || r->eval != NULL || r->skip || r->source == NULL)
             continue;
         char *e = mk_sa_pf_pattern(r->source, r->opts);
         unsigned f = mk_sa_pf_flags(r->opts), id = (unsigned)i;

@@ -848,6 +848,54 @@ static void test_prefilter(void **state)
     g_free(p);
 }
 
+/* Headers read by many rules have a prefilter of their own: the same
+ * hits with it and without, for negated rules, rules with a value for
+ * an absent header, anchors, several lines of one header, multiple. */
+static const char *const prefilter_hdr_cf = "header  PH_1    Subject =~ /\\bfree\\b/i\n"
+                                            "header  PH_2    Subject =~ /^Re:/\n"
+                                            "header  PH_3    Subject !~ /[a-z]/\n"
+                                            "header  PH_4    Subject =~ /\\$\\d{2,}/\n"
+                                            "header  PH_5    Subject =~ /(?:win ){2}/\n"
+                                            "header  PH_6    Subject =~ /!$/\n"
+                                            "header  PH_7    Subject =~ /^$/ [if-unset: ]\n"
+                                            "header  PH_8    Subject =~ /none/ [if-unset: none]\n"
+                                            "header  PH_9    Subject =~ /o/\n"
+                                            "tflags  PH_9    multiple maxhits=5\n"
+                                            "header  PH_10   Subject =~ /\\Asecond/m\n"
+                                            "header  PH_12   Subject =~ /^second/m\n"
+                                            "header  PH_11   Subject:raw =~ /=\\?utf-8\\?/i\n";
+
+static void test_prefilter_headers(void **state)
+{
+    (void)state;
+    char *p;
+    mk_sa_rules *rs = load_cf("prefilter_hdr.rules", prefilter_hdr_cf, &p);
+    mk_sa_use_prefilter(rs, 1, NULL);
+    /* one header read by eleven rules (and one :raw rule, too few to pay) */
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered_header, 11);
+    static const char *const msgs[] = {
+        "Subject: Re: win win FREE $100 now!\n\nbody\n",
+        "Subject: 123\nSubject: second one, foo boo zoo\n\nbody\n",
+        "From: a@b.example\n\nno subject at all\n",
+        "Subject: =?utf-8?q?caf=C3=A9?=\n\nbody\n",
+        "Subject: 12345\n\nbody\n",
+    };
+    const char *const want[] = {"PH_1:1 PH_2:1 PH_4:1 PH_5:1 PH_6:1 PH_9:1 ", "PH_9:5 PH_12:1 ",
+                                "PH_3:1 PH_7:1 PH_8:1 ", "PH_11:1 ", "PH_3:1 "};
+    for (size_t i = 0; i < G_N_ELEMENTS(msgs); i++) {
+        GString *off = g_string_new(NULL), *on = g_string_new(NULL);
+        prefilter_hits(rs, msgs[i], 0, off);
+        prefilter_hits(rs, msgs[i], 1, on);
+        assert_string_equal(off->str, want[i]);
+        assert_string_equal(on->str, off->str);
+        g_string_free(off, TRUE);
+        g_string_free(on, TRUE);
+    }
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -856,7 +904,7 @@ int main(void)
         cmocka_unit_test(test_evals),        cmocka_unit_test(test_relay_evals),
         cmocka_unit_test(test_prefilter),    cmocka_unit_test(test_html_evals),
         cmocka_unit_test(test_freemail),     cmocka_unit_test(test_more_evals),
-        cmocka_unit_test(test_large_repeat),
+        cmocka_unit_test(test_large_repeat), cmocka_unit_test(test_prefilter_headers),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
 }
