@@ -75,18 +75,43 @@ static size_t mk_sa_pf_repeat(const char *p, unsigned long *lo, unsigned long *h
     return (size_t)(end - p);
 }
 
+/* Bytes a pattern may grow by copies of short repeated groups (below) */
+#define MK_SA_PF_COPY_MAX 1024
+
+/* Whether pattern s refers to its groups (back-references, subroutine
+ * calls, named groups), so a group may not be copied. */
+static int mk_sa_pf_refers(const char *s)
+{
+    for (const char *p = s; *p != '\0'; p++) {
+        if (p[0] == '\\' && (g_ascii_isdigit(p[1]) || p[1] == 'g' || p[1] == 'k'))
+            return 1;
+        if (p[0] == '(' && p[1] == '?' &&
+            ((p[2] == '<' && p[3] != '=' && p[3] != '!') || p[2] == 'P' || p[2] == '&' ||
+             p[2] == '\'' || g_ascii_isdigit(p[2]) || p[2] == '+' || p[2] == 'R'))
+            return 1;
+        if (p[0] == '\\' && p[1] != '\0')
+            p++;
+    }
+    return 0;
+}
+
 /* The pattern as the prefilter reads it: the text is scanned whole, so
  * anchors at the start and end of the subject (\A, \z, \Z) become anchors
  * at each line (^, $, with multi-line on); /x as (?x). Counted repeats
  * that make vectorscan's compile time grow fast (of a group, or with a
  * bound of 100 or more: on the stock rules some 60 patterns that took 36
  * of 40 seconds) become * or +, which only widens what matches: a
- * prefilter may report too much, never too little. Character classes
+ * prefilter may report too much, never too little. A short group keeps
+ * its lower bound as copies, (G){3} as GGG+, or the prefilter would
+ * pass nearly every message for a rule such as ten long words in a row. Character classes
  * and \Q...\E (and /x comments) are copied as they are. g_free it. */
 static char *mk_sa_pf_pattern(const char *s, uint32_t opts)
 {
     GString *out = g_string_new((opts & PCRE2_EXTENDED) ? "(?x)" : "");
-    int in_class = 0, quoted = 0;
+    int in_class = 0, quoted = 0, can_copy = !mk_sa_pf_refers(s);
+    /* where the open groups start in out; the last group closed */
+    GArray *open = g_array_new(FALSE, FALSE, sizeof(size_t));
+    size_t group = 0, closed = (size_t)-1, copied = 0; /* closed: out's length after its ')' */
     for (const char *p = s; *p != '\0'; p++) {
         if (quoted) {
             if (p[0] == '\\' && p[1] == 'E')
@@ -136,12 +161,29 @@ static char *mk_sa_pf_pattern(const char *s, uint32_t opts)
         unsigned long lo, hi;
         size_t n = mk_sa_pf_repeat(p, &lo, &hi);
         if (n > 0 && p > s && (hi >= 100 || p[-1] == ')')) {
+            size_t glen = out->len - group;
+            if (closed == out->len && can_copy && lo >= 2 && lo <= 16 &&
+                copied + glen * (lo - 1) <= MK_SA_PF_COPY_MAX) {
+                for (unsigned long c = 1; c < lo; c++)
+                    g_string_append_len(out, out->str + group, (gssize)glen);
+                copied += glen * (lo - 1);
+            }
             g_string_append_c(out, lo == 0 ? '*' : '+');
             p += n - 1;
             continue;
         }
+        if (*p == '(') {
+            g_array_append_val(open, out->len);
+        } else if (*p == ')' && open->len > 0) {
+            group = g_array_index(open, size_t, open->len - 1);
+            g_array_set_size(open, open->len - 1);
+            g_string_append_c(out, *p);
+            closed = out->len;
+            continue;
+        }
         g_string_append_c(out, *p);
     }
+    g_array_free(open, TRUE);
     return g_string_free(out, FALSE);
 }
 

@@ -793,7 +793,9 @@ static const char *const prefilter_cf =
     "body    PF_LAZY       /(?:cd){2,3}?e/\n"
     "body    PF_ZERO       /z(?:xy){0,3}w/\n"
     "body    PF_HUNDRED    /q{100,}/\n"
-    "body    PF_NOT_THREE  /(?:ef){3}g/\n";
+    "body    PF_NOT_THREE  /(?:ef){3}g/\n"
+    "body    PF_ESCAPED    /a(b)\\){2}/\n"
+    "body    PF_COPIES     /\\b(?:[a-z]{5,}\\s+){4}/\n";
 
 static void prefilter_hits(mk_sa_rules *rs, const char *text, int on, GString *out)
 {
@@ -820,20 +822,22 @@ static void test_prefilter(void **state)
     mk_sa_rules *rs = load_cf("prefilter.rules", prefilter_cf, &p);
     mk_sa_use_prefilter(rs, 1, NULL);
     /* all are in the databases, the costly counted groups widened */
-    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 15);
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 17);
     static const char *const msgs[] = {
         "Subject: urgent\n\nurgent: the the prize of money money money money\nclick here\n\n"
         "abcdef0123456789abcdef0123456789\n",
         "Subject: hello\nContent-Type: text/html\n\n<p>no prize, free free free free</p>"
         "<b>hidden</b>\n",
         "Subject: x\n\nnothing at all\n",
-        "Subject: y\n\nx}y ababc cdcdcde zw efefg qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"
+        "Subject: y\n\nx}y ab)) ababc cdcdcde zw efefg alpha bravo charlie echo "
+        "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"
         "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq\n",
     };
-    const char *const want[] = {"PF_END:1 PF_START:1 PF_BEHIND:1 PF_BACKREF:1 PF_EXTENDED:1 "
-                                "PF_MANY:3 PF_POSSESSIVE:1 ",
-                                "PF_BACKREF:1 PF_COSTLY:1 PF_RAW:1 ", "",
-                                "PF_CLASS:1 PF_POSSESSIVE:1 PF_LAZY:1 PF_ZERO:1 PF_HUNDRED:1 "};
+    const char *const want[] = {
+        "PF_END:1 PF_START:1 PF_BEHIND:1 PF_BACKREF:1 PF_EXTENDED:1 "
+        "PF_MANY:3 PF_POSSESSIVE:1 PF_COPIES:1 ",
+        "PF_BACKREF:1 PF_COSTLY:1 PF_RAW:1 ", "",
+        "PF_CLASS:1 PF_POSSESSIVE:1 PF_LAZY:1 PF_ZERO:1 PF_HUNDRED:1 PF_ESCAPED:1 PF_COPIES:1 "};
     for (size_t i = 0; i < G_N_ELEMENTS(msgs); i++) {
         GString *off = g_string_new(NULL), *on = g_string_new(NULL);
         prefilter_hits(rs, msgs[i], 0, off);
