@@ -26,6 +26,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mk_bayes.h"
@@ -67,32 +68,39 @@ static void mk_bayes_emit(mk_bayes_tk *tk, const char *prefix, const char *s, si
         g_ptr_array_add(tk->names, g_strdup(buf));
 }
 
-/* Common words that say nothing either way (SpamAssassin's stop list). */
+/* Common words that say nothing either way (SpamAssassin's stop list),
+ * in strcmp order for a binary search. */
+static const char *const mk_bayes_stop[] = {
+    "able",        "about",   "after",   "again",  "all",    "already", "also",   "and",   "any",
+    "are",         "because", "been",    "before", "both",   "but",     "can",    "come",  "could",
+    "each",        "email",   "even",    "few",    "first",  "for",     "from",   "get",   "give",
+    "got",         "has",     "have",    "her",    "here",   "him",     "his",    "how",   "http",
+    "information", "into",    "it's",    "its",    "just",   "know",    "like",   "long",  "look",
+    "made",        "mail",    "mailing", "mailto", "make",   "many",    "may",    "more",  "most",
+    "new",         "not",     "now",     "off",    "one",    "only",    "other",  "our",   "out",
+    "over",        "own",     "people",  "please", "read",   "reply",   "review", "right", "said",
+    "same",        "see",     "send",    "she",    "should", "some",    "start",  "still", "such",
+    "than",        "that",    "the",     "them",   "then",   "there",   "these",  "they",  "this",
+    "told",        "too",     "use",     "very",   "via",    "want",    "was",    "well",  "were",
+    "what",        "when",    "which",   "who",    "why",    "will",    "with",   "would", "year",
+    "yes",         "yet",     "you",     "your",
+};
+
+static int mk_bayes_stop_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, *(const char *const *)elem);
+}
+
 static int mk_bayes_stopword(const char *w, size_t n)
 {
-    static const char *const stop[] = {
-        "able",   "all",   "already", "and",   "any",    "are",         "because", "both",
-        "can",    "come",  "each",    "email", "even",   "few",         "first",   "for",
-        "from",   "give",  "has",     "have",  "http",   "information", "into",    "it's",
-        "just",   "know",  "like",    "long",  "look",   "made",        "mail",    "mailing",
-        "mailto", "make",  "many",    "more",  "most",   "new",         "not",     "now",
-        "one",    "only",  "other",   "our",   "people", "please",      "read",    "reply",
-        "review", "right", "said",    "see",   "send",   "some",        "start",   "still",
-        "such",   "than",  "that",    "the",   "them",   "then",        "these",   "they",
-        "this",   "told",  "use",     "what",  "when",   "which",       "who",     "why",
-        "year",   "you",   "your",    "was",   "were",   "will",        "with",    "would",
-        "here",   "there", "get",     "got",   "its",    "out",         "but",     "about",
-        "all",    "him",   "her",     "his",   "she",    "may",         "well",    "want",
-        "been",   "also",  "how",     "well",  "could",  "should",      "over",    "after",
-        "before", "again", "off",     "own",   "same",   "too",         "very",    "via",
-        "yes",    "yet",   NULL,
-    };
-    if (n > 11)
+    char low[12];
+    if (n >= sizeof(low))
         return 0;
-    for (const char *const *s = stop; *s != NULL; s++)
-        if (strlen(*s) == n && g_ascii_strncasecmp(*s, w, n) == 0)
-            return 1;
-    return 0;
+    for (size_t i = 0; i < n; i++)
+        low[i] = (char)g_ascii_tolower(w[i]);
+    low[n] = '\0';
+    return bsearch(low, mk_bayes_stop, G_N_ELEMENTS(mk_bayes_stop), sizeof(mk_bayes_stop[0]),
+                   mk_bayes_stop_cmp) != NULL;
 }
 
 static int mk_bayes_wordc(unsigned char c)

@@ -149,6 +149,10 @@ mk_list_kind mk_lists_lookup(mk_bayes_db *db, const char *user, const char *send
     mk_list_kind kind = MK_LIST_NONE;
     if (who == NULL || from == NULL || from[0] == '@')
         goto out;
+    /* one read transaction for the four queries (one lock, not four) */
+    sqlite3 *h = mk_bayes_db_handle(db);
+    int own_txn =
+        sqlite3_get_autocommit(h) && sqlite3_exec(h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
     /* the scopes, best first: the user, the user's domain, everyone */
     const char *scopes[3] = {who, NULL, ""};
     const char *at = strrchr(who, '@');
@@ -205,6 +209,8 @@ mk_list_kind mk_lists_lookup(mk_bayes_db *db, const char *user, const char *send
     for (guint i = 1; i < entries->len; i++)
         g_free(entries->pdata[i]);
     g_ptr_array_free(entries, TRUE);
+    if (own_txn)
+        sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
 out:
     g_free(who);
     g_free(from);

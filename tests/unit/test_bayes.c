@@ -116,7 +116,8 @@ static const char *const spammy =
     "\n"
     "Order now at www.shop.prizes.example... or write to sales@offers.example.com\n"
     "Supercalifragilisticexpialidocious deals! Money-back... great...offers\n"
-    "the and for you\n";
+    "the and for you\n"
+    "Able YOUR Information it's wonderful yet\n";
 
 static void test_tokenizer(void **state)
 {
@@ -131,6 +132,13 @@ static void test_tokenizer(void **state)
     assert_true(has(names, "moneyback"));
     assert_false(has(names, "the"));
     assert_false(has(names, "you"));
+    /* the stop list, first and last entries, any case */
+    assert_false(has(names, "Able"));
+    assert_false(has(names, "YOUR"));
+    assert_false(has(names, "Information"));
+    assert_false(has(names, "it's"));
+    assert_false(has(names, "yet"));
+    assert_true(has(names, "wonderful"));
     assert_true(has(names, "..."));
     /* the decoded Subject, in the body and as a header */
     assert_true(has(names, "Grüße"));
