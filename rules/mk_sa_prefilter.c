@@ -15,7 +15,8 @@
  * Compiled databases are kept in a cache directory (the caller's; files
  * named by the SHA-256 of vectorscan's version and the patterns, flags and
  * rule numbers they hold), so a restart or reload with the same rules
- * reads them back in milliseconds; files no longer used are removed.
+ * reads them back in milliseconds, with the list of the patterns
+ * vectorscan reads (.ok); files no longer used are removed.
  *
  * Scratch space (one per concurrent scan) is kept in a small pool.
  */
@@ -188,9 +189,9 @@ static char *mk_sa_pf_pattern(const char *s, uint32_t opts)
 }
 
 /* The cache file of patterns exprs[at, at + n) (with their flags and ids)
- * under dir; g_free it. */
+ * under dir, its name ending in suffix; g_free it. */
 static char *mk_sa_pf_cache_path(const char *dir, GPtrArray *exprs, GArray *flags, GArray *ids,
-                                 guint at, guint n)
+                                 guint at, guint n, const char *suffix)
 {
     GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
     const char *v = hs_version();
@@ -203,7 +204,7 @@ static char *mk_sa_pf_cache_path(const char *dir, GPtrArray *exprs, GArray *flag
         const char *e = exprs->pdata[k];
         g_checksum_update(sum, (const guchar *)e, (gssize)strlen(e) + 1);
     }
-    char *name = g_strconcat(g_checksum_get_string(sum), ".hs", NULL);
+    char *name = g_strconcat(g_checksum_get_string(sum), suffix, NULL);
     g_checksum_free(sum);
     char *path = g_build_filename(dir, name, NULL);
     g_free(name);
@@ -216,7 +217,7 @@ static hs_database_t *mk_sa_pf_compile(const char *cache, GHashTable *used, GPtr
                                        GArray *flags, GArray *ids, guint at, guint n,
                                        hs_compile_error_t **cerr)
 {
-    char *path = cache != NULL ? mk_sa_pf_cache_path(cache, exprs, flags, ids, at, n) : NULL;
+    char *path = cache != NULL ? mk_sa_pf_cache_path(cache, exprs, flags, ids, at, n, ".hs") : NULL;
     hs_database_t *db = NULL;
     gchar *bytes = NULL;
     gsize len = 0;
@@ -244,6 +245,45 @@ static hs_database_t *mk_sa_pf_compile(const char *cache, GHashTable *used, GPtr
     return db;
 }
 
+/* Sets ok[k] for each pattern exprs[k] vectorscan reads (what it cannot
+ * read stays out of the databases, and always runs): asked of
+ * hs_expression_info, or read from the cache's list for the same
+ * patterns (a file of '0' and '1', its name ending in .ok), which saves a
+ * start with a warm cache most of its time. */
+static void mk_sa_pf_readable(const char *cache, GHashTable *used, GPtrArray *exprs, GArray *flags,
+                              GArray *ids, uint8_t *ok)
+{
+    guint n = exprs->len;
+    char *path =
+        cache != NULL && n > 0 ? mk_sa_pf_cache_path(cache, exprs, flags, ids, 0, n, ".ok") : NULL;
+    gchar *list = NULL;
+    gsize len = 0;
+    if (path != NULL && g_file_get_contents(path, &list, &len, NULL) && len == n &&
+        strspn(list, "01") == n) {
+        for (guint k = 0; k < n; k++)
+            ok[k] = list[k] == '1';
+    } else {
+        g_free(list);
+        list = g_malloc(n + 1);
+        for (guint k = 0; k < n; k++) {
+            hs_expr_info_t *info = NULL;
+            hs_compile_error_t *cerr = NULL;
+            ok[k] = hs_expression_info(exprs->pdata[k], g_array_index(flags, unsigned, k), &info,
+                                       &cerr) == HS_SUCCESS;
+            if (!ok[k])
+                hs_free_compile_error(cerr);
+            free(info);
+            list[k] = ok[k] ? '1' : '0';
+        }
+        if (path != NULL && !g_file_set_contents(path, list, (gssize)n, NULL))
+            mk_log(LOG_DEBUG, NULL, "rules: prefilter: cannot write %s", path);
+    }
+    if (path != NULL && used != NULL)
+        g_hash_table_add(used, g_path_get_basename(path));
+    g_free(list);
+    g_free(path);
+}
+
 mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, size_t n_rules,
                                        const char *cache, GHashTable *used)
 {
@@ -257,19 +297,19 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
             continue;
         char *e = mk_sa_pf_pattern(r->source, r->opts);
         unsigned f = mk_sa_pf_flags(r->opts), id = (unsigned)i;
-        hs_expr_info_t *info = NULL;
-        hs_compile_error_t *cerr = NULL;
-        /* what vectorscan cannot read stays out, and always runs */
-        if (hs_expression_info(e, f, &info, &cerr) != HS_SUCCESS) {
-            hs_free_compile_error(cerr);
-            g_free(e);
-            continue;
-        }
-        free(info);
         g_ptr_array_add(exprs, e);
         g_array_append_val(flags, f);
         g_array_append_val(ids, id);
     }
+    uint8_t *ok = g_new(uint8_t, exprs->len + 1);
+    mk_sa_pf_readable(cache, used, exprs, flags, ids, ok);
+    for (guint k = exprs->len; k-- > 0;)
+        if (!ok[k]) {
+            g_ptr_array_remove_index(exprs, k);
+            g_array_remove_index(flags, k);
+            g_array_remove_index(ids, k);
+        }
+    g_free(ok);
     GPtrArray *dbs = g_ptr_array_new();
     hs_scratch_t *proto = NULL;
     size_t n_in = 0;
@@ -328,7 +368,8 @@ void mk_sa_prefilter_prune(const char *cache, GHashTable *used)
     if (d == NULL)
         return;
     for (const char *name; (name = g_dir_read_name(d)) != NULL;)
-        if (g_str_has_suffix(name, ".hs") && !g_hash_table_contains(used, name)) {
+        if ((g_str_has_suffix(name, ".hs") || g_str_has_suffix(name, ".ok")) &&
+            !g_hash_table_contains(used, name)) {
             char *path = g_build_filename(cache, name, NULL);
             g_unlink(path);
             g_free(path);

@@ -823,6 +823,17 @@ static void test_prefilter(void **state)
     mk_sa_use_prefilter(rs, 1, NULL);
     /* all are in the databases, the costly counted groups widened */
     assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 17);
+    /* the same from the cache: the databases and the list of the patterns
+     * vectorscan reads (a start with a warm cache asks it nothing) */
+    mk_sa_use_prefilter(rs, 1, dir);
+    mk_sa_use_prefilter(rs, 1, dir);
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 17);
+    GDir *d = g_dir_open(dir, 0, NULL);
+    int lists = 0;
+    for (const char *name; (name = g_dir_read_name(d)) != NULL;)
+        lists += g_str_has_suffix(name, ".ok");
+    g_dir_close(d);
+    assert_int_equal(lists, 2); /* body, rawbody */
     static const char *const msgs[] = {
         "Subject: urgent\n\nurgent: the the prize of money money money money\nclick here\n\n"
         "abcdef0123456789abcdef0123456789\n",
