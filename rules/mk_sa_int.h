@@ -257,6 +257,15 @@ char *const *mk_sa_view_body(mk_sa_view *v);
  * NULL when there is none to shrink. g_free it. */
 char *mk_sa_rx_shrink(const char *pattern);
 
+/* Reading patterns (mk_sa_rx.c, for the shrinking and the prefilter):
+ * the ']' closing the character class that opens at p ('['), or the end
+ * of the string; the length of a counted quantifier {n}, {n,} or {n,m}
+ * at p (0: none) with its bounds (open_ended: {n,}); whether a pattern
+ * has back references. */
+const char *mk_sa_rx_class_end(const char *p);
+size_t mk_sa_rx_count(const char *p, unsigned *min, unsigned *max, int *open_ended);
+int mk_sa_rx_backrefs(const char *pattern);
+
 /* Match limits: a pattern that backtracks past them stops, counted. */
 #define MK_SA_MATCH_LIMIT 200000
 #define MK_SA_DEPTH_LIMIT 20000

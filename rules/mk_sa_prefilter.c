@@ -56,26 +56,6 @@ static unsigned mk_sa_pf_flags(uint32_t opts)
     return f;
 }
 
-/* If p starts a counted repeat ({m}, {m,} or {m,n}), its lower and upper
- * bounds (ULONG_MAX: none) and the length of its text with a lazy or
- * possessive mark after it; 0 when p is not one. */
-static size_t mk_sa_pf_repeat(const char *p, unsigned long *lo, unsigned long *hi)
-{
-    if (p[0] != '{' || !g_ascii_isdigit(p[1]))
-        return 0;
-    char *end;
-    *lo = strtoul(p + 1, &end, 10);
-    *hi = *lo;
-    if (*end == ',')
-        *hi = g_ascii_isdigit(end[1]) ? strtoul(end + 1, &end, 10) : (end++, ULONG_MAX);
-    if (*end != '}')
-        return 0;
-    end++;
-    if (*end == '?' || *end == '+')
-        end++;
-    return (size_t)(end - p);
-}
-
 /* Bytes a pattern may grow by copies of short repeated groups (below) */
 #define MK_SA_PF_COPY_MAX 1024
 
@@ -83,8 +63,10 @@ static size_t mk_sa_pf_repeat(const char *p, unsigned long *lo, unsigned long *h
  * calls, named groups), so a group may not be copied. */
 static int mk_sa_pf_refers(const char *s)
 {
+    if (mk_sa_rx_backrefs(s))
+        return 1;
     for (const char *p = s; *p != '\0'; p++) {
-        if (p[0] == '\\' && (g_ascii_isdigit(p[1]) || p[1] == 'g' || p[1] == 'k'))
+        if (p[0] == '\\' && (p[1] == '0' || p[1] == 'g' || p[1] == 'k'))
             return 1;
         if (p[0] == '(' && p[1] == '?' &&
             ((p[2] == '<' && p[3] != '=' && p[3] != '!') || p[2] == 'P' || p[2] == '&' ||
@@ -109,39 +91,31 @@ static int mk_sa_pf_refers(const char *s)
 static char *mk_sa_pf_pattern(const char *s, uint32_t opts)
 {
     GString *out = g_string_new((opts & PCRE2_EXTENDED) ? "(?x)" : "");
-    int in_class = 0, quoted = 0, can_copy = !mk_sa_pf_refers(s);
+    int can_copy = !mk_sa_pf_refers(s);
     /* where the open groups start in out; the last group closed */
     GArray *open = g_array_new(FALSE, FALSE, sizeof(size_t));
     size_t group = 0, closed = (size_t)-1, copied = 0; /* closed: out's length after its ')' */
     for (const char *p = s; *p != '\0'; p++) {
-        if (quoted) {
-            if (p[0] == '\\' && p[1] == 'E')
-                quoted = 0;
-            g_string_append_c(out, *p);
+        if (p[0] == '\\' && p[1] == 'Q') { /* \Q...\E, as it is */
+            const char *e = strstr(p + 2, "\\E");
+            size_t n = e != NULL ? (size_t)(e + 2 - p) : strlen(p);
+            g_string_append_len(out, p, (gssize)n);
+            p += n - 1;
             continue;
         }
         if (*p == '\\' && p[1] != '\0') {
-            if (!in_class && (p[1] == 'A' || p[1] == 'z' || p[1] == 'Z')) {
+            if (p[1] == 'A' || p[1] == 'z' || p[1] == 'Z')
                 g_string_append_c(out, p[1] == 'A' ? '^' : '$');
-                p++;
-                continue;
-            }
-            quoted = p[1] == 'Q';
-            g_string_append_c(out, *p++);
-            g_string_append_c(out, *p);
+            else
+                g_string_append_len(out, p, 2);
+            p++;
             continue;
         }
-        if (in_class) {
-            if (p[0] == '[' && p[1] == ':') { /* [:alpha:] */
-                const char *e = strstr(p + 2, ":]");
-                if (e != NULL) {
-                    g_string_append_len(out, p, e + 2 - p);
-                    p = e + 1;
-                    continue;
-                }
-            }
-            in_class = *p != ']';
-            g_string_append_c(out, *p);
+        if (*p == '[') { /* a character class, as it is */
+            const char *e = mk_sa_rx_class_end(p);
+            size_t n = *e != '\0' ? (size_t)(e + 1 - p) : strlen(p);
+            g_string_append_len(out, p, (gssize)n);
+            p += n - 1;
             continue;
         }
         if (*p == '#' && (opts & PCRE2_EXTENDED)) { /* a comment, to the line's end */
@@ -150,22 +124,16 @@ static char *mk_sa_pf_pattern(const char *s, uint32_t opts)
             p += n - 1;
             continue;
         }
-        if (*p == '[') {
-            in_class = 1;
-            g_string_append_c(out, *p);
-            if (p[1] == '^')
-                g_string_append_c(out, *++p);
-            if (p[1] == ']') /* a ']' first in a class is itself */
-                g_string_append_c(out, *++p);
-            continue;
-        }
-        unsigned long lo, hi;
-        size_t n = mk_sa_pf_repeat(p, &lo, &hi);
-        if (n > 0 && p > s && (hi >= 100 || p[-1] == ')')) {
+        unsigned lo, hi;
+        int open_ended;
+        size_t n = mk_sa_rx_count(p, &lo, &hi, &open_ended);
+        if (n > 0 && (p[n] == '?' || p[n] == '+'))
+            n++; /* lazy or possessive: either way the same matches or fewer */
+        if (n > 0 && p > s && (open_ended || hi >= 100 || p[-1] == ')')) {
             size_t glen = out->len - group;
             if (closed == out->len && can_copy && lo >= 2 && lo <= 16 &&
                 copied + glen * (lo - 1) <= MK_SA_PF_COPY_MAX) {
-                for (unsigned long c = 1; c < lo; c++)
+                for (unsigned c = 1; c < lo; c++)
                     g_string_append_len(out, out->str + group, (gssize)glen);
                 copied += glen * (lo - 1);
             }

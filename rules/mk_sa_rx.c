@@ -19,8 +19,7 @@
 
 #include "mk_sa_int.h"
 
-/* The end of the character class opening at p ('['): the ']' closing it. */
-static const char *mk_sa_rx_class_end(const char *p)
+const char *mk_sa_rx_class_end(const char *p)
 {
     p++;
     if (*p == '^')
@@ -28,7 +27,10 @@ static const char *mk_sa_rx_class_end(const char *p)
     if (*p == ']')
         p++; /* a first ']' is literal */
     while (*p != '\0' && *p != ']') {
-        if (*p == '\\' && p[1] != '\0')
+        if (p[0] == '\\' && p[1] == 'Q') { /* \Q...\E is literal, in a class too */
+            const char *e = strstr(p + 2, "\\E");
+            p = e != NULL ? e + 2 : p + strlen(p);
+        } else if (*p == '\\' && p[1] != '\0')
             p += 2;
         else if (p[0] == '[' && p[1] == ':' && strstr(p + 2, ":]") != NULL)
             p = strstr(p + 2, ":]") + 2; /* [:alpha:] */
@@ -38,8 +40,7 @@ static const char *mk_sa_rx_class_end(const char *p)
     return p;
 }
 
-/* A counted quantifier at p: {n}, {n,} or {n,m}; its length, 0 if none. */
-static size_t mk_sa_rx_count(const char *p, unsigned *min, unsigned *max, int *open_ended)
+size_t mk_sa_rx_count(const char *p, unsigned *min, unsigned *max, int *open_ended)
 {
     if (*p != '{' || !g_ascii_isdigit(p[1]))
         return 0;
@@ -58,17 +59,24 @@ static size_t mk_sa_rx_count(const char *p, unsigned *min, unsigned *max, int *o
     return (size_t)(end + 1 - p);
 }
 
-char *mk_sa_rx_shrink(const char *pat)
+int mk_sa_rx_backrefs(const char *pat)
 {
-    /* back references: leave the pattern as it is */
     for (const char *p = pat; *p != '\0'; p++)
         if (p[0] == '\\' && p[1] != '\0') {
             if ((p[1] >= '1' && p[1] <= '9') || p[1] == 'g' || p[1] == 'k')
-                return NULL;
+                return 1;
             p++;
         } else if (strncmp(p, "(?P=", 4) == 0) {
-            return NULL;
+            return 1;
         }
+    return 0;
+}
+
+char *mk_sa_rx_shrink(const char *pat)
+{
+    /* back references: leave the pattern as it is */
+    if (mk_sa_rx_backrefs(pat))
+        return NULL;
     /* the repeated group whose copies cost most */
     size_t stack[256], depth = 0, best_open = 0, best_close = 0, best_qlen = 0, best_cost = 0;
     unsigned best_min = 0, best_max = 0;
