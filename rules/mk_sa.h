@@ -112,8 +112,9 @@ int mk_sa_eval(const mk_sa_rules *rules, const mk_sa_input *in, mk_sa_hit **hits
                size_t *limit_hits);
 
 /* The body as SpamAssassin's body rules see it: the Subject, then the
- * text of every text part (HTML rendered), paragraphs on their own line,
- * white space squeezed. g_free() it. */
+ * text of every text part (HTML rendered; its first 50,000 bytes, and on
+ * to the next line end or space), paragraphs on their own line, white
+ * space squeezed, lines over 2048 bytes cut at a space. g_free() it. */
 char *mk_sa_body_text(const mk_msg *msg);
 
 #endif

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <libxml/HTMLparser.h>
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -97,9 +98,65 @@ static char *mk_sa_paragraphs(const char *s, size_t len)
     return g_string_free(out, FALSE);
 }
 
+/* Where SpamAssassin cuts a text: the offset of the first of cuts (tried
+ * in turn) in the window bytes of t (len bytes) from at, or SIZE_MAX. */
+static size_t mk_sa_cut(const char *t, size_t len, size_t at, size_t window, const char *cuts)
+{
+    for (; at < len && *cuts != '\0'; cuts++) {
+        const char *c = memchr(t + at, *cuts, MIN(len - at, window));
+        if (c != NULL)
+            return (size_t)(c - t);
+    }
+    return SIZE_MAX;
+}
+
+/* What SpamAssassin scans of a text part of len bytes at t
+ * (body_part_scan_size, rawbody_part_scan_size): the first max bytes,
+ * and on to the first of cuts within 1 KB past them. */
+static size_t mk_sa_scan_len(const char *t, size_t len, size_t max, const char *cuts)
+{
+    if (len <= max)
+        return len;
+    size_t c = mk_sa_cut(t, len, max, 1025, cuts);
+    return c != SIZE_MAX ? c + 1 : max;
+}
+
+#define MK_SA_BODY_SCAN_SIZE    50000  /* body_part_scan_size */
+#define MK_SA_RAWBODY_SCAN_SIZE 500000 /* rawbody_part_scan_size */
+#define MK_SA_LINE_MAX          2048   /* MAX_BODY_LINE_LENGTH */
+
+/* text with its lines cut as SpamAssassin cuts body lines
+ * (split_into_array_of_short_lines): a line longer than 2048 bytes, its
+ * line end counted, cut after its last space in the first 2049 bytes, or
+ * at 2048 bytes when there is none; and again for the rest. g_free it. */
+static char *mk_sa_short_lines(const char *text)
+{
+    GString *out = g_string_sized_new(strlen(text) + 16);
+    for (const char *p = text; *p != '\0';) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+        while (len + (nl != NULL) > MK_SA_LINE_MAX) {
+            size_t cut = 0;
+            for (size_t i = MIN(len - 1, (size_t)MK_SA_LINE_MAX) + 1; i-- > 0 && cut == 0;)
+                if (p[i] == ' ')
+                    cut = i + 1;
+            if (cut == 0)
+                cut = MK_SA_LINE_MAX;
+            g_string_append_len(out, p, (gssize)cut);
+            g_string_append_c(out, '\n');
+            p += cut, len -= cut;
+        }
+        g_string_append_len(out, p, (gssize)len);
+        if (nl != NULL)
+            g_string_append_c(out, '\n');
+        p += len + (nl != NULL);
+    }
+    return g_string_free(out, FALSE);
+}
+
 char *mk_sa_body_text(const mk_msg *msg)
 {
-    GString *t = g_string_new(NULL);
+    GString *t = g_string_new(NULL), *part = g_string_new(NULL);
     const char *subject = g_mime_message_get_subject(msg->mime);
     g_string_append(t, subject != NULL ? subject : "");
     g_string_append(t, "\n\n");
@@ -107,15 +164,22 @@ char *mk_sa_body_text(const mk_msg *msg)
         const mk_msg_text *p = &msg->texts[i];
         if (p->text == NULL)
             continue;
+        g_string_truncate(part, 0);
         if (p->content_type != NULL && strcasecmp(p->content_type, "text/html") == 0)
-            mk_sa_html_text(t, p->text, p->len);
+            mk_sa_html_text(part, p->text, p->len);
         else
-            g_string_append_len(t, p->text, (gssize)p->len);
+            g_string_append_len(part, p->text, (gssize)p->len);
+        g_string_append_len(
+            t, part->str,
+            (gssize)mk_sa_scan_len(part->str, part->len, MK_SA_BODY_SCAN_SIZE, "\n "));
         g_string_append(t, "\n\n");
     }
     char *text = mk_sa_paragraphs(t->str, t->len);
+    char *lines = mk_sa_short_lines(text);
+    g_free(text);
     g_string_free(t, TRUE);
-    return text;
+    g_string_free(part, TRUE);
+    return lines;
 }
 
 /* ---- headers -------------------------------------------------------------- */
@@ -497,10 +561,9 @@ static double mk_sa_meta(const mk_sa_rule *r, const unsigned *counts)
 }
 
 /* SpamAssassin's MAX_BODY_LINE_LENGTH */
-#define MK_SA_CHUNK 2048
-
 /* The rawbody rules' text, as SpamAssassin cuts it: each text part
- * decoded, whole when it is at most 2 KB, else in pieces of 2 to 4 KB
+ * decoded, its first 500 KB (and to the next line end, '>' or space),
+ * whole when it is at most 2 KB, else in pieces of 2 to 4 KB
  * ending at a line end (or a '>', or a space) past 2 KB; NULL-ended,
  * g_strfreev it. Patterns see line ends inside a piece. */
 static char **mk_sa_raw_lines(const mk_msg *msg)
@@ -512,18 +575,12 @@ static char **mk_sa_raw_lines(const mk_msg *msg)
         if (t == NULL || (msg->texts[i].content_type != NULL &&
                           g_ascii_strcasecmp(msg->texts[i].content_type, "text/calendar") == 0))
             continue;
-        while (len - ofs > 2 * MK_SA_CHUNK) {
-            const char *from = t + ofs + MK_SA_CHUNK, *end = t + len, *j = NULL;
-            static const char cuts[] = {'\n', '>', ' '};
-            for (size_t c = 0; c < sizeof(cuts) && j == NULL; c++) {
-                j = memchr(from, cuts[c], (size_t)(end - from));
-                if (j != NULL && (size_t)(j - (t + ofs)) + 1 > 2 * MK_SA_CHUNK)
-                    j = NULL;
-            }
-            if (j == NULL)
-                j = t + ofs + MK_SA_CHUNK;
-            g_ptr_array_add(out, g_strndup(t + ofs, (gsize)(j - (t + ofs)) + 1));
-            ofs = (size_t)(j - t) + 1;
+        len = mk_sa_scan_len(t, len, MK_SA_RAWBODY_SCAN_SIZE, "\n> ");
+        while (len - ofs > 2 * MK_SA_LINE_MAX) {
+            size_t j = mk_sa_cut(t + ofs, len - ofs, MK_SA_LINE_MAX, MK_SA_LINE_MAX, "\n> ");
+            size_t n = (j != SIZE_MAX ? j : MK_SA_LINE_MAX) + 1;
+            g_ptr_array_add(out, g_strndup(t + ofs, n));
+            ofs += n;
         }
         if (ofs < len)
             g_ptr_array_add(out, g_strndup(t + ofs, len - ofs));

@@ -257,6 +257,13 @@ char *const *mk_sa_view_body(mk_sa_view *v);
  * NULL when there is none to shrink. g_free it. */
 char *mk_sa_rx_shrink(const char *pattern);
 
+/* pattern, too large for PCRE2, with the group it writes out most (by
+ * bytes: a letter tag of the obfuscation rules, say) written once in a
+ * (?(DEFINE)...) block and called where it stood (mk_sa_rx.c); NULL when
+ * no group of 16 bytes or more stands twice, or the pattern refers to
+ * groups by number or sets options inline. g_free it. */
+char *mk_sa_rx_share(const char *pattern);
+
 /* Reading patterns (mk_sa_rx.c, for the shrinking and the prefilter):
  * the ']' closing the character class that opens at p ('['), or the end
  * of the string; the length of a counted quantifier {n}, {n,} or {n,m}

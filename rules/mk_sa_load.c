@@ -265,10 +265,14 @@ static pcre2_code *mk_sa_compile(const char *pattern, uint32_t opts, char *why, 
     PCRE2_SIZE off = 0;
     pcre2_code *re =
         pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts, &err, &off, NULL);
-    /* too large: its repeated groups compiled once each, as subroutines */
+    /* too large: its repeated groups compiled once each, as subroutines,
+     * then the groups it writes out more than once */
     char *small = NULL;
-    for (int tries = 0; re == NULL && err == PCRE2_ERROR_PATTERN_TOO_LARGE && tries < 8; tries++) {
-        char *next = mk_sa_rx_shrink(small != NULL ? small : pattern);
+    for (int tries = 0; re == NULL && err == PCRE2_ERROR_PATTERN_TOO_LARGE && tries < 64; tries++) {
+        const char *cur = small != NULL ? small : pattern;
+        char *next = mk_sa_rx_shrink(cur);
+        if (next == NULL && !(opts & PCRE2_EXTENDED)) /* not with /x: comments may hold '(' */
+            next = mk_sa_rx_share(cur);
         if (next == NULL)
             break;
         g_free(small);

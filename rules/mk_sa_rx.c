@@ -8,6 +8,12 @@
  * backtracks into like the group itself since 10.30), it is compiled
  * once. Patterns with back references are left alone (a subroutine
  * renumbers nothing, but keeps its captures to itself).
+ *
+ * The letter tags of the obfuscation rules (<A>, <E>, ...: each letter's
+ * look-alikes in several scripts) make the other kind of large pattern:
+ * the same group written out dozens of times. mk_sa_rx_share writes the
+ * costliest such group once, in a (?(DEFINE)...) block, and calls it
+ * where it stood.
  */
 #include "config.h"
 
@@ -155,4 +161,123 @@ char *mk_sa_rx_shrink(const char *pat)
     g_string_free(rest, TRUE);
     g_string_free(body, TRUE);
     return g_string_free(out, FALSE);
+}
+
+/* Whether pattern s refers to groups by number or recursion ((?1), (?-1),
+ * (?+1), (?R)), or sets options inline ((?i), (?-x:...), (?|...)): a
+ * group moved to a DEFINE block would then mean something else. */
+static int mk_sa_rx_unmovable(const char *s)
+{
+    if (mk_sa_rx_backrefs(s) || strncmp(s, "(*", 2) == 0)
+        return 1;
+    for (const char *p = s; *p != '\0'; p++) {
+        if (p[0] == '\\' && p[1] == 'Q') {
+            const char *e = strstr(p + 2, "\\E");
+            if (e == NULL)
+                return 1;
+            p = e + 1;
+        } else if (p[0] == '\\' && p[1] != '\0') {
+            p++;
+        } else if (p[0] == '[') {
+            p = mk_sa_rx_class_end(p);
+            if (*p == '\0')
+                return 1;
+        } else if (p[0] == '(' && p[1] == '?' && strchr(":=!<>#&P'(", p[2]) == NULL) {
+            return 1; /* options, branch reset, numbered calls, recursion */
+        }
+    }
+    return 0;
+}
+
+/* the first group at or above this size written out more than once is
+ * worth sharing */
+#define MK_SA_RX_SHARE_MIN 16
+
+static gint mk_sa_rx_cmp_size(gconstpointer a, gconstpointer b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct mk_sa_rx_span {
+    size_t open, close; /* offsets of '(' and ')' */
+} mk_sa_rx_span;
+
+char *mk_sa_rx_share(const char *pat)
+{
+    if (mk_sa_rx_unmovable(pat))
+        return NULL;
+    /* every group (?:...) or (...) of at least MK_SA_RX_SHARE_MIN bytes, by
+     * its text: how often it stands in the pattern */
+    GArray *spans = g_array_new(FALSE, FALSE, sizeof(mk_sa_rx_span));
+    GHashTable *count = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    size_t stack[256], depth = 0;
+    int ok = 1;
+    for (const char *p = pat; *p != '\0' && ok; p++) {
+        if (p[0] == '\\' && p[1] == 'Q') {
+            p = strstr(p + 2, "\\E") + 1; /* there is one: mk_sa_rx_unmovable */
+        } else if (p[0] == '\\' && p[1] != '\0') {
+            p++;
+        } else if (*p == '[') {
+            p = mk_sa_rx_class_end(p);
+        } else if (*p == '(') {
+            if (depth == G_N_ELEMENTS(stack))
+                ok = 0;
+            else
+                stack[depth++] = (size_t)(p - pat);
+        } else if (*p == ')' && depth > 0) {
+            mk_sa_rx_span sp = {stack[--depth], (size_t)(p - pat)};
+            const char *g = pat + sp.open;
+            if (sp.close + 1 - sp.open < MK_SA_RX_SHARE_MIN ||
+                (g[1] == '?' && g[2] != ':')) /* assertions, names, DEFINE */
+                continue;
+            g_array_append_val(spans, sp);
+            char *text = g_strndup(g, sp.close + 1 - sp.open);
+            gpointer n = g_hash_table_lookup(count, text);
+            g_hash_table_insert(count, text, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(n) + 1));
+        }
+    }
+    /* the text whose copies cost most */
+    const char *best = NULL;
+    size_t best_cost = 0;
+    GHashTableIter it;
+    gpointer key, val;
+    g_hash_table_iter_init(&it, count);
+    while (ok && g_hash_table_iter_next(&it, &key, &val)) {
+        size_t n = GPOINTER_TO_SIZE(val), cost = (n - 1) * strlen(key);
+        if (n >= 2 && cost > best_cost)
+            best = key, best_cost = cost;
+    }
+    char *out = NULL;
+    if (best != NULL) {
+        char name[32];
+        for (int n = 1;; n++) {
+            snprintf(name, sizeof(name), "mkdef%d", n);
+            if (strstr(pat, name) == NULL)
+                break;
+        }
+        size_t blen = strlen(best), from = 0;
+        GString *o = g_string_new(NULL);
+        g_string_printf(o, "(?(DEFINE)(?<%s>%s))", name, best);
+        /* spans come innermost first, and copies of one text never nest */
+        GArray *at = g_array_new(FALSE, FALSE, sizeof(size_t));
+        for (guint i = 0; i < spans->len; i++) {
+            const mk_sa_rx_span *sp = &g_array_index(spans, mk_sa_rx_span, i);
+            if (sp->close + 1 - sp->open == blen && memcmp(pat + sp->open, best, blen) == 0)
+                g_array_append_val(at, sp->open);
+        }
+        g_array_sort(at, mk_sa_rx_cmp_size);
+        for (guint i = 0; i < at->len; i++) {
+            size_t a = g_array_index(at, size_t, i);
+            g_string_append_len(o, pat + from, (gssize)(a - from));
+            g_string_append_printf(o, "(?&%s)", name);
+            from = a + blen;
+        }
+        g_string_append(o, pat + from);
+        g_array_free(at, TRUE);
+        out = g_string_free(o, FALSE);
+    }
+    g_hash_table_destroy(count);
+    g_array_free(spans, TRUE);
+    return out;
 }

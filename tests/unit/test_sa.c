@@ -290,6 +290,9 @@ static void test_body_text(void **state)
     mk_msgbuf_free(b);
 }
 
+/* A pattern that backtracks without end stops at PCRE2's limits, counted,
+ * and scores nothing (a line of 2000 bytes: SpamAssassin cuts body lines
+ * at 2048, and (a+)+$ would match the end of a cut piece of a's). */
 static void test_backtracking_bounded(void **state)
 {
     char *p = g_build_filename(dir, "slow.rules", NULL);
@@ -301,7 +304,7 @@ static void test_backtracking_bounded(void **state)
     assert_false(mk_sa_reads_full(rs));
     assert_false(mk_sa_reads_uris(rs));
     GString *m = g_string_new("Subject: x\r\n\r\n");
-    for (int i = 0; i < 5000; i++)
+    for (int i = 0; i < 2000; i++)
         g_string_append_c(m, 'a');
     g_string_append(m, "!\r\n");
     mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
@@ -661,6 +664,56 @@ static void test_more_evals(void **state)
     g_free(p);
 }
 
+/* What SpamAssassin scans of a large part: the body rules its first
+ * 50,000 bytes (on to the next line end), the rawbody rules its first
+ * 500,000; body lines over 2048 bytes cut after a space (the filler's
+ * lines are one paragraph), or at 2048. */
+static void test_body_cut(void **state)
+{
+    (void)state;
+    char *p;
+    mk_sa_rules *rs = load_cf("cut.rules",
+                              "body    B_EARLY /MARK-EARLY/\nbody B_LATE /MARK-LATE/\n"
+                              "rawbody R_LATE  /MARK-LATE/\nrawbody R_LAST /MARK-LAST/\n"
+                              "body    B_JOIN  /x{2049}/\nbody B_LONG /x{2048}/\n",
+                              &p);
+    GString *m = g_string_new("Subject: big\n\nMARK-EARLY\n");
+    for (int i = 0; i < 5000; i++) /* no space: lines of 2048, 2048, 904 */
+        g_string_append_c(m, 'x');
+    g_string_append_c(m, '\n');
+    while (m->len < 60000)
+        g_string_append(m, "some words of filler text\n");
+    g_string_append(m, "MARK-LATE\n");
+    while (m->len < 600000)
+        g_string_append(m, "some words of filler text\n");
+    g_string_append(m, "MARK-LAST\n");
+    static const char *const hits[] = {"B_EARLY", "R_LATE", "B_LONG"};
+    eval_hits(rs, m->str, "", hits, 3);
+
+    char err[256];
+    mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
+    assert_int_equal(mk_msgbuf_append(b, m->str, m->len, err, sizeof(err)), 0);
+    mk_msg *msg = mk_msg_parse(b);
+    char *text = mk_sa_body_text(msg);
+    assert_in_range(strlen(text), 50000, 52000);
+    char **lines = g_strsplit(text, "\n", -1);
+    size_t longest = 0, n_x = 0;
+    for (size_t i = 0; lines[i] != NULL; i++) {
+        longest = MAX(longest, strlen(lines[i]));
+        n_x += lines[i][0] == 'x';
+    }
+    assert_in_range(longest, 2040, 2049); /* a cut piece keeps its space */
+    assert_int_equal(n_x, 3);
+    g_strfreev(lines);
+    g_free(text);
+    mk_msg_free(msg);
+    mk_msgbuf_free(b);
+    g_string_free(m, TRUE);
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
 /* Patterns past PCRE2's size with their tags expanded: tags inside tags
  * expand too, and a large group repeated {n} times compiles once, its
  * repeats called as a subroutine (the same matches). */
@@ -684,6 +737,34 @@ static void test_large_repeat(void **state)
                                    "w0005 w0006 end\n";
     static const char *const hits[] = {"BIG_FIVE", "BIG_RANGE"};
     eval_hits(rs, msg, "", hits, 2);
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
+/* A pattern past PCRE2's size because one large group (a tag) stands in
+ * it several times: the group is written once, in a DEFINE block, and
+ * called where it stood (the same matches). One that sets options inline
+ * stays skipped: moved out, the group would lose them. */
+static void test_large_shared(void **state)
+{
+    (void)state;
+    GString *cf = g_string_new("replace_start <\nreplace_end >\nreplace_tag WORD (?:");
+    for (int i = 0; i < 3000; i++)
+        g_string_append_printf(cf, "%sw%04d", i ? "|" : "", i);
+    g_string_append(cf, ")\n"
+                        "body SHARED_FOUR /\\b<WORD>-<WORD>-(?:<WORD>|x)-<WORD>\\b/\n"
+                        "body SHARED_NOT  /<WORD>\\+<WORD>\\+<WORD>\\+<WORD>/\n"
+                        "body SHARED_OPT  /(?i)<WORD>-<WORD>-<WORD>-<WORD>/\n"
+                        "replace_rules SHARED_FOUR SHARED_NOT SHARED_OPT\n");
+    char *p;
+    mk_sa_rules *rs = load_cf("shared.rules", cf->str, &p);
+    g_string_free(cf, TRUE);
+    assert_int_equal(mk_sa_stats_of(rs)->skipped[MK_SA_SKIP_REGEX], 1);
+    assert_int_equal(mk_sa_stats_of(rs)->loaded, 2);
+    static const char *const hits[] = {"SHARED_FOUR"};
+    eval_hits(rs, "Subject: x\n\nsee w0001-w2999-x-w0007 and w0001+w0002+w0003\n", "", hits, 1);
+    eval_hits(rs, "Subject: x\n\nsee w0001-w2999-y-w0007, w12345-w0001-w0002-w0003\n", "", NULL, 0);
     mk_sa_free(rs);
     g_unlink(p);
     g_free(p);
@@ -919,7 +1000,8 @@ int main(void)
         cmocka_unit_test(test_evals),        cmocka_unit_test(test_relay_evals),
         cmocka_unit_test(test_prefilter),    cmocka_unit_test(test_html_evals),
         cmocka_unit_test(test_freemail),     cmocka_unit_test(test_more_evals),
-        cmocka_unit_test(test_large_repeat), cmocka_unit_test(test_prefilter_headers),
+        cmocka_unit_test(test_body_cut),     cmocka_unit_test(test_large_repeat),
+        cmocka_unit_test(test_large_shared), cmocka_unit_test(test_prefilter_headers),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
 }
