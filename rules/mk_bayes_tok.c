@@ -68,22 +68,18 @@ static void mk_bayes_emit(mk_bayes_tk *tk, const char *prefix, const char *s, si
         g_ptr_array_add(tk->names, g_strdup(buf));
 }
 
-/* Common words that say nothing either way (SpamAssassin's stop list),
- * in strcmp order for a binary search. */
+/* Common words that say nothing either way: SpamAssassin's English stop
+ * list (bayes_stopword_en of 60_bayes_stopwords.cf, matched whole and in
+ * any case), in strcmp order for a binary search. */
 static const char *const mk_bayes_stop[] = {
-    "able",        "about",   "after",   "again",  "all",    "already", "also",   "and",   "any",
-    "are",         "because", "been",    "before", "both",   "but",     "can",    "come",  "could",
-    "each",        "email",   "even",    "few",    "first",  "for",     "from",   "get",   "give",
-    "got",         "has",     "have",    "her",    "here",   "him",     "his",    "how",   "http",
-    "information", "into",    "it's",    "its",    "just",   "know",    "like",   "long",  "look",
-    "made",        "mail",    "mailing", "mailto", "make",   "many",    "may",    "more",  "most",
-    "new",         "not",     "now",     "off",    "one",    "only",    "other",  "our",   "out",
-    "over",        "own",     "people",  "please", "read",   "reply",   "review", "right", "said",
-    "same",        "see",     "send",    "she",    "should", "some",    "start",  "still", "such",
-    "than",        "that",    "the",     "them",   "then",   "there",   "these",  "they",  "this",
-    "told",        "too",     "use",     "very",   "via",    "want",    "was",    "well",  "were",
-    "what",        "when",    "which",   "who",    "why",    "will",    "with",   "would", "year",
-    "yes",         "yet",     "you",     "your",
+    "able",    "all",  "already", "and",         "any",     "are",    "because", "both", "can",
+    "come",    "each", "email",   "even",        "few",     "first",  "for",     "from", "give",
+    "has",     "have", "http",    "information", "into",    "it's",   "just",    "know", "like",
+    "long",    "look", "made",    "mail",        "mailing", "mailto", "make",    "many", "more",
+    "most",    "much", "need",    "not",         "now",     "number", "off",     "one",  "only",
+    "out",     "own",  "people",  "place",       "right",   "same",   "see",     "such", "that",
+    "the",     "this", "through", "time",        "using",   "web",    "where",   "why",  "with",
+    "without", "work", "world",   "year",        "years",   "you",    "you're",  "your",
 };
 
 static int mk_bayes_stop_cmp(const void *key, const void *elem)
