@@ -72,6 +72,15 @@ sqlite3 *mk_bayes_db_handle(mk_bayes_db *db);
  * -1 when unknown or on error. */
 sqlite3_int64 mk_bayes_uid(mk_bayes_db *db, const char *user, int create);
 
+/* A read transaction around several lookups (one lock, not one each):
+ * begin returns whether it began one (none inside another), for end. */
+int mk_bayes_db_read_begin(mk_bayes_db *db);
+void mk_bayes_db_read_end(mk_bayes_db *db, int began);
+
+/* The kind (mk_list_kind) entry is listed as for user number uid; -1 when
+ * it is not listed, -2 on error (sqlite3_errmsg of the handle says why). */
+int mk_bayes_db_list_kind(mk_bayes_db *db, sqlite3_int64 uid, const char *entry);
+
 /* A transaction around several learns (one per message is slow in bulk). */
 int mk_bayes_db_begin(mk_bayes_db *db, char *err, size_t errlen);
 int mk_bayes_db_commit(mk_bayes_db *db, char *err, size_t errlen);

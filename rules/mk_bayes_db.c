@@ -53,6 +53,9 @@ enum {
     MK_BQ_COUNTS,
     MK_BQ_BUMP,
     MK_BQ_GENERATION,
+    MK_BQ_READ,
+    MK_BQ_READ_END,
+    MK_BQ_LIST_KIND,
     MK_BQ_N
 };
 
@@ -73,6 +76,9 @@ static const char *const mk_bayes_sql[MK_BQ_N] = {
     [MK_BQ_COUNTS] = "SELECT spam, ham FROM tokens WHERE uid = ?1 AND h = ?2",
     [MK_BQ_BUMP] = "UPDATE meta SET value = value + 1 WHERE key = 'generation'",
     [MK_BQ_GENERATION] = "SELECT value FROM meta WHERE key = 'generation'",
+    [MK_BQ_READ] = "BEGIN",
+    [MK_BQ_READ_END] = "COMMIT",
+    [MK_BQ_LIST_KIND] = "SELECT kind FROM lists WHERE uid = ?1 AND entry = ?2",
 };
 
 struct mk_bayes_db {
@@ -169,6 +175,27 @@ sqlite3_int64 mk_bayes_uid(mk_bayes_db *db, const char *user, int create)
     st = mk_bayes_q(db, MK_BQ_NEW_USER);
     sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
     return mk_bayes_done(st) == 0 ? sqlite3_last_insert_rowid(db->db) : -1;
+}
+
+int mk_bayes_db_read_begin(mk_bayes_db *db)
+{
+    return sqlite3_get_autocommit(db->db) && mk_bayes_done(mk_bayes_q(db, MK_BQ_READ)) == 0;
+}
+
+void mk_bayes_db_read_end(mk_bayes_db *db, int began)
+{
+    if (began)
+        mk_bayes_done(mk_bayes_q(db, MK_BQ_READ_END));
+}
+
+int mk_bayes_db_list_kind(mk_bayes_db *db, sqlite3_int64 uid, const char *entry)
+{
+    sqlite3_stmt *st = mk_bayes_q(db, MK_BQ_LIST_KIND);
+    sqlite3_bind_int64(st, 1, uid);
+    sqlite3_bind_text(st, 2, entry, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st), kind = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? kind : -2;
 }
 
 /* Adds (sign 1) or takes out (-1) one message's tokens as class cls. */

@@ -149,18 +149,13 @@ mk_list_kind mk_lists_lookup(mk_bayes_db *db, const char *user, const char *send
     mk_list_kind kind = MK_LIST_NONE;
     if (who == NULL || from == NULL || from[0] == '@')
         goto out;
-    /* one read transaction for the four queries (one lock, not four) */
-    sqlite3 *h = mk_bayes_db_handle(db);
-    int own_txn =
-        sqlite3_get_autocommit(h) && sqlite3_exec(h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+    /* one read transaction for the lookups (one lock, not one each) */
+    int began = mk_bayes_db_read_begin(db);
     /* the scopes, best first: the user, the user's domain, everyone */
     const char *scopes[3] = {who, NULL, ""};
     const char *at = strrchr(who, '@');
     if (at != NULL && at != who)
         scopes[1] = at;
-    sqlite3_int64 uids[3];
-    for (int i = 0; i < 3; i++)
-        uids[i] = scopes[i] != NULL ? mk_bayes_uid(db, scopes[i], 0) : -1;
     /* the entries, best first: the address, its domain, the parents */
     GPtrArray *entries = g_ptr_array_new();
     g_ptr_array_add(entries, from);
@@ -170,47 +165,25 @@ mk_list_kind mk_lists_lookup(mk_bayes_db *db, const char *user, const char *send
         else if (strchr(d + 1, '.') != NULL)
             g_ptr_array_add(entries, g_strconcat("@", d + 1, NULL));
     }
-    GString *sql = g_string_new("SELECT uid, entry, kind FROM lists WHERE uid IN (?1, ?2, ?3) "
-                                "AND entry IN (");
-    for (guint i = 0; i < entries->len; i++)
-        g_string_append_printf(sql, "%s?%u", i ? ", " : "", i + 4);
-    g_string_append_c(sql, ')');
-    sqlite3_stmt *st = NULL;
-    int best = -1;
-    if (sqlite3_prepare_v2(mk_bayes_db_handle(db), sql->str, -1, &st, NULL) == SQLITE_OK) {
-        for (int i = 0; i < 3; i++)
-            sqlite3_bind_int64(st, i + 1, uids[i]);
-        for (guint i = 0; i < entries->len; i++)
-            sqlite3_bind_text(st, (int)i + 4, entries->pdata[i], -1, SQLITE_STATIC);
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            sqlite3_int64 uid = sqlite3_column_int64(st, 0);
-            const char *e = (const char *)sqlite3_column_text(st, 1);
-            int rank = -1;
-            for (int i = 0; i < 3 && rank < 0; i++)
-                for (guint k = 0; k < entries->len && rank < 0; k++)
-                    if (uids[i] == uid && strcmp(entries->pdata[k], e) == 0)
-                        rank = i * 1000 + (int)k;
-            if (rank >= 0 && (best < 0 || rank < best)) {
-                best = rank;
-                kind = (mk_list_kind)sqlite3_column_int(st, 2);
-                if (matched != NULL)
-                    snprintf(matched, mlen, "%s %s",
-                             scopes[rank / 1000][0] ? scopes[rank / 1000] : "(everyone)", e);
-            }
+    /* the first listed, in that order, is the answer */
+    int found = -1; /* -2: an error */
+    for (int i = 0; i < 3 && found == -1; i++) {
+        sqlite3_int64 uid = scopes[i] != NULL ? mk_bayes_uid(db, scopes[i], 0) : -1;
+        for (guint k = 0; uid >= 0 && k < entries->len && found == -1; k++) {
+            found = mk_bayes_db_list_kind(db, uid, entries->pdata[k]);
+            if (found >= 0 && matched != NULL)
+                snprintf(matched, mlen, "%s %s", scopes[i][0] ? scopes[i] : "(everyone)",
+                         (const char *)entries->pdata[k]);
         }
-        if (rc != SQLITE_DONE)
-            mk_log(LOG_ERR, NULL, "lists: %s", sqlite3_errmsg(mk_bayes_db_handle(db)));
-    } else {
-        mk_log(LOG_ERR, NULL, "lists: %s", sqlite3_errmsg(mk_bayes_db_handle(db)));
     }
-    sqlite3_finalize(st);
-    g_string_free(sql, TRUE);
+    if (found >= 0)
+        kind = (mk_list_kind)found;
+    else if (found == -2)
+        mk_log(LOG_ERR, NULL, "lists: %s", sqlite3_errmsg(mk_bayes_db_handle(db)));
     for (guint i = 1; i < entries->len; i++)
         g_free(entries->pdata[i]);
     g_ptr_array_free(entries, TRUE);
-    if (own_txn)
-        sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+    mk_bayes_db_read_end(db, began);
 out:
     g_free(who);
     g_free(from);
