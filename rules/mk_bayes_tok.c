@@ -5,8 +5,8 @@
  *  - body: the rendered text (Subject first) cut into words of letters,
  *    digits, 8-bit characters and - , @ * ! _ ' " $ . ; runs of dots or
  *    dashes between words split them; leading and trailing - ' " . ,
- *    trimmed; words under 3 bytes and a short list of common English
- *    words dropped; a word longer than 15 bytes becomes "sk:" and its
+ *    trimmed; words under 3 bytes and SpamAssassin's English stop words
+ *    dropped; a word longer than 15 bytes becomes "sk:" and its
  *    first 7 characters, or pairs of characters "8:xx" when it is 8-bit
  *    text; a word with capitals or punctuation also counts lowercased and
  *    stripped; mail addresses give "U*user" and "D*domain" tokens, domain
