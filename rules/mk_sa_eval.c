@@ -560,7 +560,6 @@ static double mk_sa_meta(const mk_sa_rule *r, const unsigned *counts)
     return sp == 1 ? stack[0] : 0;
 }
 
-/* SpamAssassin's MAX_BODY_LINE_LENGTH */
 /* The rawbody rules' text, as SpamAssassin cuts it: each text part
  * decoded, its first 500 KB (and to the next line end, '>' or space),
  * whole when it is at most 2 KB, else in pieces of 2 to 4 KB

@@ -264,6 +264,12 @@ char *mk_sa_rx_shrink(const char *pattern);
  * groups by number or sets options inline. g_free it. */
 char *mk_sa_rx_share(const char *pattern);
 
+/* The prefilter's copy of a pattern too long for vectorscan, its letter
+ * groups (small groups of look-alike characters, as the stock obfuscation
+ * rules write them) widened to ones that match more and are written
+ * shorter (mk_sa_pf_compact.c); not for /x patterns. g_free it. */
+char *mk_sa_pf_compact(const char *pattern);
+
 /* Reading patterns (mk_sa_rx.c, for the shrinking and the prefilter):
  * the ']' closing the character class that opens at p ('['), or the end
  * of the string; the length of a counted quantifier {n}, {n,} or {n,m}

@@ -56,6 +56,10 @@ static unsigned mk_sa_pf_flags(uint32_t opts)
     return f;
 }
 
+/* The longest pattern vectorscan reads; a longer one has its letter
+ * groups widened (mk_sa_pf_compact) */
+#define MK_SA_PF_LEN_MAX 16000
+
 /* Bytes a pattern may grow by copies of short repeated groups (below) */
 #define MK_SA_PF_COPY_MAX 1024
 
@@ -264,6 +268,11 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
         if (r->re == NULL || r->eval != NULL || r->skip || r->source == NULL)
             continue;
         char *e = mk_sa_pf_pattern(r->source, r->opts);
+        if (strlen(e) > MK_SA_PF_LEN_MAX && !(r->opts & PCRE2_EXTENDED)) {
+            char *shorter = mk_sa_pf_compact(e);
+            g_free(e);
+            e = shorter;
+        }
         unsigned f = mk_sa_pf_flags(r->opts), id = (unsigned)i;
         g_ptr_array_add(exprs, e);
         g_array_append_val(flags, f);

@@ -714,23 +714,33 @@ static void test_body_cut(void **state)
     g_free(p);
 }
 
+/* Loads rules after a tag <WORD> of 3000 words (w0000 ... w2999), about
+ * 18 KB of pattern each time it stands in one; *path: g_free it. */
+static mk_sa_rules *load_with_words(const char *name, const char *rules, char **path)
+{
+    GString *cf = g_string_new("replace_start <\nreplace_end >\nreplace_tag WORD (?:");
+    for (int i = 0; i < 3000; i++)
+        g_string_append_printf(cf, "%sw%04d", i ? "|" : "", i);
+    g_string_append_printf(cf, ")\n%s", rules);
+    mk_sa_rules *rs = load_cf(name, cf->str, path);
+    g_string_free(cf, TRUE);
+    return rs;
+}
+
 /* Patterns past PCRE2's size with their tags expanded: tags inside tags
  * expand too, and a large group repeated {n} times compiles once, its
  * repeats called as a subroutine (the same matches). */
 static void test_large_repeat(void **state)
 {
     (void)state;
-    GString *cf = g_string_new("replace_start <\nreplace_end >\nreplace_tag WORD (?:");
-    for (int i = 0; i < 3000; i++)
-        g_string_append_printf(cf, "%sw%04d", i ? "|" : "", i);
-    g_string_append(cf, ")\nreplace_tag SEP [-, ]\nreplace_tag ITEM <WORD><SEP>?\n"
-                        "body BIG_FIVE  /(?:<ITEM>){5}/\n"
-                        "body BIG_RANGE /\\b(?:<ITEM>){2,4}end/\n"
-                        "body BIG_NOT   /(?:<ITEM>){6}/\n"
-                        "replace_rules BIG_FIVE BIG_RANGE BIG_NOT\n");
     char *p;
-    mk_sa_rules *rs = load_cf("large.rules", cf->str, &p);
-    g_string_free(cf, TRUE);
+    mk_sa_rules *rs = load_with_words("large.rules",
+                                      "replace_tag SEP [-, ]\nreplace_tag ITEM <WORD><SEP>?\n"
+                                      "body BIG_FIVE  /(?:<ITEM>){5}/\n"
+                                      "body BIG_RANGE /\\b(?:<ITEM>){2,4}end/\n"
+                                      "body BIG_NOT   /(?:<ITEM>){6}/\n"
+                                      "replace_rules BIG_FIVE BIG_RANGE BIG_NOT\n",
+                                      &p);
     assert_int_equal(mk_sa_stats_of(rs)->skipped[MK_SA_SKIP_REGEX], 0);
     assert_int_equal(mk_sa_stats_of(rs)->loaded, 3);
     static const char *const msg = "Subject: x\n\nsee w0001,w2999 w0100-w0007 w1234 and "
@@ -749,17 +759,13 @@ static void test_large_repeat(void **state)
 static void test_large_shared(void **state)
 {
     (void)state;
-    GString *cf = g_string_new("replace_start <\nreplace_end >\nreplace_tag WORD (?:");
-    for (int i = 0; i < 3000; i++)
-        g_string_append_printf(cf, "%sw%04d", i ? "|" : "", i);
-    g_string_append(cf, ")\n"
-                        "body SHARED_FOUR /\\b<WORD>-<WORD>-(?:<WORD>|x)-<WORD>\\b/\n"
-                        "body SHARED_NOT  /<WORD>\\+<WORD>\\+<WORD>\\+<WORD>/\n"
-                        "body SHARED_OPT  /(?i)<WORD>-<WORD>-<WORD>-<WORD>/\n"
-                        "replace_rules SHARED_FOUR SHARED_NOT SHARED_OPT\n");
     char *p;
-    mk_sa_rules *rs = load_cf("shared.rules", cf->str, &p);
-    g_string_free(cf, TRUE);
+    mk_sa_rules *rs = load_with_words("shared.rules",
+                                      "body SHARED_FOUR /\\b<WORD>-<WORD>-(?:<WORD>|x)-<WORD>\\b/\n"
+                                      "body SHARED_NOT  /<WORD>\\+<WORD>\\+<WORD>\\+<WORD>/\n"
+                                      "body SHARED_OPT  /(?i)<WORD>-<WORD>-<WORD>-<WORD>/\n"
+                                      "replace_rules SHARED_FOUR SHARED_NOT SHARED_OPT\n",
+                                      &p);
     assert_int_equal(mk_sa_stats_of(rs)->skipped[MK_SA_SKIP_REGEX], 1);
     assert_int_equal(mk_sa_stats_of(rs)->loaded, 2);
     static const char *const hits[] = {"SHARED_FOUR"};
@@ -955,6 +961,53 @@ static void test_prefilter(void **state)
 /* Headers read by many rules have a prefilter of their own: the same
  * hits with it and without, for negated rules, rules with a value for
  * an absent header, anchors, several lines of one header, multiple. */
+/* A pattern too long for vectorscan (16,000 bytes; this one 19 KB) spelled with letter
+ * groups, as the stock obfuscation rules write it, goes behind the
+ * prefilter with its letter groups widened: the same hits either way, by
+ * the letter, its UTF-8 look-alikes or its HTML entity. */
+static void test_prefilter_letters(void **state)
+{
+    (void)state;
+    static const char *const letters[] = {
+        "A (?:[aA\\@]|[\\xc3][\\xa0-\\xa5]|&\\#(?:22[4-9]|x(?:e[0-5]));|"
+        "[\\xe1](?:[\\xb8][\\x80\\x81]|[\\xba][\\xa0-\\xb7]))",
+        "B (?:[bB8]|[\\xc3][\\x9f]|&\\#(?:223|xdf);|[\\xe1](?:[\\xb8][\\x82-\\x87]))",
+        "C (?:[cCk]|[\\xc3][\\xa7]|&\\#(?:231|xe7);|[\\xe1](?:[\\xb8][\\x88\\x89]))",
+        "D (?:[dD]|[\\xc4][\\x8f]|&\\#(?:271|x10f);|[\\xe1](?:[\\xb8][\\x8a-\\x93]))",
+    };
+    GString *cf = g_string_new("replace_start <\nreplace_end >\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(letters); i++)
+        g_string_append_printf(cf, "replace_tag %s\n", letters[i]);
+    g_string_append(cf, "body PF_LETTERS /(?:^|\\s)(?:");
+    for (int w = 0; w < 64; w++) /* 64 words of four letters: abcd, abda, ... */
+        g_string_append_printf(cf, "%s<%c><%c><%c><%c>", w ? "|" : "", 'A' + w / 16,
+                               'A' + w / 4 % 4, 'A' + w % 4, 'A' + (w % 4 + 1) % 4);
+    g_string_append(cf, ")(?:\\s|$)/i\nreplace_rules PF_LETTERS\n");
+    char *p;
+    mk_sa_rules *rs = load_cf("letters.rules", cf->str, &p);
+    g_string_free(cf, TRUE);
+    mk_sa_use_prefilter(rs, 1, NULL);
+    assert_int_equal(mk_sa_stats_of(rs)->loaded, 1);
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 1);
+    static const char *const msgs[] = {
+        "Subject: x\n\nsee abcd here\n",
+        "Subject: x\n\nsee &#225;Bcd here\n",
+        "Subject: x\n\nsee \xc3\xa1\xc3\x9f\xc3\xa7"
+        "d here\n",
+        "Subject: x\n\nsee \xe1\xb8\x80"
+        "bda here\n",
+        "Subject: x\n\nsee axcd here, abcdd, xabcd, abcc, &#226;x\xc3\xa7"
+        "d here\n",
+        "Subject: x\n\nnothing\n",
+    };
+    const char *const want[] = {
+        "PF_LETTERS:1 ", "PF_LETTERS:1 ", "PF_LETTERS:1 ", "PF_LETTERS:1 ", "", ""};
+    prefilter_same(rs, msgs, want, G_N_ELEMENTS(msgs));
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
 static const char *const prefilter_hdr_cf = "header  PH_1    Subject =~ /\\bfree\\b/i\n"
                                             "header  PH_2    Subject =~ /^Re:/\n"
                                             "header  PH_3    Subject !~ /[a-z]/\n"
@@ -995,13 +1048,21 @@ static void test_prefilter_headers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_load),         cmocka_unit_test(test_eval),
-        cmocka_unit_test(test_body_text),    cmocka_unit_test(test_backtracking_bounded),
-        cmocka_unit_test(test_evals),        cmocka_unit_test(test_relay_evals),
-        cmocka_unit_test(test_prefilter),    cmocka_unit_test(test_html_evals),
-        cmocka_unit_test(test_freemail),     cmocka_unit_test(test_more_evals),
-        cmocka_unit_test(test_body_cut),     cmocka_unit_test(test_large_repeat),
-        cmocka_unit_test(test_large_shared), cmocka_unit_test(test_prefilter_headers),
+        cmocka_unit_test(test_load),
+        cmocka_unit_test(test_eval),
+        cmocka_unit_test(test_body_text),
+        cmocka_unit_test(test_backtracking_bounded),
+        cmocka_unit_test(test_evals),
+        cmocka_unit_test(test_relay_evals),
+        cmocka_unit_test(test_prefilter),
+        cmocka_unit_test(test_html_evals),
+        cmocka_unit_test(test_freemail),
+        cmocka_unit_test(test_more_evals),
+        cmocka_unit_test(test_body_cut),
+        cmocka_unit_test(test_large_repeat),
+        cmocka_unit_test(test_large_shared),
+        cmocka_unit_test(test_prefilter_letters),
+        cmocka_unit_test(test_prefilter_headers),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
 }
