@@ -276,6 +276,13 @@ char *mk_sa_pf_compact(const char *pattern);
  * at p (0: none) with its bounds (open_ended: {n,}); whether a pattern
  * has back references. */
 const char *mk_sa_rx_class_end(const char *p);
+/* The groups of a pattern, each as it closes (inner ones first): the
+ * offsets of its '(' and ')'; NULL when the pattern cannot be read (a
+ * class or \Q with no end, groups 256 deep). g_array_free(, TRUE) it. */
+typedef struct mk_sa_rx_span {
+    size_t open, close;
+} mk_sa_rx_span;
+GArray *mk_sa_rx_groups(const char *pattern);
 size_t mk_sa_rx_count(const char *p, unsigned *min, unsigned *max, int *open_ended);
 int mk_sa_rx_backrefs(const char *pattern);
 

@@ -285,13 +285,9 @@ static char *mk_sa_pf_widen(const char *g, size_t len)
     return g_string_free(out, FALSE);
 }
 
-typedef struct mk_sa_pf_span {
-    size_t open, close; /* offsets of '(' and ')' */
-} mk_sa_pf_span;
-
 static gint mk_sa_pf_by_open(gconstpointer a, gconstpointer b)
 {
-    const mk_sa_pf_span *x = a, *y = b;
+    const mk_sa_rx_span *x = a, *y = b;
     return x->open < y->open ? -1 : x->open > y->open;
 }
 
@@ -299,42 +295,31 @@ char *mk_sa_pf_compact(const char *pat)
 {
     if (mk_sa_rx_backrefs(pat)) /* a widened group may hold one they count */
         return g_strdup(pat);
-    /* the letter groups, outermost */
-    GArray *spans = g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_span));
+    GArray *all = mk_sa_rx_groups(pat);
+    if (all == NULL)
+        return g_strdup(pat);
+    /* the letter groups, by their text */
+    GArray *spans = g_array_new(FALSE, FALSE, sizeof(mk_sa_rx_span));
     GHashTable *widened = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    size_t stack[256], depth = 0;
-    for (const char *p = pat; *p != '\0'; p++) {
-        if (p[0] == '\\' && p[1] == 'Q') {
-            const char *e = strstr(p + 2, "\\E");
-            if (e == NULL)
-                break;
-            p = e + 1;
-        } else if (p[0] == '\\' && p[1] != '\0') {
-            p++;
-        } else if (*p == '[') {
-            p = mk_sa_rx_class_end(p);
-            if (*p == '\0')
-                break;
-        } else if (*p == '(' && depth < G_N_ELEMENTS(stack)) {
-            stack[depth++] = (size_t)(p - pat);
-        } else if (*p == ')' && depth > 0) {
-            mk_sa_pf_span sp = {stack[--depth], (size_t)(p - pat)};
-            size_t len = sp.close + 1 - sp.open;
-            if (len < MK_SA_PF_GROUP_MIN || strncmp(pat + sp.open, "(?:", 3) != 0)
-                continue;
-            char *text = g_strndup(pat + sp.open, len);
-            if (!g_hash_table_contains(widened, text))
-                g_hash_table_insert(widened, g_strdup(text), mk_sa_pf_widen(text, len));
-            if (g_hash_table_lookup(widened, text) != NULL)
-                g_array_append_val(spans, sp);
-            g_free(text);
-        }
+    for (guint i = 0; i < all->len; i++) {
+        const mk_sa_rx_span *sp = &g_array_index(all, mk_sa_rx_span, i);
+        size_t len = sp->close + 1 - sp->open;
+        if (len < MK_SA_PF_GROUP_MIN || strncmp(pat + sp->open, "(?:", 3) != 0)
+            continue;
+        char *text = g_strndup(pat + sp->open, len);
+        if (!g_hash_table_contains(widened, text))
+            g_hash_table_insert(widened, g_strdup(text), mk_sa_pf_widen(text, len));
+        if (g_hash_table_lookup(widened, text) != NULL)
+            g_array_append_val(spans, *sp);
+        g_free(text);
     }
+    g_array_free(all, TRUE);
+    /* the outermost of them, in order */
     g_array_sort(spans, mk_sa_pf_by_open);
     GString *out = g_string_new(NULL);
     size_t from = 0;
     for (guint i = 0; i < spans->len; i++) {
-        const mk_sa_pf_span *sp = &g_array_index(spans, mk_sa_pf_span, i);
+        const mk_sa_rx_span *sp = &g_array_index(spans, mk_sa_rx_span, i);
         if (sp->open < from)
             continue; /* inside one widened already */
         char *text = g_strndup(pat + sp->open, sp->close + 1 - sp->open);

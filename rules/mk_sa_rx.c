@@ -78,52 +78,73 @@ int mk_sa_rx_backrefs(const char *pat)
     return 0;
 }
 
+GArray *mk_sa_rx_groups(const char *pat)
+{
+    GArray *spans = g_array_new(FALSE, FALSE, sizeof(mk_sa_rx_span));
+    size_t stack[256], depth = 0;
+    for (const char *p = pat; *p != '\0'; p++) {
+        const char *stop = NULL;           /* where the pattern cannot be read on */
+        if (p[0] == '\\' && p[1] == 'Q') { /* \Q...\E is literal */
+            const char *e = strstr(p + 2, "\\E");
+            if (e == NULL)
+                stop = p;
+            else
+                p = e + 1;
+        } else if (p[0] == '\\' && p[1] != '\0') {
+            p++;
+        } else if (*p == '[') {
+            p = mk_sa_rx_class_end(p);
+            if (*p == '\0')
+                stop = p;
+        } else if (*p == '(') {
+            if (depth == G_N_ELEMENTS(stack))
+                stop = p;
+            else
+                stack[depth++] = (size_t)(p - pat);
+        } else if (*p == ')' && depth > 0) {
+            mk_sa_rx_span sp = {stack[--depth], (size_t)(p - pat)};
+            g_array_append_val(spans, sp);
+        }
+        if (stop != NULL) {
+            g_array_free(spans, TRUE);
+            return NULL;
+        }
+    }
+    return spans;
+}
+
 char *mk_sa_rx_shrink(const char *pat)
 {
     /* back references: leave the pattern as it is */
     if (mk_sa_rx_backrefs(pat))
         return NULL;
+    GArray *spans = mk_sa_rx_groups(pat);
+    if (spans == NULL)
+        return NULL;
     /* the repeated group whose copies cost most */
-    size_t stack[256], depth = 0, best_open = 0, best_close = 0, best_qlen = 0, best_cost = 0;
+    size_t best_open = 0, best_close = 0, best_qlen = 0, best_cost = 0;
     unsigned best_min = 0, best_max = 0;
     int best_open_ended = 0;
-    for (const char *p = pat; *p != '\0'; p++) {
-        if (p[0] == '\\' && p[1] != '\0') {
-            if (p[1] == 'Q') { /* \Q...\E is literal */
-                const char *e = strstr(p + 2, "\\E");
-                if (e == NULL)
-                    return NULL;
-                p = e + 1;
-            } else {
-                p++;
-            }
-        } else if (*p == '[') {
-            p = mk_sa_rx_class_end(p);
-            if (*p == '\0')
-                return NULL;
-        } else if (*p == '(') {
-            if (depth == G_N_ELEMENTS(stack))
-                return NULL;
-            stack[depth++] = (size_t)(p - pat);
-        } else if (*p == ')' && depth > 0) {
-            size_t open = stack[--depth], close = (size_t)(p - pat);
-            unsigned min, max;
-            int open_ended;
-            size_t q = mk_sa_rx_count(p + 1, &min, &max, &open_ended);
-            const char *g = pat + open;
-            int assertion = strncmp(g, "(?=", 3) == 0 || strncmp(g, "(?!", 3) == 0 ||
-                            strncmp(g, "(?<=", 4) == 0 || strncmp(g, "(?<!", 4) == 0 ||
-                            strncmp(g, "(?#", 3) == 0;
-            size_t copies = q > 0 ? (open_ended ? min : max) : 0;
-            if (q > 0 && !assertion && copies >= 2 && p[1 + q] != '+') {
-                size_t cost = (close - open) * (copies - 1);
-                if (cost > best_cost) {
-                    best_cost = cost, best_open = open, best_close = close, best_qlen = q;
-                    best_min = min, best_max = max, best_open_ended = open_ended;
-                }
+    for (guint i = 0; i < spans->len; i++) {
+        size_t open = g_array_index(spans, mk_sa_rx_span, i).open;
+        size_t close = g_array_index(spans, mk_sa_rx_span, i).close;
+        unsigned min, max;
+        int open_ended;
+        size_t q = mk_sa_rx_count(pat + close + 1, &min, &max, &open_ended);
+        const char *g = pat + open;
+        int assertion = strncmp(g, "(?=", 3) == 0 || strncmp(g, "(?!", 3) == 0 ||
+                        strncmp(g, "(?<=", 4) == 0 || strncmp(g, "(?<!", 4) == 0 ||
+                        strncmp(g, "(?#", 3) == 0;
+        size_t copies = q > 0 ? (open_ended ? min : max) : 0;
+        if (q > 0 && !assertion && copies >= 2 && pat[close + 1 + q] != '+') {
+            size_t cost = (close - open) * (copies - 1);
+            if (cost > best_cost) {
+                best_cost = cost, best_open = open, best_close = close, best_qlen = q;
+                best_min = min, best_max = max, best_open_ended = open_ended;
             }
         }
     }
+    g_array_free(spans, TRUE);
     if (best_cost == 0)
         return NULL;
     char name[32];
@@ -163,28 +184,18 @@ char *mk_sa_rx_shrink(const char *pat)
     return g_string_free(out, FALSE);
 }
 
-/* Whether pattern s refers to groups by number or recursion ((?1), (?-1),
- * (?+1), (?R)), or sets options inline ((?i), (?-x:...), (?|...)): a
- * group moved to a DEFINE block would then mean something else. */
-static int mk_sa_rx_unmovable(const char *s)
+/* Whether pattern s (its groups spans) refers to groups by number or
+ * recursion ((?1), (?-1), (?+1), (?R)), or sets options inline ((?i),
+ * (?-x:...), (?|...)): a group moved to a DEFINE block would then mean
+ * something else. */
+static int mk_sa_rx_unmovable(const char *s, const GArray *spans)
 {
     if (mk_sa_rx_backrefs(s) || strncmp(s, "(*", 2) == 0)
         return 1;
-    for (const char *p = s; *p != '\0'; p++) {
-        if (p[0] == '\\' && p[1] == 'Q') {
-            const char *e = strstr(p + 2, "\\E");
-            if (e == NULL)
-                return 1;
-            p = e + 1;
-        } else if (p[0] == '\\' && p[1] != '\0') {
-            p++;
-        } else if (p[0] == '[') {
-            p = mk_sa_rx_class_end(p);
-            if (*p == '\0')
-                return 1;
-        } else if (p[0] == '(' && p[1] == '?' && strchr(":=!<>#&P'(", p[2]) == NULL) {
+    for (guint i = 0; i < spans->len; i++) {
+        const char *g = s + g_array_index(spans, mk_sa_rx_span, i).open;
+        if (g[1] == '?' && strchr(":=!<>#&P'(", g[2]) == NULL)
             return 1; /* options, branch reset, numbered calls, recursion */
-        }
     }
     return 0;
 }
@@ -199,43 +210,27 @@ static gint mk_sa_rx_cmp_size(gconstpointer a, gconstpointer b)
     return x < y ? -1 : x > y;
 }
 
-typedef struct mk_sa_rx_span {
-    size_t open, close; /* offsets of '(' and ')' */
-} mk_sa_rx_span;
-
 char *mk_sa_rx_share(const char *pat)
 {
-    if (mk_sa_rx_unmovable(pat))
+    GArray *spans = mk_sa_rx_groups(pat);
+    if (spans == NULL)
         return NULL;
+    if (mk_sa_rx_unmovable(pat, spans)) {
+        g_array_free(spans, TRUE);
+        return NULL;
+    }
     /* every group (?:...) or (...) of at least MK_SA_RX_SHARE_MIN bytes, by
      * its text: how often it stands in the pattern */
-    GArray *spans = g_array_new(FALSE, FALSE, sizeof(mk_sa_rx_span));
     GHashTable *count = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    size_t stack[256], depth = 0;
-    int ok = 1;
-    for (const char *p = pat; *p != '\0' && ok; p++) {
-        if (p[0] == '\\' && p[1] == 'Q') {
-            p = strstr(p + 2, "\\E") + 1; /* there is one: mk_sa_rx_unmovable */
-        } else if (p[0] == '\\' && p[1] != '\0') {
-            p++;
-        } else if (*p == '[') {
-            p = mk_sa_rx_class_end(p);
-        } else if (*p == '(') {
-            if (depth == G_N_ELEMENTS(stack))
-                ok = 0;
-            else
-                stack[depth++] = (size_t)(p - pat);
-        } else if (*p == ')' && depth > 0) {
-            mk_sa_rx_span sp = {stack[--depth], (size_t)(p - pat)};
-            const char *g = pat + sp.open;
-            if (sp.close + 1 - sp.open < MK_SA_RX_SHARE_MIN ||
-                (g[1] == '?' && g[2] != ':')) /* assertions, names, DEFINE */
-                continue;
-            g_array_append_val(spans, sp);
-            char *text = g_strndup(g, sp.close + 1 - sp.open);
-            gpointer n = g_hash_table_lookup(count, text);
-            g_hash_table_insert(count, text, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(n) + 1));
-        }
+    for (guint i = 0; i < spans->len; i++) {
+        const mk_sa_rx_span *sp = &g_array_index(spans, mk_sa_rx_span, i);
+        const char *g = pat + sp->open;
+        if (sp->close + 1 - sp->open < MK_SA_RX_SHARE_MIN ||
+            (g[1] == '?' && g[2] != ':')) /* assertions, names, DEFINE */
+            continue;
+        char *text = g_strndup(g, sp->close + 1 - sp->open);
+        gpointer n = g_hash_table_lookup(count, text);
+        g_hash_table_insert(count, text, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(n) + 1));
     }
     /* the text whose copies cost most */
     const char *best = NULL;
@@ -243,7 +238,7 @@ char *mk_sa_rx_share(const char *pat)
     GHashTableIter it;
     gpointer key, val;
     g_hash_table_iter_init(&it, count);
-    while (ok && g_hash_table_iter_next(&it, &key, &val)) {
+    while (g_hash_table_iter_next(&it, &key, &val)) {
         size_t n = GPOINTER_TO_SIZE(val), cost = (n - 1) * strlen(key);
         if (n >= 2 && cost > best_cost)
             best = key, best_cost = cost;
