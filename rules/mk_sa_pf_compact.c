@@ -4,14 +4,16 @@
  * obfuscation rules spell words with letter tags, each letter a group of
  * its look-alikes: the letter itself and a few ASCII stand-ins, UTF-8
  * characters of 2 to 4 bytes, HTML entities (&#1072;). Written out
- * hundreds of times they make patterns of 45 to 220 KB. Each such group
- * (no quantifier, no assertion, no escape but \xHH and escaped
- * punctuation; at most 10 bytes long) becomes one that matches all it
- * matched and more: its one-byte alternatives as one class, the ones of
- * 8-bit bytes only as [\x80-\xff]{m,n}, the others as their first byte
- * and the bytes that may follow, [F][R]{m,n}. A prefilter may say yes too
- * often, never too seldom, and the letters stay: "your" spelled in any
- * look-alikes still passes, most text does not.
+ * hundreds of times they make patterns of 37 to 224 KB. Each such group
+ * (no quantifier, no assertion, no escape but \xHH, \d and escaped
+ * punctuation; matches of at most 10 bytes) becomes one that matches all
+ * it matched and more: its ASCII one-byte alternatives as one class, its
+ * alternatives of 8-bit bytes only (a lone 8-bit byte too) as
+ * [\x80-\xff]{m,n}, the others as their first byte and the bytes that
+ * may follow, [F][R]{m,n}. A prefilter may say yes too often, never too
+ * seldom, and the letters stay: "your" spelled in any look-alikes still
+ * passes, most text does not. Not for patterns with back references or
+ * /x (the caller's), where a group's text is not all it matches.
  */
 #include "config.h"
 
