@@ -228,16 +228,29 @@ static void mk_sa_pf_count(GString *out, unsigned lo, unsigned hi)
  * is not a letter group. g_free it. */
 static char *mk_sa_pf_widen(const char *g, size_t len)
 {
-    mk_sa_pf_shape all;
-    const char *end = mk_sa_pf_alts(g + 3, &all);
-    if (end != g + len - 1 || all.hi > MK_SA_PF_LETTER_MAX)
+    /* its alternatives, each read once */
+    GArray *alts = g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_shape));
+    const char *p = g + 3;
+    for (;; p++) {
+        mk_sa_pf_shape s;
+        p = mk_sa_pf_seq(p, &s);
+        if (p != NULL && s.hi > MK_SA_PF_LETTER_MAX)
+            p = NULL; /* not a letter */
+        if (p == NULL)
+            break;
+        g_array_append_val(alts, s);
+        if (*p != '|')
+            break;
+    }
+    if (p != g + len - 1) { /* not understood, too long, or not the whole group */
+        g_array_free(alts, TRUE);
         return NULL;
+    }
     mk_sa_pf_set one = {{0}};
     unsigned high_lo = UINT32_MAX, high_hi = 0;
     GPtrArray *others = g_ptr_array_new_with_free_func(g_free);
-    for (const char *p = g + 3; p < end; p++) {
-        mk_sa_pf_shape s;
-        p = mk_sa_pf_seq(p, &s); /* understood: mk_sa_pf_alts read it */
+    for (guint k = 0; k < alts->len; k++) {
+        const mk_sa_pf_shape s = g_array_index(alts, mk_sa_pf_shape, k);
         mk_sa_pf_set both = s.first;
         mk_sa_pf_set_or(&both, &s.rest);
         if (s.hi == 1) { /* its 8-bit bytes go with the 8-bit characters */
@@ -260,9 +273,8 @@ static char *mk_sa_pf_widen(const char *g, size_t len)
                 g_ptr_array_add(others, g_strdup(o->str));
             g_string_free(o, TRUE);
         }
-        if (*p != '|')
-            break;
     }
+    g_array_free(alts, TRUE);
     GString *out = g_string_new("(?:");
     mk_sa_pf_set none = {{0}};
     if (memcmp(&one, &none, sizeof(one)) != 0)
