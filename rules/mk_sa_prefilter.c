@@ -191,12 +191,15 @@ static hs_database_t *mk_sa_pf_compile(const char *cache, GHashTable *used, GPtr
 {
     char *path = cache != NULL ? mk_sa_pf_cache_path(cache, exprs, flags, ids, at, n, ".hs") : NULL;
     hs_database_t *db = NULL;
-    gchar *bytes = NULL;
-    gsize len = 0;
-    if (path != NULL && g_file_get_contents(path, &bytes, &len, NULL) &&
-        hs_deserialize_database(bytes, len, &db) != HS_SUCCESS)
+    /* mapped, not read: vectorscan copies it anyway (the stock rules' files
+     * hold 36 MB, which a read copied once more) */
+    GMappedFile *map = path != NULL ? g_mapped_file_new(path, FALSE, NULL) : NULL;
+    if (map != NULL && hs_deserialize_database(g_mapped_file_get_contents(map),
+                                               g_mapped_file_get_length(map), &db) != HS_SUCCESS)
         db = NULL; /* damaged or from another build: compiled again */
-    g_free(bytes);
+    if (map != NULL)
+        g_mapped_file_unref(map);
+    int compiled = db == NULL;
     if (db == NULL &&
         hs_compile_multi((const char *const *)exprs->pdata + at, (const unsigned *)flags->data + at,
                          (const unsigned *)ids->data + at, n, HS_MODE_BLOCK, NULL, &db,
@@ -206,7 +209,7 @@ static hs_database_t *mk_sa_pf_compile(const char *cache, GHashTable *used, GPtr
     }
     char *ser = NULL;
     size_t slen = 0;
-    if (path != NULL && bytes == NULL && hs_serialize_database(db, &ser, &slen) == HS_SUCCESS) {
+    if (path != NULL && compiled && hs_serialize_database(db, &ser, &slen) == HS_SUCCESS) {
         if (!g_file_set_contents(path, ser, (gssize)slen, NULL))
             mk_log(LOG_DEBUG, NULL, "rules: prefilter: cannot write %s", path);
         free(ser);
