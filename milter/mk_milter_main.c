@@ -92,13 +92,15 @@ static mk_sa_rules *load_rules(const mk_config *cfg, char *summary, size_t slen,
             g_free(*p);
     paths[n] = NULL;
     char err[400];
-    mk_sa_rules *rules = mk_sa_load((const char *const *)paths, n, err, sizeof(err));
+    /* compiled forms of the rules: large patterns, prefilter databases */
+    char *cache = g_build_filename(cfg->state_dir, "prefilter", NULL);
+    mk_sa_rules *rules = mk_sa_load((const char *const *)paths, n, cache, err, sizeof(err));
     g_strfreev(paths);
     if (rules == NULL) {
         snprintf(why, wlen, "%s: [rules] paths: %s", cfg->path, err);
+        g_free(cache);
         return NULL;
     }
-    char *cache = g_build_filename(cfg->state_dir, "prefilter", NULL);
     mk_sa_use_prefilter(rules, cfg->rules_prefilter, cache);
     g_free(cache);
     mk_sa_summary(rules, summary, slen);

@@ -53,8 +53,11 @@ typedef struct mk_sa_stats {
 /* Reads the rule files: each path a file, or a directory whose *.cf files
  * are read in name order. Problems with single lines are logged (file and
  * line) and counted; NULL only when a path cannot be read at all, with why
- * in err. Free with mk_sa_free(). */
-mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, char *err, size_t errlen);
+ * in err. cache: a directory (made if need be; NULL: none) where patterns
+ * too large for PCRE2 as written keep the form that compiled, for the
+ * next start. Free with mk_sa_free(). */
+mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, const char *cache, char *err,
+                        size_t errlen);
 void mk_sa_free(mk_sa_rules *rules);
 /* Whether body and rawbody rules go through a vectorscan prefilter (one
  * pass says which may match; only those run PCRE2). Off after

@@ -264,6 +264,18 @@ char *mk_sa_rx_shrink(const char *pattern);
  * groups by number or sets options inline. g_free it. */
 char *mk_sa_rx_share(const char *pattern);
 
+/* Forms that compiled of patterns too large for PCRE2 as written, kept
+ * from one start to the next in a file of dir (mk_sa_rx_cache.c); dir
+ * NULL: a cache that keeps nothing. */
+typedef struct mk_sa_rx_cache mk_sa_rx_cache;
+mk_sa_rx_cache *mk_sa_rx_cache_open(const char *dir);
+/* The form kept for pattern with opts, or NULL; owned by the cache. */
+const char *mk_sa_rx_cache_get(mk_sa_rx_cache *c, const char *pattern, uint32_t opts);
+void mk_sa_rx_cache_put(mk_sa_rx_cache *c, const char *pattern, uint32_t opts, const char *form);
+/* Writes the file again if a form was added or one read went unused (it
+ * keeps the forms of the last rules loaded), and frees c. */
+void mk_sa_rx_cache_close(mk_sa_rx_cache *c);
+
 /* The prefilter's copy of a pattern too long for vectorscan, its letter
  * groups (small groups of look-alike characters, as the stock obfuscation
  * rules write them) widened to ones that match more and are written

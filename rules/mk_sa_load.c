@@ -253,8 +253,10 @@ static char *mk_sa_split_regex(const char *s, const char **rest, uint32_t *opts,
     return g_strndup(s, len);
 }
 
-/* Compiles a pattern; NULL with why. */
-static pcre2_code *mk_sa_compile(const char *pattern, uint32_t opts, char *why, size_t whylen)
+/* Compiles a pattern (one too large for PCRE2 in the form cache found
+ * for it, or found and kept there); NULL with why. */
+static pcre2_code *mk_sa_compile(const char *pattern, uint32_t opts, mk_sa_rx_cache *cache,
+                                 char *why, size_t whylen)
 {
     /* Perl code inside a pattern cannot run here: never approximate it */
     if (strstr(pattern, "(?{") != NULL || strstr(pattern, "(??{") != NULL) {
@@ -265,6 +267,14 @@ static pcre2_code *mk_sa_compile(const char *pattern, uint32_t opts, char *why, 
     PCRE2_SIZE off = 0;
     pcre2_code *re =
         pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts, &err, &off, NULL);
+    const char *known = re == NULL && err == PCRE2_ERROR_PATTERN_TOO_LARGE
+                            ? mk_sa_rx_cache_get(cache, pattern, opts)
+                            : NULL;
+    if (known != NULL) { /* the form an earlier start found */
+        int kerr;
+        PCRE2_SIZE koff;
+        re = pcre2_compile((PCRE2_SPTR)known, PCRE2_ZERO_TERMINATED, opts, &kerr, &koff, NULL);
+    }
     /* too large: its repeated groups compiled once each, as subroutines,
      * then the groups it writes out more than once */
     char *small = NULL;
@@ -279,6 +289,8 @@ static pcre2_code *mk_sa_compile(const char *pattern, uint32_t opts, char *why, 
         small = next;
         re = pcre2_compile((PCRE2_SPTR)small, PCRE2_ZERO_TERMINATED, opts, &err, &off, NULL);
     }
+    if (re != NULL && small != NULL)
+        mk_sa_rx_cache_put(cache, pattern, opts, small);
     g_free(small);
     if (re == NULL) {
         PCRE2_UCHAR msg[160];
@@ -914,15 +926,16 @@ static char *mk_sa_expand(const mk_sa_rules *rs, const char *pat)
 
 /* Compiles every pattern, once all files (and their replace_ settings)
  * are read. */
-static void mk_sa_compile_patterns(mk_sa_rules *rs)
+static void mk_sa_compile_patterns(mk_sa_rules *rs, const char *cache_dir)
 {
+    mk_sa_rx_cache *cache = mk_sa_rx_cache_open(cache_dir);
     for (size_t i = 0; i < rs->n; i++) {
         mk_sa_rule *r = &rs->r[i];
         if (!r->defined || r->skip || r->pattern == NULL)
             continue;
         char *src = r->replace ? mk_sa_expand(rs, r->pattern) : g_strdup(r->pattern);
         char why[256];
-        r->re = mk_sa_compile(src, r->opts, why, sizeof(why));
+        r->re = mk_sa_compile(src, r->opts, cache, why, sizeof(why));
         if (r->re == NULL) {
             mk_log(LOG_INFO, NULL, "rules: %s:%d: %s: %s", r->file, r->line, r->name, why);
             r->skip = 1, r->skip_why = MK_SA_SKIP_REGEX;
@@ -933,6 +946,7 @@ static void mk_sa_compile_patterns(mk_sa_rules *rs)
         else
             g_free(src);
     }
+    mk_sa_rx_cache_close(cache);
 }
 
 /* ---- meta expressions ------------------------------------------------------ */
@@ -1209,7 +1223,8 @@ static void mk_sa_scores(mk_sa_rules *rs)
     g_free(read);
 }
 
-mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, char *err, size_t errlen)
+mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, const char *cache, char *err,
+                        size_t errlen)
 {
     mk_sa_rules *rs = g_new0(mk_sa_rules, 1);
     rs->by_name = g_hash_table_new(g_str_hash, g_str_equal);
@@ -1223,7 +1238,7 @@ mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, char *err, siz
             return NULL;
         }
     mk_sa_settings_finish(&rs->set);
-    mk_sa_compile_patterns(rs);
+    mk_sa_compile_patterns(rs, cache);
     mk_sa_compile_metas(rs);
     mk_sa_order(rs);
     mk_sa_scores(rs);

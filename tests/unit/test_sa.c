@@ -178,7 +178,7 @@ static void test_load(void **state)
 {
     char err[256];
     const char *paths[] = {dir};
-    mk_sa_rules *rs = mk_sa_load(paths, 1, err, sizeof(err));
+    mk_sa_rules *rs = mk_sa_load(paths, 1, NULL, err, sizeof(err));
     assert_non_null(rs);
     const mk_sa_stats *st = mk_sa_stats_of(rs);
     assert_int_equal(st->files, 2); /* main.cf and the include; *.rules is not read by itself */
@@ -196,7 +196,7 @@ static void test_load(void **state)
     assert_true(mk_sa_reads_uris(rs));
     mk_sa_free(rs);
     const char *missing[] = {"/nonexistent/rules.cf"};
-    assert_null(mk_sa_load(missing, 1, err, sizeof(err)));
+    assert_null(mk_sa_load(missing, 1, NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "/nonexistent/rules.cf"));
 }
 
@@ -204,7 +204,7 @@ static void test_eval(void **state)
 {
     char err[256];
     const char *paths[] = {dir};
-    mk_sa_rules *rs = mk_sa_load(paths, 1, err, sizeof(err));
+    mk_sa_rules *rs = mk_sa_load(paths, 1, NULL, err, sizeof(err));
     assert_non_null(rs);
     mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
     assert_int_equal(mk_msgbuf_append(b, message, strlen(message), err, sizeof(err)), 0);
@@ -299,7 +299,7 @@ static void test_backtracking_bounded(void **state)
     g_file_set_contents(p, "body SLOW /(a+)+$/\n", -1, NULL);
     char err[256];
     const char *paths[] = {p};
-    mk_sa_rules *rs = mk_sa_load(paths, 1, err, sizeof(err));
+    mk_sa_rules *rs = mk_sa_load(paths, 1, NULL, err, sizeof(err));
     assert_non_null(rs);
     assert_false(mk_sa_reads_full(rs));
     assert_false(mk_sa_reads_uris(rs));
@@ -383,15 +383,21 @@ static void eval_hits(const mk_sa_rules *rs, const char *text, const char *env_f
 }
 
 /* Loads the rule text cf, written to dir/name; *path: g_free it. */
-static mk_sa_rules *load_cf(const char *name, const char *cf, char **path)
+/* Loads cf, written to name in dir, with a cache directory (or NULL). */
+static mk_sa_rules *load_cf_cached(const char *name, const char *cf, const char *cache, char **path)
 {
     *path = g_build_filename(dir, name, NULL);
     g_file_set_contents(*path, cf, -1, NULL);
     char err[256];
     const char *paths[] = {*path};
-    mk_sa_rules *rs = mk_sa_load(paths, 1, err, sizeof(err));
+    mk_sa_rules *rs = mk_sa_load(paths, 1, cache, err, sizeof(err));
     assert_non_null(rs);
     return rs;
+}
+
+static mk_sa_rules *load_cf(const char *name, const char *cf, char **path)
+{
+    return load_cf_cached(name, cf, NULL, path);
 }
 
 static void test_evals(void **state)
@@ -716,15 +722,21 @@ static void test_body_cut(void **state)
 
 /* Loads rules after a tag <WORD> of 3000 words (w0000 ... w2999), about
  * 18 KB of pattern each time it stands in one; *path: g_free it. */
-static mk_sa_rules *load_with_words(const char *name, const char *rules, char **path)
+static mk_sa_rules *load_with_words_cached(const char *name, const char *rules, const char *cache,
+                                           char **path)
 {
     GString *cf = g_string_new("replace_start <\nreplace_end >\nreplace_tag WORD (?:");
     for (int i = 0; i < 3000; i++)
         g_string_append_printf(cf, "%sw%04d", i ? "|" : "", i);
     g_string_append_printf(cf, ")\n%s", rules);
-    mk_sa_rules *rs = load_cf(name, cf->str, path);
+    mk_sa_rules *rs = load_cf_cached(name, cf->str, cache, path);
     g_string_free(cf, TRUE);
     return rs;
+}
+
+static mk_sa_rules *load_with_words(const char *name, const char *rules, char **path)
+{
+    return load_with_words_cached(name, rules, NULL, path);
 }
 
 /* Patterns past PCRE2's size with their tags expanded: tags inside tags
@@ -774,6 +786,68 @@ static void test_large_shared(void **state)
     mk_sa_free(rs);
     g_unlink(p);
     g_free(p);
+}
+
+/* The form that compiled of a pattern too large as written is kept in
+ * the cache directory and read back by the next load: a form planted in
+ * the file is what the rule then runs. The file keeps the forms of the
+ * last rules loaded only, and a damaged one is found again. */
+static void test_large_cache(void **state)
+{
+    (void)state;
+    char *cache = g_build_filename(dir, "rx-cache", NULL);
+    char *file = g_build_filename(cache, "large-patterns", NULL);
+    static const char *const rules =
+        "body SHARED_FOUR /\\b<WORD>-<WORD>-(?:<WORD>|x)-<WORD>\\b/\nreplace_rules SHARED_FOUR\n";
+    static const char *const words = "Subject: x\n\nsee w0001-w2999-x-w0007\n";
+    static const char *const canary = "Subject: x\n\nsee canary-42\n";
+    static const char *const hits[] = {"SHARED_FOUR"};
+    char *p;
+    mk_sa_rules *rs = load_with_words_cached("cached.rules", rules, cache, &p);
+    eval_hits(rs, words, "", hits, 1);
+    mk_sa_free(rs);
+    gchar *text = NULL;
+    gsize len = 0;
+    /* one record, "KEY LENGTH\nFORM\n", the form with its DEFINE block */
+    assert_true(g_file_get_contents(file, &text, &len, NULL));
+    assert_true(len > 66 && strspn(text, "0123456789abcdef") == 64 && text[64] == ' ');
+    char *form = strchr(text, '\n') + 1;
+    assert_int_equal(form + strtoul(text + 65, NULL, 10) + 1, text + len);
+    assert_non_null(strstr(form, "(?(DEFINE)"));
+    char *planted = g_strdup_printf("%.64s %zu\n%s\n", text, strlen("canary-\\d+"), "canary-\\d+");
+    g_free(text);
+    assert_true(g_file_set_contents(file, planted, -1, NULL));
+    rs = load_with_words_cached("cached.rules", rules, cache, &p);
+    eval_hits(rs, canary, "", hits, 1);
+    eval_hits(rs, words, "", NULL, 0);
+    mk_sa_free(rs);
+    assert_true(g_file_get_contents(file, &text, NULL, NULL));
+    assert_string_equal(text, planted); /* read, used, not written again */
+    g_free(text);
+    g_unlink(p);
+    g_free(p);
+    /* rules without a large pattern: the file goes */
+    rs = load_cf_cached("small.rules", "body SMALL /abc/\n", cache, &p);
+    mk_sa_free(rs);
+    assert_false(g_file_test(file, G_FILE_TEST_EXISTS));
+    g_unlink(p);
+    g_free(p);
+    /* a damaged file: the form is found again and the file written anew */
+    assert_true(g_file_set_contents(file, "0123 garbage\n", -1, NULL));
+    rs = load_with_words_cached("cached.rules", rules, cache, &p);
+    eval_hits(rs, words, "", hits, 1);
+    eval_hits(rs, canary, "", NULL, 0);
+    mk_sa_free(rs);
+    assert_true(g_file_get_contents(file, &text, NULL, NULL));
+    assert_true(strspn(text, "0123456789abcdef") == 64);
+    g_free(text);
+    g_unlink(file);
+    g_rmdir(cache);
+    g_unlink(p);
+    g_free(p);
+    g_free(planted);
+    g_free(file);
+    g_free(cache);
 }
 
 /* HTMLEval on SpamAssassin's statistics of each HTML part. */
@@ -1068,6 +1142,7 @@ int main(void)
         cmocka_unit_test(test_body_cut),
         cmocka_unit_test(test_large_repeat),
         cmocka_unit_test(test_large_shared),
+        cmocka_unit_test(test_large_cache),
         cmocka_unit_test(test_prefilter_letters),
         cmocka_unit_test(test_prefilter_headers),
     };
