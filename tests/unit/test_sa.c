@@ -806,6 +806,7 @@ static void test_large_cache(void **state)
     mk_sa_rules *rs = load_with_words_cached("cached.rules", rules, cache, &p);
     eval_hits(rs, words, "", hits, 1);
     mk_sa_free(rs);
+    g_free(p); /* loaded again below, at the same path */
     gchar *text = NULL;
     gsize len = 0;
     /* one record, "KEY LENGTH\nFORM\n", the form with its DEFINE block */
