@@ -48,6 +48,7 @@ typedef struct mk_sa_stats {
     size_t other_directives;   /* lines of SpamAssassin settings that are not rules */
     size_t prefiltered;        /* body and rawbody patterns in the vectorscan prefilter */
     size_t prefiltered_header; /* header patterns in it (headers read by many rules) */
+    size_t prefilter_ordinary; /* body and rawbody patterns left out: they match ordinary text */
 } mk_sa_stats;
 
 /* Reads the rule files: each path a file, or a directory whose *.cf files

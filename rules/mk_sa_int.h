@@ -191,16 +191,20 @@ struct mk_sa_rules {
 
 /* The patterns of rules ids[0, n) of rs in vectorscan databases
  * (prefilter mode); marks the rules inside them prefiltered (a rule
- * without a pattern vectorscan reads stays out). cache: a directory for
- * compiled databases, or NULL; the names of the files used are added to
- * used. NULL when none compiles. Free with mk_sa_prefilter_free(). */
+ * without a pattern vectorscan reads stays out, and with ordinary set,
+ * one whose prefilter copy matches ordinary mail text: it would pass
+ * every message). cache: a directory for compiled databases, or NULL;
+ * the names of the files used are added to used. NULL when none
+ * compiles. Free with mk_sa_prefilter_free(). */
 typedef struct mk_sa_prefilter mk_sa_prefilter;
 mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *ids, size_t n,
-                                       const char *cache, GHashTable *used);
+                                       const char *cache, GHashTable *used, int ordinary);
 /* Removes the cached databases in cache whose names are not in used. */
 void mk_sa_prefilter_prune(const char *cache, GHashTable *used);
 void mk_sa_prefilter_free(mk_sa_prefilter *pf);
 size_t mk_sa_prefilter_size(const mk_sa_prefilter *pf);
+/* The patterns left out for matching ordinary text. */
+size_t mk_sa_prefilter_ordinary(const mk_sa_prefilter *pf);
 /* Scans the lines as one text (thread-safe); sets maybe[i] for each rule
  * i of the database that may match. 0, or -1 when the scan failed (then
  * every rule may match). */

@@ -1316,7 +1316,7 @@ static mk_sa_prefilter *mk_sa_prefilter_of(mk_sa_rules *rs, mk_sa_kind kind, int
         if (r->kind == kind && (kind != MK_SA_HEADER || r->slot == slot))
             ids[n++] = rs->order[k];
     }
-    mk_sa_prefilter *pf = mk_sa_prefilter_build(rs, ids, n, cache, used);
+    mk_sa_prefilter *pf = mk_sa_prefilter_build(rs, ids, n, cache, used, kind != MK_SA_HEADER);
     g_free(ids);
     return pf;
 }
@@ -1333,7 +1333,7 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
     }
     for (size_t i = 0; i < rs->n; i++)
         rs->r[i].prefiltered = 0;
-    rs->stats.prefiltered = rs->stats.prefiltered_header = 0;
+    rs->stats.prefiltered = rs->stats.prefiltered_header = rs->stats.prefilter_ordinary = 0;
     if (!on)
         return;
     if (cache != NULL && g_mkdir_with_parents(cache, 0755) != 0) {
@@ -1351,6 +1351,8 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
     mk_sa_prefilter_prune(cache, used);
     g_hash_table_destroy(used);
     rs->stats.prefiltered = mk_sa_prefilter_size(rs->pf[0]) + mk_sa_prefilter_size(rs->pf[1]);
+    rs->stats.prefilter_ordinary =
+        mk_sa_prefilter_ordinary(rs->pf[0]) + mk_sa_prefilter_ordinary(rs->pf[1]);
 }
 
 const mk_sa_stats *mk_sa_stats_of(const mk_sa_rules *rules)
@@ -1427,6 +1429,9 @@ void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len)
                                "; %zu body and rawbody patterns and %zu header patterns "
                                "behind the prefilter",
                                st->prefiltered, st->prefiltered_header);
+    if (st->prefilter_ordinary > 0)
+        g_string_append_printf(s, " (%zu more match ordinary text, and run without it)",
+                               st->prefilter_ordinary);
     snprintf(out, len, "%s", s->str);
     g_string_free(s, TRUE);
 }

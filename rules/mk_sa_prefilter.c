@@ -6,17 +6,21 @@
  * (lookarounds and back-references are widened), never the other way; the
  * text is scanned whole with ^ and $ at every line, which again can only
  * widen (\A and \z are read as ^ and $). A pattern vectorscan cannot read
- * stays outside the database and always runs.
+ * stays outside the database and always runs; so does a body or rawbody
+ * pattern whose prefilter copy matches ordinary mail text (built in
+ * below): it would pass nearly every message, its share of each scan
+ * saving nothing.
  *
  * Bounded repeats make vectorscan's compile time grow fast: a counted
  * repeat of a group (...){m,n} or with a bound of 100 or more is widened
  * to * or + in the prefilter's copy of the pattern.
  *
  * Compiled databases are kept in a cache directory (the caller's; files
- * named by the SHA-256 of vectorscan's version and the patterns, flags and
- * rule numbers they hold), so a restart or reload with the same rules
- * reads them back in milliseconds, with the list of the patterns
- * vectorscan reads (.ok); files no longer used are removed.
+ * named by the SHA-256 of vectorscan's version, the file's kind and the
+ * patterns, flags and rule numbers they hold), so a restart or reload
+ * with the same rules reads them back in milliseconds (mapped), with the
+ * list of which patterns are in the databases and which are left out, and
+ * why (.ok); files no longer used are removed.
  *
  * Scratch space (one per concurrent scan) is kept in a small pool.
  */
@@ -42,6 +46,7 @@ struct mk_sa_prefilter {
     GMutex lock;
     GPtrArray *free_scratch; /* of hs_scratch_t *, guarded by lock */
     size_t n_patterns;       /* in the databases */
+    size_t n_ordinary;       /* left out: they match ordinary text */
 };
 
 /* The Hyperscan flags for a pattern with PCRE2 options opts: prefilter
@@ -160,21 +165,58 @@ static char *mk_sa_pf_pattern(const char *s, uint32_t opts)
     return g_string_free(out, FALSE);
 }
 
-/* The cache file of patterns exprs[at, at + n) (with their flags and ids)
- * under dir, its name ending in suffix; g_free it. */
-static char *mk_sa_pf_cache_path(const char *dir, GPtrArray *exprs, GArray *flags, GArray *ids,
-                                 guint at, guint n, const char *suffix)
+/* A pattern the prefilter may hold: its copy for vectorscan, flags, rule. */
+typedef struct mk_sa_pf_pat {
+    char *expr;
+    unsigned flags, id;
+    char state; /* MK_SA_PF_IN, _UNREAD or _ORDINARY, as the cache's list writes it */
+} mk_sa_pf_pat;
+
+enum {
+    MK_SA_PF_UNREAD = '0',  /* vectorscan cannot read (or compile) it: it always runs */
+    MK_SA_PF_IN = '1',      /* in a database */
+    MK_SA_PF_ORDINARY = '2' /* matches ordinary text (below): it always runs */
+};
+
+/* Ordinary mail. A pattern whose prefilter copy matches it would pass
+ * nearly every message (vectorscan approximates large patterns that far:
+ * the stock form-filling rules pass all 6,046 corpus messages), so its
+ * share of each scan costs time and saves none; it runs without the
+ * prefilter, as it would after it. */
+static const char mk_sa_pf_ordinary[] =
+    "Hello Maria,\n"
+    "Thank you for sending the report this morning. I read through the first two sections "
+    "and they look good to me; the figures in the second table match what we discussed at "
+    "the meeting last week.\n"
+    "A few small points before we share it with the rest of the team:\n"
+    "- the summary could be a little shorter, perhaps three paragraphs;\n"
+    "- please check the dates in the schedule, since the review moved to 14 March at 10:30;\n"
+    "- the chart on page 6 needs a title.\n"
+    "I will be in the office until the end of the month and then away for a week. If anything "
+    "comes up while I am travelling, Peter knows where the files are and can answer most "
+    "questions.\n"
+    "I also added my comments on the budget notes to the shared folder. They are at "
+    "https://intranet.example.com/projects/report and the older version is still in the "
+    "archive.\n"
+    "Best regards,\n"
+    "Daniel\n";
+
+/* The cache file of patterns p[0, n) under dir, its name ending in
+ * suffix, found with text (or NULL); g_free it. */
+static char *mk_sa_pf_cache_path(const char *dir, mk_sa_pf_pat *const *p, guint n,
+                                 const char *suffix, const char *text)
 {
     GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
     const char *v = hs_version();
     g_checksum_update(sum, (const guchar *)v, (gssize)strlen(v) + 1);
-    for (guint k = at; k < at + n; k++) {
+    g_checksum_update(sum, (const guchar *)suffix, (gssize)strlen(suffix) + 1);
+    if (text != NULL)
+        g_checksum_update(sum, (const guchar *)text, (gssize)strlen(text) + 1);
+    for (guint k = 0; k < n; k++) {
         char num[32];
-        snprintf(num, sizeof(num), "%u:%u:", g_array_index(flags, unsigned, k),
-                 g_array_index(ids, unsigned, k));
+        snprintf(num, sizeof(num), "%u:%u:", p[k]->flags, p[k]->id);
         g_checksum_update(sum, (const guchar *)num, (gssize)strlen(num));
-        const char *e = exprs->pdata[k];
-        g_checksum_update(sum, (const guchar *)e, (gssize)strlen(e) + 1);
+        g_checksum_update(sum, (const guchar *)p[k]->expr, (gssize)strlen(p[k]->expr) + 1);
     }
     char *name = g_strconcat(g_checksum_get_string(sum), suffix, NULL);
     g_checksum_free(sum);
@@ -183,13 +225,13 @@ static char *mk_sa_pf_cache_path(const char *dir, GPtrArray *exprs, GArray *flag
     return path;
 }
 
-/* The database of exprs[at, at + n) from the cache, or compiled (and then
- * cached). NULL with *cerr on a compile error. */
-static hs_database_t *mk_sa_pf_compile(const char *cache, GHashTable *used, GPtrArray *exprs,
-                                       GArray *flags, GArray *ids, guint at, guint n,
-                                       hs_compile_error_t **cerr)
+/* The database of patterns p[0, n) from the cache, or compiled (and then
+ * cached); its file's name goes into used. NULL with *cerr on a compile
+ * error. */
+static hs_database_t *mk_sa_pf_compile(const char *cache, GHashTable *used, mk_sa_pf_pat *const *p,
+                                       guint n, hs_compile_error_t **cerr)
 {
-    char *path = cache != NULL ? mk_sa_pf_cache_path(cache, exprs, flags, ids, at, n, ".hs") : NULL;
+    char *path = cache != NULL ? mk_sa_pf_cache_path(cache, p, n, ".hs", NULL) : NULL;
     hs_database_t *db = NULL;
     /* mapped, not read: vectorscan copies it anyway (the stock rules' files
      * hold 36 MB, which a read copied once more) */
@@ -200,10 +242,18 @@ static hs_database_t *mk_sa_pf_compile(const char *cache, GHashTable *used, GPtr
     if (map != NULL)
         g_mapped_file_unref(map);
     int compiled = db == NULL;
-    if (db == NULL &&
-        hs_compile_multi((const char *const *)exprs->pdata + at, (const unsigned *)flags->data + at,
-                         (const unsigned *)ids->data + at, n, HS_MODE_BLOCK, NULL, &db,
-                         cerr) != HS_SUCCESS) {
+    if (db == NULL) {
+        const char **exprs = g_new(const char *, n);
+        unsigned *flags = g_new(unsigned, n), *ids = g_new(unsigned, n);
+        for (guint k = 0; k < n; k++)
+            exprs[k] = p[k]->expr, flags[k] = p[k]->flags, ids[k] = p[k]->id;
+        if (hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, &db, cerr) != HS_SUCCESS)
+            db = NULL;
+        g_free(exprs);
+        g_free(flags);
+        g_free(ids);
+    }
+    if (db == NULL) {
         g_free(path);
         return NULL;
     }
@@ -220,51 +270,63 @@ static hs_database_t *mk_sa_pf_compile(const char *cache, GHashTable *used, GPtr
     return db;
 }
 
-/* Sets ok[k] for each pattern exprs[k] vectorscan reads (what it cannot
- * read stays out of the databases, and always runs): asked of
- * hs_expression_info, or read from the cache's list for the same
- * patterns (a file of '0' and '1', its name ending in .ok), which saves a
- * start with a warm cache most of its time. */
-static void mk_sa_pf_readable(const char *cache, GHashTable *used, GPtrArray *exprs, GArray *flags,
-                              GArray *ids, uint8_t *ok)
+/* Sets the state of each pattern from the cache's list for the same
+ * patterns (a file of MK_SA_PF_* characters, its name ending in .ok),
+ * which saves a start with a warm cache most of its time; 1 when read.
+ * Else asks hs_expression_info which vectorscan reads (what it cannot
+ * stays out of the databases, and always runs), and returns 0: the
+ * caller finds the rest and writes the list. */
+static int mk_sa_pf_states(const char *list, mk_sa_pf_pat *const *p, guint n)
 {
-    guint n = exprs->len;
-    char *path =
-        cache != NULL && n > 0 ? mk_sa_pf_cache_path(cache, exprs, flags, ids, 0, n, ".ok") : NULL;
-    gchar *list = NULL;
+    gchar *text = NULL;
     gsize len = 0;
-    if (path != NULL && g_file_get_contents(path, &list, &len, NULL) && len == n &&
-        strspn(list, "01") == n) {
+    if (list != NULL && g_file_get_contents(list, &text, &len, NULL) && len == n &&
+        strspn(text, "012") == n) {
         for (guint k = 0; k < n; k++)
-            ok[k] = list[k] == '1';
-    } else {
-        g_free(list);
-        list = g_malloc(n + 1);
-        for (guint k = 0; k < n; k++) {
-            hs_expr_info_t *info = NULL;
-            hs_compile_error_t *cerr = NULL;
-            ok[k] = hs_expression_info(exprs->pdata[k], g_array_index(flags, unsigned, k), &info,
-                                       &cerr) == HS_SUCCESS;
-            if (!ok[k])
-                hs_free_compile_error(cerr);
-            free(info);
-            list[k] = ok[k] ? '1' : '0';
-        }
-        if (path != NULL && !g_file_set_contents(path, list, (gssize)n, NULL))
-            mk_log(LOG_DEBUG, NULL, "rules: prefilter: cannot write %s", path);
+            p[k]->state = text[k];
+        g_free(text);
+        return 1;
     }
-    if (path != NULL && used != NULL)
-        g_hash_table_add(used, g_path_get_basename(path));
-    g_free(list);
-    g_free(path);
+    g_free(text);
+    for (guint k = 0; k < n; k++) {
+        hs_expr_info_t *info = NULL;
+        hs_compile_error_t *cerr = NULL;
+        int ok = hs_expression_info(p[k]->expr, p[k]->flags, &info, &cerr) == HS_SUCCESS;
+        if (!ok)
+            hs_free_compile_error(cerr);
+        free(info);
+        p[k]->state = ok ? MK_SA_PF_IN : MK_SA_PF_UNREAD;
+    }
+    return 0;
+}
+
+static int mk_sa_pf_hit(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                        void *ctx);
+
+/* Marks MK_SA_PF_ORDINARY the patterns p[0, n) that db (theirs) finds in
+ * ordinary text; whether any. fired: scratch of a byte per rule, zeroed. */
+static int mk_sa_pf_ordinary_of(hs_database_t *db, mk_sa_pf_pat *const *p, guint n, uint8_t *fired)
+{
+    hs_scratch_t *s = NULL;
+    int any = 0;
+    if (hs_alloc_scratch(db, &s) != HS_SUCCESS)
+        return 0;
+    if (hs_scan(db, mk_sa_pf_ordinary, sizeof(mk_sa_pf_ordinary) - 1, 0, s, mk_sa_pf_hit, fired) ==
+        HS_SUCCESS)
+        for (guint k = 0; k < n; k++)
+            if (fired[p[k]->id]) {
+                p[k]->state = MK_SA_PF_ORDINARY;
+                fired[p[k]->id] = 0;
+                any = 1;
+            }
+    hs_free_scratch(s);
+    return any;
 }
 
 mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, size_t n_rules,
-                                       const char *cache, GHashTable *used)
+                                       const char *cache, GHashTable *used, int ordinary)
 {
-    GPtrArray *exprs = g_ptr_array_new_with_free_func(g_free);
-    GArray *flags = g_array_new(FALSE, FALSE, sizeof(unsigned));
-    GArray *ids = g_array_new(FALSE, FALSE, sizeof(unsigned));
+    GArray *pats = g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_pat));
     for (size_t k = 0; k < n_rules; k++) {
         size_t i = rule_ids[k];
         mk_sa_rule *r = &rs->r[i];
@@ -276,40 +338,69 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
             g_free(e);
             e = shorter;
         }
-        unsigned f = mk_sa_pf_flags(r->opts), id = (unsigned)i;
-        g_ptr_array_add(exprs, e);
-        g_array_append_val(flags, f);
-        g_array_append_val(ids, id);
+        mk_sa_pf_pat pat = {e, mk_sa_pf_flags(r->opts), (unsigned)i, MK_SA_PF_IN};
+        g_array_append_val(pats, pat);
     }
-    uint8_t *ok = g_new(uint8_t, exprs->len + 1);
-    mk_sa_pf_readable(cache, used, exprs, flags, ids, ok);
-    for (guint k = exprs->len; k-- > 0;)
-        if (!ok[k]) {
-            g_ptr_array_remove_index(exprs, k);
-            g_array_remove_index(flags, k);
-            g_array_remove_index(ids, k);
-        }
-    g_free(ok);
+    guint n_all = pats->len;
+    mk_sa_pf_pat **all = g_new(mk_sa_pf_pat *, n_all + 1);
+    for (guint k = 0; k < n_all; k++)
+        all[k] = &g_array_index(pats, mk_sa_pf_pat, k);
+    char *list =
+        cache != NULL && n_all > 0
+            ? mk_sa_pf_cache_path(cache, all, n_all, ".ok", ordinary ? mk_sa_pf_ordinary : NULL)
+            : NULL;
+    int known = mk_sa_pf_states(list, all, n_all), changed = !known;
+    /* databases of MK_SA_PF_CHUNK readable patterns each, those that
+     * match ordinary text left out of theirs */
+    mk_sa_pf_pat **in = g_new(mk_sa_pf_pat *, n_all + 1),
+                 **chunk = g_new(mk_sa_pf_pat *, n_all + 1);
+    guint n_in = 0;
+    for (guint k = 0; k < n_all; k++)
+        if (all[k]->state != MK_SA_PF_UNREAD)
+            in[n_in++] = all[k];
+    uint8_t *fired = !known && ordinary ? g_new0(uint8_t, rs->n + 1) : NULL;
     GPtrArray *dbs = g_ptr_array_new();
     hs_scratch_t *proto = NULL;
-    size_t n_in = 0;
-    for (guint at = 0; at < exprs->len;) {
-        guint n = MIN(MK_SA_PF_CHUNK, exprs->len - at);
+    size_t n_held = 0, n_ordinary = 0;
+    for (guint at = 0; at < n_in;) {
+        guint n = MIN(MK_SA_PF_CHUNK, n_in - at), m = 0;
+        for (guint k = at; k < at + n; k++)
+            if (in[k]->state == MK_SA_PF_IN)
+                chunk[m++] = in[k];
+        if (m == 0) {
+            at += n;
+            continue;
+        }
         hs_compile_error_t *cerr = NULL;
-        hs_database_t *db = mk_sa_pf_compile(cache, used, exprs, flags, ids, at, n, &cerr);
+        hs_database_t *db = mk_sa_pf_compile(cache, used, chunk, m, &cerr);
         if (db == NULL) {
-            int bad = cerr != NULL ? cerr->expression : -1;
+            int bad = cerr != NULL && cerr->expression >= 0 && (guint)cerr->expression < m
+                          ? cerr->expression
+                          : -1;
             mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s: %s",
-                   bad >= 0 ? rs->r[g_array_index(ids, unsigned, at + (guint)bad)].name : "(all)",
+                   bad >= 0 ? rs->r[chunk[bad]->id].name : "(all)",
                    cerr != NULL ? cerr->message : "?");
             hs_free_compile_error(cerr);
+            changed = 1;
             if (bad < 0) { /* the whole chunk stays out */
+                for (guint k = 0; k < m; k++)
+                    chunk[k]->state = MK_SA_PF_UNREAD;
                 at += n;
-                continue;
+            } else { /* that one stays out; again */
+                chunk[bad]->state = MK_SA_PF_UNREAD;
             }
-            g_ptr_array_remove_index(exprs, at + (guint)bad); /* that one stays out; again */
-            g_array_remove_index(flags, at + (guint)bad);
-            g_array_remove_index(ids, at + (guint)bad);
+            continue;
+        }
+        if (fired != NULL && mk_sa_pf_ordinary_of(db, chunk, m, fired)) {
+            /* again without them; the file of this one is not kept */
+            hs_free_database(db);
+            if (cache != NULL) {
+                char *path = mk_sa_pf_cache_path(cache, chunk, m, ".hs", NULL),
+                     *base = g_path_get_basename(path);
+                g_hash_table_remove(used, base);
+                g_free(base);
+                g_free(path);
+            }
             continue;
         }
         if (hs_alloc_scratch(db, &proto) != HS_SUCCESS) {
@@ -318,27 +409,49 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
             continue;
         }
         g_ptr_array_add(dbs, db);
-        for (guint k = at; k < at + n; k++)
-            rs->r[g_array_index(ids, unsigned, k)].prefiltered = 1;
-        n_in += n;
+        for (guint k = 0; k < m; k++)
+            rs->r[chunk[k]->id].prefiltered = 1;
+        n_held += m;
         at += n;
     }
+    for (guint k = 0; k < n_all; k++)
+        if (all[k]->state == MK_SA_PF_ORDINARY) {
+            mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s matches ordinary text: runs without it",
+                   rs->r[all[k]->id].name);
+            n_ordinary++;
+        }
+    if (list != NULL) { /* kept for the next start */
+        char *states = g_new(char, n_all + 1);
+        for (guint k = 0; k < n_all; k++)
+            states[k] = all[k]->state;
+        if (changed && !g_file_set_contents(list, states, (gssize)n_all, NULL))
+            mk_log(LOG_DEBUG, NULL, "rules: prefilter: cannot write %s", list);
+        if (used != NULL)
+            g_hash_table_add(used, g_path_get_basename(list));
+        g_free(states);
+    }
     mk_sa_prefilter *pf = NULL;
-    if (dbs->len > 0) {
+    if (dbs->len > 0 || n_ordinary > 0) { /* (none but those left out: counted all the same) */
         pf = g_new0(mk_sa_prefilter, 1);
         pf->db = dbs;
         pf->proto = proto;
         g_mutex_init(&pf->lock);
         pf->free_scratch = g_ptr_array_new();
-        pf->n_patterns = n_in;
+        pf->n_patterns = n_held;
+        pf->n_ordinary = n_ordinary;
     } else {
         g_ptr_array_free(dbs, TRUE);
         if (proto != NULL)
             hs_free_scratch(proto);
     }
-    g_ptr_array_free(exprs, TRUE);
-    g_array_free(flags, TRUE);
-    g_array_free(ids, TRUE);
+    for (guint k = 0; k < n_all; k++)
+        g_free(all[k]->expr);
+    g_free(fired);
+    g_free(list);
+    g_free(in);
+    g_free(chunk);
+    g_free(all);
+    g_array_free(pats, TRUE);
     return pf;
 }
 
@@ -360,6 +473,11 @@ void mk_sa_prefilter_prune(const char *cache, GHashTable *used)
 size_t mk_sa_prefilter_size(const mk_sa_prefilter *pf)
 {
     return pf != NULL ? pf->n_patterns : 0;
+}
+
+size_t mk_sa_prefilter_ordinary(const mk_sa_prefilter *pf)
+{
+    return pf != NULL ? pf->n_ordinary : 0;
 }
 
 void mk_sa_prefilter_free(mk_sa_prefilter *pf)

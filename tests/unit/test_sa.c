@@ -954,7 +954,7 @@ static const char *const prefilter_cf =
     "body    PF_POSSESSIVE /(?:ab){1,2}+c/\n"
     "body    PF_LAZY       /(?:cd){2,3}?e/\n"
     "body    PF_ZERO       /z(?:xy){0,3}w/\n"
-    "body    PF_HUNDRED    /q{100,}/\n"
+    "body    PF_HUNDRED    /Q{100,}/\n"
     "body    PF_NOT_THREE  /(?:ef){3}g/\n"
     "body    PF_ESCAPED    /a(b)\\){2}/\n"
     "body    PF_COPIES     /\\b(?:[a-z]{5,}\\s+){4}/\n";
@@ -999,13 +999,16 @@ static void test_prefilter(void **state)
     char *p;
     mk_sa_rules *rs = load_cf("prefilter.rules", prefilter_cf, &p);
     mk_sa_use_prefilter(rs, 1, NULL);
-    /* all are in the databases, the costly counted groups widened */
-    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 17);
+    /* all are in the databases, the costly counted groups widened, but
+     * two that match ordinary text as the prefilter reads them (PF_BACKREF
+     * as any two words, PF_COPIES) and run without it */
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 15);
+    assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 2);
     /* the same from the cache: the databases and the list of the patterns
      * vectorscan reads (a start with a warm cache asks it nothing) */
     mk_sa_use_prefilter(rs, 1, dir);
     mk_sa_use_prefilter(rs, 1, dir);
-    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 17);
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 15);
     GDir *d = g_dir_open(dir, 0, NULL);
     int lists = 0;
     for (const char *name; (name = g_dir_read_name(d)) != NULL;)
@@ -1019,14 +1022,71 @@ static void test_prefilter(void **state)
         "<b>hidden</b>\n",
         "Subject: x\n\nnothing at all\n",
         "Subject: y\n\nx}y ab)) ababc cdcdcde zw efefg alpha bravo charlie echo "
-        "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"
-        "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq\n",
+        "QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"
+        "QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\n",
     };
     const char *const want[] = {
         "PF_END:1 PF_START:1 PF_BEHIND:1 PF_BACKREF:1 PF_EXTENDED:1 "
         "PF_MANY:3 PF_POSSESSIVE:1 PF_COPIES:1 ",
         "PF_BACKREF:1 PF_COSTLY:1 PF_RAW:1 ", "",
         "PF_CLASS:1 PF_POSSESSIVE:1 PF_LAZY:1 PF_ZERO:1 PF_HUNDRED:1 PF_ESCAPED:1 PF_COPIES:1 "};
+    prefilter_same(rs, msgs, want, G_N_ELEMENTS(msgs));
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
+/* A pattern whose prefilter copy matches ordinary mail text would pass
+ * nearly every message: it runs without the prefilter (counted), the
+ * cache's list of patterns keeps it so, and it hits as before. */
+static void test_prefilter_ordinary(void **state)
+{
+    (void)state;
+    char *p;
+    mk_sa_rules *rs = load_cf("ordinary.rules",
+                              "body    PF_WORDS /\\b(?:[a-z]{4,}\\s+){3}/\n"
+                              "body    PF_RARE  /\\bzanzibar\\b/\n"
+                              "rawbody PF_THE   /\\bthe\\b/i\n",
+                              &p);
+    mk_sa_use_prefilter(rs, 1, NULL);
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 1);
+    assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 2);
+    char summary[1024];
+    mk_sa_summary(rs, summary, sizeof(summary));
+    assert_non_null(strstr(summary, "1 body and rawbody patterns and 0 header patterns behind "
+                                    "the prefilter (2 more match ordinary text"));
+    /* the same from the cache's list, which is what the next start reads:
+     * one planted there is what it reads */
+    mk_sa_use_prefilter(rs, 1, dir);
+    mk_sa_use_prefilter(rs, 1, dir);
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 1);
+    assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 2);
+    GDir *d = g_dir_open(dir, 0, NULL);
+    int planted = 0;
+    for (const char *name; (name = g_dir_read_name(d)) != NULL;) {
+        char *path = g_build_filename(dir, name, NULL);
+        gchar *list = NULL;
+        gsize len = 0;
+        if (g_str_has_suffix(name, ".ok") && g_file_get_contents(path, &list, &len, NULL) &&
+            len == 2) { /* the body rules' */
+            assert_true(memchr(list, '1', 2) != NULL && memchr(list, '2', 2) != NULL);
+            assert_true(g_file_set_contents(path, "22", 2, NULL));
+            planted++;
+        }
+        g_free(list);
+        g_free(path);
+    }
+    g_dir_close(d);
+    assert_int_equal(planted, 1);
+    mk_sa_use_prefilter(rs, 1, dir);
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 0);
+    assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 3);
+    static const char *const msgs[] = {
+        "Subject: x\n\nthese words come along to zanzibar\n",
+        "Subject: x\n\nno\n",
+        "Subject: x\n\nThe end\n",
+    };
+    const char *const want[] = {"PF_WORDS:1 PF_RARE:1 ", "", "PF_THE:1 "};
     prefilter_same(rs, msgs, want, G_N_ELEMENTS(msgs));
     mk_sa_free(rs);
     g_unlink(p);
@@ -1145,6 +1205,7 @@ int main(void)
         cmocka_unit_test(test_large_shared),
         cmocka_unit_test(test_large_cache),
         cmocka_unit_test(test_prefilter_letters),
+        cmocka_unit_test(test_prefilter_ordinary),
         cmocka_unit_test(test_prefilter_headers),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
