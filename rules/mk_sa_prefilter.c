@@ -394,7 +394,7 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
         if (fired != NULL && mk_sa_pf_ordinary_of(db, chunk, m, fired)) {
             /* again without them; the file of this one is not kept */
             hs_free_database(db);
-            if (cache != NULL) {
+            if (cache != NULL && used != NULL) {
                 char *path = mk_sa_pf_cache_path(cache, chunk, m, ".hs", NULL),
                      *base = g_path_get_basename(path);
                 g_hash_table_remove(used, base);
