@@ -195,7 +195,7 @@ struct mk_sa_rules {
  * one whose prefilter copy matches ordinary mail text: it would pass
  * every message). cache: a directory for compiled databases, or NULL;
  * the names of the files used are added to used. NULL when none
- * compiles. Free with mk_sa_prefilter_free(). */
+ * compiles and none was left out so. Free with mk_sa_prefilter_free(). */
 typedef struct mk_sa_prefilter mk_sa_prefilter;
 mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *ids, size_t n,
                                        const char *cache, GHashTable *used, int ordinary);
