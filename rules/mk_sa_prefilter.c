@@ -226,11 +226,12 @@ static char *mk_sa_pf_cache_path(const char *dir, mk_sa_pf_pat *const *p, guint 
 }
 
 /* The database of patterns p[0, n) from the cache, or compiled (and then
- * cached); its file's name goes into used. NULL with *cerr on a compile
- * error. */
-static hs_database_t *mk_sa_pf_compile(const char *cache, GHashTable *used, mk_sa_pf_pat *const *p,
-                                       guint n, hs_compile_error_t **cerr)
+ * cached); *file: its file's name (g_free it), or NULL without a cache.
+ * NULL with *cerr on a compile error. */
+static hs_database_t *mk_sa_pf_compile(const char *cache, mk_sa_pf_pat *const *p, guint n,
+                                       hs_compile_error_t **cerr, char **file)
 {
+    *file = NULL;
     char *path = cache != NULL ? mk_sa_pf_cache_path(cache, p, n, ".hs", NULL) : NULL;
     hs_database_t *db = NULL;
     /* mapped, not read: vectorscan copies it anyway (the stock rules' files
@@ -264,8 +265,8 @@ static hs_database_t *mk_sa_pf_compile(const char *cache, GHashTable *used, mk_s
             mk_log(LOG_DEBUG, NULL, "rules: prefilter: cannot write %s", path);
         free(ser);
     }
-    if (path != NULL && used != NULL)
-        g_hash_table_add(used, g_path_get_basename(path));
+    if (path != NULL)
+        *file = g_path_get_basename(path);
     g_free(path);
     return db;
 }
@@ -372,7 +373,8 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
             continue;
         }
         hs_compile_error_t *cerr = NULL;
-        hs_database_t *db = mk_sa_pf_compile(cache, used, chunk, m, &cerr);
+        char *file = NULL;
+        hs_database_t *db = mk_sa_pf_compile(cache, chunk, m, &cerr, &file);
         if (db == NULL) {
             int bad = cerr != NULL && cerr->expression >= 0 && (guint)cerr->expression < m
                           ? cerr->expression
@@ -392,17 +394,15 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
             continue;
         }
         if (fired != NULL && mk_sa_pf_ordinary_of(db, chunk, m, fired)) {
-            /* again without them; the file of this one is not kept */
+            /* again without them; the file of this one is not kept (pruned) */
             hs_free_database(db);
-            if (cache != NULL && used != NULL) {
-                char *path = mk_sa_pf_cache_path(cache, chunk, m, ".hs", NULL),
-                     *base = g_path_get_basename(path);
-                g_hash_table_remove(used, base);
-                g_free(base);
-                g_free(path);
-            }
+            g_free(file);
             continue;
         }
+        if (file != NULL && used != NULL)
+            g_hash_table_add(used, file);
+        else
+            g_free(file);
         if (hs_alloc_scratch(db, &proto) != HS_SUCCESS) {
             hs_free_database(db);
             at += n;
