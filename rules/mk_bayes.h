@@ -43,7 +43,9 @@ struct mk_uri_set;
 struct mk_relays;
 
 /* Tokenizes msg. body_text is the body as the body rules see it
- * (mk_sa_body_text), links the message's links (mk_uri) or NULL, relays
+ * (mk_sa_body_text), whose words are the body's when msg has no HTML part
+ * (with one, the text one sees is made apart: mk_sa_visible_text), links
+ * the message's links (mk_uri) or NULL, relays
  * its Received chain (mk_relays) or NULL to read it with trust inferred.
  * names, when not NULL, receives every token's text (g_strdup'd; the
  * caller owns the array). */

@@ -19,7 +19,12 @@
  *    reads it (mk_relays), trusted ones prefixed "H*RT:", the others
  *    "H*RU:", and again as internal and external;
  *    Message-ID and References to their domains;
- *  - links: "UD:" tokens for each linked host and its parent domains.
+ *  - links: "UD:" tokens for each linked host and its parent domains;
+ *  - the text of HTML parts that no one sees (white on white, a font of
+ *    size 1, display: none, ...: mk_sa_visible_text, as SpamAssassin 4
+ *    reads it): its words prefixed "I*:" and kept out of the body words,
+ *    which are those of the text a reader sees ("Via<span
+ *    style=display:none>xq</span>gra" gives "Viagra" and "I*:xq").
  *
  * Each token is a 64-bit FNV-1a hash of its text.
  */
@@ -31,6 +36,7 @@
 
 #include "mk_bayes.h"
 #include "mk_relays.h"
+#include "mk_sa.h"
 #include "mk_uri.h"
 
 #define MK_BAYES_MAX_TOKEN_LEN 15
@@ -135,19 +141,25 @@ static void mk_bayes_word(mk_bayes_tk *tk, const char *prefix, int body, const c
         }
     }
     if (n > MK_BAYES_MAX_TOKEN_LEN && memchr(w, '*', n) == NULL) {
+        /* body words keep their prefix ("I*:sk:..."); header words do not */
+        char pre[64];
+        snprintf(pre, sizeof(pre), "%s", body ? prefix : "");
+        size_t pl = strlen(pre);
         size_t high = 0;
         for (size_t i = 0; i + 1 < n && high == 0; i++)
             high = (unsigned char)w[i] >= 0xa0 && (unsigned char)w[i + 1] >= 0xa0;
         if (high) {
+            snprintf(pre + pl, sizeof(pre) - pl, "8:");
             for (size_t i = 0; i < n; i += 2)
-                mk_bayes_emit(tk, "8:", w + i, n - i >= 2 ? 2 : 1);
+                mk_bayes_emit(tk, pre, w + i, n - i >= 2 ? 2 : 1);
             return;
         }
         size_t cut = 0;
         for (int chars = 0; cut < n && chars < 7; chars++) /* 7 characters, not bytes */
             for (cut++; cut < n && ((unsigned char)w[cut] & 0xc0) == 0x80; cut++)
                 ;
-        mk_bayes_emit(tk, "sk:", w, cut);
+        snprintf(pre + pl, sizeof(pre) - pl, "sk:");
+        mk_bayes_emit(tk, pre, w, cut);
         return;
     }
     if (body && n <= MK_BAYES_MAX_TOKEN_LEN) { /* (longer ones hold a '*') */
@@ -443,16 +455,40 @@ static int mk_bayes_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Each line of text, as body words with prefix. */
+static void mk_bayes_lines(mk_bayes_tk *tk, const char *prefix, const char *text)
+{
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        const char *nl = strchr(line, '\n');
+        size_t n = nl != NULL ? (size_t)(nl - line) : strlen(line);
+        mk_bayes_text(tk, prefix, 1, line, n);
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+}
+
+/* Whether the message has a text/html part. */
+static int mk_bayes_has_html(const mk_msg *msg)
+{
+    for (size_t i = 0; i < msg->n_texts; i++)
+        if (msg->texts[i].text != NULL && msg->texts[i].content_type != NULL &&
+            g_ascii_strcasecmp(msg->texts[i].content_type, "text/html") == 0)
+            return 1;
+    return 0;
+}
+
 void mk_bayes_tokenize(const mk_msg *msg, const char *body_text, const mk_uri_set *links,
                        const mk_relays *relays, mk_bayes_toks *out, GPtrArray *names)
 {
     mk_bayes_tk tk = {g_array_new(FALSE, FALSE, sizeof(uint64_t)), names};
     mk_bayes_headers(&tk, msg, relays);
-    for (const char *line = body_text; line != NULL && *line != '\0';) {
-        const char *nl = strchr(line, '\n');
-        size_t n = nl != NULL ? (size_t)(nl - line) : strlen(line);
-        mk_bayes_text(&tk, "", 1, line, n);
-        line = nl != NULL ? nl + 1 : NULL;
+    if (mk_bayes_has_html(msg)) { /* the text one sees; what is hidden, apart */
+        char *invisible = NULL, *visible = mk_sa_visible_text(msg, &invisible);
+        mk_bayes_lines(&tk, "", visible);
+        mk_bayes_lines(&tk, "I*:", invisible);
+        g_free(visible);
+        g_free(invisible);
+    } else {
+        mk_bayes_lines(&tk, "", body_text);
     }
     for (size_t i = 0; links != NULL && i < links->n; i++)
         if (!links->hosts[i].is_addr)

@@ -121,4 +121,11 @@ int mk_sa_eval(const mk_sa_rules *rules, const mk_sa_input *in, mk_sa_hit **hits
  * space squeezed, lines over 2048 bytes cut at a space. g_free() it. */
 char *mk_sa_body_text(const mk_msg *msg);
 
+/* The body text as one sees it, for Bayes (SpamAssassin's
+ * visible_rendered): as mk_sa_body_text, but HTML parts rendered as
+ * mk_sa_html renders them, less the text no one sees (white on white, a
+ * font of size 1, display: none, ...); that text goes to *invisible, in
+ * lines as the body's, or NULL when there is none. g_free both. */
+char *mk_sa_visible_text(const mk_msg *msg, char **invisible);
+
 #endif

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "mk_relays.h"
+#include "mk_sa_html.h"
 #include "mk_sa_int.h"
 
 /* ---- the body as rendered text --------------------------------------------- */
@@ -154,7 +155,10 @@ static char *mk_sa_short_lines(const char *text)
     return g_string_free(out, FALSE);
 }
 
-char *mk_sa_body_text(const mk_msg *msg)
+/* The body text; with invisible, the text as one sees it: HTML parts
+ * rendered by mk_sa_html less what no one sees, which goes to
+ * invisible. */
+static char *mk_sa_text_of(const mk_msg *msg, GString *invisible)
 {
     GString *t = g_string_new(NULL), *part = g_string_new(NULL);
     const char *subject = g_mime_message_get_subject(msg->mime);
@@ -165,7 +169,16 @@ char *mk_sa_body_text(const mk_msg *msg)
         if (p->text == NULL)
             continue;
         g_string_truncate(part, 0);
-        if (p->content_type != NULL && strcasecmp(p->content_type, "text/html") == 0)
+        int html = p->content_type != NULL && strcasecmp(p->content_type, "text/html") == 0;
+        if (html && invisible != NULL) {
+            mk_sa_html *h = mk_sa_html_parse(p->text, p->len);
+            g_string_append_len(part, h->visible->str, (gssize)h->visible->len);
+            if (h->invisible->len > 0) {
+                g_string_append_len(invisible, h->invisible->str, (gssize)h->invisible->len);
+                g_string_append(invisible, "\n\n");
+            }
+            mk_sa_html_free(h);
+        } else if (html)
             mk_sa_html_text(part, p->text, p->len);
         else
             g_string_append_len(part, p->text, (gssize)p->len);
@@ -180,6 +193,25 @@ char *mk_sa_body_text(const mk_msg *msg)
     g_string_free(t, TRUE);
     g_string_free(part, TRUE);
     return lines;
+}
+
+char *mk_sa_body_text(const mk_msg *msg)
+{
+    return mk_sa_text_of(msg, NULL);
+}
+
+char *mk_sa_visible_text(const mk_msg *msg, char **invisible)
+{
+    GString *inv = g_string_new(NULL);
+    char *text = mk_sa_text_of(msg, inv);
+    *invisible = NULL;
+    if (inv->len > 0) {
+        char *para = mk_sa_paragraphs(inv->str, inv->len);
+        *invisible = mk_sa_short_lines(para);
+        g_free(para);
+    }
+    g_string_free(inv, TRUE);
+    return text;
 }
 
 /* ---- headers -------------------------------------------------------------- */

@@ -48,6 +48,7 @@ typedef struct {
     char *raw_until; /* inside script or style: the end tag that ends it */
     mk_sa_styles *styles;
     int hidden; /* the text being displayed is in colours no one reads */
+    int unseen; /* ... or no one sees for any reason (mk_sa_styles_text) */
 } mk_sa_html_walk;
 
 static int mk_sa_html_open(const mk_sa_html *h, const char *tag)
@@ -74,6 +75,8 @@ static void mk_sa_html_display(mk_sa_html_walk *w, const char *text, int whitesp
 {
     if (!w->hidden)
         g_string_append(w->h->rendered, text);
+    if (!w->unseen)
+        g_string_append(w->h->visible, text);
     if (whitespace) {
         if (w->have_last && !w->last_ws && w->last->len > 0 &&
             w->last->str[w->last->len - 1] == ' ')
@@ -98,6 +101,14 @@ static void mk_sa_html_display(mk_sa_html_walk *w, const char *text, int whitesp
         /* every character that is not white space counts */
         if (((unsigned char)*p & 0xc0) != 0x80)
             w->h->non_space_len++;
+    }
+    if (w->unseen) {
+        /* a space between pieces (SpamAssassin joins them as they are,
+         * gluing words together) */
+        GString *inv = w->h->invisible;
+        if (inv->len > 0 && inv->str[inv->len - 1] != ' ' && t->str[0] != ' ')
+            g_string_append_c(inv, ' ');
+        g_string_append_len(inv, t->str, (gssize)t->len);
     }
     if (w->have_last && w->last_ws && t->len > 0 && t->str[0] == ' ')
         g_string_erase(t, 0, 1);
@@ -133,9 +144,7 @@ static void mk_sa_html_text(mk_sa_html_walk *w, const char *text)
         else
             visible = strchr(" \t\n\r\f\v", *c) == NULL;
     }
-    int low = 0, invalid = 0;
-    if (visible)
-        mk_sa_styles_text(w->styles, &low, &invalid);
+    int low = 0, invalid = 0, unseen = visible && mk_sa_styles_text(w->styles, &low, &invalid);
     h->font_low_contrast |= low;
     h->font_invalid_color |= invalid;
     w->hidden = low || invalid; /* not in the rendered text */
@@ -143,8 +152,9 @@ static void mk_sa_html_text(mk_sa_html_walk *w, const char *text)
     if (w->have_last && w->last->len > 0 && mk_sa_html_wordch((unsigned char)text[0]) &&
         mk_sa_html_wordch((unsigned char)w->last->str[w->last->len - 1]))
         h->obfuscation++;
+    w->unseen = unseen;
     mk_sa_html_display(w, text, 0);
-    w->hidden = 0;
+    w->hidden = w->unseen = 0;
 }
 
 /* The value of attribute name in the attribute text attrs, or NULL;
@@ -376,6 +386,8 @@ mk_sa_html *mk_sa_html_parse(const char *text, size_t len)
     h->comment = g_ptr_array_new_with_free_func(g_free);
     h->anchor = g_ptr_array_new_with_free_func(g_free);
     h->rendered = g_string_new(NULL);
+    h->invisible = g_string_new(NULL);
+    h->visible = g_string_new(NULL);
     h->max_size = h->min_size = 3;
     h->length = (double)mk_sa_html_chars(text, len);
     /* as SpamAssassin prepares the text: &nbsp; a space, <br/> as <br> */
@@ -388,7 +400,7 @@ mk_sa_html *mk_sa_html_parse(const char *text, size_t len)
             g_string_append_c(src, text[i]);
         }
     }
-    mk_sa_html_walk w = {h, g_string_new(NULL), 0, 0, 3, NULL, mk_sa_styles_new(), 0};
+    mk_sa_html_walk w = {h, g_string_new(NULL), 0, 0, 3, NULL, mk_sa_styles_new(), 0, 0};
     const char *p = src->str, *end = src->str + src->len;
     while (p < end) {
         const char *lt = memchr(p, '<', (size_t)(end - p));
@@ -482,6 +494,8 @@ void mk_sa_html_free(mk_sa_html *h)
     g_ptr_array_free(h->comment, TRUE);
     g_ptr_array_free(h->anchor, TRUE);
     g_string_free(h->rendered, TRUE);
+    g_string_free(h->invisible, TRUE);
+    g_string_free(h->visible, TRUE);
     g_free(h);
 }
 

@@ -28,7 +28,9 @@ typedef struct mk_sa_html {
     GPtrArray *anchor;      /* each link's text ("<img>\n" for an image) */
     int embeds, form_action_mailto, font_face_bad;
     int font_low_contrast, font_invalid_color; /* text in colours hard to tell apart, or unread */
-    GString *rendered; /* the visible text, white space as the tags insert it */
+    GString *rendered;  /* the text not in colours hidden, white space as the tags insert it */
+    GString *visible;   /* the text but what no one sees (for Bayes, as SpamAssassin's) */
+    GString *invisible; /* the text no one sees (mk_sa_styles_text), pieces apart */
 } mk_sa_html;
 
 /* Measures the HTML in text (len bytes, UTF-8 or not). Free with
@@ -48,13 +50,16 @@ int mk_sa_html_inside(const mk_sa_html *h, const char *tag);
 /* The text style stack of the parse (mk_sa_html_style.c): what tags
  * body, font, table, td, span, p, div, a, ... set (num 1) or end (num -1),
  * attr reading their attributes (a g_free'd value or NULL); at each piece
- * of visible text, _text says whether its colours are too close or
- * invalid (setting *low_contrast or *invalid_color). */
+ * of text that is not all white space, _text says whether its colours are
+ * too close or invalid (setting *low_contrast or *invalid_color), and
+ * returns 1 when no one sees it: for those colours, a font size of 1 or
+ * less, or style "display: none" or "visibility: hidden" (SpamAssassin's
+ * html_font_invisible). */
 typedef struct mk_sa_styles mk_sa_styles;
 mk_sa_styles *mk_sa_styles_new(void);
 void mk_sa_styles_free(mk_sa_styles *st);
 void mk_sa_styles_tag(mk_sa_styles *st, const char *tag, const char *attrs, int num,
                       char *(*attr)(const char *attrs, const char *name));
-void mk_sa_styles_text(const mk_sa_styles *st, int *low_contrast, int *invalid_color);
+int mk_sa_styles_text(const mk_sa_styles *st, int *low_contrast, int *invalid_color);
 
 #endif

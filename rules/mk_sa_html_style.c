@@ -5,9 +5,11 @@
  * attributes and style properties of body, font, table, td, span, p, div
  * and a, for HTMLEval's font_low_contrast (text barely distinguishable
  * from its background) and font_invalid_color (a colour no browser
- * reads). Colours read as SpamAssassin reads them (its name_to_rgb and
- * its reading of CSS "background"), its quirks included: a bgcolor
- * attribute changes nothing.
+ * reads); and the font size (font and basefont size, big, small) and
+ * style display and visibility, which with the colours say what text no
+ * one sees (html_font_invisible, for Bayes). Colours read as SpamAssassin
+ * reads them (its name_to_rgb and its reading of CSS "background"), its
+ * quirks included: a bgcolor attribute changes nothing.
  */
 #include "config.h"
 
@@ -24,6 +26,9 @@
 typedef struct mk_sa_style {
     char tag[16];
     char fg[16], bg[16];
+    int size;          /* the font size, 3 the default */
+    char display_none; /* style "display: none" in force */
+    char hidden;       /* style "visibility: hidden" in force */
 } mk_sa_style;
 
 typedef struct mk_sa_named_color {
@@ -281,13 +286,15 @@ static void mk_sa_color(const char *in, char out[16])
 
 struct mk_sa_styles {
     GArray *stack; /* of mk_sa_style, the default at the bottom */
+    int basefont;  /* what <basefont size> set; relative sizes count from it */
 };
 
 mk_sa_styles *mk_sa_styles_new(void)
 {
     mk_sa_styles *st = g_new0(mk_sa_styles, 1);
     st->stack = g_array_new(FALSE, TRUE, sizeof(mk_sa_style));
-    mk_sa_style def = {"default", "#000000", "#ffffff"};
+    mk_sa_style def = {"default", "#000000", "#ffffff", 3, 0, 0};
+    st->basefont = 3;
     g_array_append_val(st->stack, def);
     return st;
 }
@@ -409,6 +416,22 @@ static void mk_sa_styles_css(mk_sa_style *new, const mk_sa_style *parent, const 
             char *value = g_strstrip(g_ascii_strdown(d + 11, -1));
             mk_sa_styles_background(value, new->bg);
             g_free(value);
+        } else if (strncmp(d, "display", 7) == 0 || strncmp(d, "visibility", 10) == 0) {
+            /* any other property is kept by its name as written; these two
+             * (lower case) say whether the text shows */
+            int disp = d[0] == 'd';
+            const char *c = d + (disp ? 7 : 10);
+            c += strspn(c, " \t\r\n\f\v");
+            if (*c == ':') {
+                char *value = g_strstrip(g_strdup(c + 1));
+                if (*value != '\0') {
+                    if (disp)
+                        new->display_none = g_ascii_strcasecmp(value, "none") == 0;
+                    else
+                        new->hidden = g_ascii_strcasecmp(value, "hidden") == 0;
+                }
+                g_free(value);
+            }
         }
         g_free(d);
     }
@@ -417,6 +440,13 @@ static void mk_sa_styles_css(mk_sa_style *new, const mk_sa_style *parent, const 
         memcpy(new->bg, parent->bg, 16);
     if (strcmp(new->fg, "transparent") == 0)
         memcpy(new->fg, new->bg, 16);
+}
+
+/* A font size as written ("+2", "-1", "7"), within +-10000. */
+static int mk_sa_styles_size(const char *d)
+{
+    gint64 n = g_ascii_strtoll(d, NULL, 10);
+    return (int)CLAMP(n, -10000, 10000);
 }
 
 void mk_sa_styles_tag(mk_sa_styles *st, const char *tag, const char *attrs, int num,
@@ -438,7 +468,10 @@ void mk_sa_styles_tag(mk_sa_styles *st, const char *tag, const char *attrs, int 
     }
     char *v;
     if (strcmp(tag, "basefont") == 0 && (v = attr(attrs, "size")) != NULL) {
-        int digit = isdigit((unsigned char)*(v + strspn(v, " \t\r\n")));
+        const char *d = v + strspn(v, " \t\r\n\f\v");
+        int digit = isdigit((unsigned char)*d);
+        if (digit)
+            st->basefont = mk_sa_styles_size(d);
         g_free(v);
         if (digit)
             return; /* a size only */
@@ -458,6 +491,21 @@ void mk_sa_styles_tag(mk_sa_styles *st, const char *tag, const char *attrs, int 
     mk_sa_style new = *mk_sa_styles_top(st);
     const mk_sa_style parent = new;
     snprintf(new.tag, sizeof(new.tag), "%s", tag);
+    if (strcmp(tag, "big") == 0 || strcmp(tag, "small") == 0) {
+        new.size += tag[0] == 'b' ? 1 : -1;
+        g_array_append_val(st->stack, new);
+        return;
+    }
+    if ((strcmp(tag, "font") == 0 || strcmp(tag, "basefont") == 0) &&
+        (v = attr(attrs, "size")) != NULL) {
+        /* "+1" and "-1" from the base font's size, "5" as it says */
+        const char *d = v + strspn(v, " \t\r\n\f\v");
+        if ((*d == '+' || *d == '-') && isdigit((unsigned char)d[1]))
+            new.size = st->basefont + mk_sa_styles_size(d);
+        else if (isdigit((unsigned char)*d))
+            new.size = mk_sa_styles_size(d);
+        g_free(v);
+    }
     /* the attributes SpamAssassin reads on each tag */
     const char *fg_attr = strcmp(tag, "body") == 0                                   ? "text"
                           : strcmp(tag, "font") == 0 || strcmp(tag, "basefont") == 0 ? "color"
@@ -475,14 +523,14 @@ void mk_sa_styles_tag(mk_sa_styles *st, const char *tag, const char *attrs, int 
     g_array_append_val(st->stack, new);
 }
 
-void mk_sa_styles_text(const mk_sa_styles *st, int *low_contrast, int *invalid_color)
+int mk_sa_styles_text(const mk_sa_styles *st, int *low_contrast, int *invalid_color)
 {
     const mk_sa_style *s = mk_sa_styles_top(st);
     size_t fl = strlen(s->fg), bl = strlen(s->bg);
     /* the same colour (the last six characters, as SpamAssassin compares) */
     if (strcmp(s->fg + (fl > 6 ? fl - 6 : 0), s->bg + (bl > 6 ? bl - 6 : 0)) == 0) {
         *low_contrast = 1;
-        return;
+        return 1;
     }
     unsigned r1, g1, b1, r2, g2, b2;
     if (fl == 7 && bl == 7 && strspn(s->fg + 1, "0123456789abcdef") == 6 &&
@@ -493,9 +541,13 @@ void mk_sa_styles_text(const mk_sa_styles *st, int *low_contrast, int *invalid_c
         double r = (double)r1 - r2, g = (double)g1 - g2, b = (double)b1 - b2;
         if (sqrt(pow(0.2126 * r, 2) + pow(0.7152 * g, 2) + pow(0.0722 * b, 2)) < 12) {
             *low_contrast = 1;
-            return;
+            return 1;
         }
     }
-    if (strcmp(s->fg, "invalid") == 0 || strcmp(s->bg, "invalid") == 0)
+    if (strcmp(s->fg, "invalid") == 0 || strcmp(s->bg, "invalid") == 0) {
         *invalid_color = 1;
+        return 1;
+    }
+    /* too small to read, or not shown */
+    return s->size <= 1 || s->display_none || s->hidden;
 }

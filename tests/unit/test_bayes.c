@@ -185,6 +185,49 @@ static void test_tokenizer(void **state)
     mk_bayes_toks_clear(&t);
 }
 
+/* Text no one sees (SpamAssassin 4's invisible text): its words prefixed
+ * "I*:" and out of the body words, which are those a reader sees. */
+static void test_invisible(void **state)
+{
+    (void)state;
+    static const char html[] =
+        "Subject: offer\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n"
+        "<html><body bgcolor=\"#ffffff\"><p>Buy Via<span style=\"display: none\">qzwx</span>gra "
+        "today</p>\n"
+        "<font color=\"#fefefe\">whiteonwhite</font> <font size=\"1\">tinyword</font>\n"
+        "<div style=\"visibility:hidden\">ghostword <b>nested</b></div>\n"
+        "<basefont size=\"2\"><font size=\"-1\">smallword</font><font size=\"+1\">readable</font>\n"
+        "<font size=\"1\"><big>bigger</big></font>\n"
+        "<div style=\"display:none\">shut <span style=\"display: block\">shownagain</span></div>\n"
+        "</body></html>\n";
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    mk_bayes_toks t;
+    tokens_of(html, &t, names);
+    /* the word a reader sees, glued back; the filler apart */
+    assert_true(has(names, "Viagra"));
+    assert_true(has(names, "viagra"));
+    assert_false(has(names, "Viaqzwxgra"));
+    assert_true(has(names, "I*:qzwx"));
+    assert_false(has(names, "qzwx"));
+    assert_true(has(names, "today"));
+    /* near-white on white, font size 1 (also 3 - 2 from the base font),
+     * visibility: hidden (and what it holds) */
+    const char *hidden[] = {"whiteonwhite", "tinyword", "ghostword", "nested", "smallword", "shut"};
+    for (size_t i = 0; i < G_N_ELEMENTS(hidden); i++) {
+        char *inv = g_strconcat("I*:", hidden[i], NULL);
+        assert_true(has(names, inv));
+        assert_false(has(names, hidden[i]));
+        g_free(inv);
+    }
+    /* seen: 2 + 1, 1 + 1, and a child's own display */
+    assert_true(has(names, "readable"));
+    assert_true(has(names, "bigger"));
+    assert_true(has(names, "shownagain"));
+    assert_false(has(names, "I*:readable"));
+    mk_bayes_toks_clear(&t);
+    g_ptr_array_free(names, TRUE);
+}
+
 static mk_config *config(const char *extra)
 {
     char *text =
@@ -394,9 +437,8 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_arithmetic),
-        cmocka_unit_test(test_tokenizer),
-        cmocka_unit_test(test_store),
+        cmocka_unit_test(test_arithmetic), cmocka_unit_test(test_tokenizer),
+        cmocka_unit_test(test_invisible),  cmocka_unit_test(test_store),
         cmocka_unit_test(test_classify),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
