@@ -173,8 +173,10 @@ static char *mk_sa_text_of(const mk_msg *msg, GString *invisible)
         if (html && invisible != NULL) {
             mk_sa_html *h = mk_sa_html_parse(p->text, p->len);
             g_string_append_len(part, h->visible->str, (gssize)h->visible->len);
-            if (h->invisible->len > 0) {
-                g_string_append_len(invisible, h->invisible->str, (gssize)h->invisible->len);
+            if (h->invisible->len > 0) { /* cut as the rest */
+                g_string_append_len(invisible, h->invisible->str,
+                                    (gssize)mk_sa_scan_len(h->invisible->str, h->invisible->len,
+                                                           MK_SA_BODY_SCAN_SIZE, "\n "));
                 g_string_append(invisible, "\n\n");
             }
             mk_sa_html_free(h);
