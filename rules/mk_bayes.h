@@ -44,13 +44,15 @@ struct mk_relays;
 
 /* Tokenizes msg. body_text is the body as the body rules see it
  * (mk_sa_body_text), whose words are the body's when msg has no HTML part
- * (with one, the text one sees is made apart: mk_sa_visible_text), links
+ * (with one, the text one sees is made apart: mk_sa_visible_text, from html,
+ * its mk_sa_html_parts, or NULL to make them), links
  * the message's links (mk_uri) or NULL, relays
  * its Received chain (mk_relays) or NULL to read it with trust inferred.
  * names, when not NULL, receives every token's text (g_strdup'd; the
  * caller owns the array). */
-void mk_bayes_tokenize(const mk_msg *msg, const char *body_text, const struct mk_uri_set *links,
-                       const struct mk_relays *relays, mk_bayes_toks *out, GPtrArray *names);
+void mk_bayes_tokenize(const mk_msg *msg, const char *body_text, const GPtrArray *html,
+                       const struct mk_uri_set *links, const struct mk_relays *relays,
+                       mk_bayes_toks *out, GPtrArray *names);
 void mk_bayes_toks_clear(mk_bayes_toks *t);
 /* The hash of a token's text, as the store keys it. */
 uint64_t mk_bayes_token_hash(const char *text);

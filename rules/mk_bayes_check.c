@@ -28,8 +28,8 @@ static void *mk_bayes_start(mk_check_ctx *ctx)
     if (ctx->bayes == NULL || ctx->msg == NULL)
         return NULL;
     mk_bayes_toks toks;
-    mk_bayes_tokenize(ctx->msg, mk_check_body_text(ctx), mk_check_links(ctx), mk_check_relays(ctx),
-                      &toks, NULL);
+    mk_bayes_tokenize(ctx->msg, mk_check_body_text(ctx), mk_check_html(ctx), mk_check_links(ctx),
+                      mk_check_relays(ctx), &toks, NULL);
     /* the recipient named as mailkeeper-learn --user names it */
     char *user =
         ctx->cfg->bayes_per_user && ctx->env->n_rcpts == 1

@@ -476,13 +476,14 @@ static int mk_bayes_has_html(const mk_msg *msg)
     return 0;
 }
 
-void mk_bayes_tokenize(const mk_msg *msg, const char *body_text, const mk_uri_set *links,
-                       const mk_relays *relays, mk_bayes_toks *out, GPtrArray *names)
+void mk_bayes_tokenize(const mk_msg *msg, const char *body_text, const GPtrArray *html,
+                       const mk_uri_set *links, const mk_relays *relays, mk_bayes_toks *out,
+                       GPtrArray *names)
 {
     mk_bayes_tk tk = {g_array_new(FALSE, FALSE, sizeof(uint64_t)), names};
     mk_bayes_headers(&tk, msg, relays);
     if (mk_bayes_has_html(msg)) { /* the text one sees; what is hidden, apart */
-        char *invisible = NULL, *visible = mk_sa_visible_text(msg, &invisible);
+        char *invisible = NULL, *visible = mk_sa_visible_text(msg, html, &invisible);
         mk_bayes_lines(&tk, "", visible);
         mk_bayes_lines(&tk, "I*:", invisible);
         g_free(visible);

@@ -67,8 +67,18 @@ const mk_relays *mk_check_relays(mk_check_ctx *ctx)
     return ctx->relays;
 }
 
+const GPtrArray *mk_check_html(mk_check_ctx *ctx)
+{
+    if (ctx->html == NULL && ctx->msg != NULL)
+        ctx->html = mk_sa_html_parts(ctx->msg);
+    return ctx->html;
+}
+
 void mk_check_ctx_clear(mk_check_ctx *ctx)
 {
+    if (ctx->html != NULL)
+        g_ptr_array_unref(ctx->html);
+    ctx->html = NULL;
     g_free(ctx->body_text);
     ctx->body_text = NULL;
     mk_relays_free(ctx->relays);

@@ -62,6 +62,9 @@ typedef struct mk_check_ctx {
     /* End of message: the Received chain read once (mk_check_relays);
      * freed by mk_check_ctx_clear. */
     struct mk_relays *relays;
+    /* End of message: the HTML parts read once for Bayes and the rules
+     * (mk_check_html); freed by mk_check_ctx_clear. */
+    GPtrArray *html;
     /* The Bayes store as the milter reads it, or NULL when [bayes] is off. */
     struct mk_bayes *bayes;
     int bayes_voted; /* the Bayes check added a BAYES_* symbol */
@@ -96,6 +99,9 @@ const char *mk_check_body_text(mk_check_ctx *ctx);
 /* The Received chain as the content rules and Bayes read it (mk_relays,
  * with [general] trusted_networks), made on first use. */
 const struct mk_relays *mk_check_relays(mk_check_ctx *ctx);
+/* The message's HTML parts as Bayes and the HTML rules read them
+ * (mk_sa_html_parts), made on first use. */
+const GPtrArray *mk_check_html(mk_check_ctx *ctx);
 /* Frees what the checks of a stage built in ctx (the links, the text). */
 void mk_check_ctx_clear(mk_check_ctx *ctx);
 

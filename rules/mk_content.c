@@ -38,6 +38,7 @@ static void *mk_content_start(mk_check_ctx *ctx)
         .trusted_networks = &ctx->cfg->trusted_networks,
         .relays = mk_check_relays(ctx),
         .psl = ctx->psl,
+        .html = ctx->html, /* when Bayes read them already */
     };
     mk_sa_hit *hits = NULL;
     size_t n = 0, limited = 0;

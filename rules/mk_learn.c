@@ -170,7 +170,7 @@ static void mk_learn_one(mk_learn *l, const char *data, size_t len, const char *
     mk_bayes_toks toks;
     mk_relays *relays = mk_relays_parse(g_mime_object_get_header_list(GMIME_OBJECT(msg->mime)),
                                         &l->cfg->trusted_networks);
-    mk_bayes_tokenize(msg, text, &links, relays, &toks, names);
+    mk_bayes_tokenize(msg, text, NULL, &links, relays, &toks, names);
     mk_relays_free(relays);
     if (names != NULL) {
         mk_learn_explain(l, names, &toks);

@@ -98,6 +98,7 @@ typedef struct mk_sa_input {
     const mk_netlist *trusted_networks;
     const struct mk_relays *relays; /* the chain read already, or NULL to read it */
     const psl_ctx_t *psl;           /* registered domains (NULL: the last two labels) */
+    const GPtrArray *html;          /* mk_sa_html_parts(msg), or NULL to make them */
 } mk_sa_input;
 
 /* One rule that hit. */
@@ -125,7 +126,13 @@ char *mk_sa_body_text(const mk_msg *msg);
  * visible_rendered): as mk_sa_body_text, but HTML parts rendered as
  * mk_sa_html renders them, less the text no one sees (white on white, a
  * font of size 1, display: none, ...); that text goes to *invisible, in
- * lines as the body's, or NULL when there is none. g_free both. */
-char *mk_sa_visible_text(const mk_msg *msg, char **invisible);
+ * lines as the body's, or NULL when there is none. html:
+ * mk_sa_html_parts(msg), or NULL to make them. g_free both. */
+char *mk_sa_visible_text(const mk_msg *msg, const GPtrArray *html, char **invisible);
+
+/* What mk_sa_html reads of each text/html part of msg, in the order of
+ * its texts: the HTML evals' statistics and the text one sees, made once
+ * for the rules and Bayes. g_ptr_array_unref it. */
+GPtrArray *mk_sa_html_parts(const mk_msg *msg);
 
 #endif

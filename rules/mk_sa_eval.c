@@ -158,9 +158,10 @@ static char *mk_sa_short_lines(const char *text)
 /* The body text; with invisible, the text as one sees it: HTML parts
  * rendered by mk_sa_html less what no one sees, which goes to
  * invisible. */
-static char *mk_sa_text_of(const mk_msg *msg, GString *invisible)
+static char *mk_sa_text_of(const mk_msg *msg, const GPtrArray *html_parts, GString *invisible)
 {
     GString *t = g_string_new(NULL), *part = g_string_new(NULL);
+    guint k = 0; /* the next of html_parts */
     const char *subject = g_mime_message_get_subject(msg->mime);
     g_string_append(t, subject != NULL ? subject : "");
     g_string_append(t, "\n\n");
@@ -169,9 +170,9 @@ static char *mk_sa_text_of(const mk_msg *msg, GString *invisible)
         if (p->text == NULL)
             continue;
         g_string_truncate(part, 0);
-        int html = p->content_type != NULL && strcasecmp(p->content_type, "text/html") == 0;
-        if (html && invisible != NULL) {
-            mk_sa_html *h = mk_sa_html_parse(p->text, p->len);
+        int html = mk_sa_is_html(p);
+        if (html && invisible != NULL && k < html_parts->len) {
+            const mk_sa_html *h = html_parts->pdata[k++];
             g_string_append_len(part, h->visible->str, (gssize)h->visible->len);
             if (h->invisible->len > 0) { /* cut as the rest */
                 g_string_append_len(invisible, h->invisible->str,
@@ -179,7 +180,6 @@ static char *mk_sa_text_of(const mk_msg *msg, GString *invisible)
                                                            MK_SA_BODY_SCAN_SIZE, "\n "));
                 g_string_append(invisible, "\n\n");
             }
-            mk_sa_html_free(h);
         } else if (html)
             mk_sa_html_text(part, p->text, p->len);
         else
@@ -199,13 +199,36 @@ static char *mk_sa_text_of(const mk_msg *msg, GString *invisible)
 
 char *mk_sa_body_text(const mk_msg *msg)
 {
-    return mk_sa_text_of(msg, NULL);
+    return mk_sa_text_of(msg, NULL, NULL);
 }
 
-char *mk_sa_visible_text(const mk_msg *msg, char **invisible)
+int mk_sa_is_html(const mk_msg_text *t)
 {
+    return t->text != NULL && t->content_type != NULL &&
+           strcasecmp(t->content_type, "text/html") == 0;
+}
+
+static void mk_sa_html_unref(gpointer p)
+{
+    mk_sa_html_free(p);
+}
+
+GPtrArray *mk_sa_html_parts(const mk_msg *msg)
+{
+    GPtrArray *parts = g_ptr_array_new_with_free_func(mk_sa_html_unref);
+    for (size_t i = 0; i < msg->n_texts; i++)
+        if (mk_sa_is_html(&msg->texts[i]))
+            g_ptr_array_add(parts, mk_sa_html_parse(msg->texts[i].text, msg->texts[i].len));
+    return parts;
+}
+
+char *mk_sa_visible_text(const mk_msg *msg, const GPtrArray *html, char **invisible)
+{
+    GPtrArray *own = html == NULL ? mk_sa_html_parts(msg) : NULL;
     GString *inv = g_string_new(NULL);
-    char *text = mk_sa_text_of(msg, inv);
+    char *text = mk_sa_text_of(msg, html != NULL ? html : own, inv);
+    if (own != NULL)
+        g_ptr_array_unref(own);
     *invisible = NULL;
     if (inv->len > 0) {
         char *para = mk_sa_paragraphs(inv->str, inv->len);
@@ -763,6 +786,6 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     g_hash_table_destroy(v.evals);
     mk_relays_free(v.relays);
     if (v.html != NULL)
-        g_ptr_array_free(v.html, TRUE);
+        g_ptr_array_unref(v.html);
     return 0;
 }

@@ -1147,29 +1147,13 @@ static unsigned mk_sa_ev_vertical_words(mk_sa_view *v, const mk_sa_rule *r)
 
 /* ---- HTMLEval: the statistics of each text/html part (mk_sa_html) -------------------- */
 
-static void mk_sa_ev_html_free(gpointer p)
-{
-    mk_sa_html_free(p);
-}
-
-/* The statistics of the message's HTML parts, made on first use. */
-static int mk_sa_ev_is_html(const mk_msg_text *t)
-{
-    return t->text != NULL && t->content_type != NULL &&
-           strcasecmp(t->content_type, "text/html") == 0;
-}
-
 /* The statistics of each text/html part, in the order of the message's
  * texts, made on first use. */
 static GPtrArray *mk_sa_ev_html(mk_sa_view *v)
 {
-    if (v->html != NULL)
-        return v->html;
-    v->html = g_ptr_array_new_with_free_func(mk_sa_ev_html_free);
-    const mk_msg *m = v->in->msg;
-    for (size_t i = 0; i < m->n_texts; i++)
-        if (mk_sa_ev_is_html(&m->texts[i]))
-            g_ptr_array_add(v->html, mk_sa_html_parse(m->texts[i].text, m->texts[i].len));
+    if (v->html == NULL) /* the caller's (shared with Bayes), or made here */
+        v->html = v->in->html != NULL ? g_ptr_array_ref((GPtrArray *)v->in->html)
+                                      : mk_sa_html_parts(v->in->msg);
     return v->html;
 }
 
@@ -1245,7 +1229,7 @@ static const mk_sa_ev_altdiff *mk_sa_ev_alternative(mk_sa_view *v)
         GHashTable *hw = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         GHashTable *tw = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         for (size_t i = 0, h = 0; i < m->n_texts; i++) {
-            int is_html = mk_sa_ev_is_html(&m->texts[i]);
+            int is_html = mk_sa_is_html(&m->texts[i]);
             const mk_sa_html *hp = is_html ? html->pdata[h++] : NULL;
             if (m->texts[i].text == NULL || !g_hash_table_contains(inside, m->texts[i].part))
                 continue;

@@ -230,7 +230,7 @@ typedef struct mk_sa_view {
     size_t *body_len, *raw_len; /* their lines' lengths */
     GHashTable *evals;          /* eval results shared by several rules ("name" -> value) */
     struct mk_relays *relays;   /* the Received chain, read on first use (unless in->relays) */
-    GPtrArray *html;            /* of mk_sa_html *: each text/html part, read on first use */
+    GPtrArray *html; /* of mk_sa_html *: each text/html part, read on first use (a reference) */
 } mk_sa_view;
 
 /* Gives each running header rule its slot (rs->slots) and its count
@@ -301,6 +301,9 @@ typedef struct mk_sa_rx_span {
 GArray *mk_sa_rx_groups(const char *pattern);
 size_t mk_sa_rx_count(const char *p, unsigned *min, unsigned *max, int *open_ended);
 int mk_sa_rx_backrefs(const char *pattern);
+
+/* Whether a text of the message is an HTML part (text/html, decoded). */
+int mk_sa_is_html(const mk_msg_text *t);
 
 /* Match limits: a pattern that backtracks past them stops, counted. */
 #define MK_SA_MATCH_LIMIT 200000

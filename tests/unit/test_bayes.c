@@ -51,7 +51,7 @@ static void tokens_of(const char *message, mk_bayes_toks *t, GPtrArray *names)
     mk_uri_set links;
     mk_uri_set_init(&links, NULL, 100);
     mk_uri_scan_msg(&links, p.msg);
-    mk_bayes_tokenize(p.msg, p.text, &links, NULL, t, names);
+    mk_bayes_tokenize(p.msg, p.text, NULL, &links, NULL, t, names);
     mk_uri_set_clear(&links);
     parsed_free(&p);
 }
@@ -255,7 +255,7 @@ static void learn(mk_bayes_db *db, const char *user, const char *msgtext, int cl
 {
     parsed p = parse(msgtext);
     mk_bayes_toks t;
-    mk_bayes_tokenize(p.msg, p.text, NULL, NULL, &t, NULL);
+    mk_bayes_tokenize(p.msg, p.text, NULL, NULL, NULL, &t, NULL);
     char *id = mk_bayes_msgid(p.msg, p.text);
     mk_bayes_outcome o;
     char err[256];
@@ -342,7 +342,7 @@ static int classify(mk_bayes *b, const char *user, const char *msgtext, double *
 {
     parsed p = parse(msgtext);
     mk_bayes_toks t;
-    mk_bayes_tokenize(p.msg, p.text, NULL, NULL, &t, NULL);
+    mk_bayes_tokenize(p.msg, p.text, NULL, NULL, NULL, &t, NULL);
     char why[200];
     int rc = mk_bayes_classify(b, user, &t, prob, why, sizeof(why));
     mk_bayes_toks_clear(&t);
