@@ -156,8 +156,8 @@ static char *mk_sa_short_lines(const char *text)
 }
 
 /* The body text; with invisible, the text as one sees it: HTML parts
- * rendered by mk_sa_html less what no one sees, which goes to
- * invisible. */
+ * as html_parts (mk_sa_html_parts) rendered them, less what no one sees,
+ * which goes to invisible. */
 static char *mk_sa_text_of(const mk_msg *msg, const GPtrArray *html_parts, GString *invisible)
 {
     GString *t = g_string_new(NULL), *part = g_string_new(NULL);
@@ -208,14 +208,14 @@ int mk_sa_is_html(const mk_msg_text *t)
            strcasecmp(t->content_type, "text/html") == 0;
 }
 
-static void mk_sa_html_unref(gpointer p)
+static void mk_sa_html_part_free(gpointer p)
 {
     mk_sa_html_free(p);
 }
 
 GPtrArray *mk_sa_html_parts(const mk_msg *msg)
 {
-    GPtrArray *parts = g_ptr_array_new_with_free_func(mk_sa_html_unref);
+    GPtrArray *parts = g_ptr_array_new_with_free_func(mk_sa_html_part_free);
     for (size_t i = 0; i < msg->n_texts; i++)
         if (mk_sa_is_html(&msg->texts[i]))
             g_ptr_array_add(parts, mk_sa_html_parse(msg->texts[i].text, msg->texts[i].len));

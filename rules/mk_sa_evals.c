@@ -1151,7 +1151,8 @@ static unsigned mk_sa_ev_vertical_words(mk_sa_view *v, const mk_sa_rule *r)
  * texts, made on first use. */
 static GPtrArray *mk_sa_ev_html(mk_sa_view *v)
 {
-    if (v->html == NULL) /* the caller's (shared with Bayes), or made here */
+    if (v->html == NULL) /* the caller's (shared with Bayes: a reference, not a change), or
+                          * made here */
         v->html = v->in->html != NULL ? g_ptr_array_ref((GPtrArray *)v->in->html)
                                       : mk_sa_html_parts(v->in->msg);
     return v->html;

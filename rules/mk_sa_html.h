@@ -4,7 +4,9 @@
  * tests: tag and element counts, the tags left open, the length of the
  * source, the area of its images, the visible text's length, words split
  * by tags ("obfuscation"), font sizes, and the text of titles, comments
- * and links. The part is tokenized as HTML::Parser does (tags, end tags,
+ * and links; and, for Bayes, the text one sees and the text no one sees
+ * (SpamAssassin's visible_rendered and invisible_rendered). The part is
+ * tokenized as HTML::Parser does (tags, end tags,
  * comments, declarations, text with entities decoded; script and style
  * content as raw text), not as a browser repairs it, since the statistics
  * count what was written.
