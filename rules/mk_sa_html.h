@@ -6,10 +6,9 @@
  * by tags ("obfuscation"), font sizes, and the text of titles, comments
  * and links; and, for Bayes, the text one sees and the text no one sees
  * (SpamAssassin's visible_rendered and invisible_rendered). The part is
- * tokenized as HTML::Parser does (tags, end tags,
- * comments, declarations, text with entities decoded; script and style
- * content as raw text), not as a browser repairs it, since the statistics
- * count what was written.
+ * tokenized as HTML::Parser does (tags, end tags, comments, declarations,
+ * text with entities decoded; script and style content as raw text), not
+ * as a browser repairs it, since the statistics count what was written.
  */
 #ifndef MK_SA_HTML_H
 #define MK_SA_HTML_H
