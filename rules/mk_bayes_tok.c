@@ -470,8 +470,7 @@ static void mk_bayes_lines(mk_bayes_tk *tk, const char *prefix, const char *text
 static int mk_bayes_has_html(const mk_msg *msg)
 {
     for (size_t i = 0; i < msg->n_texts; i++)
-        if (msg->texts[i].text != NULL && msg->texts[i].content_type != NULL &&
-            g_ascii_strcasecmp(msg->texts[i].content_type, "text/html") == 0)
+        if (mk_sa_is_html(&msg->texts[i]))
             return 1;
     return 0;
 }

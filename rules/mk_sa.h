@@ -130,6 +130,9 @@ char *mk_sa_body_text(const mk_msg *msg);
  * mk_sa_html_parts(msg), or NULL to make them. g_free both. */
 char *mk_sa_visible_text(const mk_msg *msg, const GPtrArray *html, char **invisible);
 
+/* Whether a text of a message is an HTML part (text/html, decoded). */
+int mk_sa_is_html(const mk_msg_text *t);
+
 /* What mk_sa_html reads of each text/html part of msg, in the order of
  * its texts: the HTML evals' statistics and the text one sees, made once
  * for the rules and Bayes. g_ptr_array_unref it. */

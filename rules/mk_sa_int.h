@@ -302,9 +302,6 @@ GArray *mk_sa_rx_groups(const char *pattern);
 size_t mk_sa_rx_count(const char *p, unsigned *min, unsigned *max, int *open_ended);
 int mk_sa_rx_backrefs(const char *pattern);
 
-/* Whether a text of the message is an HTML part (text/html, decoded). */
-int mk_sa_is_html(const mk_msg_text *t);
-
 /* Match limits: a pattern that backtracks past them stops, counted. */
 #define MK_SA_MATCH_LIMIT 200000
 #define MK_SA_DEPTH_LIMIT 20000
