@@ -210,7 +210,7 @@ static void test_invisible(void **state)
     assert_true(has(names, "I*:qzwx"));
     assert_false(has(names, "qzwx"));
     assert_true(has(names, "today"));
-    /* near-white on white, font size 1 (also 3 - 2 from the base font),
+    /* near-white on white, font size 1 (also -1 from a base font of 2),
      * visibility: hidden (and what it holds) */
     const char *hidden[] = {"whiteonwhite", "tinyword", "ghostword", "nested", "smallword", "shut"};
     for (size_t i = 0; i < G_N_ELEMENTS(hidden); i++) {
