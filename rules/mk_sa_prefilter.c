@@ -301,8 +301,14 @@ static int mk_sa_pf_states(const char *list, mk_sa_pf_pat *const *p, guint n)
     return 0;
 }
 
+/* Vectorscan's report: pattern id may match. */
 static int mk_sa_pf_hit(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
-                        void *ctx);
+                        void *ctx)
+{
+    (void)from, (void)to, (void)flags;
+    ((uint8_t *)ctx)[id] = 1;
+    return 0;
+}
 
 /* Marks MK_SA_PF_ORDINARY the patterns p[0, n) that db (theirs) finds in
  * ordinary text; whether any. fired: scratch of a byte per rule, zeroed. */
@@ -493,14 +499,6 @@ void mk_sa_prefilter_free(mk_sa_prefilter *pf)
     g_ptr_array_free(pf->db, TRUE);
     g_mutex_clear(&pf->lock);
     g_free(pf);
-}
-
-static int mk_sa_pf_hit(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
-                        void *ctx)
-{
-    (void)from, (void)to, (void)flags;
-    ((uint8_t *)ctx)[id] = 1;
-    return 0;
 }
 
 int mk_sa_prefilter_scan(mk_sa_prefilter *pf, char *const *lines, uint8_t *maybe)
