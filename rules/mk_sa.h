@@ -49,6 +49,7 @@ typedef struct mk_sa_stats {
     size_t prefiltered;        /* body and rawbody patterns in the vectorscan prefilter */
     size_t prefiltered_header; /* header patterns in it (headers read by many rules) */
     size_t prefilter_ordinary; /* body and rawbody patterns left out: they match ordinary text */
+    size_t prefilter_gated;    /* body and rawbody patterns behind a count of a part of them */
 } mk_sa_stats;
 
 /* Reads the rule files: each path a file, or a directory whose *.cf files

@@ -509,13 +509,16 @@ static unsigned mk_sa_count(pcre2_match_context *mctx, const pcre2_code *re, con
     return n;
 }
 
-/* Matches of r over lines (of lengths len), up to its maxhits. */
+/* Matches of r over lines (of lengths len), up to its maxhits; with only
+ * (or NULL), over the lines i where only[i] is set. */
 static unsigned mk_sa_lines(pcre2_match_context *mctx, const mk_sa_rule *r, char *const *lines,
-                            const size_t *len, pcre2_match_data *md, size_t *limit_hits)
+                            const size_t *len, const uint8_t *only, pcre2_match_data *md,
+                            size_t *limit_hits)
 {
     unsigned max = r->multiple ? r->maxhits : 1, n = 0;
     for (size_t i = 0; lines[i] != NULL && (max == 0 || n < max); i++)
-        n += mk_sa_count(mctx, r->re, lines[i], len[i], md, max ? max - n : 0, limit_hits);
+        if (only == NULL || only[i])
+            n += mk_sa_count(mctx, r->re, lines[i], len[i], md, max ? max - n : 0, limit_hits);
     return n;
 }
 
@@ -675,8 +678,10 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     if (jit != NULL)
         pcre2_jit_stack_assign(own, NULL, jit);
     pcre2_match_context *mctx = own != NULL ? own : rs->mctx;
-    /* which prefiltered body/rawbody rules may match: scanned on first need */
+    /* which prefiltered body/rawbody rules may match: scanned on first need;
+     * the lines where those behind gates may (rule + 1 -> a flag per line) */
     uint8_t *maybe = NULL;
+    GHashTable *gate_lines = NULL;
     int scanned[2] = {0, 0};
     uint8_t *slot_scanned = g_new0(uint8_t, rs->n_slots + 1); /* 1: scanned, 2: failed */
     v.slot_val = g_new0(const GString *, rs->n_slots + 1);
@@ -704,7 +709,8 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
                     if (maybe == NULL)
                         maybe = g_new0(uint8_t, rs->n);
                     char *one[] = {val->str, NULL};
-                    slot_scanned[r->slot] = mk_sa_prefilter_scan(hs->pf, one, maybe) == 0 ? 1 : 2;
+                    slot_scanned[r->slot] =
+                        mk_sa_prefilter_scan(hs->pf, one, maybe, NULL) == 0 ? 1 : 2;
                 }
                 if (!r->prefiltered || slot_scanned[r->slot] != 1 || maybe[i])
                     n = mk_sa_count(mctx, r->re, val->str, val->len, md,
@@ -731,11 +737,18 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
             if (r->prefiltered && !scanned[raw]) {
                 if (maybe == NULL)
                     maybe = g_new0(uint8_t, rs->n);
-                scanned[raw] = mk_sa_prefilter_scan(rs->pf[raw], lines, maybe) == 0 ? 1 : -1;
+                if (gate_lines == NULL)
+                    gate_lines = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+                scanned[raw] =
+                    mk_sa_prefilter_scan(rs->pf[raw], lines, maybe, gate_lines) == 0 ? 1 : -1;
             }
             if (r->prefiltered && scanned[raw] == 1 && !maybe[i])
                 break; /* the prefilter saw no match: PCRE2 would see none */
-            n = mk_sa_lines(mctx, r, lines, raw ? v.raw_len : v.body_len, md, limit_hits);
+            const uint8_t *only =
+                r->prefiltered && scanned[raw] == 1
+                    ? g_hash_table_lookup(gate_lines, GUINT_TO_POINTER((unsigned)i + 1))
+                    : NULL;
+            n = mk_sa_lines(mctx, r, lines, raw ? v.raw_len : v.body_len, only, md, limit_hits);
             break;
         }
         case MK_SA_FULL:
@@ -767,6 +780,8 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         (*hits)[(*n_hits)++] = (mk_sa_hit){r->name, score, r->describe, counts[rs->order[k]]};
     }
     g_free(maybe);
+    if (gate_lines != NULL)
+        g_hash_table_destroy(gate_lines);
     g_free(slot_scanned);
     g_free(v.slot_val);
     g_free(v.slot_done);

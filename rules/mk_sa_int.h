@@ -205,10 +205,16 @@ void mk_sa_prefilter_free(mk_sa_prefilter *pf);
 size_t mk_sa_prefilter_size(const mk_sa_prefilter *pf);
 /* The patterns left out for matching ordinary text. */
 size_t mk_sa_prefilter_ordinary(const mk_sa_prefilter *pf);
+/* The patterns behind gates: a count of a part of them (below). */
+size_t mk_sa_prefilter_gated(const mk_sa_prefilter *pf);
 /* Scans the lines as one text (thread-safe); sets maybe[i] for each rule
- * i of the database that may match. 0, or -1 when the scan failed (then
- * every rule may match). */
-int mk_sa_prefilter_scan(mk_sa_prefilter *pf, char *const *lines, uint8_t *maybe);
+ * i of the database that may match. A rule behind a gate may match only
+ * in some lines: with gate_lines (or NULL), their flags (a uint8_t per
+ * line, 1: it may match there, g_free'd by the table) go in as its value,
+ * keyed GUINT_TO_POINTER(i + 1). 0, or -1 when the scan failed (then
+ * every rule may match, anywhere). */
+int mk_sa_prefilter_scan(mk_sa_prefilter *pf, char *const *lines, uint8_t *maybe,
+                         GHashTable *gate_lines);
 
 enum { MK_SA_TAG, MK_SA_TAG_PRE, MK_SA_TAG_INTER, MK_SA_TAG_POST };
 
@@ -280,6 +286,18 @@ void mk_sa_rx_cache_put(mk_sa_rx_cache *c, const char *pattern, uint32_t opts, c
  * keeps the forms of the last rules loaded), and frees c. */
 void mk_sa_rx_cache_close(mk_sa_rx_cache *c);
 
+/* The gate of a pattern the prefilter cannot hold (mk_sa_pf_gate.c): a
+ * part of it (a group) that every match holds *count times over without
+ * overlap, the nth best (0: the highest count, then the longest), or
+ * NULL (no more; options set inline, back references, /x). g_free it. */
+char *mk_sa_pf_gate_part(const char *pattern, uint32_t opts, unsigned nth, unsigned *count);
+/* How many lines hold count of the ends[0, n) (sorted) of a part's
+ * matches, each width or more past the last, those lines marked in
+ * ok[line] (or, ok NULL, 1 at the first such line); the lines end at
+ * line_end[0, n_lines) (exclusive, in order). */
+size_t mk_sa_pf_gate_pass(const unsigned long long *ends, size_t n, const size_t *line_end,
+                          size_t n_lines, unsigned count, unsigned width, uint8_t *ok);
+
 /* The prefilter's copy of a pattern too long for vectorscan, its letter
  * groups (small groups of look-alike characters, as the stock obfuscation
  * rules write them) widened to ones that match more and are written
@@ -293,12 +311,16 @@ char *mk_sa_pf_compact(const char *pattern);
  * has back references. */
 const char *mk_sa_rx_class_end(const char *p);
 /* The groups of a pattern, each as it closes (inner ones first): the
- * offsets of its '(' and ')'; NULL when the pattern cannot be read (a
- * class or \Q with no end, groups 256 deep). g_array_free(, TRUE) it. */
+ * offsets of its '(' and ')', how many groups hold it, whether a '|'
+ * stands at its own level; NULL when the pattern cannot be read (a
+ * class or \Q with no end, groups 256 deep). top_alt (or NULL): whether
+ * a '|' stands outside every group. g_array_free(, TRUE) it. */
 typedef struct mk_sa_rx_span {
     size_t open, close;
+    unsigned depth;
+    int alt;
 } mk_sa_rx_span;
-GArray *mk_sa_rx_groups(const char *pattern);
+GArray *mk_sa_rx_groups(const char *pattern, int *top_alt);
 size_t mk_sa_rx_count(const char *p, unsigned *min, unsigned *max, int *open_ended);
 int mk_sa_rx_backrefs(const char *pattern);
 

@@ -1334,6 +1334,7 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
     for (size_t i = 0; i < rs->n; i++)
         rs->r[i].prefiltered = 0;
     rs->stats.prefiltered = rs->stats.prefiltered_header = rs->stats.prefilter_ordinary = 0;
+    rs->stats.prefilter_gated = 0;
     if (!on)
         return;
     if (cache != NULL && g_mkdir_with_parents(cache, 0755) != 0) {
@@ -1353,6 +1354,7 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
     rs->stats.prefiltered = mk_sa_prefilter_size(rs->pf[0]) + mk_sa_prefilter_size(rs->pf[1]);
     rs->stats.prefilter_ordinary =
         mk_sa_prefilter_ordinary(rs->pf[0]) + mk_sa_prefilter_ordinary(rs->pf[1]);
+    rs->stats.prefilter_gated = mk_sa_prefilter_gated(rs->pf[0]) + mk_sa_prefilter_gated(rs->pf[1]);
 }
 
 const mk_sa_stats *mk_sa_stats_of(const mk_sa_rules *rules)
@@ -1432,6 +1434,11 @@ void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len)
     if (st->prefilter_ordinary > 0)
         g_string_append_printf(s, " (%zu more match ordinary text, and run without it)",
                                st->prefilter_ordinary);
+    if (st->prefilter_gated > 0)
+        g_string_append_printf(s,
+                               "; %zu run only where a line holds as many matches of a part "
+                               "of them as each match does",
+                               st->prefilter_gated);
     snprintf(out, len, "%s", s->str);
     g_string_free(s, TRUE);
 }

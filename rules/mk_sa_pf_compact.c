@@ -309,7 +309,7 @@ char *mk_sa_pf_compact(const char *pat)
 {
     if (mk_sa_rx_backrefs(pat)) /* a widened group may hold one they count */
         return g_strdup(pat);
-    GArray *all = mk_sa_rx_groups(pat);
+    GArray *all = mk_sa_rx_groups(pat, NULL);
     if (all == NULL)
         return g_strdup(pat);
     /* the letter groups, by their text */

@@ -40,14 +40,30 @@
  * number of patterns, and a scan per database costs little. */
 #define MK_SA_PF_CHUNK 32
 
+/* A rule the prefilter cannot hold, behind a count of a part of it
+ * (mk_sa_pf_gate.c): it may match where a line holds count matches of
+ * the part, each ending width or more past the last. */
+typedef struct mk_sa_pf_gate {
+    unsigned rule, count, width;
+} mk_sa_pf_gate;
+
 struct mk_sa_prefilter {
-    GPtrArray *db;       /* of hs_database_t * */
+    GPtrArray *db;        /* of hs_database_t * */
+    hs_database_t *gates; /* the gated rules' parts, every match reported; NULL: none */
+    mk_sa_pf_gate *gate;  /* by the part's id in gates */
+    size_t n_gates;
     hs_scratch_t *proto; /* fits every database; cloned for each concurrent scan */
     GMutex lock;
     GPtrArray *free_scratch; /* of hs_scratch_t *, guarded by lock */
     size_t n_patterns;       /* in the databases */
     size_t n_ordinary;       /* left out: they match ordinary text */
 };
+
+/* A match's end, as vectorscan reports it from the gates' database. */
+typedef struct mk_sa_pf_end {
+    unsigned gate;
+    unsigned long long to;
+} mk_sa_pf_end;
 
 /* The Hyperscan flags for a pattern with PCRE2 options opts: prefilter
  * mode, one report per pattern, ^ and $ at every line. */
@@ -163,6 +179,19 @@ static char *mk_sa_pf_pattern(const char *s, uint32_t opts)
     }
     g_array_free(open, TRUE);
     return g_string_free(out, FALSE);
+}
+
+/* The prefilter's copy of a rule's pattern (source, with PCRE2 options
+ * opts); g_free it. */
+static char *mk_sa_pf_copy(const char *source, uint32_t opts)
+{
+    char *e = mk_sa_pf_pattern(source, opts);
+    if (strlen(e) > MK_SA_PF_LEN_MAX && !(opts & PCRE2_EXTENDED)) {
+        char *shorter = mk_sa_pf_compact(e);
+        g_free(e);
+        e = shorter;
+    }
+    return e;
 }
 
 /* A pattern the prefilter may hold: its copy for vectorscan, flags, rule. */
@@ -330,6 +359,192 @@ static int mk_sa_pf_ordinary_of(hs_database_t *db, mk_sa_pf_pat *const *p, guint
     return any;
 }
 
+/* Vectorscan's report from the gates' database: one more end of part id
+ * (ctx: a GArray of mk_sa_pf_end). */
+static int mk_sa_pf_gate_hit(unsigned id, unsigned long long from, unsigned long long to,
+                             unsigned flags, void *ctx)
+{
+    (void)from, (void)flags;
+    mk_sa_pf_end e = {id, to};
+    g_array_append_val((GArray *)ctx, e);
+    return 0;
+}
+
+static gint mk_sa_pf_end_cmp(gconstpointer a, gconstpointer b)
+{
+    const mk_sa_pf_end *x = a, *y = b;
+    if (x->gate != y->gate)
+        return x->gate < y->gate ? -1 : 1;
+    return x->to < y->to ? -1 : x->to > y->to;
+}
+
+/* Scans text (its lines ending at line_end[0, n_lines), exclusive) with
+ * db, the parts of gate[0, n); pass[g]: whether gate g's count is held
+ * in a line, and with ok (or NULL), ok[g]: NULL, or where it is (a flag
+ * per line; g_free it). 0, or -1 when the scan failed (pass is then
+ * unset). */
+static int mk_sa_pf_gates_scan(hs_database_t *db, const mk_sa_pf_gate *gate, size_t n,
+                               hs_scratch_t *s, const char *text, size_t len,
+                               const size_t *line_end, size_t n_lines, uint8_t *pass, uint8_t **ok)
+{
+    GArray *ends = g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_end));
+    if (hs_scan(db, text, (unsigned)len, 0, s, mk_sa_pf_gate_hit, ends) != HS_SUCCESS) {
+        g_array_free(ends, TRUE);
+        return -1;
+    }
+    g_array_sort(ends, mk_sa_pf_end_cmp);
+    unsigned long long *to = g_new(unsigned long long, ends->len + 1);
+    memset(pass, 0, n);
+    for (guint i = 0; i < ends->len;) {
+        unsigned g = g_array_index(ends, mk_sa_pf_end, i).gate;
+        size_t m = 0;
+        for (; i < ends->len && g_array_index(ends, mk_sa_pf_end, i).gate == g; i++)
+            to[m++] = g_array_index(ends, mk_sa_pf_end, i).to;
+        if (g >= n)
+            continue;
+        uint8_t *lines_ok = ok != NULL ? g_new0(uint8_t, n_lines + 1) : NULL;
+        pass[g] = mk_sa_pf_gate_pass(to, m, line_end, n_lines, gate[g].count, gate[g].width,
+                                     lines_ok) > 0;
+        if (ok != NULL && pass[g])
+            ok[g] = lines_ok;
+        else
+            g_free(lines_ok);
+    }
+    g_free(to);
+    g_array_free(ends, TRUE);
+    return 0;
+}
+
+/* The lines of ordinary text: where each ends; *n their number. g_free it. */
+static size_t *mk_sa_pf_ordinary_lines(size_t *n)
+{
+    size_t *end = g_new(size_t, sizeof(mk_sa_pf_ordinary));
+    *n = 0;
+    for (size_t i = 0; i + 1 < sizeof(mk_sa_pf_ordinary); i++)
+        if (mk_sa_pf_ordinary[i] == '\n')
+            end[(*n)++] = i;
+    return end;
+}
+
+/* The parts of a pattern tried for its gate, best first */
+#define MK_SA_PF_GATE_TRIES 4
+
+/* The gate of rule (its prefilter's copy of the part in *pat, id 0) by
+ * its nth part, when vectorscan compiles that part alone and no line of
+ * ordinary text (its lines ending at line_end[0, n_lines)) holds its
+ * count; 0 when not. The database is cached as the others are. */
+static int mk_sa_pf_gate_try(const mk_sa_rule *r, unsigned rule, unsigned nth, const char *cache,
+                             GHashTable *used, const size_t *line_end, size_t n_lines,
+                             mk_sa_pf_pat *pat, mk_sa_pf_gate *gate)
+{
+    unsigned count;
+    char *part = mk_sa_pf_gate_part(r->source, r->opts, nth, &count);
+    if (part == NULL)
+        return 0;
+    *pat = (mk_sa_pf_pat){mk_sa_pf_copy(part, r->opts),
+                          mk_sa_pf_flags(r->opts) &
+                              ~(unsigned)(HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY),
+                          0, MK_SA_PF_IN};
+    g_free(part);
+    *gate = (mk_sa_pf_gate){rule, count, 0};
+    hs_compile_error_t *cerr = NULL;
+    char *file = NULL;
+    mk_sa_pf_pat *one[] = {pat};
+    hs_database_t *db = mk_sa_pf_compile(cache, one, 1, &cerr, &file);
+    if (file != NULL && used != NULL)
+        g_hash_table_add(used, file);
+    else
+        g_free(file);
+    hs_expr_info_t *info = NULL;
+    hs_scratch_t *s = NULL;
+    uint8_t pass = 1;
+    if (db != NULL && hs_expression_info(pat->expr, pat->flags, &info, &cerr) == HS_SUCCESS) {
+        gate->width = info->min_width;
+        free(info);
+        if (gate->width > 0 && hs_alloc_scratch(db, &s) == HS_SUCCESS &&
+            mk_sa_pf_gates_scan(db, gate, 1, s, mk_sa_pf_ordinary, sizeof(mk_sa_pf_ordinary) - 1,
+                                line_end, n_lines, &pass, NULL) != 0)
+            pass = 1;
+    }
+    hs_free_compile_error(cerr);
+    if (s != NULL)
+        hs_free_scratch(s);
+    if (db != NULL)
+        hs_free_database(db);
+    if (pass || gate->width == 0) {
+        mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s: part %u of it %s", r->name, nth,
+               db == NULL ? "does not compile" : "passes ordinary text");
+        g_free(pat->expr);
+        return 0;
+    }
+    return 1;
+}
+
+/* Puts the patterns p[0, n) no database holds behind gates in pf, each
+ * by a part every match of its rule holds (mk_sa_pf_gate_part), the
+ * best of the first few that vectorscan compiles and whose count no line
+ * of ordinary text holds. Grows *proto to fit the gates' database;
+ * cached as the other databases are. */
+static void mk_sa_pf_gates_build(mk_sa_prefilter *pf, mk_sa_rules *rs, mk_sa_pf_pat *const *p,
+                                 guint n, const char *cache, GHashTable *used, hs_scratch_t **proto)
+{
+    GArray *pats = g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_pat));
+    GArray *gates = g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_gate));
+    size_t n_lines = 0, *line_end = mk_sa_pf_ordinary_lines(&n_lines);
+    for (guint k = 0; k < n; k++) {
+        mk_sa_pf_pat pat;
+        mk_sa_pf_gate gate;
+        for (unsigned nth = 0; p[k]->state != MK_SA_PF_IN && nth < MK_SA_PF_GATE_TRIES; nth++)
+            if (mk_sa_pf_gate_try(&rs->r[p[k]->id], p[k]->id, nth, cache, used, line_end, n_lines,
+                                  &pat, &gate)) {
+                pat.id = gates->len;
+                g_array_append_val(pats, pat);
+                g_array_append_val(gates, gate);
+                break;
+            }
+    }
+    g_free(line_end);
+    hs_database_t *db = NULL;
+    if (gates->len > 0) {
+        mk_sa_pf_pat **all = g_new(mk_sa_pf_pat *, pats->len);
+        for (guint k = 0; k < pats->len; k++)
+            all[k] = &g_array_index(pats, mk_sa_pf_pat, k);
+        hs_compile_error_t *cerr = NULL;
+        char *file = NULL;
+        db = mk_sa_pf_compile(cache, all, pats->len, &cerr, &file);
+        g_free(all);
+        if (file != NULL && used != NULL)
+            g_hash_table_add(used, file);
+        else
+            g_free(file);
+        if (db == NULL)
+            mk_log(LOG_DEBUG, NULL, "rules: prefilter: gates: %s",
+                   cerr != NULL ? cerr->message : "?");
+        hs_free_compile_error(cerr);
+    }
+    if (db != NULL && hs_alloc_scratch(db, proto) != HS_SUCCESS) {
+        hs_free_database(db);
+        db = NULL;
+    }
+    if (db != NULL) {
+        pf->gates = db;
+        pf->n_gates = gates->len;
+        pf->gate = (mk_sa_pf_gate *)(void *)g_array_free(gates, FALSE);
+        for (size_t g = 0; g < pf->n_gates; g++) {
+            mk_sa_rule *r = &rs->r[pf->gate[g].rule];
+            r->prefiltered = 1;
+            mk_log(LOG_DEBUG, NULL,
+                   "rules: prefilter: %s runs where a line holds %u match(es) of a part of it",
+                   r->name, pf->gate[g].count);
+        }
+    } else {
+        g_array_free(gates, TRUE);
+    }
+    for (guint k = 0; k < pats->len; k++)
+        g_free(g_array_index(pats, mk_sa_pf_pat, k).expr);
+    g_array_free(pats, TRUE);
+}
+
 mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, size_t n_rules,
                                        const char *cache, GHashTable *used, int ordinary)
 {
@@ -339,13 +554,8 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
         mk_sa_rule *r = &rs->r[i];
         if (r->re == NULL || r->eval != NULL || r->skip || r->source == NULL)
             continue;
-        char *e = mk_sa_pf_pattern(r->source, r->opts);
-        if (strlen(e) > MK_SA_PF_LEN_MAX && !(r->opts & PCRE2_EXTENDED)) {
-            char *shorter = mk_sa_pf_compact(e);
-            g_free(e);
-            e = shorter;
-        }
-        mk_sa_pf_pat pat = {e, mk_sa_pf_flags(r->opts), (unsigned)i, MK_SA_PF_IN};
+        mk_sa_pf_pat pat = {mk_sa_pf_copy(r->source, r->opts), mk_sa_pf_flags(r->opts), (unsigned)i,
+                            MK_SA_PF_IN};
         g_array_append_val(pats, pat);
     }
     guint n_all = pats->len;
@@ -420,8 +630,12 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
         n_held += m;
         at += n;
     }
+    /* those left out behind gates where they can be; the others counted */
+    mk_sa_prefilter *pf = g_new0(mk_sa_prefilter, 1);
+    if (ordinary) /* (what a gate saves is judged on ordinary text) */
+        mk_sa_pf_gates_build(pf, rs, all, n_all, cache, used, &proto);
     for (guint k = 0; k < n_all; k++)
-        if (all[k]->state == MK_SA_PF_ORDINARY) {
+        if (all[k]->state == MK_SA_PF_ORDINARY && !rs->r[all[k]->id].prefiltered) {
             mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s matches ordinary text: runs without it",
                    rs->r[all[k]->id].name);
             n_ordinary++;
@@ -436,9 +650,8 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
             g_hash_table_add(used, g_path_get_basename(list));
         g_free(states);
     }
-    mk_sa_prefilter *pf = NULL;
-    if (dbs->len > 0 || n_ordinary > 0) { /* (none but those left out: counted all the same) */
-        pf = g_new0(mk_sa_prefilter, 1);
+    if (dbs->len > 0 || n_ordinary > 0 || pf->gates != NULL) {
+        /* (none but those left out: counted all the same) */
         pf->db = dbs;
         pf->proto = proto;
         g_mutex_init(&pf->lock);
@@ -446,6 +659,8 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
         pf->n_patterns = n_held;
         pf->n_ordinary = n_ordinary;
     } else {
+        g_free(pf);
+        pf = NULL;
         g_ptr_array_free(dbs, TRUE);
         if (proto != NULL)
             hs_free_scratch(proto);
@@ -486,6 +701,11 @@ size_t mk_sa_prefilter_ordinary(const mk_sa_prefilter *pf)
     return pf != NULL ? pf->n_ordinary : 0;
 }
 
+size_t mk_sa_prefilter_gated(const mk_sa_prefilter *pf)
+{
+    return pf != NULL ? pf->n_gates : 0;
+}
+
 void mk_sa_prefilter_free(mk_sa_prefilter *pf)
 {
     if (pf == NULL)
@@ -497,15 +717,24 @@ void mk_sa_prefilter_free(mk_sa_prefilter *pf)
     for (guint i = 0; i < pf->db->len; i++)
         hs_free_database(pf->db->pdata[i]);
     g_ptr_array_free(pf->db, TRUE);
+    if (pf->gates != NULL)
+        hs_free_database(pf->gates);
+    g_free(pf->gate);
     g_mutex_clear(&pf->lock);
     g_free(pf);
 }
 
-int mk_sa_prefilter_scan(mk_sa_prefilter *pf, char *const *lines, uint8_t *maybe)
+int mk_sa_prefilter_scan(mk_sa_prefilter *pf, char *const *lines, uint8_t *maybe,
+                         GHashTable *gate_lines)
 {
     GString *text = g_string_new(NULL);
-    for (size_t i = 0; lines != NULL && lines[i] != NULL; i++) {
+    size_t n_lines = 0;
+    while (lines != NULL && lines[n_lines] != NULL)
+        n_lines++;
+    size_t *line_end = g_new(size_t, n_lines + 1); /* for the gates */
+    for (size_t i = 0; i < n_lines; i++) {
         g_string_append(text, lines[i]);
+        line_end[i] = text->len;
         g_string_append_c(text, '\n');
     }
     g_mutex_lock(&pf->lock);
@@ -521,10 +750,27 @@ int mk_sa_prefilter_scan(mk_sa_prefilter *pf, char *const *lines, uint8_t *maybe
             if (hs_scan(pf->db->pdata[i], text->str, (unsigned)text->len, 0, s, mk_sa_pf_hit,
                         maybe) != HS_SUCCESS)
                 rc = -1;
+        uint8_t *pass = pf->gates != NULL && rc == 0 ? g_new(uint8_t, pf->n_gates) : NULL;
+        uint8_t **ok = pass != NULL && gate_lines != NULL ? g_new0(uint8_t *, pf->n_gates) : NULL;
+        if (pass != NULL && mk_sa_pf_gates_scan(pf->gates, pf->gate, pf->n_gates, s, text->str,
+                                                text->len, line_end, n_lines, pass, ok) != 0)
+            rc = -1;
+        for (size_t g = 0; pass != NULL && rc == 0 && g < pf->n_gates; g++)
+            if (pass[g]) {
+                maybe[pf->gate[g].rule] = 1;
+                if (ok != NULL)
+                    g_hash_table_replace(gate_lines, GUINT_TO_POINTER(pf->gate[g].rule + 1),
+                                         g_steal_pointer(&ok[g]));
+            }
+        for (size_t g = 0; ok != NULL && g < pf->n_gates; g++)
+            g_free(ok[g]);
+        g_free(ok);
+        g_free(pass);
         g_mutex_lock(&pf->lock);
         g_ptr_array_add(pf->free_scratch, s);
         g_mutex_unlock(&pf->lock);
     }
     g_string_free(text, TRUE);
+    g_free(line_end);
     return rc;
 }

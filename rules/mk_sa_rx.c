@@ -78,10 +78,11 @@ int mk_sa_rx_backrefs(const char *pat)
     return 0;
 }
 
-GArray *mk_sa_rx_groups(const char *pat)
+GArray *mk_sa_rx_groups(const char *pat, int *top_alt)
 {
     GArray *spans = g_array_new(FALSE, FALSE, sizeof(mk_sa_rx_span));
     size_t stack[256], depth = 0;
+    int alt[256 + 1] = {0}; /* a '|' at each open depth's own level (0: the top) */
     for (const char *p = pat; *p != '\0'; p++) {
         const char *stop = NULL;           /* where the pattern cannot be read on */
         if (p[0] == '\\' && p[1] == 'Q') { /* \Q...\E is literal */
@@ -100,16 +101,22 @@ GArray *mk_sa_rx_groups(const char *pat)
             if (depth == G_N_ELEMENTS(stack))
                 stop = p;
             else
-                stack[depth++] = (size_t)(p - pat);
+                stack[depth++] = (size_t)(p - pat), alt[depth] = 0;
         } else if (*p == ')' && depth > 0) {
-            mk_sa_rx_span sp = {stack[--depth], (size_t)(p - pat)};
+            mk_sa_rx_span sp = {stack[depth - 1], (size_t)(p - pat), (unsigned)depth - 1,
+                                alt[depth]};
+            depth--;
             g_array_append_val(spans, sp);
+        } else if (*p == '|') {
+            alt[depth] = 1;
         }
         if (stop != NULL) {
             g_array_free(spans, TRUE);
             return NULL;
         }
     }
+    if (top_alt != NULL)
+        *top_alt = alt[0];
     return spans;
 }
 
@@ -118,7 +125,7 @@ char *mk_sa_rx_shrink(const char *pat)
     /* back references: leave the pattern as it is */
     if (mk_sa_rx_backrefs(pat))
         return NULL;
-    GArray *spans = mk_sa_rx_groups(pat);
+    GArray *spans = mk_sa_rx_groups(pat, NULL);
     if (spans == NULL)
         return NULL;
     /* the repeated group whose copies cost most */
@@ -212,7 +219,7 @@ static gint mk_sa_rx_cmp_size(gconstpointer a, gconstpointer b)
 
 char *mk_sa_rx_share(const char *pat)
 {
-    GArray *spans = mk_sa_rx_groups(pat);
+    GArray *spans = mk_sa_rx_groups(pat, NULL);
     if (spans == NULL)
         return NULL;
     if (mk_sa_rx_unmovable(pat, spans)) {

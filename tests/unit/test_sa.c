@@ -10,6 +10,7 @@
 
 #include "mk_msg.h"
 #include "mk_sa.h"
+#include "mk_sa_int.h"
 #include "mk_test.h"
 
 static char *dir;
@@ -1093,6 +1094,103 @@ static void test_prefilter_ordinary(void **state)
     g_free(p);
 }
 
+/* The part of a pattern every match holds count times over, without
+ * overlap: the highest count, then the innermost group, then the
+ * longest; none where the text of a group may not mean the same alone. */
+static void test_gate_part(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pattern, *part;
+        unsigned count;
+    } cases[] = {
+        {"(?:(?:name|city|age)[:\\s]+){3}", "(?:name|city|age)", 3},
+        {"(?:(?:ab){2}c){3}", "(?:ab)", 6},
+        {"(?:x{2}y){3}", "(?:x{2}y)", 3},
+        {"\\((?:ab){2}[(]x", "(?:ab)", 2},
+        {"(?:a(?:bc){2}|d){5}", "(?:a(?:bc){2}|d)", 5},
+        {"(?:ab)?(?:long|longer){2}", "(?:long|longer)", 2},
+        {"(?:x)(?:ab){1,9}(?:cd)*", "(?:ab)", 1},
+        {"a|(?:b){3}", NULL, 0},      /* under a '|' */
+        {"(?i)(?:ab){3}", NULL, 0},   /* options set inline */
+        {"(?=(?:ab){3})ab", NULL, 0}, /* a lookahead consumes nothing */
+        {"(a)(?:b\\1){3}", NULL, 0},  /* back references */
+        {"(?<w>ab){3}", NULL, 0},     /* named */
+        {"abc", NULL, 0},             /* no group */
+        {"(?:ab)*", NULL, 0},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        unsigned count = 99;
+        char *part = mk_sa_pf_gate_part(cases[i].pattern, 0, 0, &count);
+        if (cases[i].part == NULL) {
+            assert_null(part);
+        } else {
+            assert_non_null(part);
+            assert_string_equal(part, cases[i].part);
+        }
+        assert_int_equal(count, cases[i].count);
+        g_free(part);
+    }
+    unsigned count;
+    assert_null(mk_sa_pf_gate_part("(?:(?:ab) ){2}", PCRE2_EXTENDED, 0, &count));
+    /* lines end at 10 and 20: ends 3, 5, 9 are three 2 apart in line 0;
+     * 12 and 13 are not 2 apart; 19 is in line 1, 25 in none */
+    const unsigned long long ends[] = {3, 4, 5, 9, 12, 13, 19, 25};
+    const size_t line_end[] = {10, 20};
+    uint8_t ok[2] = {0, 0};
+    assert_int_equal(mk_sa_pf_gate_pass(ends, 8, line_end, 2, 3, 2, ok), 1);
+    assert_true(ok[0] && !ok[1]);
+    assert_int_equal(mk_sa_pf_gate_pass(ends, 8, line_end, 2, 2, 2, NULL), 1);
+    memset(ok, 0, sizeof(ok));
+    assert_int_equal(mk_sa_pf_gate_pass(ends, 8, line_end, 2, 2, 2, ok), 2);
+    assert_true(ok[0] && ok[1]);
+    assert_int_equal(mk_sa_pf_gate_pass(ends, 8, line_end, 2, 4, 2, NULL), 0);
+    assert_int_equal(mk_sa_pf_gate_pass(ends, 8, line_end, 2, 3, 3, NULL), 0);
+}
+
+/* A rule whose prefilter copy matches ordinary text (four of a group of
+ * 151 words in a row, the group too long to write out four times: one or
+ * more of it, and "report" is one) runs behind a gate instead, four
+ * matches of the words in a line (ordinary text has no such line), and
+ * only over those lines: the same hits with the prefilter and without,
+ * where the words stand four in a row, in a later paragraph, apart, or in
+ * separate paragraphs. */
+static void test_prefilter_gate(void **state)
+{
+    (void)state;
+    GString *cf = g_string_new("body PF_FORM /(?:(?:report");
+    for (int i = 0; i < 150; i++)
+        g_string_append_printf(cf, "|fld%c%cword", 'a' + i / 26, 'a' + i % 26);
+    g_string_append(cf, ")[\\s:,]{1,3}){4}/i\n");
+    char *p;
+    mk_sa_rules *rs = load_cf("gate.rules", cf->str, &p);
+    g_string_free(cf, TRUE);
+    mk_sa_use_prefilter(rs, 1, NULL);
+    assert_int_equal(mk_sa_stats_of(rs)->prefilter_gated, 1);
+    assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 0);
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 0);
+    char summary[1024];
+    mk_sa_summary(rs, summary, sizeof(summary));
+    assert_non_null(strstr(summary, "; 1 run only where a line holds as many matches"));
+    static const char *const msgs[] = {
+        "Subject: x\n\nFldaaword: fldabword: fldacword: fldadword: end\n",
+        "Subject: x\n\nhello\n\nfldaaword, fldabword, fldacword, fldadword, x\n",
+        "Subject: x\n\nfldaaword: x fldabword: report, fldadword\n",
+        "Subject: x\n\nfldaaword: fldabword:\n\nfldacword: fldadword:\n",
+        "Subject: fldaaword: fldabword: fldacword: fldadword:\n\nbody\n",
+    };
+    const char *const want[] = {"PF_FORM:1 ", "PF_FORM:1 ", "", "", "PF_FORM:1 "};
+    prefilter_same(rs, msgs, want, G_N_ELEMENTS(msgs));
+    /* and from the cache */
+    mk_sa_use_prefilter(rs, 1, dir);
+    mk_sa_use_prefilter(rs, 1, dir);
+    assert_int_equal(mk_sa_stats_of(rs)->prefilter_gated, 1);
+    prefilter_same(rs, msgs, want, G_N_ELEMENTS(msgs));
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
 /* Headers read by many rules have a prefilter of their own: the same
  * hits with it and without, for negated rules, rules with a value for
  * an absent header, anchors, several lines of one header, multiple. */
@@ -1207,6 +1305,8 @@ int main(void)
         cmocka_unit_test(test_prefilter_letters),
         cmocka_unit_test(test_prefilter_ordinary),
         cmocka_unit_test(test_prefilter_headers),
+        cmocka_unit_test(test_gate_part),
+        cmocka_unit_test(test_prefilter_gate),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
 }
