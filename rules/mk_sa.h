@@ -48,8 +48,9 @@ typedef struct mk_sa_stats {
     size_t other_directives;   /* lines of SpamAssassin settings that are not rules */
     size_t prefiltered;        /* body and rawbody patterns in the vectorscan prefilter */
     size_t prefiltered_header; /* header patterns in it (headers read by many rules) */
-    size_t prefilter_ordinary; /* body and rawbody patterns left out: they match ordinary text */
-    size_t prefilter_gated;    /* body and rawbody patterns behind a count of a part of them */
+    size_t prefilter_ordinary; /* body, rawbody, uri patterns left out: they match ordinary text */
+    size_t prefilter_gated;    /* body, rawbody, uri patterns behind a count of a part of them */
+    size_t prefiltered_uri;    /* uri patterns in it */
 } mk_sa_stats;
 
 /* Reads the rule files: each path a file, or a directory whose *.cf files

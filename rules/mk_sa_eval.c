@@ -682,7 +682,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
      * the lines where those behind gates may (rule + 1 -> a flag per line) */
     uint8_t *maybe = NULL;
     GHashTable *gate_lines = NULL;
-    int scanned[2] = {0, 0};
+    int scanned[3] = {0, 0, 0}; /* body, rawbody, uri: 1 scanned, -1 failed */
     uint8_t *slot_scanned = g_new0(uint8_t, rs->n_slots + 1); /* 1: scanned, 2: failed */
     v.slot_val = g_new0(const GString *, rs->n_slots + 1);
     v.slot_done = g_new0(uint8_t, rs->n_slots + 1);
@@ -708,7 +708,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
                 if (r->prefiltered && !slot_scanned[r->slot]) {
                     if (maybe == NULL)
                         maybe = g_new0(uint8_t, rs->n);
-                    char *one[] = {val->str, NULL};
+                    const char *one[] = {val->str, NULL};
                     slot_scanned[r->slot] =
                         mk_sa_prefilter_scan(hs->pf, one, maybe, NULL) == 0 ? 1 : 2;
                 }
@@ -739,8 +739,10 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
                     maybe = g_new0(uint8_t, rs->n);
                 if (gate_lines == NULL)
                     gate_lines = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-                scanned[raw] =
-                    mk_sa_prefilter_scan(rs->pf[raw], lines, maybe, gate_lines) == 0 ? 1 : -1;
+                scanned[raw] = mk_sa_prefilter_scan(rs->pf[raw], (const char *const *)lines, maybe,
+                                                    gate_lines) == 0
+                                   ? 1
+                                   : -1;
             }
             if (r->prefiltered && scanned[raw] == 1 && !maybe[i])
                 break; /* the prefilter saw no match: PCRE2 would see none */
@@ -756,11 +758,33 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
                 n = mk_sa_count(mctx, r->re, in->full, in->full_len, md,
                                 r->multiple ? r->maxhits : 1, limit_hits);
             break;
-        case MK_SA_URI:
+        case MK_SA_URI: {
+            if (in->n_uris == 0)
+                break;
+            if (r->prefiltered && !scanned[2]) { /* the links, a line each */
+                if (maybe == NULL)
+                    maybe = g_new0(uint8_t, rs->n);
+                if (gate_lines == NULL)
+                    gate_lines = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+                const char **links = g_new(const char *, in->n_uris + 1);
+                memcpy(links, in->uris, in->n_uris * sizeof(*links));
+                links[in->n_uris] = NULL;
+                scanned[2] =
+                    mk_sa_prefilter_scan(rs->pf[2], links, maybe, gate_lines) == 0 ? 1 : -1;
+                g_free(links);
+            }
+            if (r->prefiltered && scanned[2] == 1 && !maybe[i])
+                break; /* the prefilter saw no match: PCRE2 would see none */
+            const uint8_t *only =
+                r->prefiltered && scanned[2] == 1
+                    ? g_hash_table_lookup(gate_lines, GUINT_TO_POINTER((unsigned)i + 1))
+                    : NULL;
             for (size_t u = 0; u < in->n_uris && (r->multiple || n == 0); u++)
-                n += mk_sa_count(mctx, r->re, in->uris[u], strlen(in->uris[u]), md,
-                                 r->multiple ? r->maxhits : 1, limit_hits);
+                if (only == NULL || only[u])
+                    n += mk_sa_count(mctx, r->re, in->uris[u], strlen(in->uris[u]), md,
+                                     r->multiple ? r->maxhits : 1, limit_hits);
             break;
+        }
         case MK_SA_META:
             n = mk_sa_meta(r, counts) != 0;
             break;

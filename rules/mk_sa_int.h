@@ -81,8 +81,8 @@ typedef struct mk_sa_rule {
     int defined; /* a header/body/... line was read for it */
     mk_sa_kind kind;
     pcre2_code *re;
-    char *pattern;    /* the source, compiled once every file is read */
-    char *source;     /* body, rawbody, header: the pattern with its tags expanded, as compiled */
+    char *pattern; /* the source, compiled once every file is read */
+    char *source;  /* body, rawbody, header, uri: the pattern with its tags expanded, as compiled */
     int prefiltered;  /* in a prefilter database: its kind's, or its header slot's */
     int slot;         /* header rules: the header view they read (mk_sa_rules.slots); -1: none */
     unsigned unset_n; /* header rules: its count when the header is absent (fixed) */
@@ -183,7 +183,7 @@ struct mk_sa_rules {
     /* ReplaceTags: replace_tag, replace_pre, replace_inter, replace_post */
     GHashTable *tags[4];
     char *tag_start, *tag_end;
-    struct mk_sa_prefilter *pf[2]; /* body, rawbody; NULL: none */
+    struct mk_sa_prefilter *pf[3]; /* body, rawbody, uri; NULL: none */
     mk_sa_hslot *slots;            /* the headers the running header rules read */
     size_t n_slots;
     struct mk_sa_jit_pool *jit; /* JIT stacks for the messages being evaluated */
@@ -213,7 +213,7 @@ size_t mk_sa_prefilter_gated(const mk_sa_prefilter *pf);
  * line, 1: it may match there, g_free'd by the table) go in as its value,
  * keyed GUINT_TO_POINTER(i + 1). 0, or -1 when the scan failed (then
  * every rule may match, anywhere). */
-int mk_sa_prefilter_scan(mk_sa_prefilter *pf, char *const *lines, uint8_t *maybe,
+int mk_sa_prefilter_scan(mk_sa_prefilter *pf, const char *const *lines, uint8_t *maybe,
                          GHashTable *gate_lines);
 
 enum { MK_SA_TAG, MK_SA_TAG_PRE, MK_SA_TAG_INTER, MK_SA_TAG_POST };

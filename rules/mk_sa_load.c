@@ -940,8 +940,8 @@ static void mk_sa_compile_patterns(mk_sa_rules *rs, const char *cache_dir)
             mk_log(LOG_INFO, NULL, "rules: %s:%d: %s: %s", r->file, r->line, r->name, why);
             r->skip = 1, r->skip_why = MK_SA_SKIP_REGEX;
         }
-        if (r->re != NULL &&
-            (r->kind == MK_SA_BODY || r->kind == MK_SA_RAWBODY || r->kind == MK_SA_HEADER))
+        if (r->re != NULL && (r->kind == MK_SA_BODY || r->kind == MK_SA_RAWBODY ||
+                              r->kind == MK_SA_HEADER || r->kind == MK_SA_URI))
             r->source = src; /* for the prefilter */
         else
             g_free(src);
@@ -1323,7 +1323,7 @@ static mk_sa_prefilter *mk_sa_prefilter_of(mk_sa_rules *rs, mk_sa_kind kind, int
 
 void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
 {
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         mk_sa_prefilter_free(rs->pf[k]);
         rs->pf[k] = NULL;
     }
@@ -1334,7 +1334,7 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
     for (size_t i = 0; i < rs->n; i++)
         rs->r[i].prefiltered = 0;
     rs->stats.prefiltered = rs->stats.prefiltered_header = rs->stats.prefilter_ordinary = 0;
-    rs->stats.prefilter_gated = 0;
+    rs->stats.prefilter_gated = rs->stats.prefiltered_uri = 0;
     if (!on)
         return;
     if (cache != NULL && g_mkdir_with_parents(cache, 0755) != 0) {
@@ -1344,6 +1344,7 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
     GHashTable *used = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     rs->pf[0] = mk_sa_prefilter_of(rs, MK_SA_BODY, -1, cache, used);
     rs->pf[1] = mk_sa_prefilter_of(rs, MK_SA_RAWBODY, -1, cache, used);
+    rs->pf[2] = mk_sa_prefilter_of(rs, MK_SA_URI, -1, cache, used);
     for (size_t s = 0; s < rs->n_slots; s++)
         if (rs->slots[s].n_rules >= MK_SA_PF_SLOT_MIN) {
             rs->slots[s].pf = mk_sa_prefilter_of(rs, MK_SA_HEADER, (int)s, cache, used);
@@ -1352,9 +1353,11 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
     mk_sa_prefilter_prune(cache, used);
     g_hash_table_destroy(used);
     rs->stats.prefiltered = mk_sa_prefilter_size(rs->pf[0]) + mk_sa_prefilter_size(rs->pf[1]);
-    rs->stats.prefilter_ordinary =
-        mk_sa_prefilter_ordinary(rs->pf[0]) + mk_sa_prefilter_ordinary(rs->pf[1]);
-    rs->stats.prefilter_gated = mk_sa_prefilter_gated(rs->pf[0]) + mk_sa_prefilter_gated(rs->pf[1]);
+    rs->stats.prefiltered_uri = mk_sa_prefilter_size(rs->pf[2]);
+    for (int k = 0; k < 3; k++) {
+        rs->stats.prefilter_ordinary += mk_sa_prefilter_ordinary(rs->pf[k]);
+        rs->stats.prefilter_gated += mk_sa_prefilter_gated(rs->pf[k]);
+    }
 }
 
 const mk_sa_stats *mk_sa_stats_of(const mk_sa_rules *rules)
@@ -1426,11 +1429,11 @@ void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len)
                                "; %zu metas read a test SpamAssassin does not run here either "
                                "as not hit (%zu of them an undefined name)",
                                st->meta_absent, st->meta_undefined);
-    if (st->prefiltered > 0 || st->prefiltered_header > 0)
+    if (st->prefiltered > 0 || st->prefiltered_header > 0 || st->prefiltered_uri > 0)
         g_string_append_printf(s,
-                               "; %zu body and rawbody patterns and %zu header patterns "
-                               "behind the prefilter",
-                               st->prefiltered, st->prefiltered_header);
+                               "; %zu body and rawbody patterns, %zu uri patterns and %zu header "
+                               "patterns behind the prefilter",
+                               st->prefiltered, st->prefiltered_uri, st->prefiltered_header);
     if (st->prefilter_ordinary > 0)
         g_string_append_printf(s, " (%zu more match ordinary text, and run without it)",
                                st->prefilter_ordinary);

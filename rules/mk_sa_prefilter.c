@@ -724,7 +724,7 @@ void mk_sa_prefilter_free(mk_sa_prefilter *pf)
     g_free(pf);
 }
 
-int mk_sa_prefilter_scan(mk_sa_prefilter *pf, char *const *lines, uint8_t *maybe,
+int mk_sa_prefilter_scan(mk_sa_prefilter *pf, const char *const *lines, uint8_t *maybe,
                          GHashTable *gate_lines)
 {
     GString *text = g_string_new(NULL);

@@ -1054,7 +1054,8 @@ static void test_prefilter_ordinary(void **state)
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 2);
     char summary[1024];
     mk_sa_summary(rs, summary, sizeof(summary));
-    assert_non_null(strstr(summary, "1 body and rawbody patterns and 0 header patterns behind "
+    assert_non_null(strstr(summary, "1 body and rawbody patterns, 0 uri patterns and 0 header "
+                                    "patterns behind "
                                     "the prefilter (2 more match ordinary text"));
     /* the same from the cache's list, which is what the next start reads:
      * one planted there is what it reads */
@@ -1089,6 +1090,73 @@ static void test_prefilter_ordinary(void **state)
     };
     const char *const want[] = {"PF_WORDS:1 PF_RARE:1 ", "", "PF_THE:1 "};
     prefilter_same(rs, msgs, want, G_N_ELEMENTS(msgs));
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
+/* The hits of uri rules on links[0, n) with the prefilter on or off. */
+static void prefilter_uri_hits(mk_sa_rules *rs, const char *const *links, size_t n_links, int on,
+                               GString *out)
+{
+    mk_sa_use_prefilter(rs, on, on ? dir : NULL);
+    static const char text[] = "Subject: x\n\nsee the links\n";
+    char err[256];
+    mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
+    assert_int_equal(mk_msgbuf_append(b, text, strlen(text), err, sizeof(err)), 0);
+    mk_msg *msg = mk_msg_parse(b);
+    mk_sa_input in = {.msg = msg, .uris = links, .n_uris = n_links};
+    mk_sa_hit *hits = NULL;
+    size_t n = 0, limited = 0;
+    assert_int_equal(mk_sa_eval(rs, &in, &hits, &n, &limited), 0);
+    for (size_t i = 0; i < n; i++)
+        g_string_append_printf(out, "%s:%u ", hits[i].name, hits[i].count);
+    g_free(hits);
+    mk_msg_free(msg);
+    mk_msgbuf_free(b);
+}
+
+/* uri rules go behind the prefilter too (the links scanned as one text,
+ * a line each): the same hits with it and without, for anchors, a
+ * multiple rule counting each link, and a rule that matches ordinary
+ * text (it runs without). */
+static void test_prefilter_uri(void **state)
+{
+    (void)state;
+    char *p;
+    mk_sa_rules *rs = load_cf("uri.rules",
+                              "uri PF_SHORT /^https?:\\/\\/(?:bit\\.ly|tinyurl\\.com)\\//i\n"
+                              "uri PF_IP    /^https?:\\/\\/\\d+\\.\\d+\\.\\d+\\.\\d+\\//\n"
+                              "uri PF_NET   /\\.example\\.net\\b/\n"
+                              "tflags PF_NET multiple\n"
+                              "uri PF_HTTP  /https?:/\n",
+                              &p);
+    mk_sa_use_prefilter(rs, 1, NULL);
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered_uri, 3);
+    assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 1); /* PF_HTTP */
+    static const char *const l1[] = {"http://bit.ly/abc", "https://www.example.com/"};
+    static const char *const l2[] = {"http://www.example.com/", "http://192.0.2.1/x",
+                                     "http://a.example.net/", "https://b.example.net/y"};
+    static const char *const l3[] = {"ftp://x.example.org/http://bit.ly/"};
+    static const struct {
+        const char *const *links;
+        size_t n;
+        const char *want;
+    } cases[] = {
+        {l1, G_N_ELEMENTS(l1), "PF_SHORT:1 PF_HTTP:1 "},
+        {l2, G_N_ELEMENTS(l2), "PF_IP:1 PF_NET:2 PF_HTTP:1 "},
+        {l3, G_N_ELEMENTS(l3), "PF_HTTP:1 "},
+        {NULL, 0, ""},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        GString *off = g_string_new(NULL), *on = g_string_new(NULL);
+        prefilter_uri_hits(rs, cases[i].links, cases[i].n, 0, off);
+        prefilter_uri_hits(rs, cases[i].links, cases[i].n, 1, on);
+        assert_string_equal(off->str, cases[i].want);
+        assert_string_equal(on->str, off->str);
+        g_string_free(off, TRUE);
+        g_string_free(on, TRUE);
+    }
     mk_sa_free(rs);
     g_unlink(p);
     g_free(p);
@@ -1306,6 +1374,7 @@ int main(void)
         cmocka_unit_test(test_prefilter_ordinary),
         cmocka_unit_test(test_prefilter_headers),
         cmocka_unit_test(test_gate_part),
+        cmocka_unit_test(test_prefilter_uri),
         cmocka_unit_test(test_prefilter_gate),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
