@@ -648,6 +648,39 @@ static char **mk_sa_raw_lines(const mk_msg *msg)
     return (char **)g_ptr_array_free(out, FALSE);
 }
 
+/* What the body, rawbody and uri prefilters said of a message: each
+ * scanned on first need. */
+typedef struct mk_sa_pf_seen {
+    uint8_t *maybe;         /* per rule: it may match (header slots' too) */
+    GHashTable *gate_lines; /* rule + 1 -> where a gated rule may match: a flag per line */
+    int scanned[3];         /* body, rawbody, uri: 1 scanned, -1 failed */
+} mk_sa_pf_seen;
+
+/* Whether rule i may match in lines, as prefilter k (0 body, 1 rawbody,
+ * 2 uri) says, scanning them on first need; *only: NULL (in any line) or
+ * a flag per line where it may. */
+static int mk_sa_pf_may(const mk_sa_rules *rs, size_t i, int k, const char *const *lines,
+                        mk_sa_pf_seen *seen, const uint8_t **only)
+{
+    *only = NULL;
+    if (!rs->r[i].prefiltered)
+        return 1;
+    if (!seen->scanned[k]) {
+        if (seen->maybe == NULL)
+            seen->maybe = g_new0(uint8_t, rs->n);
+        if (seen->gate_lines == NULL)
+            seen->gate_lines = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+        seen->scanned[k] =
+            mk_sa_prefilter_scan(rs->pf[k], lines, seen->maybe, seen->gate_lines) == 0 ? 1 : -1;
+    }
+    if (seen->scanned[k] != 1)
+        return 1;
+    if (!seen->maybe[i])
+        return 0; /* the prefilter saw no match: PCRE2 would see none */
+    *only = g_hash_table_lookup(seen->gate_lines, GUINT_TO_POINTER((unsigned)i + 1));
+    return 1;
+}
+
 int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, size_t *n_hits,
                size_t *limit_hits)
 {
@@ -678,11 +711,8 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     if (jit != NULL)
         pcre2_jit_stack_assign(own, NULL, jit);
     pcre2_match_context *mctx = own != NULL ? own : rs->mctx;
-    /* which prefiltered body/rawbody rules may match: scanned on first need;
-     * the lines where those behind gates may (rule + 1 -> a flag per line) */
-    uint8_t *maybe = NULL;
-    GHashTable *gate_lines = NULL;
-    int scanned[3] = {0, 0, 0}; /* body, rawbody, uri: 1 scanned, -1 failed */
+    mk_sa_pf_seen seen = {NULL, NULL, {0, 0, 0}};
+    const char **links = NULL; /* in->uris, NULL-ended, for the uri prefilter */
     uint8_t *slot_scanned = g_new0(uint8_t, rs->n_slots + 1); /* 1: scanned, 2: failed */
     v.slot_val = g_new0(const GString *, rs->n_slots + 1);
     v.slot_done = g_new0(uint8_t, rs->n_slots + 1);
@@ -706,13 +736,13 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
             } else {
                 const mk_sa_hslot *hs = &rs->slots[r->slot];
                 if (r->prefiltered && !slot_scanned[r->slot]) {
-                    if (maybe == NULL)
-                        maybe = g_new0(uint8_t, rs->n);
+                    if (seen.maybe == NULL)
+                        seen.maybe = g_new0(uint8_t, rs->n);
                     const char *one[] = {val->str, NULL};
                     slot_scanned[r->slot] =
-                        mk_sa_prefilter_scan(hs->pf, one, maybe, NULL) == 0 ? 1 : 2;
+                        mk_sa_prefilter_scan(hs->pf, one, seen.maybe, NULL) == 0 ? 1 : 2;
                 }
-                if (!r->prefiltered || slot_scanned[r->slot] != 1 || maybe[i])
+                if (!r->prefiltered || slot_scanned[r->slot] != 1 || seen.maybe[i])
                     n = mk_sa_count(mctx, r->re, val->str, val->len, md,
                                     r->multiple ? r->maxhits : 1, limit_hits);
             }
@@ -734,23 +764,9 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
                 v.raw_len = mk_sa_lengths(v.raw);
             }
             char *const *lines = raw ? v.raw : mk_sa_view_body(&v);
-            if (r->prefiltered && !scanned[raw]) {
-                if (maybe == NULL)
-                    maybe = g_new0(uint8_t, rs->n);
-                if (gate_lines == NULL)
-                    gate_lines = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-                scanned[raw] = mk_sa_prefilter_scan(rs->pf[raw], (const char *const *)lines, maybe,
-                                                    gate_lines) == 0
-                                   ? 1
-                                   : -1;
-            }
-            if (r->prefiltered && scanned[raw] == 1 && !maybe[i])
-                break; /* the prefilter saw no match: PCRE2 would see none */
-            const uint8_t *only =
-                r->prefiltered && scanned[raw] == 1
-                    ? g_hash_table_lookup(gate_lines, GUINT_TO_POINTER((unsigned)i + 1))
-                    : NULL;
-            n = mk_sa_lines(mctx, r, lines, raw ? v.raw_len : v.body_len, only, md, limit_hits);
+            const uint8_t *only;
+            if (mk_sa_pf_may(rs, i, raw, (const char *const *)lines, &seen, &only))
+                n = mk_sa_lines(mctx, r, lines, raw ? v.raw_len : v.body_len, only, md, limit_hits);
             break;
         }
         case MK_SA_FULL:
@@ -761,24 +777,14 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         case MK_SA_URI: {
             if (in->n_uris == 0)
                 break;
-            if (r->prefiltered && !scanned[2]) { /* the links, a line each */
-                if (maybe == NULL)
-                    maybe = g_new0(uint8_t, rs->n);
-                if (gate_lines == NULL)
-                    gate_lines = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-                const char **links = g_new(const char *, in->n_uris + 1);
+            if (links == NULL) { /* the links, a line each */
+                links = g_new(const char *, in->n_uris + 1);
                 memcpy(links, in->uris, in->n_uris * sizeof(*links));
                 links[in->n_uris] = NULL;
-                scanned[2] =
-                    mk_sa_prefilter_scan(rs->pf[2], links, maybe, gate_lines) == 0 ? 1 : -1;
-                g_free(links);
             }
-            if (r->prefiltered && scanned[2] == 1 && !maybe[i])
-                break; /* the prefilter saw no match: PCRE2 would see none */
-            const uint8_t *only =
-                r->prefiltered && scanned[2] == 1
-                    ? g_hash_table_lookup(gate_lines, GUINT_TO_POINTER((unsigned)i + 1))
-                    : NULL;
+            const uint8_t *only;
+            if (!mk_sa_pf_may(rs, i, 2, links, &seen, &only))
+                break;
             for (size_t u = 0; u < in->n_uris && (r->multiple || n == 0); u++)
                 if (only == NULL || only[u])
                     n += mk_sa_count(mctx, r->re, in->uris[u], strlen(in->uris[u]), md,
@@ -803,9 +809,10 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         }
         (*hits)[(*n_hits)++] = (mk_sa_hit){r->name, score, r->describe, counts[rs->order[k]]};
     }
-    g_free(maybe);
-    if (gate_lines != NULL)
-        g_hash_table_destroy(gate_lines);
+    g_free(seen.maybe);
+    if (seen.gate_lines != NULL)
+        g_hash_table_destroy(seen.gate_lines);
+    g_free(links);
     g_free(slot_scanned);
     g_free(v.slot_val);
     g_free(v.slot_done);

@@ -193,9 +193,11 @@ struct mk_sa_rules {
  * (prefilter mode); marks the rules inside them prefiltered (a rule
  * without a pattern vectorscan reads stays out, and with ordinary set,
  * one whose prefilter copy matches ordinary mail text: it would pass
- * every message). cache: a directory for compiled databases, or NULL;
- * the names of the files used are added to used. NULL when none
- * compiles and none was left out so. Free with mk_sa_prefilter_free(). */
+ * every message; with ordinary set, those left out go behind gates where
+ * they can, marked prefiltered too). cache: a directory for compiled
+ * databases, or NULL; the names of the files used are added to used.
+ * NULL when none compiles and none was left out so. Free with
+ * mk_sa_prefilter_free(). */
 typedef struct mk_sa_prefilter mk_sa_prefilter;
 mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *ids, size_t n,
                                        const char *cache, GHashTable *used, int ordinary);

@@ -24,13 +24,14 @@
 #define MK_SA_PF_GATE_COUNT_MAX 64
 
 /* How many times the group that closes at close repeats at least (the
- * quantifier after its ')'): 0 for ?, * and {0,...}, else its least. */
+ * quantifier after its ')'): 0 for ?, * and {0,...} (and {,n}, which a
+ * later PCRE2 reads so), else its least. */
 static unsigned mk_sa_pf_gate_least(const char *pat, size_t close)
 {
     const char *q = pat + close + 1;
     unsigned lo = 1, hi;
     int open_ended;
-    if (*q == '?' || *q == '*')
+    if (*q == '?' || *q == '*' || (q[0] == '{' && q[1] == ','))
         return 0;
     if (mk_sa_rx_count(q, &lo, &hi, &open_ended) == 0)
         lo = 1;
@@ -39,10 +40,13 @@ static unsigned mk_sa_pf_gate_least(const char *pat, size_t close)
 
 /* Whether the group opening at pat[open] reads as a plain group: ( or
  * (?: or (?> (a lookaround is not consumed; options and the rest may
- * change what its text means elsewhere). */
+ * change what its text means elsewhere; a verb such as (*ACCEPT) may end
+ * a match before the parts it requires). */
 static int mk_sa_pf_gate_plain(const char *pat, size_t open)
 {
     const char *g = pat + open + 1;
+    if (*g == '*')
+        return 0;
     return *g != '?' || g[1] == ':' || g[1] == '>';
 }
 

@@ -1,15 +1,19 @@
 /*
- * mk_sa_prefilter: the body and rawbody patterns of a rule set in Hyperscan
- * (or vectorscan) databases of 32 patterns each, compiled in prefilter
- * mode, so one pass over a message's text per database says which rules
- * may match; PCRE2 then runs only those. Prefilter mode may report a match PCRE2 would not
- * (lookarounds and back-references are widened), never the other way; the
- * text is scanned whole with ^ and $ at every line, which again can only
- * widen (\A and \z are read as ^ and $). A pattern vectorscan cannot read
- * stays outside the database and always runs; so does a body or rawbody
- * pattern whose prefilter copy matches ordinary mail text (built in
- * below): it would pass nearly every message, its share of each scan
- * saving nothing.
+ * mk_sa_prefilter: the body, rawbody and uri patterns of a rule set (and
+ * those of each header many rules read) in Hyperscan (or vectorscan)
+ * databases of 32 patterns each, compiled in prefilter mode, so one pass
+ * over a message's text (its links, one a line) per database says which
+ * rules may match; PCRE2 then runs only those. Prefilter mode may report
+ * a match PCRE2 would not (lookarounds and back-references are widened),
+ * never the other way; the text is scanned whole with ^ and $ at every
+ * line, which again can only widen (\A and \z are read as ^ and $). A
+ * pattern vectorscan cannot read stays outside the database and always
+ * runs; so does a body, rawbody or uri pattern whose prefilter copy
+ * matches ordinary mail text (built in below): it would pass nearly every
+ * message, its share of each scan saving nothing. Such a pattern, or one
+ * vectorscan cannot read, may instead stand behind a gate
+ * (mk_sa_pf_gate.c): a count of matches of a part of it, every match
+ * reported, that a line must hold for the pattern to run there.
  *
  * Bounded repeats make vectorscan's compile time grow fast: a counted
  * repeat of a group (...){m,n} or with a bound of 100 or more is widened
@@ -458,9 +462,13 @@ static int mk_sa_pf_gate_try(const mk_sa_rule *r, unsigned rule, unsigned nth, c
     hs_expr_info_t *info = NULL;
     hs_scratch_t *s = NULL;
     uint8_t pass = 1;
+    const char *why = "does not compile";
     if (db != NULL && hs_expression_info(pat->expr, pat->flags, &info, &cerr) == HS_SUCCESS) {
+        why = "may match nothing";
         gate->width = info->min_width;
         free(info);
+        if (gate->width > 0)
+            why = "passes ordinary text";
         if (gate->width > 0 && hs_alloc_scratch(db, &s) == HS_SUCCESS &&
             mk_sa_pf_gates_scan(db, gate, 1, s, mk_sa_pf_ordinary, sizeof(mk_sa_pf_ordinary) - 1,
                                 line_end, n_lines, &pass, NULL) != 0)
@@ -472,8 +480,7 @@ static int mk_sa_pf_gate_try(const mk_sa_rule *r, unsigned rule, unsigned nth, c
     if (db != NULL)
         hs_free_database(db);
     if (pass || gate->width == 0) {
-        mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s: part %u of it %s", r->name, nth,
-               db == NULL ? "does not compile" : "passes ordinary text");
+        mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s: part %u of it %s", r->name, nth, why);
         g_free(pat->expr);
         return 0;
     }

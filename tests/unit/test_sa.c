@@ -1179,12 +1179,14 @@ static void test_gate_part(void **state)
         {"(?:a(?:bc){2}|d){5}", "(?:a(?:bc){2}|d)", 5},
         {"(?:ab)?(?:long|longer){2}", "(?:long|longer)", 2},
         {"(?:x)(?:ab){1,9}(?:cd)*", "(?:ab)", 1},
-        {"a|(?:b){3}", NULL, 0},      /* under a '|' */
-        {"(?i)(?:ab){3}", NULL, 0},   /* options set inline */
-        {"(?=(?:ab){3})ab", NULL, 0}, /* a lookahead consumes nothing */
-        {"(a)(?:b\\1){3}", NULL, 0},  /* back references */
-        {"(?<w>ab){3}", NULL, 0},     /* named */
-        {"abc", NULL, 0},             /* no group */
+        {"a|(?:b){3}", NULL, 0},            /* under a '|' */
+        {"(?i)(?:ab){3}", NULL, 0},         /* options set inline */
+        {"(?=(?:ab){3})ab", NULL, 0},       /* a lookahead consumes nothing */
+        {"(a)(?:b\\1){3}", NULL, 0},        /* back references */
+        {"(?<w>ab){3}", NULL, 0},           /* named */
+        {"a(*ACCEPT)(?:b){3}", NULL, 0},    /* a verb may end the match early */
+        {"(?:ab){,3}(?:c){2}", "(?:c)", 2}, /* {,3}: a later PCRE2's {0,3} */
+        {"abc", NULL, 0},                   /* no group */
         {"(?:ab)*", NULL, 0},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
