@@ -960,14 +960,18 @@ static const char *const prefilter_cf =
     "body    PF_ESCAPED    /a(b)\\){2}/\n"
     "body    PF_COPIES     /\\b(?:[a-z]{5,}\\s+){4}/\n";
 
-static void prefilter_hits(mk_sa_rules *rs, const char *text, int on, GString *out)
+/* The hits of the rules on message text (its links, for uri rules,
+ * links[0, n_links)) with the prefilter on or off, appended to out. */
+static void prefilter_links_hits(mk_sa_rules *rs, const char *text, const char *const *links,
+                                 size_t n_links, int on, GString *out)
 {
     mk_sa_use_prefilter(rs, on, on ? dir : NULL);
     char err[256];
     mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
     assert_int_equal(mk_msgbuf_append(b, text, strlen(text), err, sizeof(err)), 0);
     mk_msg *msg = mk_msg_parse(b);
-    mk_sa_input in = {.msg = msg, .full = text, .full_len = strlen(text)};
+    mk_sa_input in = {
+        .msg = msg, .full = text, .full_len = strlen(text), .uris = links, .n_uris = n_links};
     mk_sa_hit *hits = NULL;
     size_t n = 0, limited = 0;
     assert_int_equal(mk_sa_eval(rs, &in, &hits, &n, &limited), 0);
@@ -976,6 +980,11 @@ static void prefilter_hits(mk_sa_rules *rs, const char *text, int on, GString *o
     g_free(hits);
     mk_msg_free(msg);
     mk_msgbuf_free(b);
+}
+
+static void prefilter_hits(mk_sa_rules *rs, const char *text, int on, GString *out)
+{
+    prefilter_links_hits(rs, text, NULL, 0, on, out);
 }
 
 /* Each message's hits without the prefilter are want[i], and the same
@@ -1095,27 +1104,6 @@ static void test_prefilter_ordinary(void **state)
     g_free(p);
 }
 
-/* The hits of uri rules on links[0, n) with the prefilter on or off. */
-static void prefilter_uri_hits(mk_sa_rules *rs, const char *const *links, size_t n_links, int on,
-                               GString *out)
-{
-    mk_sa_use_prefilter(rs, on, on ? dir : NULL);
-    static const char text[] = "Subject: x\n\nsee the links\n";
-    char err[256];
-    mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
-    assert_int_equal(mk_msgbuf_append(b, text, strlen(text), err, sizeof(err)), 0);
-    mk_msg *msg = mk_msg_parse(b);
-    mk_sa_input in = {.msg = msg, .uris = links, .n_uris = n_links};
-    mk_sa_hit *hits = NULL;
-    size_t n = 0, limited = 0;
-    assert_int_equal(mk_sa_eval(rs, &in, &hits, &n, &limited), 0);
-    for (size_t i = 0; i < n; i++)
-        g_string_append_printf(out, "%s:%u ", hits[i].name, hits[i].count);
-    g_free(hits);
-    mk_msg_free(msg);
-    mk_msgbuf_free(b);
-}
-
 /* uri rules go behind the prefilter too (the links scanned as one text,
  * a line each): the same hits with it and without, for anchors, a
  * multiple rule counting each link, and a rule that matches ordinary
@@ -1150,8 +1138,9 @@ static void test_prefilter_uri(void **state)
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         GString *off = g_string_new(NULL), *on = g_string_new(NULL);
-        prefilter_uri_hits(rs, cases[i].links, cases[i].n, 0, off);
-        prefilter_uri_hits(rs, cases[i].links, cases[i].n, 1, on);
+        static const char text[] = "Subject: x\n\nsee the links\n";
+        prefilter_links_hits(rs, text, cases[i].links, cases[i].n, 0, off);
+        prefilter_links_hits(rs, text, cases[i].links, cases[i].n, 1, on);
         assert_string_equal(off->str, cases[i].want);
         assert_string_equal(on->str, off->str);
         g_string_free(off, TRUE);
