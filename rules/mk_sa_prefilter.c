@@ -109,15 +109,16 @@ static int mk_sa_pf_refers(const char *s)
 
 /* The pattern as the prefilter reads it: the text is scanned whole, so
  * anchors at the start and end of the subject (\A, \z, \Z) become anchors
- * at each line (^, $, with multi-line on); /x as (?x). Counted repeats
- * that make vectorscan's compile time grow fast (of a group, or with a
- * bound of 100 or more: on the stock rules some 60 patterns that took 36
- * of 40 seconds) become * or +, which only widens what matches: a
- * prefilter may report too much, never too little. A short group keeps
- * its lower bound as copies, (G){3} as GGG+, or the prefilter would
- * pass nearly every message for a rule such as ten long words in a row. Character classes
- * and \Q...\E (and /x comments) are copied as they are. g_free it. */
-static char *mk_sa_pf_pattern(const char *s, uint32_t opts)
+ * at each line (^, $, with multi-line on); /x as (?x). Unless exact,
+ * counted repeats that make vectorscan's compile time grow fast (of a
+ * group, or with a bound of 100 or more: on the stock rules some 60
+ * patterns that took 36 of 40 seconds) become * or +, which only widens
+ * what matches: a prefilter may report too much, never too little. A
+ * short group keeps its lower bound as copies, (G){3} as GGG+, or the
+ * prefilter would pass nearly every message for a rule such as ten long
+ * words in a row. Character classes and \Q...\E (and /x comments) are
+ * copied as they are. g_free it. */
+static char *mk_sa_pf_pattern(const char *s, uint32_t opts, int exact)
 {
     GString *out = g_string_new((opts & PCRE2_EXTENDED) ? "(?x)" : "");
     int can_copy = !mk_sa_pf_refers(s);
@@ -158,7 +159,7 @@ static char *mk_sa_pf_pattern(const char *s, uint32_t opts)
         size_t n = mk_sa_rx_count(p, &lo, &hi, &open_ended);
         if (n > 0 && (p[n] == '?' || p[n] == '+'))
             n++; /* lazy or possessive: either way the same matches or fewer */
-        if (n > 0 && p > s && (open_ended || hi >= 100 || p[-1] == ')')) {
+        if (!exact && n > 0 && p > s && (open_ended || hi >= 100 || p[-1] == ')')) {
             size_t glen = out->len - group;
             if (closed == out->len && can_copy && lo >= 2 && lo <= 16 &&
                 copied + glen * (lo - 1) <= MK_SA_PF_COPY_MAX) {
@@ -186,10 +187,10 @@ static char *mk_sa_pf_pattern(const char *s, uint32_t opts)
 }
 
 /* The prefilter's copy of a rule's pattern (source, with PCRE2 options
- * opts); g_free it. */
-static char *mk_sa_pf_copy(const char *source, uint32_t opts)
+ * opts; exact: its counted repeats kept); g_free it. */
+static char *mk_sa_pf_copy(const char *source, uint32_t opts, int exact)
 {
-    char *e = mk_sa_pf_pattern(source, opts);
+    char *e = mk_sa_pf_pattern(source, opts, exact);
     if (strlen(e) > MK_SA_PF_LEN_MAX && !(opts & PCRE2_EXTENDED)) {
         char *shorter = mk_sa_pf_compact(e);
         g_free(e);
@@ -434,18 +435,19 @@ static size_t *mk_sa_pf_ordinary_lines(size_t *n)
 #define MK_SA_PF_GATE_TRIES 4
 
 /* The gate of rule (its prefilter's copy of the part in *pat, id 0) by
- * its nth part, when vectorscan compiles that part alone and no line of
- * ordinary text (its lines ending at line_end[0, n_lines)) holds its
- * count; 0 when not. The database is cached as the others are. */
-static int mk_sa_pf_gate_try(const mk_sa_rule *r, unsigned rule, unsigned nth, const char *cache,
-                             GHashTable *used, const size_t *line_end, size_t n_lines,
-                             mk_sa_pf_pat *pat, mk_sa_pf_gate *gate)
+ * its nth part, its counted repeats kept or (exact 0) widened, when
+ * vectorscan compiles that part alone and no line of ordinary text (its
+ * lines ending at line_end[0, n_lines)) holds its count; 0 when not. The
+ * database is cached as the others are. */
+static int mk_sa_pf_gate_try(const mk_sa_rule *r, unsigned rule, unsigned nth, int exact,
+                             const char *cache, GHashTable *used, const size_t *line_end,
+                             size_t n_lines, mk_sa_pf_pat *pat, mk_sa_pf_gate *gate)
 {
     unsigned count;
     char *part = mk_sa_pf_gate_part(r->source, r->opts, nth, &count);
     if (part == NULL)
         return 0;
-    *pat = (mk_sa_pf_pat){mk_sa_pf_copy(part, r->opts),
+    *pat = (mk_sa_pf_pat){mk_sa_pf_copy(part, r->opts, exact),
                           mk_sa_pf_flags(r->opts) &
                               ~(unsigned)(HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY),
                           0, MK_SA_PF_IN};
@@ -480,7 +482,8 @@ static int mk_sa_pf_gate_try(const mk_sa_rule *r, unsigned rule, unsigned nth, c
     if (db != NULL)
         hs_free_database(db);
     if (pass || gate->width == 0) {
-        mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s: part %u of it %s", r->name, nth, why);
+        mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s: part %u of it%s %s", r->name, nth,
+               exact ? "" : " (widened)", why);
         g_free(pat->expr);
         return 0;
     }
@@ -501,14 +504,18 @@ static void mk_sa_pf_gates_build(mk_sa_prefilter *pf, mk_sa_rules *rs, mk_sa_pf_
     for (guint k = 0; k < n; k++) {
         mk_sa_pf_pat pat;
         mk_sa_pf_gate gate;
-        for (unsigned nth = 0; p[k]->state != MK_SA_PF_IN && nth < MK_SA_PF_GATE_TRIES; nth++)
-            if (mk_sa_pf_gate_try(&rs->r[p[k]->id], p[k]->id, nth, cache, used, line_end, n_lines,
-                                  &pat, &gate)) {
-                pat.id = gates->len;
-                g_array_append_val(pats, pat);
-                g_array_append_val(gates, gate);
-                break;
-            }
+        /* each part as written (its least width, its counts), then widened
+         * (the wider, the more lines hold it) */
+        int found = 0;
+        for (unsigned t = 0; p[k]->state != MK_SA_PF_IN && t < 2 * MK_SA_PF_GATE_TRIES && !found;
+             t++)
+            found = mk_sa_pf_gate_try(&rs->r[p[k]->id], p[k]->id, t / 2, !(t % 2), cache, used,
+                                      line_end, n_lines, &pat, &gate);
+        if (found) {
+            pat.id = gates->len;
+            g_array_append_val(pats, pat);
+            g_array_append_val(gates, gate);
+        }
     }
     g_free(line_end);
     hs_database_t *db = NULL;
@@ -561,8 +568,8 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
         mk_sa_rule *r = &rs->r[i];
         if (r->re == NULL || r->eval != NULL || r->skip || r->source == NULL)
             continue;
-        mk_sa_pf_pat pat = {mk_sa_pf_copy(r->source, r->opts), mk_sa_pf_flags(r->opts), (unsigned)i,
-                            MK_SA_PF_IN};
+        mk_sa_pf_pat pat = {mk_sa_pf_copy(r->source, r->opts, 0), mk_sa_pf_flags(r->opts),
+                            (unsigned)i, MK_SA_PF_IN};
         g_array_append_val(pats, pat);
     }
     guint n_all = pats->len;
