@@ -738,6 +738,32 @@ void mk_sa_prefilter_free(mk_sa_prefilter *pf)
     g_free(pf);
 }
 
+/* Sets maybe[rule] for each gate of pf that text (its lines ending at
+ * line_end[0, n_lines)) passes, and with gate_lines (or NULL) its
+ * lines' flags there (mk_sa_prefilter_scan); 0, or -1 when the scan
+ * failed. s: scratch that fits the gates' database. */
+static int mk_sa_pf_gates_mark(const mk_sa_prefilter *pf, hs_scratch_t *s, const GString *text,
+                               const size_t *line_end, size_t n_lines, uint8_t *maybe,
+                               GHashTable *gate_lines)
+{
+    uint8_t *pass = g_new(uint8_t, pf->n_gates);
+    uint8_t **ok = gate_lines != NULL ? g_new0(uint8_t *, pf->n_gates) : NULL;
+    int rc = mk_sa_pf_gates_scan(pf->gates, pf->gate, pf->n_gates, s, text->str, text->len,
+                                 line_end, n_lines, pass, ok);
+    for (size_t g = 0; rc == 0 && g < pf->n_gates; g++)
+        if (pass[g]) {
+            maybe[pf->gate[g].rule] = 1;
+            if (ok != NULL)
+                g_hash_table_replace(gate_lines, GUINT_TO_POINTER(pf->gate[g].rule + 1),
+                                     g_steal_pointer(&ok[g]));
+        }
+    for (size_t g = 0; ok != NULL && g < pf->n_gates; g++)
+        g_free(ok[g]);
+    g_free(ok);
+    g_free(pass);
+    return rc;
+}
+
 int mk_sa_prefilter_scan(mk_sa_prefilter *pf, const char *const *lines, uint8_t *maybe,
                          GHashTable *gate_lines)
 {
@@ -745,10 +771,12 @@ int mk_sa_prefilter_scan(mk_sa_prefilter *pf, const char *const *lines, uint8_t 
     size_t n_lines = 0;
     while (lines != NULL && lines[n_lines] != NULL)
         n_lines++;
-    size_t *line_end = g_new(size_t, n_lines + 1); /* for the gates */
+    /* where each line ends, for the gates (only a prefilter with some) */
+    size_t *line_end = pf->gates != NULL ? g_new(size_t, n_lines + 1) : NULL;
     for (size_t i = 0; i < n_lines; i++) {
         g_string_append(text, lines[i]);
-        line_end[i] = text->len;
+        if (line_end != NULL)
+            line_end[i] = text->len;
         g_string_append_c(text, '\n');
     }
     g_mutex_lock(&pf->lock);
@@ -764,22 +792,8 @@ int mk_sa_prefilter_scan(mk_sa_prefilter *pf, const char *const *lines, uint8_t 
             if (hs_scan(pf->db->pdata[i], text->str, (unsigned)text->len, 0, s, mk_sa_pf_hit,
                         maybe) != HS_SUCCESS)
                 rc = -1;
-        uint8_t *pass = pf->gates != NULL && rc == 0 ? g_new(uint8_t, pf->n_gates) : NULL;
-        uint8_t **ok = pass != NULL && gate_lines != NULL ? g_new0(uint8_t *, pf->n_gates) : NULL;
-        if (pass != NULL && mk_sa_pf_gates_scan(pf->gates, pf->gate, pf->n_gates, s, text->str,
-                                                text->len, line_end, n_lines, pass, ok) != 0)
-            rc = -1;
-        for (size_t g = 0; pass != NULL && rc == 0 && g < pf->n_gates; g++)
-            if (pass[g]) {
-                maybe[pf->gate[g].rule] = 1;
-                if (ok != NULL)
-                    g_hash_table_replace(gate_lines, GUINT_TO_POINTER(pf->gate[g].rule + 1),
-                                         g_steal_pointer(&ok[g]));
-            }
-        for (size_t g = 0; ok != NULL && g < pf->n_gates; g++)
-            g_free(ok[g]);
-        g_free(ok);
-        g_free(pass);
+        if (pf->gates != NULL && rc == 0)
+            rc = mk_sa_pf_gates_mark(pf, s, text, line_end, n_lines, maybe, gate_lines);
         g_mutex_lock(&pf->lock);
         g_ptr_array_add(pf->free_scratch, s);
         g_mutex_unlock(&pf->lock);
