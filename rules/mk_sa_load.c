@@ -1193,7 +1193,10 @@ static void mk_sa_order(mk_sa_rules *rs)
 }
 
 /* Scores: SpamAssassin's defaults (1.0, -1.0 for nice, 0 for __ rules);
- * a rule scoring 0 that no meta reads does not run. */
+ * a rule scoring 0 that no meta reads does not run. Nor does a rule that
+ * scores nothing in any score set and that no rule that runs reads (a __
+ * part of metas that score 0, or of none): its hit would change no score
+ * and no symbol. It stays loaded (counted in stats.unread). */
 static void mk_sa_scores(mk_sa_rules *rs)
 {
     unsigned char *read = g_new0(unsigned char, rs->n);
@@ -1219,6 +1222,24 @@ static void mk_sa_scores(mk_sa_rules *rs)
         }
         rs->order[o++] = i;
     }
+    rs->n_order = o;
+    /* which of those a hit can tell: metas come after the rules they read,
+     * so from the last back each reader is judged before what it reads */
+    memset(read, 0, rs->n);
+    for (size_t k = rs->n_order; k-- > 0;) {
+        const mk_sa_rule *r = &rs->r[rs->order[k]];
+        for (int set = 0; set < MK_SA_SCORESETS && strncmp(r->name, "__", 2) != 0; set++)
+            read[rs->order[k]] |= r->score[set] != 0.0;
+        for (size_t t = 0; read[rs->order[k]] && r->kind == MK_SA_META && t < r->n_rpn; t++)
+            if (r->rpn[t].type == MK_SA_T_RULE)
+                read[r->rpn[t].rule] = 1;
+    }
+    o = 0;
+    for (size_t k = 0; k < rs->n_order; k++)
+        if (read[rs->order[k]])
+            rs->order[o++] = rs->order[k];
+        else
+            rs->stats.unread++;
     rs->n_order = o;
     g_free(read);
 }
@@ -1249,7 +1270,7 @@ mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, const char *ca
     pcre2_set_match_limit(rs->mctx, MK_SA_MATCH_LIMIT);
     pcre2_set_depth_limit(rs->mctx, MK_SA_DEPTH_LIMIT);
     mk_sa_prepare_headers(rs);
-    rs->stats.loaded = rs->n_order;
+    rs->stats.loaded = rs->n_order + rs->stats.unread;
     for (size_t k = 0; k < rs->n_order; k++) {
         const mk_sa_rule *r = &rs->r[rs->order[k]];
         int absent = 0;
@@ -1424,6 +1445,11 @@ void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len)
                                "; %zu of %zu (%.1f %%) of the rules that are neither network "
                                "nor plugin tests",
                                st->loaded, all, 100.0 * (double)st->loaded / (double)all);
+    if (st->unread > 0)
+        g_string_append_printf(s,
+                               "; %zu loaded do not run: they score nothing, and no rule that "
+                               "runs reads them",
+                               st->unread);
     if (st->meta_absent > 0)
         g_string_append_printf(s,
                                "; %zu metas read a test SpamAssassin does not run here either "

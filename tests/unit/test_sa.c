@@ -484,6 +484,48 @@ static void test_evals(void **state)
     g_free(p);
 }
 
+/* A rule that scores nothing and that no rule that runs reads does not
+ * run, however deep the chain of metas that leads to it */
+static const char *const unread_cf = "body __WORD_A /alpha/\n"
+                                     "body __WORD_D /delta/\n"
+                                     "meta BOTH (__WORD_A && __WORD_D)\n"
+                                     "body __WORD_B /beta/\n"
+                                     "meta ZERO_META __WORD_B\n"
+                                     "score ZERO_META 0\n"
+                                     "body __WORD_C /gamma/\n"
+                                     "meta __INNER __WORD_C\n"
+                                     "meta OUTER __INNER\n"
+                                     "body __LONE /omega/\n"
+                                     "body __WORD_E /epsilon/\n"
+                                     "meta __M2 __WORD_E\n"
+                                     "meta __M1 __M2 || __LONE\n";
+
+static void test_unread(void **state)
+{
+    (void)state;
+    char *p;
+    mk_sa_rules *rs = load_cf("unread.rules", unread_cf, &p);
+    const mk_sa_stats *st = mk_sa_stats_of(rs);
+    assert_int_equal(st->skipped[MK_SA_SKIP_DISABLED], 1); /* ZERO_META */
+    /* __WORD_B (read by ZERO_META only), __LONE, __WORD_E, __M2, __M1 */
+    assert_int_equal(st->unread, 5);
+    assert_int_equal(st->loaded, 11);
+    GHashTable *running = g_hash_table_new(g_str_hash, g_str_equal);
+    for (size_t i = 0; mk_sa_rule_running(rs, i) != NULL; i++)
+        g_hash_table_add(running, (gpointer)mk_sa_rule_running(rs, i));
+    assert_int_equal(g_hash_table_size(running), 6);
+    static const char *const runs[] = {"__WORD_A", "__WORD_D", "BOTH",
+                                       "__WORD_C", "__INNER",  "OUTER"};
+    for (size_t k = 0; k < sizeof(runs) / sizeof(runs[0]); k++)
+        assert_true(g_hash_table_contains(running, runs[k]));
+    g_hash_table_destroy(running);
+    static const char *const hits[] = {"BOTH", "OUTER"};
+    eval_hits(rs, "Subject: x\n\nalpha beta gamma delta epsilon omega\n", "", hits, 2);
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
 /* FreeMail's and VBounce's evals, with the settings of the rule files */
 static const char *const freemail_cf =
     "util_rb_tld com net org example\n"
@@ -1372,6 +1414,7 @@ int main(void)
         cmocka_unit_test(test_gate_part),
         cmocka_unit_test(test_prefilter_uri),
         cmocka_unit_test(test_prefilter_gate),
+        cmocka_unit_test(test_unread),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
 }
