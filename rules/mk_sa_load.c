@@ -1465,8 +1465,9 @@ void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len)
                                st->prefilter_ordinary);
     if (st->prefilter_gated > 0)
         g_string_append_printf(s,
-                               "; %zu run only where a line holds as many matches of a part "
-                               "of them as each match does",
+                               "; %zu run only on the lines where a gate says they may match "
+                               "(their pattern as written, each of its alternatives, or a "
+                               "part every match holds so many times)",
                                st->prefilter_gated);
     snprintf(out, len, "%s", s->str);
     g_string_free(s, TRUE);

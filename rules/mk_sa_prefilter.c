@@ -11,9 +11,11 @@
  * runs; so does a body, rawbody or uri pattern whose prefilter copy
  * matches ordinary mail text (built in below): it would pass nearly every
  * message, its share of each scan saving nothing. Such a pattern, or one
- * vectorscan cannot read, may instead stand behind a gate
- * (mk_sa_pf_gate.c): a count of matches of a part of it, every match
- * reported, that a line must hold for the pattern to run there.
+ * vectorscan cannot read, may instead stand behind a gate, found in a
+ * database of its own with every match reported: the pattern as written
+ * (its counted repeats kept), each of its alternatives alone
+ * (mk_sa_pf_split), or a part every match holds count times
+ * (mk_sa_pf_gate.c); it runs only on the lines where its gate holds.
  *
  * Bounded repeats make vectorscan's compile time grow fast: a counted
  * repeat of a group (...){m,n} or with a bound of 100 or more is widened
@@ -54,8 +56,9 @@ typedef struct mk_sa_pf_gate {
 struct mk_sa_prefilter {
     GPtrArray *db;        /* of hs_database_t * */
     hs_database_t *gates; /* the gated rules' parts, every match reported; NULL: none */
-    mk_sa_pf_gate *gate;  /* by the part's id in gates */
+    mk_sa_pf_gate *gate;  /* by the part's id in gates (a rule may have several) */
     size_t n_gates;
+    size_t n_gated;      /* rules behind them */
     hs_scratch_t *proto; /* fits every database; cloned for each concurrent scan */
     GMutex lock;
     GPtrArray *free_scratch; /* of hs_scratch_t *, guarded by lock */
@@ -88,25 +91,6 @@ static unsigned mk_sa_pf_flags(uint32_t opts)
 /* Bytes a pattern may grow by copies of short repeated groups (below) */
 #define MK_SA_PF_COPY_MAX 1024
 
-/* Whether pattern s refers to its groups (back-references, subroutine
- * calls, named groups), so a group may not be copied. */
-static int mk_sa_pf_refers(const char *s)
-{
-    if (mk_sa_rx_backrefs(s))
-        return 1;
-    for (const char *p = s; *p != '\0'; p++) {
-        if (p[0] == '\\' && (p[1] == '0' || p[1] == 'g' || p[1] == 'k'))
-            return 1;
-        if (p[0] == '(' && p[1] == '?' &&
-            ((p[2] == '<' && p[3] != '=' && p[3] != '!') || p[2] == 'P' || p[2] == '&' ||
-             p[2] == '\'' || g_ascii_isdigit(p[2]) || p[2] == '+' || p[2] == 'R'))
-            return 1;
-        if (p[0] == '\\' && p[1] != '\0')
-            p++;
-    }
-    return 0;
-}
-
 /* The pattern as the prefilter reads it: the text is scanned whole, so
  * anchors at the start and end of the subject (\A, \z, \Z) become anchors
  * at each line (^, $, with multi-line on); /x as (?x). Unless exact,
@@ -121,7 +105,7 @@ static int mk_sa_pf_refers(const char *s)
 static char *mk_sa_pf_pattern(const char *s, uint32_t opts, int exact)
 {
     GString *out = g_string_new((opts & PCRE2_EXTENDED) ? "(?x)" : "");
-    int can_copy = !mk_sa_pf_refers(s);
+    int can_copy = !mk_sa_rx_refers(s);
     /* where the open groups start in out; the last group closed */
     GArray *open = g_array_new(FALSE, FALSE, sizeof(size_t));
     size_t group = 0, closed = (size_t)-1, copied = 0; /* closed: out's length after its ')' */
@@ -434,46 +418,61 @@ static size_t *mk_sa_pf_ordinary_lines(size_t *n)
 /* The parts of a pattern tried for its gate, best first */
 #define MK_SA_PF_GATE_TRIES 4
 
-/* The gate of rule (its prefilter's copy of the part in *pat, id 0) by
- * its nth part, its counted repeats kept or (exact 0) widened, when
- * vectorscan compiles that part alone and no line of ordinary text (its
- * lines ending at line_end[0, n_lines)) holds its count; 0 when not. The
- * database is cached as the others are. */
-static int mk_sa_pf_gate_try(const mk_sa_rule *r, unsigned rule, unsigned nth, int exact,
-                             const char *cache, GHashTable *used, const size_t *line_end,
-                             size_t n_lines, mk_sa_pf_pat *pat, mk_sa_pf_gate *gate)
+/* The longest pattern tried as written behind a gate: vectorscan's
+ * compile time grows fast with large counted repeats (the stock
+ * form-filling rules as written take 3 to 17 seconds each). */
+#define MK_SA_PF_WHOLE_MAX 1024
+
+/* The most alternatives a rule is split into (mk_sa_pf_split, again on
+ * an alternative that is still too wide) */
+#define MK_SA_PF_SPLIT_MAX 64
+
+/* Gates being found: where their databases are cached, the lines of
+ * ordinary text, and those found so far. */
+typedef struct mk_sa_pf_gating {
+    const char *cache;
+    GHashTable *used;
+    const size_t *line_end; /* where the lines of ordinary text end */
+    size_t n_lines;
+    GArray *pats;  /* of mk_sa_pf_pat, id: its index in gates */
+    GArray *gates; /* of mk_sa_pf_gate */
+} mk_sa_pf_gating;
+
+/* A gate of rule r (number rule) by part, a piece of its pattern that
+ * count matches of (on one line) must precede any match, its counted
+ * repeats kept or (exact 0) widened: added to gt when vectorscan
+ * compiles it alone and no line of ordinary text holds its count;
+ * whether it was. what names the part in the debug log. The database is
+ * cached as the others are. */
+static int mk_sa_pf_gate_try(mk_sa_pf_gating *gt, const mk_sa_rule *r, unsigned rule,
+                             const char *part, unsigned count, int exact, const char *what)
 {
-    unsigned count;
-    char *part = mk_sa_pf_gate_part(r->source, r->opts, nth, &count);
-    if (part == NULL)
-        return 0;
-    *pat = (mk_sa_pf_pat){mk_sa_pf_copy(part, r->opts, exact),
-                          mk_sa_pf_flags(r->opts) &
-                              ~(unsigned)(HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY),
-                          0, MK_SA_PF_IN};
-    g_free(part);
-    *gate = (mk_sa_pf_gate){rule, count, 0};
+    mk_sa_pf_pat pat = {mk_sa_pf_copy(part, r->opts, exact),
+                        mk_sa_pf_flags(r->opts) &
+                            ~(unsigned)(HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY),
+                        0, MK_SA_PF_IN}; /* id 0 alone; in the gates' database, its index */
+    mk_sa_pf_gate gate = {rule, count, 0};
     hs_compile_error_t *cerr = NULL;
     char *file = NULL;
-    mk_sa_pf_pat *one[] = {pat};
-    hs_database_t *db = mk_sa_pf_compile(cache, one, 1, &cerr, &file);
-    if (file != NULL && used != NULL)
-        g_hash_table_add(used, file);
+    mk_sa_pf_pat *one[] = {&pat};
+    hs_database_t *db = mk_sa_pf_compile(gt->cache, one, 1, &cerr, &file);
+    if (file != NULL && gt->used != NULL)
+        g_hash_table_add(gt->used, file);
     else
         g_free(file);
     hs_expr_info_t *info = NULL;
     hs_scratch_t *s = NULL;
     uint8_t pass = 1;
     const char *why = "does not compile";
-    if (db != NULL && hs_expression_info(pat->expr, pat->flags, &info, &cerr) == HS_SUCCESS) {
+    if (db != NULL && hs_expression_info(pat.expr, pat.flags, &info, &cerr) == HS_SUCCESS) {
         why = "may match nothing";
-        gate->width = info->min_width;
+        gate.width = info->min_width;
         free(info);
-        if (gate->width > 0)
+        if (gate.width > 0)
             why = "passes ordinary text";
-        if (gate->width > 0 && hs_alloc_scratch(db, &s) == HS_SUCCESS &&
-            mk_sa_pf_gates_scan(db, gate, 1, s, mk_sa_pf_ordinary, sizeof(mk_sa_pf_ordinary) - 1,
-                                line_end, n_lines, &pass, NULL) != 0)
+        if (gate.width > 0 && hs_alloc_scratch(db, &s) == HS_SUCCESS &&
+            mk_sa_pf_gates_scan(db, &gate, 1, s, mk_sa_pf_ordinary, sizeof(mk_sa_pf_ordinary) - 1,
+                                gt->line_end, gt->n_lines, &pass, NULL) != 0)
             pass = 1;
     }
     hs_free_compile_error(cerr);
@@ -481,42 +480,123 @@ static int mk_sa_pf_gate_try(const mk_sa_rule *r, unsigned rule, unsigned nth, i
         hs_free_scratch(s);
     if (db != NULL)
         hs_free_database(db);
-    if (pass || gate->width == 0) {
-        mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s: part %u of it%s %s", r->name, nth,
+    if (pass || gate.width == 0) {
+        mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s: %s%s %s", r->name, what,
                exact ? "" : " (widened)", why);
-        g_free(pat->expr);
+        g_free(pat.expr);
         return 0;
     }
+    pat.id = gt->gates->len;
+    g_array_append_val(gt->pats, pat);
+    g_array_append_val(gt->gates, gate);
     return 1;
 }
 
-/* Puts the patterns p[0, n) no database holds behind gates in pf, each
- * by a part every match of its rule holds (mk_sa_pf_gate_part), the
- * best of the first few that vectorscan compiles and whose count no line
- * of ordinary text holds. Grows *proto to fit the gates' database;
- * cached as the other databases are. */
+/* Whether the prefilter's copy of part (with options opts) widens it. */
+static int mk_sa_pf_widens(const char *part, uint32_t opts)
+{
+    char *exact = mk_sa_pf_copy(part, opts, 1), *wide = mk_sa_pf_copy(part, opts, 0);
+    int widens = strcmp(exact, wide) != 0;
+    g_free(exact);
+    g_free(wide);
+    return widens;
+}
+
+/* mk_sa_pf_gate_try with part as written (when as_written), else or
+ * then widened (unless that is the same). */
+static int mk_sa_pf_gate_try_both(mk_sa_pf_gating *gt, const mk_sa_rule *r, unsigned rule,
+                                  const char *part, unsigned count, int as_written,
+                                  const char *what)
+{
+    if (as_written && mk_sa_pf_gate_try(gt, r, rule, part, count, 1, what))
+        return 1;
+    return (!as_written || mk_sa_pf_widens(part, r->opts)) &&
+           mk_sa_pf_gate_try(gt, r, rule, part, count, 0, what);
+}
+
+/* Gates of rule r (number rule) for each of its alternatives
+ * (mk_sa_pf_split; one still too wide split again), each as written,
+ * else widened; whether every alternative has one (else none is kept). */
+static int mk_sa_pf_gates_split(mk_sa_pf_gating *gt, const mk_sa_rule *r, unsigned rule)
+{
+    char **parts = mk_sa_pf_split(r->source, r->opts);
+    if (parts == NULL)
+        return 0;
+    GPtrArray *todo = g_ptr_array_new_with_free_func(g_free);
+    for (char **p = parts; *p != NULL; p++)
+        g_ptr_array_add(todo, *p);
+    g_free(parts); /* the strings now todo's */
+    guint had = gt->gates->len;
+    int ok = 1;
+    for (guint i = 0; ok && i < todo->len; i++) {
+        const char *part = todo->pdata[i];
+        if (mk_sa_pf_gate_try_both(gt, r, rule, part, 1, strlen(part) <= MK_SA_PF_WHOLE_MAX,
+                                   "an alternative"))
+            continue;
+        char **more = todo->len < MK_SA_PF_SPLIT_MAX ? mk_sa_pf_split(part, r->opts) : NULL;
+        ok = more != NULL;
+        for (char **p = more; p != NULL && *p != NULL; p++)
+            g_ptr_array_add(todo, *p);
+        g_free(more);
+    }
+    if (!ok) { /* none kept */
+        for (guint g = had; g < gt->pats->len; g++)
+            g_free(g_array_index(gt->pats, mk_sa_pf_pat, g).expr);
+        g_array_set_size(gt->pats, had);
+        g_array_set_size(gt->gates, had);
+    }
+    mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s: %s", r->name,
+           ok ? "split into alternatives" : "an alternative too wide");
+    g_ptr_array_free(todo, TRUE);
+    return ok;
+}
+
+/* The gate(s) of rule r (number rule), which no database holds, added to
+ * gt: the first of its pattern as written (it was widened: a large
+ * counted repeat, or one open-ended, as in ten long words in a row),
+ * each of its alternatives alone, a part every match holds count times
+ * (mk_sa_pf_gate_part, each as written, then widened: the wider, the
+ * more lines hold it); whether it has one. */
+static int mk_sa_pf_gates_of(mk_sa_pf_gating *gt, const mk_sa_rule *r, unsigned rule)
+{
+    if (strlen(r->source) <= MK_SA_PF_WHOLE_MAX && mk_sa_pf_widens(r->source, r->opts) &&
+        mk_sa_pf_gate_try(gt, r, rule, r->source, 1, 1, "its pattern as written"))
+        return 1;
+    if (mk_sa_pf_gates_split(gt, r, rule))
+        return 1;
+    for (unsigned nth = 0; nth < MK_SA_PF_GATE_TRIES; nth++) {
+        unsigned count;
+        char *part = mk_sa_pf_gate_part(r->source, r->opts, nth, &count);
+        if (part == NULL)
+            break;
+        char what[32];
+        snprintf(what, sizeof(what), "part %u of it", nth);
+        int found = mk_sa_pf_gate_try_both(gt, r, rule, part, count, 1, what);
+        g_free(part);
+        if (found)
+            return 1;
+    }
+    return 0;
+}
+
+/* Puts the patterns p[0, n) no database holds behind gates in pf
+ * (mk_sa_pf_gates_of). Grows *proto to fit the gates' database; cached
+ * as the other databases are. */
 static void mk_sa_pf_gates_build(mk_sa_prefilter *pf, mk_sa_rules *rs, mk_sa_pf_pat *const *p,
                                  guint n, const char *cache, GHashTable *used, hs_scratch_t **proto)
 {
-    GArray *pats = g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_pat));
-    GArray *gates = g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_gate));
     size_t n_lines = 0, *line_end = mk_sa_pf_ordinary_lines(&n_lines);
-    for (guint k = 0; k < n; k++) {
-        mk_sa_pf_pat pat;
-        mk_sa_pf_gate gate;
-        /* each part as written (its least width, its counts), then widened
-         * (the wider, the more lines hold it) */
-        int found = 0;
-        for (unsigned t = 0; p[k]->state != MK_SA_PF_IN && t < 2 * MK_SA_PF_GATE_TRIES && !found;
-             t++)
-            found = mk_sa_pf_gate_try(&rs->r[p[k]->id], p[k]->id, t / 2, !(t % 2), cache, used,
-                                      line_end, n_lines, &pat, &gate);
-        if (found) {
-            pat.id = gates->len;
-            g_array_append_val(pats, pat);
-            g_array_append_val(gates, gate);
-        }
-    }
+    mk_sa_pf_gating gt = {cache,
+                          used,
+                          line_end,
+                          n_lines,
+                          g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_pat)),
+                          g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_gate))};
+    GArray *pats = gt.pats, *gates = gt.gates;
+    size_t n_rules = 0;
+    for (guint k = 0; k < n; k++)
+        if (p[k]->state != MK_SA_PF_IN)
+            n_rules += (size_t)mk_sa_pf_gates_of(&gt, &rs->r[p[k]->id], p[k]->id);
     g_free(line_end);
     hs_database_t *db = NULL;
     if (gates->len > 0) {
@@ -543,6 +623,7 @@ static void mk_sa_pf_gates_build(mk_sa_prefilter *pf, mk_sa_rules *rs, mk_sa_pf_
     if (db != NULL) {
         pf->gates = db;
         pf->n_gates = gates->len;
+        pf->n_gated = n_rules;
         pf->gate = (mk_sa_pf_gate *)(void *)g_array_free(gates, FALSE);
         for (size_t g = 0; g < pf->n_gates; g++) {
             mk_sa_rule *r = &rs->r[pf->gate[g].rule];
@@ -717,7 +798,7 @@ size_t mk_sa_prefilter_ordinary(const mk_sa_prefilter *pf)
 
 size_t mk_sa_prefilter_gated(const mk_sa_prefilter *pf)
 {
-    return pf != NULL ? pf->n_gates : 0;
+    return pf != NULL ? pf->n_gated : 0;
 }
 
 void mk_sa_prefilter_free(mk_sa_prefilter *pf)
@@ -753,9 +834,12 @@ static int mk_sa_pf_gates_mark(const mk_sa_prefilter *pf, hs_scratch_t *s, const
     for (size_t g = 0; rc == 0 && g < pf->n_gates; g++)
         if (pass[g]) {
             maybe[pf->gate[g].rule] = 1;
-            if (ok != NULL)
-                g_hash_table_replace(gate_lines, GUINT_TO_POINTER(pf->gate[g].rule + 1),
-                                     g_steal_pointer(&ok[g]));
+            gpointer key = GUINT_TO_POINTER(pf->gate[g].rule + 1);
+            uint8_t *had = ok != NULL ? g_hash_table_lookup(gate_lines, key) : NULL;
+            for (size_t l = 0; had != NULL && l < n_lines; l++) /* another gate of the rule's */
+                had[l] |= ok[g][l];
+            if (ok != NULL && had == NULL)
+                g_hash_table_replace(gate_lines, key, g_steal_pointer(&ok[g]));
         }
     for (size_t g = 0; ok != NULL && g < pf->n_gates; g++)
         g_free(ok[g]);
