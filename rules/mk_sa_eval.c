@@ -316,18 +316,39 @@ static void mk_sa_header_value(GString *out, GMimeHeader *h, mk_sa_hdr_mode mode
 
 /* Appends the values of header name (case-insensitive; NULL: all) in mode;
  * 1 if any. */
-static int mk_sa_header_values(GString *out, const GPtrArray *hl, const char *name,
-                               mk_sa_hdr_mode mode, int with_names)
+/* The message's headers named name (any case), in order; NULL when
+ * none. The index is made on first use, once per message. */
+static const GPtrArray *mk_sa_view_named(mk_sa_view *v, const char *name)
 {
-    int found = 0;
-    for (guint i = 0; i < hl->len; i++) {
-        GMimeHeader *h = hl->pdata[i];
-        if (name != NULL && g_ascii_strcasecmp(g_mime_header_get_name(h), name) != 0)
-            continue;
-        found = 1;
-        mk_sa_header_value(out, h, mode, with_names);
+    if (v->by_name == NULL) {
+        v->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                           (GDestroyNotify)g_ptr_array_unref);
+        const GPtrArray *hl = v->in->msg->headers;
+        for (guint i = 0; i < hl->len; i++) {
+            char *key = g_ascii_strdown(g_mime_header_get_name(hl->pdata[i]), -1);
+            GPtrArray *same = g_hash_table_lookup(v->by_name, key);
+            if (same == NULL)
+                g_hash_table_insert(v->by_name, key, same = g_ptr_array_new());
+            else
+                g_free(key);
+            g_ptr_array_add(same, hl->pdata[i]);
+        }
     }
-    return found;
+    char *key = g_ascii_strdown(name, -1);
+    const GPtrArray *same = g_hash_table_lookup(v->by_name, key);
+    g_free(key);
+    return same;
+}
+
+/* Appends the values of the headers named name (every header: NULL) in
+ * mode, with their names (with_names); whether there was one. */
+static int mk_sa_header_values(GString *out, mk_sa_view *v, const char *name, mk_sa_hdr_mode mode,
+                               int with_names)
+{
+    const GPtrArray *hl = name != NULL ? mk_sa_view_named(v, name) : v->in->msg->headers;
+    for (guint i = 0; hl != NULL && i < hl->len; i++)
+        mk_sa_header_value(out, hl->pdata[i], mode, with_names);
+    return hl != NULL && hl->len > 0;
 }
 
 const mk_relays *mk_sa_view_relays(mk_sa_view *v)
@@ -376,20 +397,27 @@ const GString *mk_sa_view_header(mk_sa_view *v, const char *name, mk_sa_hdr_mode
         const char *header;
         mk_sa_hdr_mode mode;
     } rule = {name, mode}, *r = &rule;
-    char *key = g_strdup_printf("%d:%s", (int)r->mode, r->header);
+    /* "mode:name", on the stack unless long (once per header and mode) */
+    char buf[128], *key = buf;
+    size_t len = strlen(r->header);
+    if (len + 3 > sizeof(buf))
+        key = g_malloc(len + 3);
+    key[0] = (char)('0' + (int)r->mode), key[1] = ':';
+    memcpy(key + 2, r->header, len + 1);
     gpointer cached;
     if (g_hash_table_lookup_extended(v->hdr, key, NULL, &cached)) {
-        g_free(key);
+        if (key != buf)
+            g_free(key);
         return cached;
     }
     const GPtrArray *hl = v->in->msg->headers;
     GString *out = g_string_new(NULL);
     int found = 0;
     if (strcmp(r->header, "ALL") == 0) {
-        found = mk_sa_header_values(out, hl, NULL, r->mode, 1);
+        found = mk_sa_header_values(out, v, NULL, r->mode, 1);
     } else if (strcmp(r->header, "ToCc") == 0) {
-        found = mk_sa_header_values(out, hl, "To", r->mode, 0);
-        found |= mk_sa_header_values(out, hl, "Cc", r->mode, 0);
+        found = mk_sa_header_values(out, v, "To", r->mode, 0);
+        found |= mk_sa_header_values(out, v, "Cc", r->mode, 0);
     } else if (strcmp(r->header, "EnvelopeFrom") == 0) {
         const char *env = mk_sa_view_envelope_from(v);
         found = env != NULL && env[0] != '\0';
@@ -405,11 +433,11 @@ const GString *mk_sa_view_header(mk_sa_view *v, const char *name, mk_sa_hdr_mode
         found = 1;
         g_string_append_printf(out, "%s\n", mk_relays_header(mk_sa_view_relays(v), r->header));
     } else if (strcmp(r->header, "MESSAGEID") == 0) {
-        found = mk_sa_header_values(out, hl, "Message-Id", r->mode, 0);
-        found |= mk_sa_header_values(out, hl, "Resent-Message-Id", r->mode, 0);
-        found |= mk_sa_header_values(out, hl, "X-Message-Id", r->mode, 0);
+        found = mk_sa_header_values(out, v, "Message-Id", r->mode, 0);
+        found |= mk_sa_header_values(out, v, "Resent-Message-Id", r->mode, 0);
+        found |= mk_sa_header_values(out, v, "X-Message-Id", r->mode, 0);
     } else {
-        found = mk_sa_header_values(out, hl, r->header, r->mode, 0);
+        found = mk_sa_header_values(out, v, r->header, r->mode, 0);
     }
     if (!found) {
         g_string_free(out, TRUE);
@@ -421,7 +449,7 @@ const GString *mk_sa_view_header(mk_sa_view *v, const char *name, mk_sa_hdr_mode
         if (out->len > 0 && out->str[out->len - 1] == '\n')
             g_string_truncate(out, out->len - 1);
     }
-    g_hash_table_insert(v->hdr, key, out);
+    g_hash_table_insert(v->hdr, key != buf ? key : g_strdup(key), out);
     return out;
 }
 
@@ -829,6 +857,8 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     g_free(v.body_len);
     g_free(v.raw_len);
     g_hash_table_destroy(v.hdr);
+    if (v.by_name != NULL)
+        g_hash_table_destroy(v.by_name);
     g_hash_table_destroy(v.evals);
     mk_relays_free(v.relays);
     if (v.html != NULL)
