@@ -278,7 +278,9 @@ static unsigned mk_sa_ev_ascii_illegal(mk_sa_view *v, const mk_sa_rule *r)
 static unsigned mk_sa_ev_unicode_ratio(mk_sa_view *v, const mk_sa_rule *r)
 {
     const char *arg = r->args[0];
-    if (!g_regex_match_simple("^\\d{0,3}\\.\\d{1,3}$", arg, 0, 0))
+    size_t whole = strspn(arg, "0123456789"), frac = strspn(arg + whole + 1, "0123456789");
+    /* as SpamAssassin reads it, ^\d{0,3}\.\d{1,3}$: else no hit */
+    if (whole > 3 || arg[whole] != '.' || frac < 1 || frac > 3 || arg[whole + 1 + frac] != '\0')
         return 0;
     const mk_sa_ev_walk *w = mk_sa_ev_mime(v);
     return w->text_chars > 0 && w->unicode_chars / w->text_chars >= g_ascii_strtod(arg, NULL);
@@ -888,7 +890,10 @@ static unsigned mk_sa_ev_to_in_subject(mk_sa_view *v, const mk_sa_rule *r)
             g_strdup_printf("^(?:(?:re|fw):\\s*(?:\\w+\\s+)?%s$|(?-i:%s)\\s*[,:;!?-](?:$|\\s)|"
                             "%s$|,\\s*%s[,:;!?-]$)",
                             q, q, q, q);
-        hit = g_regex_match_simple(re, subj, G_REGEX_CASELESS | G_REGEX_RAW, 0);
+        /* each way holds the local part: the pattern compiles only where
+         * the Subject does */
+        hit = strcasestr(subj, to) != NULL &&
+              g_regex_match_simple(re, subj, G_REGEX_CASELESS | G_REGEX_RAW, 0);
         g_free(re);
         g_free(q);
     }
@@ -993,7 +998,10 @@ static unsigned mk_sa_ev_ratware_name_id(mk_sa_view *v, const mk_sa_rule *r)
 static unsigned mk_sa_ev_forged_yahoo(mk_sa_view *v, const mk_sa_rule *r)
 {
     char *from = mk_sa_ev_addr(mk_sa_ev_header(v, "From"));
-    int yahoo = from != NULL && g_regex_match_simple("\\byahoo\\.com$", from, G_REGEX_CASELESS, 0);
+    /* \byahoo\.com$, caseless */
+    size_t flen = from != NULL ? strlen(from) : 0;
+    int yahoo = flen >= 9 && g_ascii_strcasecmp(from + flen - 9, "yahoo.com") == 0 &&
+                (flen == 9 || !(g_ascii_isalnum(from[flen - 10]) || from[flen - 10] == '_'));
     if (!yahoo || mk_sa_ev_rcvd_remover(v, r)) {
         g_free(from);
         return 0;
@@ -1382,15 +1390,21 @@ static const char *const mk_sa_ev_html_tests[] = {"html",
 static unsigned mk_sa_ev_html_text(mk_sa_view *v, const mk_sa_rule *r)
 {
     GPtrArray *parts = mk_sa_ev_html(v);
-    GRegex *re = g_regex_new(r->args[1], G_REGEX_RAW, 0, NULL);
+    GRegex *re = NULL; /* compiled for the first text (most messages have none) */
     unsigned hit = 0;
-    for (guint i = 0; re != NULL && i < parts->len && !hit; i++) {
+    int bad = 0;
+    for (guint i = 0; !bad && i < parts->len && !hit; i++) {
         const mk_sa_html *h = parts->pdata[i];
         GPtrArray *texts = strcmp(r->args[0], "title") == 0     ? h->title
                            : strcmp(r->args[0], "comment") == 0 ? h->comment
                                                                 : h->anchor;
-        for (guint k = 0; k < texts->len && !hit; k++)
+        for (guint k = 0; k < texts->len && !hit; k++) {
+            if (re == NULL && (re = g_regex_new(r->args[1], G_REGEX_RAW, 0, NULL)) == NULL) {
+                bad = 1;
+                break;
+            }
             hit = g_regex_match(re, texts->pdata[k], 0, NULL);
+        }
     }
     if (re != NULL)
         g_regex_unref(re);

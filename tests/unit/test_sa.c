@@ -661,6 +661,7 @@ static const char *const more_cf =
     "header SORTED       eval:sorted_recipients()\n"
     "body   FAKE_ASCII   eval:check_for_ascii_text_illegal()\n"
     "body   UNICODE      eval:check_abundant_unicode_ratio('0.02')\n"
+    "body   UNICODE_4    eval:check_abundant_unicode_ratio('0.0200')\n" /* not \d{0,3}\.\d{1,3} */
     "body   ALT_DIFF     eval:multipart_alternative_difference('99', '100')\n"
     "body   ALT_COUNT    eval:multipart_alternative_difference_count('3', '1')\n";
 
@@ -669,7 +670,7 @@ static void test_more_evals(void **state)
     (void)state;
     char *p;
     mk_sa_rules *rs = load_cf("more.rules", more_cf, &p);
-    assert_int_equal(mk_sa_stats_of(rs)->loaded, 9);
+    assert_int_equal(mk_sa_stats_of(rs)->loaded, 10);
     static const char *const spam =
         "Received: from hotmail.com (unknown [203.0.113.9]) by mx.example.net (Postfix) with SMTP "
         "id A1; Tue, 3 Sep 2024 10:00:00 +0000\n"
@@ -681,6 +682,17 @@ static void test_more_evals(void **state)
     static const char *const spam_hits[] = {"DOTCOM_HELO", "FORGED_YAHOO", "SIMILAR",
                                             "SORTED",      "FAKE_ASCII",   "UNICODE"};
     eval_hits(rs, spam, "", spam_hits, sizeof(spam_hits) / sizeof(spam_hits[0]));
+    /* yahoo.com after a word boundary, in any case; not inside a word */
+    char *other = g_strdup(spam);
+    memcpy(strstr(other, "x@yahoo.com"), "x@yAHOO.COM", 11);
+    eval_hits(rs, other, "", spam_hits, sizeof(spam_hits) / sizeof(spam_hits[0]));
+    g_free(other);
+    GString *inside = g_string_new(spam);
+    g_string_replace(inside, "x@yahoo.com", "x@myyahoo.com", 1);
+    static const char *const inside_hits[] = {"DOTCOM_HELO", "SIMILAR", "SORTED", "FAKE_ASCII",
+                                              "UNICODE"};
+    eval_hits(rs, inside->str, "", inside_hits, sizeof(inside_hits) / sizeof(inside_hits[0]));
+    g_string_free(inside, TRUE);
     /* a HELO of another network's address; unsorted, unlike recipients;
      * 8-bit text in its own charset */
     static const char *const ham =
