@@ -449,10 +449,27 @@ static void mk_bayes_headers(mk_bayes_tk *tk, const mk_msg *msg, const mk_relays
     }
 }
 
-static int mk_bayes_cmp(const void *a, const void *b)
+/* Sorts h[0, n) in place: a radix sort, a byte a pass (qsort's calls to a
+ * comparison were 2 % of a message's time). */
+static void mk_bayes_sort(uint64_t *h, size_t n)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    uint64_t *tmp = g_new(uint64_t, n), *from = h, *to = tmp;
+    for (unsigned shift = 0; shift < 64; shift += 8) {
+        size_t at[256] = {0};
+        for (size_t i = 0; i < n; i++)
+            at[(from[i] >> shift) & 0xff]++;
+        for (size_t b = 0, sum = 0; b < 256; b++) {
+            size_t c = at[b];
+            at[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            to[at[(from[i] >> shift) & 0xff]++] = from[i];
+        uint64_t *t = from;
+        from = to, to = t;
+    }
+    /* eight passes: the sorted keys are back in h */
+    g_free(tmp);
 }
 
 /* Each line of text, as body words with prefix. */
@@ -501,7 +518,7 @@ void mk_bayes_tokenize(const mk_msg *msg, const char *body_text, const GPtrArray
     uint64_t *h = (uint64_t *)tk.h->data;
     size_t n = tk.h->len;
     if (n > 1) /* an empty array has no data pointer */
-        qsort(h, n, sizeof(*h), mk_bayes_cmp);
+        mk_bayes_sort(h, n);
     size_t u = 0;
     for (size_t i = 0; i < n; i++)
         if (u == 0 || h[u - 1] != h[i])

@@ -291,8 +291,10 @@ void mk_sa_append_raw(GString *out, const char *raw)
 static void mk_sa_header_value(GString *out, GMimeHeader *h, mk_sa_hdr_mode mode, int with_names)
 {
     const char *hn = g_mime_header_get_name(h);
-    if (with_names)
-        g_string_append_printf(out, "%s: ", hn);
+    if (with_names) {
+        g_string_append(out, hn);
+        g_string_append(out, ": ");
+    }
     const char *raw = g_mime_header_get_raw_value(h);
     if (mode == MK_SA_HDR_RAW) {
         while (raw != NULL && (*raw == ' ' || *raw == '\t'))

@@ -913,9 +913,11 @@ static unsigned mk_sa_ev_illegal_chars(mk_sa_view *v, const mk_sa_rule *r)
     for (guint i = 0; i < hl->len; i++) {
         GMimeHeader *h = hl->pdata[i];
         const char *raw = g_mime_header_get_raw_value(h);
-        if (all)
-            g_string_append_printf(s, "%s:%s", g_mime_header_get_name(h), raw != NULL ? raw : "");
-        else if (g_ascii_strcasecmp(g_mime_header_get_name(h), r->args[0]) == 0) {
+        if (all) {
+            g_string_append(s, g_mime_header_get_name(h));
+            g_string_append_c(s, ':');
+            g_string_append(s, raw != NULL ? raw : "");
+        } else if (g_ascii_strcasecmp(g_mime_header_get_name(h), r->args[0]) == 0) {
             while (raw != NULL && (*raw == ' ' || *raw == '\t'))
                 raw++;
             g_string_append(s, raw != NULL ? raw : "");
