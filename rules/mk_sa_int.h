@@ -294,13 +294,6 @@ void mk_sa_rx_cache_close(mk_sa_rx_cache *c);
  * overlap, the nth best (0: the highest count, then the longest), or
  * NULL (no more; options set inline, back references, /x). g_free it. */
 char *mk_sa_pf_gate_part(const char *pattern, uint32_t opts, unsigned nth, unsigned *count);
-/* The alternatives of a pattern (opts) as patterns of their own, whose
- * matches together hold every match of it: at the top level, or of its
- * longest group with a '|' that matches once, in groups that match once
- * and have none, each alternative in place of the group's; NULL when it
- * has none such, or refers to its groups, or has verbs, conditionals or
- * an option set beside the alternatives. g_strfreev it. */
-char **mk_sa_pf_split(const char *pattern, uint32_t opts);
 /* How many lines hold count of the ends[0, n) (sorted) of a part's
  * matches, each width or more past the last, those lines marked in
  * ok[line] (or, ok NULL, 1 at the first such line); the lines end at
@@ -331,18 +324,8 @@ typedef struct mk_sa_rx_span {
     int alt;
 } mk_sa_rx_span;
 GArray *mk_sa_rx_groups(const char *pattern, int *top_alt);
-/* The same, and in *bars (g_array_free(, TRUE) it) each '|' of the
- * pattern: its offset, and where the group it stands in opens (SIZE_MAX:
- * outside every group). */
-typedef struct mk_sa_rx_bar {
-    size_t at, group;
-} mk_sa_rx_bar;
-GArray *mk_sa_rx_groups_bars(const char *pattern, int *top_alt, GArray **bars);
 size_t mk_sa_rx_count(const char *p, unsigned *min, unsigned *max, int *open_ended);
 int mk_sa_rx_backrefs(const char *pattern);
-/* Whether a pattern refers to its groups: back references, subroutine
- * calls, named groups (so a group may not be copied or left out). */
-int mk_sa_rx_refers(const char *pattern);
 
 /* Match limits: a pattern that backtracks past them stops, counted. */
 #define MK_SA_MATCH_LIMIT 200000

@@ -1466,8 +1466,8 @@ void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len)
     if (st->prefilter_gated > 0)
         g_string_append_printf(s,
                                "; %zu run only on the lines where a gate says they may match "
-                               "(their pattern as written, each of its alternatives, or a "
-                               "part every match holds so many times)",
+                               "(their pattern as written, or a part every match holds so many "
+                               "times)",
                                st->prefilter_gated);
     snprintf(out, len, "%s", s->str);
     g_string_free(s, TRUE);

@@ -11,12 +11,6 @@
  * runs over) holds count matches of C, each ending at least C's least
  * width past the one before. Where none does, PCRE2 would find no
  * match: the part is found in every match, never a guess.
- *
- * A pattern whose alternatives are each narrow enough (the look-alike
- * spellings of __PAY_ME, which vectorscan approximates as any word when
- * they stand together) has them as its gates instead (mk_sa_pf_split):
- * every match of x(?:A|B)y is a match of x(?:A)y or of x(?:B)y, where
- * the group and those around it match once, and no group is referred to.
  */
 #include "config.h"
 
@@ -150,96 +144,4 @@ size_t mk_sa_pf_gate_pass(const unsigned long long *ends, size_t n, const size_t
         }
     }
     return passed;
-}
-
-/* Whether the group from open to close sets options for the rest of the
- * group it stands in, (?i) (not (?i:...), whose options are its own). */
-static int mk_sa_pf_sets_opts(const char *pat, size_t open, size_t close)
-{
-    const char *g = pat + open + 1;
-    if (*g != '?' || !(g_ascii_isalpha(g[1]) || g[1] == '^' || g[1] == '-'))
-        return 0;
-    for (g++; g < pat + close && (g_ascii_isalpha(*g) || *g == '^' || *g == '-'); g++)
-        ;
-    return g == pat + close;
-}
-
-/* Whether the group closing at close may match other than once. */
-static int mk_sa_pf_repeated(const char *pat, size_t close)
-{
-    const char *q = pat + close + 1;
-    unsigned lo, hi;
-    int open_ended;
-    return *q == '?' || *q == '*' || *q == '+' || mk_sa_rx_count(q, &lo, &hi, &open_ended) > 0;
-}
-
-/* Whether an option setting stands at the own level of the group opening
- * at open (SIZE_MAX: the top level): it would reach the alternatives
- * after it. */
-static int mk_sa_pf_level_sets_opts(const char *pat, const mk_sa_rx_span *sp, guint n, size_t open)
-{
-    for (guint j = 0; j < n; j++) {
-        int inside = open == SIZE_MAX ? sp[j].depth == 0 : 0;
-        for (guint p = 0; open != SIZE_MAX && p < n && !inside; p++)
-            inside = sp[p].open == open && sp[j].depth == sp[p].depth + 1 &&
-                     sp[j].open > sp[p].open && sp[j].close < sp[p].close;
-        if (inside && mk_sa_pf_sets_opts(pat, sp[j].open, sp[j].close))
-            return 1;
-    }
-    return 0;
-}
-
-char **mk_sa_pf_split(const char *pat, uint32_t opts)
-{
-    /* groups renumbered, verbs, conditionals, branch resets: not split */
-    if ((opts & PCRE2_EXTENDED) || mk_sa_rx_refers(pat) || strstr(pat, "(*") != NULL ||
-        strstr(pat, "(?(") != NULL || strstr(pat, "(?|") != NULL)
-        return NULL;
-    int top_alt = 0;
-    GArray *bars = NULL;
-    GArray *spans = mk_sa_rx_groups_bars(pat, &top_alt, &bars);
-    if (spans == NULL)
-        return NULL;
-    guint n = spans->len;
-    const mk_sa_rx_span *sp = (const mk_sa_rx_span *)(void *)spans->data;
-    /* the group split: the top level when it has a '|'; else the longest
-     * plain group with one, matched once, inside plain groups matched
-     * once that have none */
-    size_t open = SIZE_MAX, inner = 0, close = strlen(pat);
-    int found = top_alt;
-    for (guint i = 0; i < n && !top_alt; i++) {
-        int ok = sp[i].alt && mk_sa_pf_gate_plain(pat, sp[i].open) &&
-                 !mk_sa_pf_repeated(pat, sp[i].close) &&
-                 (!found || sp[i].close - sp[i].open > close - open);
-        for (guint j = 0; j < n && ok; j++)
-            if (sp[j].open < sp[i].open && sp[j].close > sp[i].close)
-                ok = !sp[j].alt && mk_sa_pf_gate_plain(pat, sp[j].open) &&
-                     !mk_sa_pf_repeated(pat, sp[j].close);
-        if (ok) {
-            found = 1;
-            open = sp[i].open, close = sp[i].close;
-            inner = open + (pat[open + 1] == '?' ? 3 : 1);
-        }
-    }
-    char **parts = NULL;
-    if (found && !mk_sa_pf_level_sets_opts(pat, sp, n, open)) {
-        GPtrArray *out = g_ptr_array_new();
-        size_t from = inner;
-        for (guint b = 0; b <= bars->len; b++) {
-            const mk_sa_rx_bar *bar = b < bars->len ? &g_array_index(bars, mk_sa_rx_bar, b) : NULL;
-            if (bar != NULL && bar->group != open)
-                continue;
-            size_t to = bar != NULL ? bar->at : close;
-            GString *part = g_string_new_len(pat, (gssize)inner);
-            g_string_append_len(part, pat + from, (gssize)(to - from));
-            g_string_append(part, pat + close);
-            g_ptr_array_add(out, g_string_free(part, FALSE));
-            from = to + 1;
-        }
-        g_ptr_array_add(out, NULL);
-        parts = (char **)g_ptr_array_free(out, FALSE);
-    }
-    g_array_free(bars, TRUE);
-    g_array_free(spans, TRUE);
-    return parts;
 }

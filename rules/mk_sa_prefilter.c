@@ -13,8 +13,7 @@
  * message, its share of each scan saving nothing. Such a pattern, or one
  * vectorscan cannot read, may instead stand behind a gate, found in a
  * database of its own with every match reported: the pattern as written
- * (its counted repeats kept), each of its alternatives alone
- * (mk_sa_pf_split), or a part every match holds count times
+ * (its counted repeats kept), or a part every match holds count times
  * (mk_sa_pf_gate.c); it runs only on the lines where its gate holds.
  *
  * Bounded repeats make vectorscan's compile time grow fast: a counted
@@ -56,9 +55,8 @@ typedef struct mk_sa_pf_gate {
 struct mk_sa_prefilter {
     GPtrArray *db;        /* of hs_database_t * */
     hs_database_t *gates; /* the gated rules' parts, every match reported; NULL: none */
-    mk_sa_pf_gate *gate;  /* by the part's id in gates (a rule may have several) */
+    mk_sa_pf_gate *gate;  /* by the part's id in gates */
     size_t n_gates;
-    size_t n_gated;      /* rules behind them */
     hs_scratch_t *proto; /* fits every database; cloned for each concurrent scan */
     GMutex lock;
     GPtrArray *free_scratch; /* of hs_scratch_t *, guarded by lock */
@@ -91,6 +89,25 @@ static unsigned mk_sa_pf_flags(uint32_t opts)
 /* Bytes a pattern may grow by copies of short repeated groups (below) */
 #define MK_SA_PF_COPY_MAX 1024
 
+/* Whether pattern s refers to its groups (back-references, subroutine
+ * calls, named groups), so a group may not be copied. */
+static int mk_sa_pf_refers(const char *s)
+{
+    if (mk_sa_rx_backrefs(s))
+        return 1;
+    for (const char *p = s; *p != '\0'; p++) {
+        if (p[0] == '\\' && (p[1] == '0' || p[1] == 'g' || p[1] == 'k'))
+            return 1;
+        if (p[0] == '(' && p[1] == '?' &&
+            ((p[2] == '<' && p[3] != '=' && p[3] != '!') || p[2] == 'P' || p[2] == '&' ||
+             p[2] == '\'' || g_ascii_isdigit(p[2]) || p[2] == '+' || p[2] == 'R'))
+            return 1;
+        if (p[0] == '\\' && p[1] != '\0')
+            p++;
+    }
+    return 0;
+}
+
 /* The pattern as the prefilter reads it: the text is scanned whole, so
  * anchors at the start and end of the subject (\A, \z, \Z) become anchors
  * at each line (^, $, with multi-line on); /x as (?x). Unless exact,
@@ -105,7 +122,7 @@ static unsigned mk_sa_pf_flags(uint32_t opts)
 static char *mk_sa_pf_pattern(const char *s, uint32_t opts, int exact)
 {
     GString *out = g_string_new((opts & PCRE2_EXTENDED) ? "(?x)" : "");
-    int can_copy = !mk_sa_rx_refers(s);
+    int can_copy = !mk_sa_pf_refers(s);
     /* where the open groups start in out; the last group closed */
     GArray *open = g_array_new(FALSE, FALSE, sizeof(size_t));
     size_t group = 0, closed = (size_t)-1, copied = 0; /* closed: out's length after its ')' */
@@ -423,10 +440,6 @@ static size_t *mk_sa_pf_ordinary_lines(size_t *n)
  * form-filling rules as written take 3 to 17 seconds each). */
 #define MK_SA_PF_WHOLE_MAX 1024
 
-/* The most alternatives a rule is split into (mk_sa_pf_split, again on
- * an alternative that is still too wide) */
-#define MK_SA_PF_SPLIT_MAX 64
-
 /* Gates being found: where their databases are cached, the lines of
  * ordinary text, and those found so far. */
 typedef struct mk_sa_pf_gating {
@@ -514,55 +527,20 @@ static int mk_sa_pf_gate_try_both(mk_sa_pf_gating *gt, const mk_sa_rule *r, unsi
            mk_sa_pf_gate_try(gt, r, rule, part, count, 0, what);
 }
 
-/* Gates of rule r (number rule) for each of its alternatives
- * (mk_sa_pf_split; one still too wide split again), each as written,
- * else widened; whether every alternative has one (else none is kept). */
-static int mk_sa_pf_gates_split(mk_sa_pf_gating *gt, const mk_sa_rule *r, unsigned rule)
-{
-    char **parts = mk_sa_pf_split(r->source, r->opts);
-    if (parts == NULL)
-        return 0;
-    GPtrArray *todo = g_ptr_array_new_with_free_func(g_free);
-    for (char **p = parts; *p != NULL; p++)
-        g_ptr_array_add(todo, *p);
-    g_free(parts); /* the strings now todo's */
-    guint had = gt->gates->len;
-    int ok = 1;
-    for (guint i = 0; ok && i < todo->len; i++) {
-        const char *part = todo->pdata[i];
-        if (mk_sa_pf_gate_try_both(gt, r, rule, part, 1, strlen(part) <= MK_SA_PF_WHOLE_MAX,
-                                   "an alternative"))
-            continue;
-        char **more = todo->len < MK_SA_PF_SPLIT_MAX ? mk_sa_pf_split(part, r->opts) : NULL;
-        ok = more != NULL;
-        for (char **p = more; p != NULL && *p != NULL; p++)
-            g_ptr_array_add(todo, *p);
-        g_free(more);
-    }
-    if (!ok) { /* none kept */
-        for (guint g = had; g < gt->pats->len; g++)
-            g_free(g_array_index(gt->pats, mk_sa_pf_pat, g).expr);
-        g_array_set_size(gt->pats, had);
-        g_array_set_size(gt->gates, had);
-    }
-    mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s: %s", r->name,
-           ok ? "split into alternatives" : "an alternative too wide");
-    g_ptr_array_free(todo, TRUE);
-    return ok;
-}
-
-/* The gate(s) of rule r (number rule), which no database holds, added to
+/* The gate of rule r (number rule), which no database holds, added to
  * gt: the first of its pattern as written (it was widened: a large
- * counted repeat, or one open-ended, as in ten long words in a row),
- * each of its alternatives alone, a part every match holds count times
- * (mk_sa_pf_gate_part, each as written, then widened: the wider, the
- * more lines hold it); whether it has one. */
+ * counted repeat, or one open-ended, as in ten long words in a row), a
+ * part every match holds count times (mk_sa_pf_gate_part, each as
+ * written, then widened: the wider, the more lines hold it); whether it
+ * has one. (Each alternative of a pattern alone was tried too, for the
+ * look-alike spellings of __PAY_ME and __MY_MALWARE, which vectorscan
+ * approximates as any word together but keeps whole alone: their tables,
+ * about a megabyte an alternative, scanned for every message, made the
+ * whole 9 % slower than running the two rules in PCRE2.) */
 static int mk_sa_pf_gates_of(mk_sa_pf_gating *gt, const mk_sa_rule *r, unsigned rule)
 {
     if (strlen(r->source) <= MK_SA_PF_WHOLE_MAX && mk_sa_pf_widens(r->source, r->opts) &&
         mk_sa_pf_gate_try(gt, r, rule, r->source, 1, 1, "its pattern as written"))
-        return 1;
-    if (mk_sa_pf_gates_split(gt, r, rule))
         return 1;
     for (unsigned nth = 0; nth < MK_SA_PF_GATE_TRIES; nth++) {
         unsigned count;
@@ -593,10 +571,9 @@ static void mk_sa_pf_gates_build(mk_sa_prefilter *pf, mk_sa_rules *rs, mk_sa_pf_
                           g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_pat)),
                           g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_gate))};
     GArray *pats = gt.pats, *gates = gt.gates;
-    size_t n_rules = 0;
     for (guint k = 0; k < n; k++)
         if (p[k]->state != MK_SA_PF_IN)
-            n_rules += (size_t)mk_sa_pf_gates_of(&gt, &rs->r[p[k]->id], p[k]->id);
+            (void)mk_sa_pf_gates_of(&gt, &rs->r[p[k]->id], p[k]->id);
     g_free(line_end);
     hs_database_t *db = NULL;
     if (gates->len > 0) {
@@ -623,7 +600,6 @@ static void mk_sa_pf_gates_build(mk_sa_prefilter *pf, mk_sa_rules *rs, mk_sa_pf_
     if (db != NULL) {
         pf->gates = db;
         pf->n_gates = gates->len;
-        pf->n_gated = n_rules;
         pf->gate = (mk_sa_pf_gate *)(void *)g_array_free(gates, FALSE);
         for (size_t g = 0; g < pf->n_gates; g++) {
             mk_sa_rule *r = &rs->r[pf->gate[g].rule];
@@ -798,7 +774,7 @@ size_t mk_sa_prefilter_ordinary(const mk_sa_prefilter *pf)
 
 size_t mk_sa_prefilter_gated(const mk_sa_prefilter *pf)
 {
-    return pf != NULL ? pf->n_gated : 0;
+    return pf != NULL ? pf->n_gates : 0;
 }
 
 void mk_sa_prefilter_free(mk_sa_prefilter *pf)
@@ -834,12 +810,9 @@ static int mk_sa_pf_gates_mark(const mk_sa_prefilter *pf, hs_scratch_t *s, const
     for (size_t g = 0; rc == 0 && g < pf->n_gates; g++)
         if (pass[g]) {
             maybe[pf->gate[g].rule] = 1;
-            gpointer key = GUINT_TO_POINTER(pf->gate[g].rule + 1);
-            uint8_t *had = ok != NULL ? g_hash_table_lookup(gate_lines, key) : NULL;
-            for (size_t l = 0; had != NULL && l < n_lines; l++) /* another gate of the rule's */
-                had[l] |= ok[g][l];
-            if (ok != NULL && had == NULL)
-                g_hash_table_replace(gate_lines, key, g_steal_pointer(&ok[g]));
+            if (ok != NULL)
+                g_hash_table_replace(gate_lines, GUINT_TO_POINTER(pf->gate[g].rule + 1),
+                                     g_steal_pointer(&ok[g]));
         }
     for (size_t g = 0; ok != NULL && g < pf->n_gates; g++)
         g_free(ok[g]);

@@ -65,23 +65,6 @@ size_t mk_sa_rx_count(const char *p, unsigned *min, unsigned *max, int *open_end
     return (size_t)(end + 1 - p);
 }
 
-int mk_sa_rx_refers(const char *s)
-{
-    if (mk_sa_rx_backrefs(s))
-        return 1;
-    for (const char *p = s; *p != '\0'; p++) {
-        if (p[0] == '\\' && (p[1] == '0' || p[1] == 'g' || p[1] == 'k'))
-            return 1;
-        if (p[0] == '(' && p[1] == '?' &&
-            ((p[2] == '<' && p[3] != '=' && p[3] != '!') || p[2] == 'P' || p[2] == '&' ||
-             p[2] == '\'' || g_ascii_isdigit(p[2]) || p[2] == '+' || p[2] == 'R'))
-            return 1;
-        if (p[0] == '\\' && p[1] != '\0')
-            p++;
-    }
-    return 0;
-}
-
 int mk_sa_rx_backrefs(const char *pat)
 {
     for (const char *p = pat; *p != '\0'; p++)
@@ -97,14 +80,7 @@ int mk_sa_rx_backrefs(const char *pat)
 
 GArray *mk_sa_rx_groups(const char *pat, int *top_alt)
 {
-    return mk_sa_rx_groups_bars(pat, top_alt, NULL);
-}
-
-GArray *mk_sa_rx_groups_bars(const char *pat, int *top_alt, GArray **bars)
-{
     GArray *spans = g_array_new(FALSE, FALSE, sizeof(mk_sa_rx_span));
-    if (bars != NULL)
-        *bars = g_array_new(FALSE, FALSE, sizeof(mk_sa_rx_bar));
     size_t stack[256], depth = 0;
     int alt[256 + 1] = {0}; /* a '|' at each open depth's own level (0: the top) */
     for (const char *p = pat; *p != '\0'; p++) {
@@ -133,14 +109,9 @@ GArray *mk_sa_rx_groups_bars(const char *pat, int *top_alt, GArray **bars)
             g_array_append_val(spans, sp);
         } else if (*p == '|') {
             alt[depth] = 1;
-            mk_sa_rx_bar b = {(size_t)(p - pat), depth > 0 ? stack[depth - 1] : SIZE_MAX};
-            if (bars != NULL)
-                g_array_append_val(*bars, b);
         }
         if (stop != NULL) {
             g_array_free(spans, TRUE);
-            if (bars != NULL)
-                g_array_free(*bars, TRUE), *bars = NULL;
             return NULL;
         }
     }
