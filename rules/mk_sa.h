@@ -35,7 +35,7 @@ typedef enum {
 const char *mk_sa_skip_name(mk_sa_skip why);
 
 typedef struct mk_sa_stats {
-    size_t loaded; /* rules that run, and those of unread */
+    size_t loaded; /* rules that run, and the unread ones */
     size_t unread; /* loaded, but not run: they score nothing, and no rule that runs reads them */
     size_t skipped[MK_SA_SKIP_N];
     /* metas skipped for reading a rule that does not run, by why that one

@@ -316,8 +316,6 @@ static void mk_sa_header_value(GString *out, GMimeHeader *h, mk_sa_hdr_mode mode
     }
 }
 
-/* Appends the values of header name (case-insensitive; NULL: all) in mode;
- * 1 if any. */
 /* The message's headers named name (any case), in order; NULL when
  * none. The index is made on first use, once per message. */
 static const GPtrArray *mk_sa_view_named(mk_sa_view *v, const char *name)

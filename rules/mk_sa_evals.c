@@ -278,9 +278,12 @@ static unsigned mk_sa_ev_ascii_illegal(mk_sa_view *v, const mk_sa_rule *r)
 static unsigned mk_sa_ev_unicode_ratio(mk_sa_view *v, const mk_sa_rule *r)
 {
     const char *arg = r->args[0];
-    size_t whole = strspn(arg, "0123456789"), frac = strspn(arg + whole + 1, "0123456789");
     /* as SpamAssassin reads it, ^\d{0,3}\.\d{1,3}$: else no hit */
-    if (whole > 3 || arg[whole] != '.' || frac < 1 || frac > 3 || arg[whole + 1 + frac] != '\0')
+    size_t whole = strspn(arg, "0123456789");
+    if (whole > 3 || arg[whole] != '.')
+        return 0;
+    size_t frac = strspn(arg + whole + 1, "0123456789");
+    if (frac < 1 || frac > 3 || arg[whole + 1 + frac] != '\0')
         return 0;
     const mk_sa_ev_walk *w = mk_sa_ev_mime(v);
     return w->text_chars > 0 && w->unicode_chars / w->text_chars >= g_ascii_strtod(arg, NULL);

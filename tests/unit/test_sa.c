@@ -662,6 +662,7 @@ static const char *const more_cf =
     "body   FAKE_ASCII   eval:check_for_ascii_text_illegal()\n"
     "body   UNICODE      eval:check_abundant_unicode_ratio('0.02')\n"
     "body   UNICODE_4    eval:check_abundant_unicode_ratio('0.0200')\n" /* not \d{0,3}\.\d{1,3} */
+    "body   UNICODE_5    eval:check_abundant_unicode_ratio('5')\n"      /* no '.' */
     "body   ALT_DIFF     eval:multipart_alternative_difference('99', '100')\n"
     "body   ALT_COUNT    eval:multipart_alternative_difference_count('3', '1')\n";
 
@@ -670,7 +671,7 @@ static void test_more_evals(void **state)
     (void)state;
     char *p;
     mk_sa_rules *rs = load_cf("more.rules", more_cf, &p);
-    assert_int_equal(mk_sa_stats_of(rs)->loaded, 10);
+    assert_int_equal(mk_sa_stats_of(rs)->loaded, 11);
     static const char *const spam =
         "Received: from hotmail.com (unknown [203.0.113.9]) by mx.example.net (Postfix) with SMTP "
         "id A1; Tue, 3 Sep 2024 10:00:00 +0000\n"
