@@ -1280,15 +1280,6 @@ static void test_gate_part(void **state)
     assert_int_equal(mk_sa_pf_gate_pass(ends, 8, line_end, 2, 3, 3, NULL), 0);
 }
 
-/* A rule whose prefilter copy matches ordinary text (four of a group of
- * 151 words in a row, the group too long to write out four times: one or
- * more of it, and "report" is one) runs behind a gate instead, four
- * matches of the words in a line (ordinary text has no such line), and
- * only over those lines: the same hits with the prefilter and without,
- * where the words stand four in a row, in a later paragraph, apart, or in
- * separate paragraphs. So does three words of 12 letters or more in a
- * row: widened for the prefilter, three words; its gate's part keeps
- * the 12 (ordinary text has no such word). */
 /* A rule the prefilter widens too far (its counted repeats) stands
  * behind its pattern as written, when that is short */
 static void test_prefilter_as_written(void **state)
@@ -1321,6 +1312,15 @@ static void test_prefilter_as_written(void **state)
     prefilter_same_freed(rs, p, msgs, want, G_N_ELEMENTS(msgs), 2);
 }
 
+/* A rule whose prefilter copy matches ordinary text (four of a group of
+ * 151 words in a row, the group too long to write out four times: one or
+ * more of it, and "report" is one) runs behind a gate instead, four
+ * matches of the words in a line (ordinary text has no such line), and
+ * only over those lines: the same hits with the prefilter and without,
+ * where the words stand four in a row, in a later paragraph, apart, or in
+ * separate paragraphs. So does three words of 12 letters or more in a
+ * row: widened for the prefilter, three words; its gate, the pattern
+ * as written, keeps the 12 (ordinary text has no such word). */
 static void test_prefilter_gate(void **state)
 {
     (void)state;
