@@ -52,6 +52,7 @@ typedef struct mk_sa_stats {
     size_t prefilter_ordinary; /* body, rawbody, uri patterns left out: they match ordinary text */
     size_t prefilter_gated;    /* body, rawbody, uri patterns behind a count of a part of them */
     size_t prefiltered_uri;    /* uri patterns in it */
+    size_t prefilter_ascii;    /* patterns of all kinds in it as their ASCII copies */
 } mk_sa_stats;
 
 /* Reads the rule files: each path a file, or a directory whose *.cf files

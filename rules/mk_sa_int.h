@@ -209,6 +209,9 @@ size_t mk_sa_prefilter_size(const mk_sa_prefilter *pf);
 size_t mk_sa_prefilter_ordinary(const mk_sa_prefilter *pf);
 /* The patterns behind gates: a count of a part of them (below). */
 size_t mk_sa_prefilter_gated(const mk_sa_prefilter *pf);
+/* The patterns held by their ASCII copies (mk_sa_pf_ascii.c): as written,
+ * they are scanned for only on the lines that hold an 8-bit byte. */
+size_t mk_sa_prefilter_ascii(const mk_sa_prefilter *pf);
 /* Scans the lines as one text (thread-safe); sets maybe[i] for each rule
  * i of the database that may match. A rule behind a gate may match only
  * in some lines: with gate_lines (or NULL), their flags (a uint8_t per
@@ -300,6 +303,15 @@ char *mk_sa_pf_gate_part(const char *pattern, uint32_t opts, unsigned nth, unsig
  * line_end[0, n_lines) (exclusive, in order). */
 size_t mk_sa_pf_gate_pass(const unsigned long long *ends, size_t n, const size_t *line_end,
                           size_t n_lines, unsigned count, unsigned width, uint8_t *ok);
+
+/* A pattern as it matches text of ASCII bytes only (mk_sa_pf_ascii.c):
+ * MK_SA_ASCII_COPY with *ascii (g_free it) the pattern without what needs
+ * a byte of 0x80 or more, which matches ASCII text wherever the pattern
+ * does; MK_SA_ASCII_NEVER when no ASCII text can match it;
+ * MK_SA_ASCII_SAME when nothing was dropped, or the pattern holds a
+ * construct not followed (*ascii NULL). */
+typedef enum { MK_SA_ASCII_SAME, MK_SA_ASCII_COPY, MK_SA_ASCII_NEVER } mk_sa_ascii;
+mk_sa_ascii mk_sa_pf_ascii(const char *pattern, uint32_t opts, char **ascii);
 
 /* The prefilter's copy of a pattern too long for vectorscan, its letter
  * groups (small groups of look-alike characters, as the stock obfuscation

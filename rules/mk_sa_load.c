@@ -1355,7 +1355,7 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
     for (size_t i = 0; i < rs->n; i++)
         rs->r[i].prefiltered = 0;
     rs->stats.prefiltered = rs->stats.prefiltered_header = rs->stats.prefilter_ordinary = 0;
-    rs->stats.prefilter_gated = rs->stats.prefiltered_uri = 0;
+    rs->stats.prefilter_gated = rs->stats.prefiltered_uri = rs->stats.prefilter_ascii = 0;
     if (!on)
         return;
     if (cache != NULL && g_mkdir_with_parents(cache, 0755) != 0) {
@@ -1370,6 +1370,7 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
         if (rs->slots[s].n_rules >= MK_SA_PF_SLOT_MIN) {
             rs->slots[s].pf = mk_sa_prefilter_of(rs, MK_SA_HEADER, (int)s, cache, used);
             rs->stats.prefiltered_header += mk_sa_prefilter_size(rs->slots[s].pf);
+            rs->stats.prefilter_ascii += mk_sa_prefilter_ascii(rs->slots[s].pf);
         }
     mk_sa_prefilter_prune(cache, used);
     g_hash_table_destroy(used);
@@ -1378,6 +1379,7 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
     for (int k = 0; k < 3; k++) {
         rs->stats.prefilter_ordinary += mk_sa_prefilter_ordinary(rs->pf[k]);
         rs->stats.prefilter_gated += mk_sa_prefilter_gated(rs->pf[k]);
+        rs->stats.prefilter_ascii += mk_sa_prefilter_ascii(rs->pf[k]);
     }
 }
 
@@ -1469,6 +1471,11 @@ void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len)
                                "(their pattern as written, or a part every match holds so many "
                                "times)",
                                st->prefilter_gated);
+    if (st->prefilter_ascii > 0)
+        g_string_append_printf(s,
+                               "; %zu scanned for on ASCII lines without their 8-bit spellings, "
+                               "in full only on the lines that hold 8-bit bytes",
+                               st->prefilter_ascii);
     snprintf(out, len, "%s", s->str);
     g_string_free(s, TRUE);
 }

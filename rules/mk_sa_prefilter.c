@@ -53,7 +53,11 @@ typedef struct mk_sa_pf_gate {
 } mk_sa_pf_gate;
 
 struct mk_sa_prefilter {
-    GPtrArray *db;        /* of hs_database_t * */
+    GPtrArray *db;     /* of hs_database_t * */
+    GPtrArray *db8;    /* of hs_database_t *: patterns as written, for the 8-bit lines */
+    unsigned *always8; /* rules that may match wherever a line holds an 8-bit byte */
+    size_t n_always8;
+    size_t n_ascii;       /* rules held as their ASCII copy (mk_sa_pf_ascii.c) */
     hs_database_t *gates; /* the gated rules' parts, every match reported; NULL: none */
     mk_sa_pf_gate *gate;  /* by the part's id in gates */
     size_t n_gates;
@@ -205,6 +209,7 @@ typedef struct mk_sa_pf_pat {
     char *expr;
     unsigned flags, id;
     char state; /* MK_SA_PF_IN, _UNREAD or _ORDINARY, as the cache's list writes it */
+    char held;  /* in a database (mk_sa_pf_databases) */
 } mk_sa_pf_pat;
 
 enum {
@@ -463,7 +468,7 @@ static int mk_sa_pf_gate_try(mk_sa_pf_gating *gt, const mk_sa_rule *r, unsigned 
     mk_sa_pf_pat pat = {mk_sa_pf_copy(part, r->opts, exact),
                         mk_sa_pf_flags(r->opts) &
                             ~(unsigned)(HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY),
-                        0, MK_SA_PF_IN}; /* id 0 alone; in the gates' database, its index */
+                        0, MK_SA_PF_IN, 0}; /* id 0 alone; in the gates' database, its index */
     mk_sa_pf_gate gate = {rule, count, 0};
     hs_compile_error_t *cerr = NULL;
     char *file = NULL;
@@ -616,40 +621,30 @@ static void mk_sa_pf_gates_build(mk_sa_prefilter *pf, mk_sa_rules *rs, mk_sa_pf_
     g_array_free(pats, TRUE);
 }
 
-mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, size_t n_rules,
-                                       const char *cache, GHashTable *used, int ordinary)
+/* The databases of patterns all[0, n_all), MK_SA_PF_CHUNK readable
+ * patterns each, those that match ordinary text (when ordinary) left
+ * out; sets each pattern's state and held. Their states are read from
+ * and written to the cache's list; their files are added to used. Grows
+ * *proto to fit each database. */
+static GPtrArray *mk_sa_pf_databases(mk_sa_rules *rs, mk_sa_pf_pat **all, guint n_all,
+                                     const char *cache, GHashTable *used, int ordinary,
+                                     hs_scratch_t **proto)
 {
-    GArray *pats = g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_pat));
-    for (size_t k = 0; k < n_rules; k++) {
-        size_t i = rule_ids[k];
-        mk_sa_rule *r = &rs->r[i];
-        if (r->re == NULL || r->eval != NULL || r->skip || r->source == NULL)
-            continue;
-        mk_sa_pf_pat pat = {mk_sa_pf_copy(r->source, r->opts, 0), mk_sa_pf_flags(r->opts),
-                            (unsigned)i, MK_SA_PF_IN};
-        g_array_append_val(pats, pat);
-    }
-    guint n_all = pats->len;
-    mk_sa_pf_pat **all = g_new(mk_sa_pf_pat *, n_all + 1);
-    for (guint k = 0; k < n_all; k++)
-        all[k] = &g_array_index(pats, mk_sa_pf_pat, k);
     char *list =
         cache != NULL && n_all > 0
             ? mk_sa_pf_cache_path(cache, all, n_all, ".ok", ordinary ? mk_sa_pf_ordinary : NULL)
             : NULL;
     int known = mk_sa_pf_states(list, all, n_all), changed = !known;
-    /* databases of MK_SA_PF_CHUNK readable patterns each, those that
-     * match ordinary text left out of theirs */
     mk_sa_pf_pat **in = g_new(mk_sa_pf_pat *, n_all + 1),
                  **chunk = g_new(mk_sa_pf_pat *, n_all + 1);
     guint n_in = 0;
-    for (guint k = 0; k < n_all; k++)
+    for (guint k = 0; k < n_all; k++) {
+        all[k]->held = 0;
         if (all[k]->state != MK_SA_PF_UNREAD)
             in[n_in++] = all[k];
+    }
     uint8_t *fired = !known && ordinary ? g_new0(uint8_t, rs->n + 1) : NULL;
     GPtrArray *dbs = g_ptr_array_new();
-    hs_scratch_t *proto = NULL;
-    size_t n_held = 0, n_ordinary = 0;
     for (guint at = 0; at < n_in;) {
         guint n = MIN(MK_SA_PF_CHUNK, n_in - at), m = 0;
         for (guint k = at; k < at + n; k++)
@@ -690,27 +685,16 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
             g_hash_table_add(used, file);
         else
             g_free(file);
-        if (hs_alloc_scratch(db, &proto) != HS_SUCCESS) {
+        if (hs_alloc_scratch(db, proto) != HS_SUCCESS) {
             hs_free_database(db);
             at += n;
             continue;
         }
         g_ptr_array_add(dbs, db);
         for (guint k = 0; k < m; k++)
-            rs->r[chunk[k]->id].prefiltered = 1;
-        n_held += m;
+            chunk[k]->held = 1;
         at += n;
     }
-    /* those left out behind gates where they can be; the others counted */
-    mk_sa_prefilter *pf = g_new0(mk_sa_prefilter, 1);
-    if (ordinary) /* (what a gate saves is judged on ordinary text) */
-        mk_sa_pf_gates_build(pf, rs, all, n_all, cache, used, &proto);
-    for (guint k = 0; k < n_all; k++)
-        if (all[k]->state == MK_SA_PF_ORDINARY && !rs->r[all[k]->id].prefiltered) {
-            mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s matches ordinary text: runs without it",
-                   rs->r[all[k]->id].name);
-            n_ordinary++;
-        }
     if (list != NULL) { /* kept for the next start */
         char *states = g_new(char, n_all + 1);
         for (guint k = 0; k < n_all; k++)
@@ -721,9 +705,105 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
             g_hash_table_add(used, g_path_get_basename(list));
         g_free(states);
     }
-    if (dbs->len > 0 || n_ordinary > 0 || pf->gates != NULL) {
+    g_free(fired);
+    g_free(list);
+    g_free(in);
+    g_free(chunk);
+    return dbs;
+}
+
+/* An array of n pointers to the patterns of pats; g_free it. */
+static mk_sa_pf_pat **mk_sa_pf_pointers(GArray *pats)
+{
+    mk_sa_pf_pat **p = g_new(mk_sa_pf_pat *, pats->len + 1);
+    for (guint k = 0; k < pats->len; k++)
+        p[k] = &g_array_index(pats, mk_sa_pf_pat, k);
+    return p;
+}
+
+static void mk_sa_pf_pats_free(GArray *pats)
+{
+    for (guint k = 0; k < pats->len; k++)
+        g_free(g_array_index(pats, mk_sa_pf_pat, k).expr);
+    g_array_free(pats, TRUE);
+}
+
+mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, size_t n_rules,
+                                       const char *cache, GHashTable *used, int ordinary)
+{
+    /* each pattern's ASCII copy where it has one (the lines of ASCII text
+     * are scanned with those), else the pattern; as written (pats8) for
+     * the lines that hold an 8-bit byte, when it has an ASCII copy */
+    GArray *pats = g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_pat)),
+           *pats8 = g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_pat));
+    for (size_t k = 0; k < n_rules; k++) {
+        size_t i = rule_ids[k];
+        mk_sa_rule *r = &rs->r[i];
+        if (r->re == NULL || r->eval != NULL || r->skip || r->source == NULL)
+            continue;
+        char *ascii = NULL;
+        mk_sa_ascii a = mk_sa_pf_ascii(r->source, r->opts, &ascii);
+        mk_sa_pf_pat pat = {NULL, mk_sa_pf_flags(r->opts), (unsigned)i, MK_SA_PF_IN, 0};
+        if (a != MK_SA_ASCII_NEVER) {
+            pat.expr = mk_sa_pf_copy(a == MK_SA_ASCII_COPY ? ascii : r->source, r->opts, 0);
+            g_array_append_val(pats, pat);
+        }
+        if (a != MK_SA_ASCII_SAME) {
+            pat.expr = mk_sa_pf_copy(r->source, r->opts, 0);
+            g_array_append_val(pats8, pat);
+        }
+        g_free(ascii);
+    }
+    mk_sa_pf_pat **all = mk_sa_pf_pointers(pats);
+    guint n_all = pats->len;
+    hs_scratch_t *proto = NULL;
+    GPtrArray *dbs = mk_sa_pf_databases(rs, all, n_all, cache, used, ordinary, &proto);
+    size_t n_held = 0, n_ordinary = 0;
+    for (guint k = 0; k < n_all; k++)
+        if (all[k]->held) {
+            rs->r[all[k]->id].prefiltered = 1;
+            n_held++;
+        }
+    /* those left out behind gates where they can be; the others counted */
+    mk_sa_prefilter *pf = g_new0(mk_sa_prefilter, 1);
+    if (ordinary) /* (what a gate saves is judged on ordinary text) */
+        mk_sa_pf_gates_build(pf, rs, all, n_all, cache, used, &proto);
+    for (guint k = 0; k < n_all; k++)
+        if (all[k]->state == MK_SA_PF_ORDINARY && !rs->r[all[k]->id].prefiltered) {
+            mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s matches ordinary text: runs without it",
+                   rs->r[all[k]->id].name);
+            n_ordinary++;
+        }
+    /* the patterns as written, of the rules the prefilter holds by their
+     * ASCII copies (or that no ASCII text matches): for the 8-bit lines */
+    GArray *held8 = g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_pat));
+    for (guint k = 0; k < pats8->len; k++) {
+        mk_sa_pf_pat *p8 = &g_array_index(pats8, mk_sa_pf_pat, k);
+        int ascii_held = 0, ascii_never = 1;
+        for (guint j = 0; j < n_all; j++)
+            if (all[j]->id == p8->id)
+                ascii_held = all[j]->held, ascii_never = 0;
+        if (ascii_held || ascii_never) {
+            g_array_append_val(held8, *p8);
+            p8->expr = NULL;
+            n_held += ascii_never; /* held by the 8-bit lines' scan alone */
+        }
+    }
+    mk_sa_pf_pat **all8 = mk_sa_pf_pointers(held8);
+    GPtrArray *dbs8 = mk_sa_pf_databases(rs, all8, held8->len, cache, used, ordinary, &proto);
+    GArray *always8 = g_array_new(FALSE, FALSE, sizeof(unsigned));
+    for (guint k = 0; k < held8->len; k++) {
+        rs->r[all8[k]->id].prefiltered = 1;
+        if (!all8[k]->held) /* vectorscan cannot hold it: it runs on 8-bit text */
+            g_array_append_val(always8, all8[k]->id);
+    }
+    if (dbs->len > 0 || n_ordinary > 0 || pf->gates != NULL || held8->len > 0) {
         /* (none but those left out: counted all the same) */
         pf->db = dbs;
+        pf->db8 = dbs8;
+        pf->n_always8 = always8->len;
+        pf->always8 = (unsigned *)(void *)g_array_free(always8, FALSE);
+        pf->n_ascii = held8->len;
         pf->proto = proto;
         g_mutex_init(&pf->lock);
         pf->free_scratch = g_ptr_array_new();
@@ -733,17 +813,16 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
         g_free(pf);
         pf = NULL;
         g_ptr_array_free(dbs, TRUE);
+        g_ptr_array_free(dbs8, TRUE);
+        g_array_free(always8, TRUE);
         if (proto != NULL)
             hs_free_scratch(proto);
     }
-    for (guint k = 0; k < n_all; k++)
-        g_free(all[k]->expr);
-    g_free(fired);
-    g_free(list);
-    g_free(in);
-    g_free(chunk);
     g_free(all);
-    g_array_free(pats, TRUE);
+    g_free(all8);
+    mk_sa_pf_pats_free(pats);
+    mk_sa_pf_pats_free(pats8);
+    mk_sa_pf_pats_free(held8);
     return pf;
 }
 
@@ -777,6 +856,11 @@ size_t mk_sa_prefilter_gated(const mk_sa_prefilter *pf)
     return pf != NULL ? pf->n_gates : 0;
 }
 
+size_t mk_sa_prefilter_ascii(const mk_sa_prefilter *pf)
+{
+    return pf != NULL ? pf->n_ascii : 0;
+}
+
 void mk_sa_prefilter_free(mk_sa_prefilter *pf)
 {
     if (pf == NULL)
@@ -788,6 +872,10 @@ void mk_sa_prefilter_free(mk_sa_prefilter *pf)
     for (guint i = 0; i < pf->db->len; i++)
         hs_free_database(pf->db->pdata[i]);
     g_ptr_array_free(pf->db, TRUE);
+    for (guint i = 0; i < pf->db8->len; i++)
+        hs_free_database(pf->db8->pdata[i]);
+    g_ptr_array_free(pf->db8, TRUE);
+    g_free(pf->always8);
     if (pf->gates != NULL)
         hs_free_database(pf->gates);
     g_free(pf->gate);
@@ -821,6 +909,43 @@ static int mk_sa_pf_gates_mark(const mk_sa_prefilter *pf, hs_scratch_t *s, const
     return rc;
 }
 
+/* Whether line holds a byte of 0x80 or more. */
+static int mk_sa_pf_8bit(const char *line)
+{
+    for (const unsigned char *c = (const unsigned char *)line; *c != '\0'; c++)
+        if (*c >= 0x80)
+            return 1;
+    return 0;
+}
+
+/* Scans the lines[0, n_lines) that hold an 8-bit byte, and only those,
+ * with the patterns as written of the rules pf holds by their ASCII
+ * copies, and marks in maybe those that may match there; 0, or -1 when
+ * the scan failed. s: scratch that fits pf's databases. */
+static int mk_sa_pf_scan8(const mk_sa_prefilter *pf, hs_scratch_t *s, const char *const *lines,
+                          size_t n_lines, uint8_t *maybe)
+{
+    GString *text = NULL;
+    for (size_t i = 0; i < n_lines; i++)
+        if (mk_sa_pf_8bit(lines[i])) {
+            if (text == NULL)
+                text = g_string_new(NULL);
+            g_string_append(text, lines[i]);
+            g_string_append_c(text, '\n');
+        }
+    if (text == NULL)
+        return 0;
+    int rc = 0;
+    for (guint i = 0; i < pf->db8->len && rc == 0; i++)
+        if (hs_scan(pf->db8->pdata[i], text->str, (unsigned)text->len, 0, s, mk_sa_pf_hit, maybe) !=
+            HS_SUCCESS)
+            rc = -1;
+    for (size_t k = 0; k < pf->n_always8; k++)
+        maybe[pf->always8[k]] = 1;
+    g_string_free(text, TRUE);
+    return rc;
+}
+
 int mk_sa_prefilter_scan(mk_sa_prefilter *pf, const char *const *lines, uint8_t *maybe,
                          GHashTable *gate_lines)
 {
@@ -851,6 +976,8 @@ int mk_sa_prefilter_scan(mk_sa_prefilter *pf, const char *const *lines, uint8_t 
                 rc = -1;
         if (pf->gates != NULL && rc == 0)
             rc = mk_sa_pf_gates_mark(pf, s, text, line_end, n_lines, maybe, gate_lines);
+        if (pf->n_ascii > 0 && rc == 0)
+            rc = mk_sa_pf_scan8(pf, s, lines, n_lines, maybe);
         g_mutex_lock(&pf->lock);
         g_ptr_array_add(pf->free_scratch, s);
         g_mutex_unlock(&pf->lock);

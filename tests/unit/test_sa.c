@@ -1409,6 +1409,160 @@ static void test_prefilter_letters(void **state)
     g_free(p);
 }
 
+/* Whether pattern (PCRE2, no options) matches somewhere in subject. */
+static int ascii_matches(const char *pattern, const char *subject)
+{
+    int err;
+    PCRE2_SIZE off;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
+    assert_non_null(re);
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    int rc = pcre2_match(re, (PCRE2_SPTR)subject, strlen(subject), 0, 0, md, NULL);
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+    return rc >= 0;
+}
+
+/* A pattern's ASCII copy drops what needs a byte of 0x80 or more (class
+ * members, ranges past 0x7f, alternatives, optional atoms, lookarounds)
+ * and keeps the rest as written; on ASCII text it matches where the
+ * pattern does. A construct it does not follow leaves the pattern as
+ * written; a pattern no ASCII text matches says so. */
+static void test_ascii_copy(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pattern;
+        mk_sa_ascii kind;
+        const char *copy;
+        int wider; /* matches more than the pattern on some ASCII text */
+    } cases[] = {
+        {"(?:[aA\\@\\xe0-\\xe6]|[\\xc3][\\xa0-\\xa5]|&\\#224;)b", MK_SA_ASCII_COPY,
+         "(?:[aA\\@]|&\\#224;)b", 0},
+        {"v[\\x20-\\xff]agra", MK_SA_ASCII_COPY, "v[\\x20-\\x7f]agra", 0},
+        {"x\\xe9?y(?:\\xc3\\xa9)*z", MK_SA_ASCII_COPY, "xyz", 0},
+        {"a(?!\\xe2\\x80)b(?<!\\xff)", MK_SA_ASCII_COPY, "ab", 0},
+        {"a(?=\\xff)|b", MK_SA_ASCII_COPY, "b", 0},
+        {"\\o{351}|\\x{e9}|\\Q\xc3\xa9\\E|z", MK_SA_ASCII_COPY, "z", 0},
+        {"[^\\x80-\\xff]\\xff?", MK_SA_ASCII_COPY, "[^\\x80-\\xff]", 0},
+        {"(?i)(?:\\xc4|b)c", MK_SA_ASCII_COPY, "(?i)(?:b)c", 0},
+        {"(?<w>\\xe9|e)t", MK_SA_ASCII_COPY, "(?<w>e)t", 0},
+        {"\\x4(?:\\xff)?1", MK_SA_ASCII_COPY, "\\x041", 0},
+        {"a{(?:\\xff)?2}", MK_SA_ASCII_COPY, "a\\{2}", 0},
+        {"[\\xff^]x|y", MK_SA_ASCII_COPY, "[\\^]x|y", 0},
+        /* {,3}: as written to this PCRE2, {0,3} to a later one */
+        {"q(?:\\xff){,3}r", MK_SA_ASCII_COPY, "qr", 1},
+        {"\\xe2\\x80\\x9cquote", MK_SA_ASCII_NEVER, NULL, 0},
+        {"caf\xc3\xa9|[\\x80-\\xff]{2}", MK_SA_ASCII_NEVER, NULL, 0},
+        {"abc", MK_SA_ASCII_SAME, NULL, 0},
+        {"[a-z]+\\s\\W.[^\\xe9]", MK_SA_ASCII_SAME, NULL, 0},
+        {"(\\xe9)\\1|b", MK_SA_ASCII_SAME, NULL, 0},  /* back references */
+        {"a(?i)\\xe9|b", MK_SA_ASCII_SAME, NULL, 0},  /* (?i) reaches the later alternatives */
+        {"(?|\\xe9|b)", MK_SA_ASCII_SAME, NULL, 0},   /* numbering reset */
+        {"(*UTF)\\xe9|b", MK_SA_ASCII_SAME, NULL, 0}, /* a verb */
+        {"(\\xe9)?(?(1)\\xe9|b)", MK_SA_ASCII_SAME, NULL, 0}, /* a conditional */
+    };
+    /* ASCII subjects: the copy matches each where its pattern does (at
+     * least) */
+    static const char *const subjects[] = {
+        "ab",
+        "Ab",
+        "@b",
+        "&#224;b",
+        "xb",
+        "v agra",
+        "v~agra",
+        "vxagra",
+        "xyz",
+        "xy",
+        "xz",
+        "ab!",
+        "b",
+        "a",
+        "z",
+        "qr",
+        "q{,3}r",
+        "bc",
+        "Bc",
+        "et",
+        "\x04"
+        "1",
+        "a{2}",
+        "aa",
+        "^x",
+        "y",
+        "quote",
+        "abc",
+        "ab c!x",
+        "e",
+        "cafe",
+        "",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *copy = NULL;
+        mk_sa_ascii kind = mk_sa_pf_ascii(cases[i].pattern, 0, &copy);
+        assert_int_equal(kind, cases[i].kind);
+        if (cases[i].copy == NULL) {
+            assert_null(copy);
+        } else {
+            assert_non_null(copy);
+            assert_string_equal(copy, cases[i].copy);
+        }
+        for (size_t j = 0; j < G_N_ELEMENTS(subjects); j++) {
+            int m = ascii_matches(cases[i].pattern, subjects[j]);
+            if (kind == MK_SA_ASCII_COPY && cases[i].wider)
+                assert_true(ascii_matches(copy, subjects[j]) >= m);
+            else if (kind == MK_SA_ASCII_COPY)
+                assert_int_equal(ascii_matches(copy, subjects[j]), m);
+            else if (kind == MK_SA_ASCII_NEVER)
+                assert_false(m);
+        }
+        g_free(copy);
+    }
+    char *copy = NULL;
+    assert_int_equal(mk_sa_pf_ascii("a \\xe9 | b", PCRE2_EXTENDED, &copy), MK_SA_ASCII_SAME);
+    assert_null(copy);
+}
+
+/* Rules held by their ASCII copies hit as without the prefilter: on an
+ * ASCII line, on a line of 8-bit text (scanned again with the patterns as
+ * written), in a message with both. PF_QUOTE matches no ASCII text at
+ * all; PF_K as written is one vectorscan cannot read (\K), so it runs
+ * wherever a line holds an 8-bit byte. */
+static void test_prefilter_8bit(void **state)
+{
+    (void)state;
+    static const char cf[] =
+        "body PF_LOOK "
+        "/(?:^|\\s)(?:[vV]|\\xc3\\xbd|[\\x80-\\xff]{2})[i1!](?:[aA@]|\\xc3[\\xa0-\\xa5])gra\\b/\n"
+        "body PF_QUOTE /\\xe2\\x80\\x9c\\w+\\xe2\\x80\\x9d/\n"
+        "body PF_K /(?:\\xc3\\xa9t\\K|abc)d/\n"
+        "body PF_PLAIN /\\bplain\\b/\n";
+    char *p;
+    mk_sa_rules *rs = load_cf("8bit.rules", cf, &p);
+    mk_sa_use_prefilter(rs, 1, NULL);
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 4);
+    assert_int_equal(mk_sa_stats_of(rs)->prefilter_ascii, 3);
+    assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 0);
+    char summary[1024];
+    mk_sa_summary(rs, summary, sizeof(summary));
+    assert_non_null(strstr(summary, "; 3 scanned for on ASCII lines without their 8-bit"));
+    static const char *const msgs[] = {
+        "Subject: x\n\nbuy vi@gra now\n",
+        "Subject: x\n\ncaf\xc3\xa9 is nice\n\nbuy vi@gra now\n",
+        "Subject: x\n\nbuy \xc3\xbdi\xc3\xa1gra now\n",
+        "Subject: x\n\nhe said \xe2\x80\x9chello\xe2\x80\x9d, plain\n",
+        "Subject: x\n\nsaid \xc3\xa9td\n",
+        "Subject: x\n\nabcd only\n",
+        "Subject: x\n\ncaf\xc3\xa9 \xe2\x80\x9c no \xc3\xa9t d\n\nplainly, vigor\n",
+    };
+    const char *const want[] = {
+        "PF_LOOK:1 ", "PF_LOOK:1 ", "PF_LOOK:1 ", "PF_QUOTE:1 PF_PLAIN:1 ",
+        "PF_K:1 ",    "PF_K:1 ",    "",
+    };
+    prefilter_same_freed(rs, p, msgs, want, G_N_ELEMENTS(msgs), 0);
+}
+
 static const char *const prefilter_hdr_cf = "header  PH_1    Subject =~ /\\bfree\\b/i\n"
                                             "header  PH_2    Subject =~ /^Re:/\n"
                                             "header  PH_3    Subject !~ /[a-z]/\n"
@@ -1471,6 +1625,8 @@ int main(void)
         cmocka_unit_test(test_prefilter_gate),
         cmocka_unit_test(test_unread),
         cmocka_unit_test(test_prefilter_as_written),
+        cmocka_unit_test(test_ascii_copy),
+        cmocka_unit_test(test_prefilter_8bit),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
 }
