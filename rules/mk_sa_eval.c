@@ -582,12 +582,13 @@ void mk_sa_prepare_headers(mk_sa_rules *rs)
     g_hash_table_destroy(seen);
 }
 
-static double mk_sa_meta(const mk_sa_rule *r, const unsigned *counts)
+/* The value of a meta's tokens rpn[0, n) over the counts of the rules. */
+static double mk_sa_meta(const mk_sa_tok *rpn, size_t n, const unsigned *counts)
 {
     double stack[256];
     size_t sp = 0;
-    for (size_t i = 0; i < r->n_rpn; i++) {
-        const mk_sa_tok *t = &r->rpn[i];
+    for (size_t i = 0; i < n; i++) {
+        const mk_sa_tok *t = &rpn[i];
         if (t->type == MK_SA_T_RULE || t->type == MK_SA_T_NUM) {
             if (sp == 256)
                 return 0;
@@ -745,7 +746,14 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     v.slot_val = g_new0(const GString *, rs->n_slots + 1);
     v.slot_done = g_new0(uint8_t, rs->n_slots + 1);
     for (size_t k = 0; k < rs->n_order; k++) {
-        size_t i = rs->order[k];
+        const mk_sa_step *st = &rs->steps[k];
+        size_t i = st->rule;
+        if (st->kind == MK_SA_META) {
+            counts[i] = mk_sa_meta(rs->rpn + st->rpn, st->n_rpn, counts) != 0;
+            continue;
+        }
+        if (st->pf != 0 && seen.scanned[st->pf - 1] == 1 && !seen.maybe[i])
+            continue; /* its prefilter saw no match: counts[i] stays 0 */
         const mk_sa_rule *r = &rs->r[i];
         unsigned n = 0;
         if (r->eval != NULL) {
@@ -819,17 +827,18 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
                                      r->multiple ? r->maxhits : 1, limit_hits);
             break;
         }
-        case MK_SA_META:
-            n = mk_sa_meta(r, counts) != 0;
+        case MK_SA_META: /* (above) */
             break;
         }
         counts[i] = n;
     }
     size_t cap = 0;
     for (size_t k = 0; k < rs->n_order; k++) {
+        if (counts[rs->order[k]] == 0)
+            continue;
         const mk_sa_rule *r = &rs->r[rs->order[k]];
         double score = r->score[(in->network ? 1 : 0) | (in->bayes_voted ? 2 : 0)];
-        if (counts[rs->order[k]] == 0 || score == 0.0 || strncmp(r->name, "__", 2) == 0)
+        if (score == 0.0 || strncmp(r->name, "__", 2) == 0)
             continue;
         if (*n_hits == cap) {
             cap = cap ? cap * 2 : 16;

@@ -171,6 +171,18 @@ typedef struct mk_sa_hslot {
     struct mk_sa_prefilter *pf; /* its rules' patterns; NULL: none */
 } mk_sa_hslot;
 
+/* A running rule as the evaluation loop reads it first (mk_sa_rules.steps,
+ * in evaluation order; mk_sa_steps_build): enough to run a meta, or to
+ * pass over a rule its prefilter rules out, without reading the rule
+ * itself, which the rest of a message's work has pushed out of the caches
+ * by then (the loop spent most of its time waiting for those reads). */
+typedef struct mk_sa_step {
+    uint32_t rule;
+    uint8_t kind; /* mk_sa_kind */
+    uint8_t pf;   /* a body, rawbody or uri rule the prefilter holds: 1 + which (mk_sa_rules.pf) */
+    uint32_t rpn, n_rpn; /* a meta: its tokens, at mk_sa_rules.rpn[rpn] */
+} mk_sa_step;
+
 struct mk_sa_rules {
     mk_sa_settings set;
     mk_sa_rule *r;
@@ -178,6 +190,8 @@ struct mk_sa_rules {
     GHashTable *by_name; /* name -> index + 1 */
     size_t *order;       /* what runs, metas after what they read */
     size_t n_order;
+    mk_sa_step *steps; /* order as the loop reads it, n_order of them */
+    mk_sa_tok *rpn;    /* the metas' tokens, one after another in order */
     pcre2_match_context *mctx;
     mk_sa_stats stats;
     /* ReplaceTags: replace_tag, replace_pre, replace_inter, replace_post */
@@ -188,6 +202,9 @@ struct mk_sa_rules {
     size_t n_slots;
     struct mk_sa_jit_pool *jit; /* JIT stacks for the messages being evaluated */
 };
+
+/* (Re)builds rs->steps and rs->rpn from the order and the rules. */
+void mk_sa_steps_build(mk_sa_rules *rs);
 
 /* The patterns of rules ids[0, n) of rs in vectorscan databases
  * (prefilter mode); marks the rules inside them prefiltered (a rule

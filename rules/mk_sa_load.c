@@ -1270,6 +1270,7 @@ mk_sa_rules *mk_sa_load(const char *const *paths, size_t n_paths, const char *ca
     pcre2_set_match_limit(rs->mctx, MK_SA_MATCH_LIMIT);
     pcre2_set_depth_limit(rs->mctx, MK_SA_DEPTH_LIMIT);
     mk_sa_prepare_headers(rs);
+    mk_sa_steps_build(rs);
     rs->stats.loaded = rs->n_order + rs->stats.unread;
     for (size_t k = 0; k < rs->n_order; k++) {
         const mk_sa_rule *r = &rs->r[rs->order[k]];
@@ -1299,6 +1300,8 @@ void mk_sa_free(mk_sa_rules *rs)
     }
     g_free(rs->r);
     g_free(rs->order);
+    g_free(rs->steps);
+    g_free(rs->rpn);
     for (size_t s = 0; s < rs->n_slots; s++)
         g_free(rs->slots[s].header);
     g_free(rs->slots);
@@ -1356,8 +1359,10 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
         rs->r[i].prefiltered = 0;
     rs->stats.prefiltered = rs->stats.prefiltered_header = rs->stats.prefilter_ordinary = 0;
     rs->stats.prefilter_gated = rs->stats.prefiltered_uri = rs->stats.prefilter_ascii = 0;
-    if (!on)
+    if (!on) {
+        mk_sa_steps_build(rs);
         return;
+    }
     if (cache != NULL && g_mkdir_with_parents(cache, 0755) != 0) {
         mk_log(LOG_INFO, NULL, "rules: prefilter: no cache in %s: %s", cache, g_strerror(errno));
         cache = NULL;
@@ -1380,6 +1385,36 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
         rs->stats.prefilter_ordinary += mk_sa_prefilter_ordinary(rs->pf[k]);
         rs->stats.prefilter_gated += mk_sa_prefilter_gated(rs->pf[k]);
         rs->stats.prefilter_ascii += mk_sa_prefilter_ascii(rs->pf[k]);
+    }
+    mk_sa_steps_build(rs);
+}
+
+void mk_sa_steps_build(mk_sa_rules *rs)
+{
+    g_free(rs->steps);
+    g_free(rs->rpn);
+    size_t n_tok = 0;
+    for (size_t k = 0; k < rs->n_order; k++)
+        n_tok += rs->r[rs->order[k]].kind == MK_SA_META ? rs->r[rs->order[k]].n_rpn : 0;
+    rs->steps = g_new0(mk_sa_step, rs->n_order + 1);
+    rs->rpn = g_new(mk_sa_tok, n_tok + 1);
+    n_tok = 0;
+    for (size_t k = 0; k < rs->n_order; k++) {
+        const mk_sa_rule *r = &rs->r[rs->order[k]];
+        mk_sa_step *st = &rs->steps[k];
+        st->rule = (uint32_t)rs->order[k];
+        st->kind = (uint8_t)r->kind;
+        if (r->kind == MK_SA_META) {
+            memcpy(rs->rpn + n_tok, r->rpn, r->n_rpn * sizeof(*r->rpn));
+            st->rpn = (uint32_t)n_tok;
+            st->n_rpn = (uint32_t)r->n_rpn;
+            n_tok += r->n_rpn;
+        }
+        if (r->prefiltered && r->eval == NULL)
+            st->pf = r->kind == MK_SA_BODY      ? 1
+                     : r->kind == MK_SA_RAWBODY ? 2
+                     : r->kind == MK_SA_URI     ? 3
+                                                : 0;
     }
 }
 
