@@ -271,10 +271,14 @@ static int mk_sa_asc_group(mk_sa_asc *a, GString *out, unsigned depth)
             head = 3, look = *q == '=' ? 1 : -1;
         else if (q[0] == '<' && (q[1] == '=' || q[1] == '!'))
             head = 4, look = q[1] == '=' ? 1 : -1;
-        else if ((q[0] == '<' || (q[0] == 'P' && q[1] == '<') || q[0] == '\'') &&
-                 (q = strpbrk(q + 1, ">'")) != NULL)
-            head = (size_t)(q + 1 - p); /* a named group */
-        else {
+        else if (q[0] == '<' || (q[0] == 'P' && q[1] == '<') || q[0] == '\'') {
+            const char *name_end = strpbrk(q + 1, ">'"); /* a named group */
+            if (name_end == NULL) {
+                a->unsupported = 1;
+                return 0;
+            }
+            head = (size_t)(name_end + 1 - p);
+        } else {
             size_t n = strspn(q, "imnsJU-");
             if (n > 0 && q[n] == ')' && p == a->start) { /* (?i) at the start */
                 g_string_append_len(out, p, (gssize)(n + 3));

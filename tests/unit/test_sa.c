@@ -1522,6 +1522,13 @@ static void test_ascii_copy(void **state)
     char *copy = NULL;
     assert_int_equal(mk_sa_pf_ascii("a \\xe9 | b", PCRE2_EXTENDED, &copy), MK_SA_ASCII_SAME);
     assert_null(copy);
+    /* cut short (never compiled, but read safely to the end) */
+    static const char *const cut[] = {"(?<w\\xe9", "(?P<w",  "(?'w", "[\\xe9",   "a\\",
+                                      "(\\xe9|",   "\\x{e9", "(?#c", "(?<!\\xe9"};
+    for (size_t i = 0; i < G_N_ELEMENTS(cut); i++) {
+        assert_int_equal(mk_sa_pf_ascii(cut[i], 0, &copy), MK_SA_ASCII_SAME);
+        assert_null(copy);
+    }
 }
 
 /* Rules held by their ASCII copies hit as without the prefilter: on an
