@@ -334,9 +334,16 @@ static const GPtrArray *mk_sa_view_named(mk_sa_view *v, const char *name)
             g_ptr_array_add(same, hl->pdata[i]);
         }
     }
-    char *key = g_ascii_strdown(name, -1);
+    /* the name in lower case, on the stack unless long */
+    char buf[64], *key = buf;
+    size_t len = strlen(name);
+    if (len >= sizeof(buf))
+        key = g_malloc(len + 1);
+    for (size_t i = 0; i <= len; i++)
+        key[i] = g_ascii_tolower(name[i]);
     const GPtrArray *same = g_hash_table_lookup(v->by_name, key);
-    g_free(key);
+    if (key != buf)
+        g_free(key);
     return same;
 }
 
