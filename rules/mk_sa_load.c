@@ -1508,8 +1508,9 @@ void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len)
                                st->prefilter_gated);
     if (st->prefilter_ascii > 0)
         g_string_append_printf(s,
-                               "; %zu scanned for on ASCII lines without their 8-bit spellings, "
-                               "in full only on the lines that hold 8-bit bytes",
+                               "; %zu scanned for as written only on the lines that hold 8-bit "
+                               "bytes, and on ASCII lines without their 8-bit spellings (where "
+                               "any of them remains)",
                                st->prefilter_ascii);
     snprintf(out, len, "%s", s->str);
     g_string_free(s, TRUE);
