@@ -1405,7 +1405,8 @@ void mk_sa_steps_build(mk_sa_rules *rs)
         st->rule = (uint32_t)rs->order[k];
         st->kind = (uint8_t)r->kind;
         if (r->kind == MK_SA_META) {
-            memcpy(rs->rpn + n_tok, r->rpn, r->n_rpn * sizeof(*r->rpn));
+            if (r->n_rpn > 0)
+                memcpy(rs->rpn + n_tok, r->rpn, r->n_rpn * sizeof(*r->rpn));
             st->rpn = (uint32_t)n_tok;
             st->n_rpn = (uint32_t)r->n_rpn;
             n_tok += r->n_rpn;

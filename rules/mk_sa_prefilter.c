@@ -804,7 +804,8 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
     GArray *always8 = g_array_new(FALSE, FALSE, sizeof(unsigned));
     for (guint k = 0; k < held8->len; k++) {
         rs->r[all8[k]->id].prefiltered = 1;
-        if (!all8[k]->held) /* vectorscan cannot hold it: it runs on 8-bit text */
+        if (!all8[k]->held) /* vectorscan cannot hold it, or it matches ordinary text: it
+                             * runs wherever a line holds an 8-bit byte */
             g_array_append_val(always8, all8[k]->id);
     }
     if (dbs->len > 0 || n_ordinary > 0 || pf->gates != NULL || held8->len > 0) {
