@@ -722,7 +722,7 @@ static GPtrArray *mk_sa_pf_databases(mk_sa_rules *rs, mk_sa_pf_pat **all, guint 
     return dbs;
 }
 
-/* An array of n pointers to the patterns of pats; g_free it. */
+/* Pointers to the patterns of pats, in order; g_free it. */
 static mk_sa_pf_pat **mk_sa_pf_pointers(GArray *pats)
 {
     mk_sa_pf_pat **p = g_new(mk_sa_pf_pat *, pats->len + 1);
@@ -786,19 +786,19 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
         }
     /* the patterns as written, of the rules the prefilter holds by their
      * ASCII copies (or that no ASCII text matches): for the 8-bit lines */
+    uint8_t *main_of = g_new0(uint8_t, rs->n + 1); /* per rule: 0 none, 1 left out, 2 held */
+    for (guint k = 0; k < n_all; k++)
+        main_of[all[k]->id] = all[k]->held ? 2 : 1;
     GArray *held8 = g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_pat));
     for (guint k = 0; k < pats8->len; k++) {
         mk_sa_pf_pat *p8 = &g_array_index(pats8, mk_sa_pf_pat, k);
-        int ascii_held = 0, ascii_never = 1;
-        for (guint j = 0; j < n_all; j++)
-            if (all[j]->id == p8->id)
-                ascii_held = all[j]->held, ascii_never = 0;
-        if (ascii_held || ascii_never) {
-            g_array_append_val(held8, *p8);
-            p8->expr = NULL;
-            n_held += ascii_never; /* held by the 8-bit lines' scan alone */
-        }
+        if (main_of[p8->id] == 1)
+            continue; /* its ASCII copy is left out: so is the rule (gated or always run) */
+        g_array_append_val(held8, *p8);
+        p8->expr = NULL;
+        n_held += main_of[p8->id] == 0; /* held by the 8-bit lines' scan alone */
     }
+    g_free(main_of);
     mk_sa_pf_pat **all8 = mk_sa_pf_pointers(held8);
     GPtrArray *dbs8 = mk_sa_pf_databases(rs, all8, held8->len, cache, used, ordinary, &proto);
     GArray *always8 = g_array_new(FALSE, FALSE, sizeof(unsigned));
