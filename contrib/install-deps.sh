@@ -13,7 +13,7 @@ esac
 build="autoconf automake libtool pkg-config gcc make libc6-dev
        libmilter-dev libinih-dev libgmime-3.0-dev libc-ares-dev libcmocka-dev libspf2-dev
        libopendkim-dev libopendmarc-dev libpsl-dev libidn2-dev libxml2-dev libpcre2-dev $hs libsqlite3-dev publicsuffix
-       libzstd-dev libssl-dev libevent-dev"
+       libzstd-dev libssl-dev libevent-dev libmimalloc-dev"
 rig="postfix swaks iproute2 procps python3 openssl curl msmtp"
 case "$job" in
     build) want="$build" ;;
