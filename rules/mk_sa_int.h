@@ -229,6 +229,8 @@ size_t mk_sa_prefilter_gated(const mk_sa_prefilter *pf);
 /* The patterns held by their ASCII copies (mk_sa_pf_ascii.c): as written,
  * they are scanned for only on the lines that hold an 8-bit byte. */
 size_t mk_sa_prefilter_ascii(const mk_sa_prefilter *pf);
+/* The patterns held by their tail, a costly lead left out (mk_sa_pf_lead.c). */
+size_t mk_sa_prefilter_tails(const mk_sa_prefilter *pf);
 /* Scans the lines as one text (thread-safe); sets maybe[i] for each rule
  * i of the database that may match. A rule behind a gate may match only
  * in some lines: with gate_lines (or NULL), their flags (a uint8_t per
@@ -329,6 +331,13 @@ size_t mk_sa_pf_gate_pass(const unsigned long long *ends, size_t n, const size_t
  * construct not followed (*ascii NULL). */
 typedef enum { MK_SA_ASCII_SAME, MK_SA_ASCII_COPY, MK_SA_ASCII_NEVER } mk_sa_ascii;
 mk_sa_ascii mk_sa_pf_ascii(const char *pattern, uint32_t opts, char **ascii);
+
+/* The tail of a pattern (a sequence at its top level) after a costly
+ * lead: an open-ended repeat of letters or digits before the literal
+ * vectorscan would start from (mk_sa_pf_lead.c). It matches wherever the
+ * pattern does. NULL when the pattern has no such lead, or holds what is
+ * not followed; else g_free it. */
+char *mk_sa_pf_lead(const char *pattern, uint32_t opts);
 
 /* The prefilter's copy of a pattern too long for vectorscan, its letter
  * groups (small groups of look-alike characters, as the stock obfuscation

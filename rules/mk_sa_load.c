@@ -1359,6 +1359,7 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
         rs->r[i].prefiltered = 0;
     rs->stats.prefiltered = rs->stats.prefiltered_header = rs->stats.prefilter_ordinary = 0;
     rs->stats.prefilter_gated = rs->stats.prefiltered_uri = rs->stats.prefilter_ascii = 0;
+    rs->stats.prefilter_tail = 0;
     if (!on) {
         mk_sa_steps_build(rs);
         return;
@@ -1376,6 +1377,7 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
             rs->slots[s].pf = mk_sa_prefilter_of(rs, MK_SA_HEADER, (int)s, cache, used);
             rs->stats.prefiltered_header += mk_sa_prefilter_size(rs->slots[s].pf);
             rs->stats.prefilter_ascii += mk_sa_prefilter_ascii(rs->slots[s].pf);
+            rs->stats.prefilter_tail += mk_sa_prefilter_tails(rs->slots[s].pf);
         }
     mk_sa_prefilter_prune(cache, used);
     g_hash_table_destroy(used);
@@ -1385,6 +1387,7 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
         rs->stats.prefilter_ordinary += mk_sa_prefilter_ordinary(rs->pf[k]);
         rs->stats.prefilter_gated += mk_sa_prefilter_gated(rs->pf[k]);
         rs->stats.prefilter_ascii += mk_sa_prefilter_ascii(rs->pf[k]);
+        rs->stats.prefilter_tail += mk_sa_prefilter_tails(rs->pf[k]);
     }
     mk_sa_steps_build(rs);
 }
@@ -1513,6 +1516,11 @@ void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len)
                                "bytes, and on ASCII lines without their 8-bit spellings (where "
                                "any of them remains)",
                                st->prefilter_ascii);
+    if (st->prefilter_tail > 0)
+        g_string_append_printf(s,
+                               "; %zu held by their tail, the costly lead before the literal "
+                               "vectorscan starts from left out",
+                               st->prefilter_tail);
     snprintf(out, len, "%s", s->str);
     g_string_free(s, TRUE);
 }

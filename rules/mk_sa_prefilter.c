@@ -16,6 +16,11 @@
  * (its counted repeats kept), or a part every match holds count times
  * (mk_sa_pf_gate.c); it runs only on the lines where its gate holds.
  *
+ * A pattern whose lead (what comes before the literal vectorscan starts
+ * from) holds an open-ended repeat of letters or digits is held by its
+ * tail, the lead left out (mk_sa_pf_lead.c): the automaton for such a
+ * lead runs along the whole text.
+ *
  * Bounded repeats make vectorscan's compile time grow fast: a counted
  * repeat of a group (...){m,n} or with a bound of 100 or more is widened
  * to * or + in the prefilter's copy of the pattern.
@@ -67,6 +72,7 @@ struct mk_sa_prefilter {
     unsigned *always8; /* rules that may match wherever a line holds an 8-bit byte */
     size_t n_always8;
     size_t n_ascii;       /* rules held as their ASCII copy (mk_sa_pf_ascii.c) */
+    size_t n_tail;        /* rules held by their tail (mk_sa_pf_lead.c) */
     hs_database_t *gates; /* the gated rules' parts, every match reported; NULL: none */
     mk_sa_pf_gate *gate;  /* by the part's id in gates */
     size_t n_gates;
@@ -219,6 +225,7 @@ typedef struct mk_sa_pf_pat {
     unsigned flags, id;
     char state; /* MK_SA_PF_IN, _UNREAD or _ORDINARY, as the cache's list writes it */
     char held;  /* in a database (mk_sa_pf_databases) */
+    char tail;  /* expr is the pattern's tail, without a costly lead (mk_sa_pf_lead.c) */
 } mk_sa_pf_pat;
 
 enum {
@@ -379,6 +386,56 @@ static int mk_sa_pf_ordinary_of(hs_database_t *db, mk_sa_pf_pat *const *p, guint
     return any;
 }
 
+/* Vectorscan's report: a match (ctx: a flag). */
+static int mk_sa_pf_found(unsigned id, unsigned long long from, unsigned long long to,
+                          unsigned flags, void *ctx)
+{
+    (void)id, (void)from, (void)to, (void)flags;
+    *(int *)ctx = 1;
+    return 1; /* one is enough */
+}
+
+/* The least width of a pattern's tail held in its stead: a shorter one
+ * (\@ of [bcdfgjklmnpqrstvwxz]{7}\S*\@) passes nearly every message. */
+#define MK_SA_PF_TAIL_WIDTH 4
+
+/* Whether pattern p, alone, compiles and tells lines apart: it matches
+ * MK_SA_PF_TAIL_WIDTH characters or more, and not ordinary text. Its
+ * database is cached (its file added to used) as the others are, so a
+ * start with a warm cache only reads it. */
+static int mk_sa_pf_tells(const char *cache, GHashTable *used, mk_sa_pf_pat *p)
+{
+    hs_expr_info_t *info = NULL;
+    hs_compile_error_t *cerr = NULL;
+    int wide = hs_expression_info(p->expr, p->flags, &info, &cerr) == HS_SUCCESS &&
+               info->min_width >= MK_SA_PF_TAIL_WIDTH;
+    free(info);
+    hs_free_compile_error(cerr);
+    cerr = NULL;
+    if (!wide)
+        return 0;
+    char *file = NULL;
+    hs_database_t *db = mk_sa_pf_compile(cache, &p, 1, &cerr, &file);
+    hs_free_compile_error(cerr);
+    if (file != NULL && used != NULL)
+        g_hash_table_add(used, file);
+    else
+        g_free(file);
+    hs_scratch_t *s = NULL;
+    int found = 1;
+    if (db != NULL && hs_alloc_scratch(db, &s) == HS_SUCCESS) {
+        found = 0;
+        hs_error_t rc = hs_scan(db, mk_sa_pf_ordinary, sizeof(mk_sa_pf_ordinary) - 1, 0, s,
+                                mk_sa_pf_found, &found);
+        if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED)
+            found = 1;
+        hs_free_scratch(s);
+    }
+    if (db != NULL)
+        hs_free_database(db);
+    return !found;
+}
+
 /* Vectorscan's report from the gates' database: one more end of part id
  * (ctx: a GArray of mk_sa_pf_end). */
 static int mk_sa_pf_gate_hit(unsigned id, unsigned long long from, unsigned long long to,
@@ -477,7 +534,10 @@ static int mk_sa_pf_gate_try(mk_sa_pf_gating *gt, const mk_sa_rule *r, unsigned 
     mk_sa_pf_pat pat = {mk_sa_pf_copy(part, r->opts, exact),
                         mk_sa_pf_flags(r->opts) &
                             ~(unsigned)(HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY),
-                        0, MK_SA_PF_IN, 0}; /* id 0 alone; in the gates' database, its index */
+                        0,
+                        MK_SA_PF_IN,
+                        0,
+                        0}; /* id 0 alone; in the gates' database, its index */
     mk_sa_pf_gate gate = {rule, count, 0};
     hs_compile_error_t *cerr = NULL;
     char *file = NULL;
@@ -753,10 +813,29 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
             continue;
         char *ascii = NULL;
         mk_sa_ascii a = mk_sa_pf_ascii(r->source, r->opts, &ascii);
-        mk_sa_pf_pat pat = {NULL, mk_sa_pf_flags(r->opts), (unsigned)i, MK_SA_PF_IN, 0};
+        mk_sa_pf_pat pat = {NULL, mk_sa_pf_flags(r->opts), (unsigned)i, MK_SA_PF_IN, 0, 0};
         if (a != MK_SA_ASCII_NEVER) {
-            pat.expr = mk_sa_pf_copy(a == MK_SA_ASCII_COPY ? ascii : r->source, r->opts, 0);
+            const char *held = a == MK_SA_ASCII_COPY ? ascii : r->source;
+            /* its tail, a costly lead left out (mk_sa_pf_lead.c), where
+             * that tells lines apart; in the body, rawbody and links only:
+             * in headers the tails passed too many messages (the relays'
+             * rules read the first relay by ^[^\]]+, whose tails read
+             * any), and the whole ran 2 % slower */
+            char *tail = ordinary ? mk_sa_pf_lead(held, r->opts) : NULL;
+            if (tail != NULL) {
+                pat.expr = mk_sa_pf_copy(tail, r->opts, 0);
+                pat.tail = 1;
+
+                if (!mk_sa_pf_tells(cache, used, &pat)) {
+                    g_clear_pointer(&pat.expr, g_free);
+                    pat.tail = 0;
+                }
+                g_free(tail);
+            }
+            if (pat.expr == NULL)
+                pat.expr = mk_sa_pf_copy(held, r->opts, 0);
             g_array_append_val(pats, pat);
+            pat.tail = 0; /* (the 8-bit copy below is whole) */
         }
         if (a != MK_SA_ASCII_SAME) {
             pat.expr = mk_sa_pf_copy(r->source, r->opts, 0);
@@ -768,11 +847,12 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
     guint n_all = pats->len;
     hs_scratch_t *proto = NULL;
     GPtrArray *dbs = mk_sa_pf_databases(rs, all, n_all, cache, used, ordinary, &proto);
-    size_t n_held = 0, n_ordinary = 0;
+    size_t n_held = 0, n_ordinary = 0, n_tail = 0;
     for (guint k = 0; k < n_all; k++)
         if (all[k]->held) {
             rs->r[all[k]->id].prefiltered = 1;
             n_held++;
+            n_tail += all[k]->tail;
         }
     /* those left out behind gates where they can be; the others counted */
     mk_sa_prefilter *pf = g_new0(mk_sa_prefilter, 1);
@@ -815,6 +895,7 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
         pf->n_always8 = always8->len;
         pf->always8 = (unsigned *)(void *)g_array_free(always8, FALSE);
         pf->n_ascii = held8->len;
+        pf->n_tail = n_tail;
         pf->proto = proto;
         g_mutex_init(&pf->lock);
         pf->free_scratch = g_ptr_array_new();
@@ -870,6 +951,11 @@ size_t mk_sa_prefilter_gated(const mk_sa_prefilter *pf)
 size_t mk_sa_prefilter_ascii(const mk_sa_prefilter *pf)
 {
     return pf != NULL ? pf->n_ascii : 0;
+}
+
+size_t mk_sa_prefilter_tails(const mk_sa_prefilter *pf)
+{
+    return pf != NULL ? pf->n_tail : 0;
 }
 
 void mk_sa_prefilter_free(mk_sa_prefilter *pf)

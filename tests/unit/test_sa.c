@@ -1571,6 +1571,115 @@ static void test_prefilter_8bit(void **state)
     prefilter_same_freed(rs, p, msgs, want, G_N_ELEMENTS(msgs), 0);
 }
 
+/* A pattern's tail after a costly lead: an open-ended repeat of letters
+ * or digits before the literal vectorscan would start from, with no
+ * literal of its own before it. The tail matches wherever the pattern
+ * does (checked with PCRE2 on each subject); a pattern the cut could
+ * change, or with no such lead, keeps no tail. */
+static void test_lead_tail(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pattern, *tail;
+    } cases[] = {
+        {"\\b(?:\\d\\d|ten|[a-z]+teen)\\s?(?:%|percent) of", "\\s?(?:%|percent) of"},
+        {"^[^>].*?<a href=", "<a href="},
+        {"\\b(?:f[uo]nds|\\d+)\\s(?:\\w{1,10}\\s)*to\\syour\\b", "to\\syour\\b"},
+        {"\\d+\\.\\d+ dollars", "\\.\\d+ dollars"},
+        {"[a-z]+(?=bar)bar\\b", "(?=bar)bar\\b"},
+        {"(?:[a-z]{2}\\d)+(?i:wow)x", "(?i:wow)x"},
+        {"\\S+[\\s)]+money", "[\\s)]+money"},
+        {"\\w+\\s+(?<n>abc|def)[[:alpha:]]+zz", "\\s+(?<n>abc|def)[[:alpha:]]+zz"},
+        /* a literal in the lead: vectorscan starts from it */
+        {"\\bwill\\s(?:[a-z\\s]+)?to\\syou\\b", NULL},
+        /* no open-ended repeat of letters or digits before a literal */
+        {"[\\s)]+money", NULL},
+        {"\\w{1,15}\\s(?:fee|charge)", NULL},
+        {"[a-z]+", NULL},
+        {"[a-z]+\\d*", NULL},
+        /* left whole: options for the rest, back references, '|' at the
+         * top, conditionals, verbs, \Q..\E, \K, recursion, comments */
+        {"(?i)[a-z]+foo", NULL},
+        {"([a-z]+)x\\1", NULL},
+        {"a|[a-z]+bc", NULL},
+        {"(a)?(?(1)[a-z]+b|c)d", NULL},
+        {"(*UCP)[a-z]+b", NULL},
+        {"[a-z]+\\Qb\\E", NULL},
+        {"[a-z]+\\Kb", NULL},
+        {"([a-z]+)(?1)b", NULL},
+        {"[a-z]+(?#c)b", NULL},
+        {"(?:(?i)[a-z])+b", NULL},
+        /* cut short */
+        {"[a-z]+(b", NULL},
+        {"[a-z]+[b", NULL},
+        {"[a-z]+b\\", NULL},
+        {"[a-z]+\\x{62", NULL},
+    };
+    static const char *const subjects[] = {
+        "we pay 15 percent of it",
+        "fifteen% of the rest",
+        "x <a href=",
+        "<a href= at the start",
+        "funds are sent to your",
+        "12 sent to your",
+        "3.50 dollars",
+        ".5 dollars",
+        "foobar",
+        "bar",
+        "zz1zz1WOWx",
+        "wowx",
+        "ab)) money",
+        " money",
+        "word  abcxyzz",
+        "abcxyzz",
+        "will send to you",
+        "fee",
+        "abc",
+        "",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *tail = mk_sa_pf_lead(cases[i].pattern, 0);
+        if (cases[i].tail == NULL) {
+            assert_null(tail);
+            continue;
+        }
+        assert_non_null(tail);
+        assert_string_equal(tail, cases[i].tail);
+        for (size_t j = 0; j < G_N_ELEMENTS(subjects); j++)
+            if (ascii_matches(cases[i].pattern, subjects[j]))
+                assert_true(ascii_matches(tail, subjects[j]));
+        g_free(tail);
+    }
+    assert_null(mk_sa_pf_lead("[a-z]+ foo", PCRE2_EXTENDED));
+    /* through the prefilter: the rules as before; the short tail (\@ of
+     * [b-z]{7}\S*\@) and those in headers are not held */
+    static const char cf[] = "body LT_PCT /\\b(?:\\d\\d|ten|[a-z]+teen)\\s?(?:%|percent) of/i\n"
+                             "body LT_AT /[bcdfghjklmnpqrstvwxz]{7}\\S*\\@/\n"
+                             "header LT_H1 Subject =~ /\\d+\\.\\d+ dollars/\n"
+                             "header LT_H2 Subject =~ /^[^>].*?<a href=/\n"
+                             "header LT_H3 Subject =~ /\\bfree\\b/\n"
+                             "header LT_H4 Subject =~ /offer/\n"
+                             "header LT_H5 Subject =~ /!!/\n"
+                             "header LT_H6 Subject =~ /now/\n"
+                             "header LT_H7 Subject =~ /win/\n"
+                             "header LT_H8 Subject =~ /cash/\n";
+    char *p;
+    mk_sa_rules *rs = load_cf("lead.rules", cf, &p);
+    mk_sa_use_prefilter(rs, 1, NULL);
+    assert_int_equal(mk_sa_stats_of(rs)->prefilter_tail, 1);
+    char summary[1024];
+    mk_sa_summary(rs, summary, sizeof(summary));
+    assert_non_null(strstr(summary, "; 1 held by their tail, the costly lead"));
+    static const char *const msgs[] = {
+        "Subject: 3.50 dollars\n\nwe pay fifteen percent of it\n",
+        "Subject: x\n\nonly 5% of it, to xyzzy\n",
+        "Subject: free cash\n\nbcdfghjkl@example.com wrote\n",
+        "Subject: x\n\npercent of it\n",
+    };
+    const char *const want[] = {"LT_PCT:1 LT_H1:1 ", "", "LT_AT:1 LT_H3:1 LT_H8:1 ", ""};
+    prefilter_same_freed(rs, p, msgs, want, G_N_ELEMENTS(msgs), 0);
+}
+
 static const char *const prefilter_hdr_cf = "header  PH_1    Subject =~ /\\bfree\\b/i\n"
                                             "header  PH_2    Subject =~ /^Re:/\n"
                                             "header  PH_3    Subject !~ /[a-z]/\n"
@@ -1634,6 +1743,7 @@ int main(void)
         cmocka_unit_test(test_unread),
         cmocka_unit_test(test_prefilter_as_written),
         cmocka_unit_test(test_ascii_copy),
+        cmocka_unit_test(test_lead_tail),
         cmocka_unit_test(test_prefilter_8bit),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
