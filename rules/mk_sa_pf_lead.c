@@ -157,8 +157,8 @@ static int mk_sa_lead_seq(const char *s, const char *e, GArray *els)
             } else if (c == 'x') {
                 while (q < p + 4 && q < e && g_ascii_isxdigit(*q))
                     q++;
-            } else if (c == 'c' && q < e) {
-                q++;
+            } else if ((c == 'c' || c == 'p' || c == 'P') && q < e) {
+                q++; /* \cX, \pL: one character more */
             }
             if (strchr("bBAzZ", c) != NULL)
                 el.zero = 1;

@@ -825,7 +825,6 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
             if (tail != NULL) {
                 pat.expr = mk_sa_pf_copy(tail, r->opts, 0);
                 pat.tail = 1;
-
                 if (!mk_sa_pf_tells(cache, used, &pat)) {
                     g_clear_pointer(&pat.expr, g_free);
                     pat.tail = 0;

@@ -1590,6 +1590,7 @@ static void test_lead_tail(void **state)
         {"(?:[a-z]{2}\\d)+(?i:wow)x", "(?i:wow)x"},
         {"\\S+[\\s)]+money", "[\\s)]+money"},
         {"\\w+\\s+(?<n>abc|def)[[:alpha:]]+zz", "\\s+(?<n>abc|def)[[:alpha:]]+zz"},
+        {"\\pL+ab", "ab"}, /* \pL+: a repeat of letters */
         /* a literal in the lead: vectorscan starts from it */
         {"\\bwill\\s(?:[a-z\\s]+)?to\\syou\\b", NULL},
         /* no open-ended repeat of letters or digits before a literal */
