@@ -197,8 +197,8 @@ static int mk_sa_lead_seq(const char *s, const char *e, GArray *els)
                 } else {
                     /* options: (?i) sets them to the end, (?i:...) within */
                     const char *o = t;
-                    while (o < close && (g_ascii_isalpha(*o) || *o == '-' || *o == '^'))
-                        o++;
+                    while (o < close && *o != '\0' && strchr("imnsxJU-^", *o) != NULL)
+                        o++; /* PCRE2's option letters: (?R) is no option */
                     if (o == t || (o != close && *o != ':'))
                         return -1; /* conditionals, recursion, callouts, comments */
                     if (o == close)

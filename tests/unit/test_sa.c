@@ -1608,6 +1608,7 @@ static void test_lead_tail(void **state)
         {"[a-z]+\\Qb\\E", NULL},
         {"[a-z]+\\Kb", NULL},
         {"([a-z]+)(?1)b", NULL},
+        {"[a-z]+(?R)?b", NULL},
         {"[a-z]+(?#c)b", NULL},
         {"(?:(?i)[a-z])+b", NULL},
         /* cut short */
