@@ -53,7 +53,7 @@ typedef struct mk_sa_stats {
     size_t prefilter_gated;    /* body, rawbody, uri patterns behind a count of a part of them */
     size_t prefiltered_uri;    /* uri patterns in it */
     size_t prefilter_ascii;    /* patterns of all kinds in it as their ASCII copies */
-    size_t prefilter_tail;     /* patterns of all kinds in it by their tails (a lead left out) */
+    size_t prefilter_tail;     /* body, rawbody, uri patterns in it by their tails */
 } mk_sa_stats;
 
 /* Reads the rule files: each path a file, or a directory whose *.cf files

@@ -1377,7 +1377,6 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
             rs->slots[s].pf = mk_sa_prefilter_of(rs, MK_SA_HEADER, (int)s, cache, used);
             rs->stats.prefiltered_header += mk_sa_prefilter_size(rs->slots[s].pf);
             rs->stats.prefilter_ascii += mk_sa_prefilter_ascii(rs->slots[s].pf);
-            rs->stats.prefilter_tail += mk_sa_prefilter_tails(rs->slots[s].pf);
         }
     mk_sa_prefilter_prune(cache, used);
     g_hash_table_destroy(used);
