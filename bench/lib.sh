@@ -50,6 +50,17 @@ mk_stop() {
 
 mk_spamd_stop() { mk_stop "$SPAMD_PID"; SPAMD_PID=; }
 
+# mk_train_mk STATE CONF: writes CONF for mailkeeper (state_dir STATE: stock
+# rules, SPF, DKIM and DMARC off, Bayes on) and trains its Bayes on the
+# training groups only, spam-1 and easy-ham-1 (what it learned on stdout).
+mk_train_mk() {
+    mkdir -p "$1"
+    printf '[general]\nlog_level = warning\nstate_dir = %s\n[spf]\nenabled = no\n[dkim]\nenabled = no\n[dmarc]\nenabled = no\n[rules]\npaths = /usr/share/spamassassin\n[bayes]\nenabled = yes\n' \
+        "$1" > "$2"
+    rules/mailkeeper-learn -c "$2" --spam "$CORPUS/eml/spam-1"
+    rules/mailkeeper-learn -c "$2" --ham "$CORPUS/eml/easy-ham-1"
+}
+
 # mk_train_both WORK: trains mailkeeper's Bayes (state_dir WORK/mk-state) and
 # SpamAssassin's (WORK/sa-site/bayes_*) on the training groups only,
 # spam-1 and easy-ham-1; writes WORK/mk.conf and WORK/sa-site/local.cf for
@@ -58,10 +69,7 @@ mk_train_both() {
     local work=$1
     mkdir -p "$work/mk-state" "$work/sa-site"
     chmod 755 "$work" "$work/sa-site" # spamd reads as nobody
-    printf '[general]\nlog_level = warning\nstate_dir = %s\n[spf]\nenabled = no\n[dkim]\nenabled = no\n[dmarc]\nenabled = no\n[rules]\npaths = /usr/share/spamassassin\n[bayes]\nenabled = yes\n' \
-        "$work/mk-state" > "$work/mk.conf"
-    rules/mailkeeper-learn -c "$work/mk.conf" --spam "$CORPUS/eml/spam-1" > "$work/mk-learn.out"
-    rules/mailkeeper-learn -c "$work/mk.conf" --ham "$CORPUS/eml/easy-ham-1" >> "$work/mk-learn.out"
+    mk_train_mk "$work/mk-state" "$work/mk.conf" > "$work/mk-learn.out"
     cp /etc/spamassassin/*.pre "$work/sa-site/" 2>/dev/null || true
     printf 'use_bayes 1\nbayes_auto_learn 0\nbayes_path %s/sa-site/bayes\nbayes_file_mode 0777\nlock_method flock\nskip_rbl_checks 1\nuse_razor2 0\nuse_pyzor 0\nuse_dcc 0\n' \
         "$work" > "$work/sa-site/local.cf"

@@ -366,33 +366,32 @@ static int mk_sa_pf_hit(unsigned id, unsigned long long from, unsigned long long
     return 0;
 }
 
+/* Scans the ordinary text above with db, setting fired[id] for each
+ * pattern id it finds there; 0, or -1 when it could not scan. */
+static int mk_sa_pf_scan_ordinary(hs_database_t *db, uint8_t *fired)
+{
+    hs_scratch_t *s = NULL;
+    if (hs_alloc_scratch(db, &s) != HS_SUCCESS)
+        return -1;
+    hs_error_t rc =
+        hs_scan(db, mk_sa_pf_ordinary, sizeof(mk_sa_pf_ordinary) - 1, 0, s, mk_sa_pf_hit, fired);
+    hs_free_scratch(s);
+    return rc == HS_SUCCESS ? 0 : -1;
+}
+
 /* Marks MK_SA_PF_ORDINARY the patterns p[0, n) that db (theirs) finds in
  * ordinary text; whether any. fired: scratch of a byte per rule, zeroed. */
 static int mk_sa_pf_ordinary_of(hs_database_t *db, mk_sa_pf_pat *const *p, guint n, uint8_t *fired)
 {
-    hs_scratch_t *s = NULL;
     int any = 0;
-    if (hs_alloc_scratch(db, &s) != HS_SUCCESS)
-        return 0;
-    if (hs_scan(db, mk_sa_pf_ordinary, sizeof(mk_sa_pf_ordinary) - 1, 0, s, mk_sa_pf_hit, fired) ==
-        HS_SUCCESS)
+    if (mk_sa_pf_scan_ordinary(db, fired) == 0)
         for (guint k = 0; k < n; k++)
             if (fired[p[k]->id]) {
                 p[k]->state = MK_SA_PF_ORDINARY;
                 fired[p[k]->id] = 0;
                 any = 1;
             }
-    hs_free_scratch(s);
     return any;
-}
-
-/* Vectorscan's report: a match (ctx: a flag). */
-static int mk_sa_pf_found(unsigned id, unsigned long long from, unsigned long long to,
-                          unsigned flags, void *ctx)
-{
-    (void)id, (void)from, (void)to, (void)flags;
-    *(int *)ctx = 1;
-    return 1; /* one is enough */
 }
 
 /* The least width of a pattern's tail held in its stead: a shorter one
@@ -421,19 +420,12 @@ static int mk_sa_pf_tells(const char *cache, GHashTable *used, mk_sa_pf_pat *p)
         g_hash_table_add(used, file);
     else
         g_free(file);
-    hs_scratch_t *s = NULL;
-    int found = 1;
-    if (db != NULL && hs_alloc_scratch(db, &s) == HS_SUCCESS) {
-        found = 0;
-        hs_error_t rc = hs_scan(db, mk_sa_pf_ordinary, sizeof(mk_sa_pf_ordinary) - 1, 0, s,
-                                mk_sa_pf_found, &found);
-        if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED)
-            found = 1;
-        hs_free_scratch(s);
-    }
+    uint8_t *fired = g_new0(uint8_t, p->id + 1);
+    int tells = db != NULL && mk_sa_pf_scan_ordinary(db, fired) == 0 && !fired[p->id];
+    g_free(fired);
     if (db != NULL)
         hs_free_database(db);
-    return !found;
+    return tells;
 }
 
 /* Vectorscan's report from the gates' database: one more end of part id
@@ -531,13 +523,11 @@ typedef struct mk_sa_pf_gating {
 static int mk_sa_pf_gate_try(mk_sa_pf_gating *gt, const mk_sa_rule *r, unsigned rule,
                              const char *part, unsigned count, int exact, const char *what)
 {
-    mk_sa_pf_pat pat = {mk_sa_pf_copy(part, r->opts, exact),
-                        mk_sa_pf_flags(r->opts) &
-                            ~(unsigned)(HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY),
-                        0,
-                        MK_SA_PF_IN,
-                        0,
-                        0}; /* id 0 alone; in the gates' database, its index */
+    mk_sa_pf_pat pat = {.expr = mk_sa_pf_copy(part, r->opts, exact),
+                        .flags = mk_sa_pf_flags(r->opts) &
+                                 ~(unsigned)(HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY),
+                        .id = 0, /* alone; in the gates' database, its index */
+                        .state = MK_SA_PF_IN};
     mk_sa_pf_gate gate = {rule, count, 0};
     hs_compile_error_t *cerr = NULL;
     char *file = NULL;
