@@ -54,6 +54,7 @@ typedef struct mk_sa_stats {
     size_t prefiltered_uri;    /* uri patterns in it */
     size_t prefilter_ascii;    /* patterns of all kinds in it as their ASCII copies */
     size_t prefilter_tail;     /* body, rawbody, uri patterns in it by their tails */
+    size_t prefilter_lit;      /* body, rawbody, uri patterns behind a gate of their literals */
 } mk_sa_stats;
 
 /* Reads the rule files: each path a file, or a directory whose *.cf files
@@ -71,6 +72,11 @@ void mk_sa_free(mk_sa_rules *rules);
  * stock rules), or reads them from cache (a directory, made if need be;
  * NULL: none), where they are kept. Call before the rules are shared. */
 void mk_sa_use_prefilter(mk_sa_rules *rules, int on, const char *cache);
+/* Whether the prefilter puts body, rawbody and uri rules with literals
+ * behind literal gates (on after mk_sa_load()); from the next
+ * mk_sa_use_prefilter() on. Off, their patterns go into the databases as
+ * the others' do (to compare, and to test those). */
+void mk_sa_prefilter_literals(mk_sa_rules *rules, int on);
 const mk_sa_stats *mk_sa_stats_of(const mk_sa_rules *rules);
 /* The start-up line: "rules: N loaded from F file(s); skipped: REASON N,
  * ...; metas skipped by the rule they read: ...; N of M (P %) of the rules

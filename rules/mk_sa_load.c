@@ -1345,6 +1345,11 @@ static mk_sa_prefilter *mk_sa_prefilter_of(mk_sa_rules *rs, mk_sa_kind kind, int
     return pf;
 }
 
+void mk_sa_prefilter_literals(mk_sa_rules *rs, int on)
+{
+    rs->pf_no_lits = !on;
+}
+
 void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
 {
     for (int k = 0; k < 3; k++) {
@@ -1359,7 +1364,7 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
         rs->r[i].prefiltered = 0;
     rs->stats.prefiltered = rs->stats.prefiltered_header = rs->stats.prefilter_ordinary = 0;
     rs->stats.prefilter_gated = rs->stats.prefiltered_uri = rs->stats.prefilter_ascii = 0;
-    rs->stats.prefilter_tail = 0;
+    rs->stats.prefilter_tail = rs->stats.prefilter_lit = 0;
     if (!on) {
         mk_sa_steps_build(rs);
         return;
@@ -1387,6 +1392,7 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
         rs->stats.prefilter_gated += mk_sa_prefilter_gated(rs->pf[k]);
         rs->stats.prefilter_ascii += mk_sa_prefilter_ascii(rs->pf[k]);
         rs->stats.prefilter_tail += mk_sa_prefilter_tails(rs->pf[k]);
+        rs->stats.prefilter_lit += mk_sa_prefilter_lits(rs->pf[k]);
     }
     mk_sa_steps_build(rs);
 }
@@ -1520,6 +1526,11 @@ void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len)
                                "; %zu held by their tail, the costly lead before the literal "
                                "vectorscan starts from left out",
                                st->prefilter_tail);
+    if (st->prefilter_lit > 0)
+        g_string_append_printf(s,
+                               "; %zu run only on the lines that hold one of their literals "
+                               "(strings one of which each match holds)",
+                               st->prefilter_lit);
     snprintf(out, len, "%s", s->str);
     g_string_free(s, TRUE);
 }

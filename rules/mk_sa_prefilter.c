@@ -73,6 +73,7 @@ struct mk_sa_prefilter {
     size_t n_always8;
     size_t n_ascii;       /* rules held as their ASCII copy (mk_sa_pf_ascii.c) */
     size_t n_tail;        /* rules held by their tail (mk_sa_pf_lead.c) */
+    size_t n_lit;         /* rules behind a literal gate (mk_sa_pf_lits.c) */
     hs_database_t *gates; /* the gated rules' parts, every match reported; NULL: none */
     mk_sa_pf_gate *gate;  /* by the part's id in gates */
     size_t n_gates;
@@ -508,7 +509,7 @@ static size_t *mk_sa_pf_ordinary_lines(size_t *n)
 typedef struct mk_sa_pf_gating {
     const char *cache;
     GHashTable *used;
-    const size_t *line_end; /* where the lines of ordinary text end */
+    size_t *line_end; /* where the lines of ordinary text end (owned) */
     size_t n_lines;
     GArray *pats;  /* of mk_sa_pf_pat, id: its index in gates */
     GArray *gates; /* of mk_sa_pf_gate */
@@ -621,24 +622,64 @@ static int mk_sa_pf_gates_of(mk_sa_pf_gating *gt, const mk_sa_rule *r, unsigned 
     return 0;
 }
 
+/* Puts rule r (number rule) behind a gate of its literals (mk_sa_pf_lits.c),
+ * found in the gates' database with the gates below (a count of one: the
+ * rule may match on the lines that hold one of them), when it has some
+ * and ordinary text holds none; whether it did. */
+static int mk_sa_pf_lit_gate(mk_sa_pf_gating *gt, const mk_sa_rule *r, unsigned rule)
+{
+    int caseless = 0;
+    char **lits = mk_sa_pf_lits(r->source, r->opts, MK_SA_PF_LIT_MIN, &caseless);
+    if (lits == NULL)
+        return 0;
+    char *ordinary = caseless ? g_ascii_strdown(mk_sa_pf_ordinary, -1) : NULL;
+    const char *text = ordinary != NULL ? ordinary : mk_sa_pf_ordinary;
+    GString *part = g_string_new("(?:");
+    int in_ordinary = 0;
+    size_t shortest = SIZE_MAX;
+    for (size_t k = 0; lits[k] != NULL; k++) {
+        in_ordinary |= strstr(text, lits[k]) != NULL;
+        shortest = MIN(shortest, strlen(lits[k]));
+        if (k > 0)
+            g_string_append_c(part, '|');
+        for (const unsigned char *c = (const unsigned char *)lits[k]; *c != '\0'; c++)
+            if (g_ascii_isalnum(*c))
+                g_string_append_c(part, (char)*c);
+            else
+                g_string_append_printf(part, "\\x%02x", *c);
+    }
+    g_string_append_c(part, ')');
+    g_strfreev(lits);
+    g_free(ordinary);
+    if (in_ordinary) {
+        mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s: ordinary text holds one of its literals",
+               r->name);
+        g_string_free(part, TRUE);
+        return 0;
+    }
+    mk_sa_pf_pat pat = {.expr = g_string_free(part, FALSE),
+                        .flags = caseless ? HS_FLAG_CASELESS : 0,
+                        .id = gt->gates->len,
+                        .state = MK_SA_PF_IN};
+    mk_sa_pf_gate gate = {rule, 1, (unsigned)shortest};
+    g_array_append_val(gt->pats, pat);
+    g_array_append_val(gt->gates, gate);
+    return 1;
+}
+
 /* Puts the patterns p[0, n) no database holds behind gates in pf
  * (mk_sa_pf_gates_of). Grows *proto to fit the gates' database; cached
  * as the other databases are. */
 static void mk_sa_pf_gates_build(mk_sa_prefilter *pf, mk_sa_rules *rs, mk_sa_pf_pat *const *p,
-                                 guint n, const char *cache, GHashTable *used, hs_scratch_t **proto)
+                                 guint n, mk_sa_pf_gating *gt, hs_scratch_t **proto)
 {
-    size_t n_lines = 0, *line_end = mk_sa_pf_ordinary_lines(&n_lines);
-    mk_sa_pf_gating gt = {cache,
-                          used,
-                          line_end,
-                          n_lines,
-                          g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_pat)),
-                          g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_gate))};
-    GArray *pats = gt.pats, *gates = gt.gates;
+    const char *cache = gt->cache;
+    GHashTable *used = gt->used;
+    GArray *pats = gt->pats, *gates = gt->gates;
     for (guint k = 0; k < n; k++)
         if (p[k]->state != MK_SA_PF_IN)
-            (void)mk_sa_pf_gates_of(&gt, &rs->r[p[k]->id], p[k]->id);
-    g_free(line_end);
+            (void)mk_sa_pf_gates_of(gt, &rs->r[p[k]->id], p[k]->id);
+    g_free(gt->line_end);
     hs_database_t *db = NULL;
     if (gates->len > 0) {
         mk_sa_pf_pat **all = g_new(mk_sa_pf_pat *, pats->len);
@@ -668,12 +709,17 @@ static void mk_sa_pf_gates_build(mk_sa_prefilter *pf, mk_sa_rules *rs, mk_sa_pf_
         for (size_t g = 0; g < pf->n_gates; g++) {
             mk_sa_rule *r = &rs->r[pf->gate[g].rule];
             r->prefiltered = 1;
-            mk_log(LOG_DEBUG, NULL,
-                   "rules: prefilter: %s runs where a line holds %u match(es) of a part of it",
-                   r->name, pf->gate[g].count);
+            if (g < pf->n_lit) /* (the literal gates come first) */
+                mk_log(LOG_DEBUG, NULL,
+                       "rules: prefilter: %s runs where a line holds one of its literals", r->name);
+            else
+                mk_log(LOG_DEBUG, NULL,
+                       "rules: prefilter: %s runs where a line holds %u match(es) of a part of it",
+                       r->name, pf->gate[g].count);
         }
     } else {
         g_array_free(gates, TRUE);
+        pf->n_lit = 0; /* (no gates at all) */
     }
     for (guint k = 0; k < pats->len; k++)
         g_free(g_array_index(pats, mk_sa_pf_pat, k).expr);
@@ -796,11 +842,26 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
      * the lines that hold an 8-bit byte, when it has an ASCII copy */
     GArray *pats = g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_pat)),
            *pats8 = g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_pat));
+    /* the gates, begun with the literal ones (what a gate saves is judged
+     * on ordinary text: so only there) */
+    mk_sa_pf_gating gt = {cache,
+                          used,
+                          NULL,
+                          0,
+                          g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_pat)),
+                          g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_gate))};
+    if (ordinary)
+        gt.line_end = mk_sa_pf_ordinary_lines(&gt.n_lines);
+    size_t n_lit = 0;
     for (size_t k = 0; k < n_rules; k++) {
         size_t i = rule_ids[k];
         mk_sa_rule *r = &rs->r[i];
         if (r->re == NULL || r->eval != NULL || r->skip || r->source == NULL)
             continue;
+        if (ordinary && !rs->pf_no_lits && mk_sa_pf_lit_gate(&gt, r, (unsigned)i)) {
+            n_lit++;
+            continue;
+        }
         char *ascii = NULL;
         mk_sa_ascii a = mk_sa_pf_ascii(r->source, r->opts, &ascii);
         mk_sa_pf_pat pat = {NULL, mk_sa_pf_flags(r->opts), (unsigned)i, MK_SA_PF_IN, 0, 0};
@@ -845,8 +906,13 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
         }
     /* those left out behind gates where they can be; the others counted */
     mk_sa_prefilter *pf = g_new0(mk_sa_prefilter, 1);
-    if (ordinary) /* (what a gate saves is judged on ordinary text) */
-        mk_sa_pf_gates_build(pf, rs, all, n_all, cache, used, &proto);
+    pf->n_lit = n_lit;
+    if (ordinary) { /* (what a gate saves is judged on ordinary text) */
+        mk_sa_pf_gates_build(pf, rs, all, n_all, &gt, &proto);
+    } else {
+        g_array_free(gt.pats, TRUE);
+        g_array_free(gt.gates, TRUE);
+    }
     for (guint k = 0; k < n_all; k++)
         if (all[k]->state == MK_SA_PF_ORDINARY && !rs->r[all[k]->id].prefiltered) {
             mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s matches ordinary text: runs without it",
@@ -934,12 +1000,17 @@ size_t mk_sa_prefilter_ordinary(const mk_sa_prefilter *pf)
 
 size_t mk_sa_prefilter_gated(const mk_sa_prefilter *pf)
 {
-    return pf != NULL ? pf->n_gates : 0;
+    return pf != NULL ? pf->n_gates - pf->n_lit : 0;
 }
 
 size_t mk_sa_prefilter_ascii(const mk_sa_prefilter *pf)
 {
     return pf != NULL ? pf->n_ascii : 0;
+}
+
+size_t mk_sa_prefilter_lits(const mk_sa_prefilter *pf)
+{
+    return pf != NULL ? pf->n_lit : 0;
 }
 
 size_t mk_sa_prefilter_tails(const mk_sa_prefilter *pf)

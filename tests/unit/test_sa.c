@@ -1078,6 +1078,8 @@ static void test_prefilter(void **state)
     (void)state;
     char *p;
     mk_sa_rules *rs = load_cf("prefilter.rules", prefilter_cf, &p);
+    /* the databases' own work: literal gates off (test_literal_gates) */
+    mk_sa_prefilter_literals(rs, 0);
     mk_sa_use_prefilter(rs, 1, NULL);
     /* all are in the databases, the costly counted groups widened, but
      * two that match ordinary text as the prefilter reads them: PF_BACKREF
@@ -1114,6 +1116,13 @@ static void test_prefilter(void **state)
         "PF_BACKREF:1 PF_COSTLY:1 PF_RAW:1 ", "",
         "PF_CLASS:1 PF_POSSESSIVE:1 PF_LAZY:1 PF_ZERO:1 PF_HUNDRED:1 PF_ESCAPED:1 PF_COPIES:1 "};
     prefilter_same(rs, msgs, want, G_N_ELEMENTS(msgs));
+    /* and the same with the literal gates, which take the three with a
+     * literal of MK_SA_PF_LIT_MIN (6) bytes or more: PF_START, PF_RAW and
+     * PF_NEVER */
+    mk_sa_prefilter_literals(rs, 1);
+    mk_sa_use_prefilter(rs, 1, NULL);
+    assert_int_equal(mk_sa_stats_of(rs)->prefilter_lit, 3);
+    prefilter_same(rs, msgs, want, G_N_ELEMENTS(msgs));
     mk_sa_free(rs);
     g_unlink(p);
     g_free(p);
@@ -1131,6 +1140,8 @@ static void test_prefilter_ordinary(void **state)
                               "body    PF_RARE  /\\bzanzibar\\b/\n"
                               "rawbody PF_THE   /\\bthe\\b/i\n",
                               &p);
+    /* the databases' own work: literal gates off (test_literal_gates) */
+    mk_sa_prefilter_literals(rs, 0);
     mk_sa_use_prefilter(rs, 1, NULL);
     assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 1);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 2);
@@ -1192,6 +1203,8 @@ static void test_prefilter_uri(void **state)
                               "tflags PF_NET multiple\n"
                               "uri PF_HTTP  /https?:/\n",
                               &p);
+    /* the databases' own work: literal gates off (test_literal_gates) */
+    mk_sa_prefilter_literals(rs, 0);
     mk_sa_use_prefilter(rs, 1, NULL);
     assert_int_equal(mk_sa_stats_of(rs)->prefiltered_uri, 3);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 1); /* PF_HTTP */
@@ -1409,18 +1422,25 @@ static void test_prefilter_letters(void **state)
     g_free(p);
 }
 
-/* Whether pattern (PCRE2, no options) matches somewhere in subject. */
-static int ascii_matches(const char *pattern, const char *subject)
+/* Whether pattern (PCRE2 options opts) matches subject. */
+static int pcre2_matches(const char *pattern, uint32_t opts, const char *subject)
 {
     int err;
     PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts, &err, &off, NULL);
     assert_non_null(re);
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
     int rc = pcre2_match(re, (PCRE2_SPTR)subject, strlen(subject), 0, 0, md, NULL);
     pcre2_match_data_free(md);
     pcre2_code_free(re);
     return rc >= 0;
+}
+
+/* Whether pattern (PCRE2, no options) matches somewhere in subject. */
+static int ascii_matches(const char *pattern, const char *subject)
+{
+    return pcre2_matches(pattern, 0, subject);
 }
 
 /* A pattern's ASCII copy drops what needs a byte of 0x80 or more (class
@@ -1547,6 +1567,8 @@ static void test_prefilter_8bit(void **state)
         "body PF_PLAIN /\\bplain\\b/\n";
     char *p;
     mk_sa_rules *rs = load_cf("8bit.rules", cf, &p);
+    /* the databases' own work: literal gates off (test_literal_gates) */
+    mk_sa_prefilter_literals(rs, 0);
     mk_sa_use_prefilter(rs, 1, NULL);
     assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 4);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_ascii, 3);
@@ -1667,6 +1689,8 @@ static void test_lead_tail(void **state)
                              "header LT_H8 Subject =~ /cash/\n";
     char *p;
     mk_sa_rules *rs = load_cf("lead.rules", cf, &p);
+    /* the databases' own work: literal gates off (test_literal_gates) */
+    mk_sa_prefilter_literals(rs, 0);
     mk_sa_use_prefilter(rs, 1, NULL);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_tail, 1);
     char summary[1024];
@@ -1679,6 +1703,173 @@ static void test_lead_tail(void **state)
         "Subject: x\n\npercent of it\n",
     };
     const char *const want[] = {"LT_PCT:1 LT_H1:1 ", "", "LT_AT:1 LT_H3:1 LT_H8:1 ", ""};
+    prefilter_same_freed(rs, p, msgs, want, G_N_ELEMENTS(msgs), 0);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether subject holds one of lits (without regard to case: caseless). */
+static int holds_literal(char *const *lits, int caseless, const char *subject)
+{
+    char *low = caseless ? g_ascii_strdown(subject, -1) : g_strdup(subject);
+    int found = 0;
+    for (size_t k = 0; lits[k] != NULL && !found; k++)
+        found = strstr(low, lits[k]) != NULL;
+    g_free(low);
+    return found;
+}
+
+/* A pattern's literals: strings one of which every match holds (each
+ * subject a pattern matches, by PCRE2, holds one), the best the reading
+ * finds; none when the shortest would be under the caller's least, or the
+ * pattern holds what the reading does not follow. Then through the
+ * prefilter: rules with literals run only on the lines that hold one,
+ * with the hits they have without it; one whose literal is in ordinary
+ * text stays in the databases. */
+static void test_literal_gates(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pattern;
+        uint32_t opts;
+        const char *lits; /* sorted, joined by '|'; NULL: none */
+        int caseless;
+    } cases[] = {
+        {"(?:claim|concerning) (?:the|this) money", PCRE2_CASELESS,
+         "claim the money|claim this money|concerning the money|concerning this money", 1},
+        {"\\bdear (?:sir|madam)\\b", 0, "dear madam|dear sir", 0},
+        {"foo\\d+barbaz", 0, "barbaz", 0},
+        {"colou?r", 0, "color|colour", 0},
+        {"(?:ab)+cde", 0, "cde", 0},
+        {"x[Kk]ill", 0, "xKill|xkill", 0},
+        {"(?i)WIN\\s+big", 0, "win", 1},
+        {"(?:free|cheap) offer", 0, "cheap offer|free offer", 0},
+        {"click\\s?here", 0, "click", 0},
+        {"money(?! back)\\b order", 0, "money order", 0},
+        {"(?:viagra|\\w+pill)", 0, "pill|viagra", 0},
+        {"(abc)\\1xyz", 0, "abc", 0},
+        {"a\\x{62}c\\.d\\x41", 0, "abc.dA", 0},
+        {"[a-c]xyz", 0, "axyz|bxyz|cxyz", 0},
+        {"[a-z]xyz", 0, "xyz", 0},
+        {"[^a]bcd", 0, "bcd", 0},
+        {"abc{0,5}def", 0, "def", 0},
+        {"(?:abc){2,}", 0, "abc", 0},
+        {"(?:abc)?def", 0, "def", 0},
+        {"ab(?#note)cdef", 0, "abcdef", 0},
+        {"(?<w>spam)mer", 0, "spammer", 0},
+        {"ab{,3}cde", 0, "cde", 0},
+        {"(?:a|b)c+d*e", 0, NULL, 0},
+        {"a.b.c", 0, NULL, 0},
+        {"(?:viagra|\\d+)", 0, NULL, 0},
+        {"\\bfree\\b|\\bwin\\b", 0, "free|win", 0},
+        /* not followed: no literals */
+        {"foo bar", PCRE2_EXTENDED, NULL, 0},
+        {"(?x)abc def", 0, NULL, 0},
+        {"abc(*ACCEPT)def", 0, NULL, 0},
+        {"\\Qabc\\E", 0, NULL, 0},
+        {"(a)?(?(1)abc|def)", 0, NULL, 0},
+        {"ab(?C1)cdef", 0, NULL, 0},
+        {"abc(", 0, NULL, 0},
+        {"abc[", 0, NULL, 0},
+        {"abc\\", 0, NULL, 0},
+    };
+    static const char *const subjects[] = {
+        "please claim THE money now",
+        "Dear Sir,",
+        "dear madam",
+        "foo123barbaz",
+        "color",
+        "colour",
+        "ababcde",
+        "xKill",
+        "xkill",
+        "you WIN  big",
+        "cheap offer",
+        "click here",
+        "clickhere",
+        "money order",
+        "a pill",
+        "viagra",
+        "abcabcxyz",
+        "abc.dA",
+        "bxyz",
+        "qxyz",
+        "zbcd",
+        "abcabc",
+        "abcdef",
+        "def",
+        "spammer",
+        "acde",
+        "abbcde",
+        "ab{,3}cde",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        int caseless = -1;
+        char **lits = mk_sa_pf_lits(cases[i].pattern, cases[i].opts, 3, &caseless);
+        if (cases[i].lits == NULL) {
+            assert_null(lits);
+            continue;
+        }
+        assert_non_null(lits);
+        char **sorted = g_strdupv(lits);
+        qsort(sorted, g_strv_length(sorted), sizeof(char *), cmp_str);
+        char *joined = g_strjoinv("|", sorted);
+        assert_string_equal(joined, cases[i].lits);
+        assert_int_equal(caseless, cases[i].caseless);
+        for (size_t j = 0; j < G_N_ELEMENTS(subjects); j++)
+            if (pcre2_matches(cases[i].pattern, cases[i].opts, subjects[j]))
+                assert_true(holds_literal(lits, caseless, subjects[j]));
+        g_free(joined);
+        g_strfreev(sorted);
+        g_strfreev(lits);
+    }
+    /* the shortest literal the caller takes */
+    int caseless;
+    char **six = mk_sa_pf_lits("\\bdear (?:sir|madam)\\b", 0, 8, &caseless);
+    assert_non_null(six);
+    g_strfreev(six);
+    assert_null(mk_sa_pf_lits("\\bdear (?:sir|madam)\\b", 0, 9, &caseless));
+    static const char cf[] = "body    LG_PHRASE /(?:claim|concerning) (?:the|this) money/i\n"
+                             "body    LG_WIRE   /\\bwire (?:transfer|money)\\b/i\n"
+                             "tflags  LG_WIRE   multiple\n"
+                             "rawbody LG_RAW    /<font color=.?\\#?ff0000/i\n"
+                             "uri     LG_URI    /\\.example\\.biz\\b/\n"
+                             "body    LG_COMMON /\\bthe (?:report|figures)\\b/\n"
+                             "body    LG_NONE   /[a-z]\\d[a-z]\\d[a-z]/\n";
+    char *p;
+    mk_sa_rules *rs = load_cf("literals.rules", cf, &p);
+    mk_sa_use_prefilter(rs, 1, NULL);
+    /* LG_COMMON's "the report" is in the ordinary text, and so is its
+     * pattern: it runs without the prefilter; LG_NONE is in a database */
+    assert_int_equal(mk_sa_stats_of(rs)->prefilter_lit, 4);
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 1);
+    assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 1);
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered_uri, 0);
+    char summary[1024];
+    mk_sa_summary(rs, summary, sizeof(summary));
+    assert_non_null(strstr(summary, "; 4 run only on the lines that hold one of their literals"));
+    static const char *const msgs[] = {
+        "Subject: x\n\nPlease CLAIM the money.\n\nWire transfer today, wire money "
+        "tomorrow.\n\nwire\n\nmoney\n",
+        "Subject: x\nContent-Type: text/html\n\n<p>a1b2c and <font color=#FF0000>red</font> "
+        "<a href=\"http://www.example.biz/x\">here</a></p>\n",
+        "Subject: x\n\nclaim\n\nthe money; the figures; the example.biz site\n",
+    };
+    const char *const want[] = {"LG_PHRASE:1 LG_WIRE:2 ", "LG_RAW:1 LG_NONE:1 ", "LG_COMMON:1 "};
+    /* the links, a line each: the second holds the literal */
+    static const char *const links[] = {"http://www.example.com/", "http://www.example.biz/x"};
+    for (size_t n = 1; n <= 2; n++) {
+        GString *off = g_string_new(NULL), *on = g_string_new(NULL);
+        prefilter_links_hits(rs, msgs[2], links, n, 0, off);
+        prefilter_links_hits(rs, msgs[2], links, n, 1, on);
+        assert_string_equal(off->str, n == 1 ? "LG_COMMON:1 " : "LG_URI:1 LG_COMMON:1 ");
+        assert_string_equal(on->str, off->str);
+        g_string_free(off, TRUE);
+        g_string_free(on, TRUE);
+    }
     prefilter_same_freed(rs, p, msgs, want, G_N_ELEMENTS(msgs), 0);
 }
 
@@ -1746,6 +1937,7 @@ int main(void)
         cmocka_unit_test(test_prefilter_as_written),
         cmocka_unit_test(test_ascii_copy),
         cmocka_unit_test(test_lead_tail),
+        cmocka_unit_test(test_literal_gates),
         cmocka_unit_test(test_prefilter_8bit),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
