@@ -225,7 +225,7 @@ static void *reload_thread(void *arg)
         struct timespec tick = {1, 0};
         int sig = sigtimedwait(&set, NULL, &tick);
         if (sig == MK_RELOAD_SIGNAL) {
-            char why[4096], summary[1024];
+            char why[4096], summary[MK_SA_SUMMARY_MAX];
             mk_config *cfg = mk_config_load(r->config_path, why, sizeof(why));
             mk_app *app = cfg == NULL ? NULL
                                       : app_load(cfg, r->psl, APP_STORES_ALL, why, sizeof(why),
@@ -293,7 +293,7 @@ static int run_daemon(const char *config_path, mk_app *app, int foreground)
     if (worker == 1) {
         /* started again after a crash: with the configuration as it is now
          * (reloads since start included), else with the one of the start */
-        char why[4096], summary[1024];
+        char why[4096], summary[MK_SA_SUMMARY_MAX];
         mk_config *fresh = mk_config_load(config_path, why, sizeof(why));
         mk_app *now = fresh != NULL ? app_load(fresh, app->psl, APP_STORES_NONE, why, sizeof(why),
                                                summary, sizeof(summary))
@@ -449,7 +449,7 @@ int main(int argc, char **argv)
 
     if (config_path == NULL && access(MK_CONFIG_DEFAULT_PATH, F_OK) == 0)
         config_path = MK_CONFIG_DEFAULT_PATH;
-    char why[4096], summary[1024];
+    char why[4096], summary[MK_SA_SUMMARY_MAX];
     mk_config *cfg = mk_config_load(config_path, why, sizeof(why));
     if (cfg == NULL) {
         fprintf(stderr, "%s\n" MK_PROG ": configuration has errors, not starting\n", why);

@@ -83,6 +83,9 @@ const mk_sa_stats *mk_sa_stats_of(const mk_sa_rules *rules);
  * that are neither network nor plugin tests[; N body and rawbody patterns
  * behind the prefilter]". */
 void mk_sa_summary(const mk_sa_rules *rules, char *out, size_t len);
+/* Room for the start-up line with every part of it (the stock rules'
+ * take some 1,200 bytes) */
+#define MK_SA_SUMMARY_MAX 4096
 /* The name of the i-th rule that runs (in the order they run), or NULL
  * past the last. */
 const char *mk_sa_rule_running(const mk_sa_rules *rules, size_t i);

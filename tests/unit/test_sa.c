@@ -1145,7 +1145,7 @@ static void test_prefilter_ordinary(void **state)
     mk_sa_use_prefilter(rs, 1, NULL);
     assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 1);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 2);
-    char summary[1024];
+    char summary[MK_SA_SUMMARY_MAX];
     mk_sa_summary(rs, summary, sizeof(summary));
     assert_non_null(strstr(summary, "1 body and rawbody patterns, 0 uri patterns and 0 header "
                                     "patterns behind "
@@ -1349,7 +1349,7 @@ static void test_prefilter_gate(void **state)
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_gated, 2);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 0);
     assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 0);
-    char summary[1024];
+    char summary[MK_SA_SUMMARY_MAX];
     mk_sa_summary(rs, summary, sizeof(summary));
     assert_non_null(strstr(summary, "; 2 run only on the lines where a gate says they may"));
     static const char *const msgs[] = {
@@ -1573,7 +1573,7 @@ static void test_prefilter_8bit(void **state)
     assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 4);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_ascii, 3);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 0);
-    char summary[1024];
+    char summary[MK_SA_SUMMARY_MAX];
     mk_sa_summary(rs, summary, sizeof(summary));
     assert_non_null(
         strstr(summary, "; 3 scanned for as written only on the lines that hold 8-bit"));
@@ -1693,7 +1693,7 @@ static void test_lead_tail(void **state)
     mk_sa_prefilter_literals(rs, 0);
     mk_sa_use_prefilter(rs, 1, NULL);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_tail, 1);
-    char summary[1024];
+    char summary[MK_SA_SUMMARY_MAX];
     mk_sa_summary(rs, summary, sizeof(summary));
     assert_non_null(strstr(summary, "; 1 held by their tail, the costly lead"));
     static const char *const msgs[] = {
@@ -1848,7 +1848,7 @@ static void test_literal_gates(void **state)
     assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 1);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 1);
     assert_int_equal(mk_sa_stats_of(rs)->prefiltered_uri, 0);
-    char summary[1024];
+    char summary[MK_SA_SUMMARY_MAX];
     mk_sa_summary(rs, summary, sizeof(summary));
     assert_non_null(strstr(summary, "; 4 run only on the lines that hold one of their literals"));
     static const char *const msgs[] = {
