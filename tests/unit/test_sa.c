@@ -1615,8 +1615,16 @@ static void test_lead_tail(void **state)
         {"\\pL+ab", "ab"}, /* \pL+: a repeat of letters */
         /* a literal in the lead: vectorscan starts from it */
         {"\\bwill\\s(?:[a-z\\s]+)?to\\syou\\b", NULL},
+        /* a lead of separators: anchors, classes and optional characters
+         * that match no letter or digit */
+        {"[\\s)]+money", "money"},
+        {"(?:\\b|\\s)[_\\W]{0,3}v[_\\W]{0,3}[i1!]agra", "v[_\\W]{0,3}[i1!]agra"},
+        {"\\b_{0,3}t[_\\W]?r[a4@]m", "t[_\\W]?r[a4@]m"},
+        {"^\\s*Dear\\s", "Dear\\s"},
+        {"\\bfoo", NULL},       /* anchors alone */
+        {"(?i)\\s+foo", NULL},  /* options for the rest */
+        {"\\s+\\w+foo", "foo"}, /* a repeat of letters after them: cut after it */
         /* no open-ended repeat of letters or digits before a literal */
-        {"[\\s)]+money", NULL},
         {"\\w{1,15}\\s(?:fee|charge)", NULL},
         {"[a-z]+", NULL},
         {"[a-z]+\\d*", NULL},
@@ -1657,6 +1665,12 @@ static void test_lead_tail(void **state)
         "word  abcxyzz",
         "abcxyzz",
         "will send to you",
+        "buy v.i.agra now",
+        "buy v1agra",
+        "t_r4m",
+        "tram",
+        "  Dear friend",
+        "Dear friend",
         "fee",
         "abc",
         "",
