@@ -3,10 +3,13 @@
  * holds, for the prefilter's literal gates. Most SpamAssassin body rules
  * are phrases: (?:claim|concerning) (?:the|this) money matches only where
  * a line holds "claim the money", "claim this money", "concerning the
- * money" or "concerning this money". Vectorscan finds a few thousand
- * such literals in one pass at a fraction of what its prefilter-mode
- * automata for the same patterns cost (a tenth, on the stock rules), and
- * it says on which lines they are, so PCRE2 runs only there.
+ * money" or "concerning this money". Vectorscan finds thousands of such
+ * literals in one pass at a fraction of what its prefilter-mode automata
+ * for the same patterns cost (for 418 stock body patterns, over the text
+ * of 1,000 messages: 22 K cycles a message against 313 K), and it says
+ * on which lines they are, so PCRE2 runs only there. Literals pass more
+ * lines than the automata do, and PCRE2 running there takes back most of
+ * the saving unless they are long (MK_SA_PF_LIT_MIN).
  *
  * The pattern is read as PCRE2 reads it without PCRE2_UTF (bytes; case
  * is folded only for ASCII letters). Each piece yields what is known of
