@@ -19,7 +19,8 @@
  * repeat between two literals costs little: vectorscan runs it from the
  * first). A lead of separators is left out too: anchors, and classes or
  * optional characters that match no letter or digit, before the first
- * element that may (the look-alike spellings of the stock rules start
+ * element that may match one or must match a literal character (the
+ * look-alike spellings of the stock rules start
  * (?:\b|\s)[_\W]{0,3}: an automaton woken at every space; alone over
  * 1,000 messages __DRUGS_SLEEP1 cost 6,200 cycles a message, its tail
  * 2,200). Patterns with back references, option settings at the
@@ -274,7 +275,8 @@ char *mk_sa_pf_lead(const char *pat, uint32_t opts)
         }
         /* else a lead of separators: anchors, and classes or optional
          * characters that match no letter or digit, one of them at least
-         * matching a character */
+         * matching a character; up to an element that may match a letter
+         * or digit, or must match a literal character */
         guint k = 0;
         int consumes = 0;
         while (tail == NULL && k < n && !el[k].opt &&
