@@ -511,8 +511,9 @@ typedef struct mk_sa_pf_gating {
     GHashTable *used;
     size_t *line_end; /* where the lines of ordinary text end (owned) */
     size_t n_lines;
-    GArray *pats;  /* of mk_sa_pf_pat, id: its index in gates */
-    GArray *gates; /* of mk_sa_pf_gate */
+    char *ordinary_low; /* the ordinary text in lower case, for caseless literals (owned) */
+    GArray *pats;       /* of mk_sa_pf_pat, id: its index in gates */
+    GArray *gates;      /* of mk_sa_pf_gate */
 } mk_sa_pf_gating;
 
 /* A gate of rule r (number rule) by part, a piece of its pattern that
@@ -632,8 +633,7 @@ static int mk_sa_pf_lit_gate(mk_sa_pf_gating *gt, const mk_sa_rule *r, unsigned 
     char **lits = mk_sa_pf_lits(r->source, r->opts, MK_SA_PF_LIT_MIN, &caseless);
     if (lits == NULL)
         return 0;
-    char *ordinary = caseless ? g_ascii_strdown(mk_sa_pf_ordinary, -1) : NULL;
-    const char *text = ordinary != NULL ? ordinary : mk_sa_pf_ordinary;
+    const char *text = caseless ? gt->ordinary_low : mk_sa_pf_ordinary;
     GString *part = g_string_new("(?:");
     int in_ordinary = 0;
     size_t shortest = SIZE_MAX;
@@ -650,7 +650,6 @@ static int mk_sa_pf_lit_gate(mk_sa_pf_gating *gt, const mk_sa_rule *r, unsigned 
     }
     g_string_append_c(part, ')');
     g_strfreev(lits);
-    g_free(ordinary);
     if (in_ordinary) {
         mk_log(LOG_DEBUG, NULL, "rules: prefilter: %s: ordinary text holds one of its literals",
                r->name);
@@ -680,6 +679,7 @@ static void mk_sa_pf_gates_build(mk_sa_prefilter *pf, mk_sa_rules *rs, mk_sa_pf_
         if (p[k]->state != MK_SA_PF_IN)
             (void)mk_sa_pf_gates_of(gt, &rs->r[p[k]->id], p[k]->id);
     g_free(gt->line_end);
+    g_free(gt->ordinary_low);
     hs_database_t *db = NULL;
     if (gates->len > 0) {
         mk_sa_pf_pat **all = g_new(mk_sa_pf_pat *, pats->len);
@@ -848,10 +848,13 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
                           used,
                           NULL,
                           0,
+                          NULL,
                           g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_pat)),
                           g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_gate))};
-    if (ordinary)
+    if (ordinary) {
         gt.line_end = mk_sa_pf_ordinary_lines(&gt.n_lines);
+        gt.ordinary_low = g_ascii_strdown(mk_sa_pf_ordinary, -1);
+    }
     size_t n_lit = 0;
     for (size_t k = 0; k < n_rules; k++) {
         size_t i = rule_ids[k];
