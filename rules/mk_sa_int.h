@@ -207,6 +207,21 @@ struct mk_sa_rules {
 /* (Re)builds rs->steps and rs->rpn from the order and the rules. */
 void mk_sa_steps_build(mk_sa_rules *rs);
 
+/* What was worked out from patterns, kept from one start to the next in
+ * file of dir (mk_sa_memo.c); every key holds salt (what the values
+ * depend on besides the pattern: the format's version, the library's).
+ * dir NULL: a memo that keeps nothing. */
+typedef struct mk_sa_memo mk_sa_memo;
+mk_sa_memo *mk_sa_memo_open(const char *dir, const char *file, const char *salt);
+/* The value kept of kind for pattern with opts, or NULL; owned by m. */
+const char *mk_sa_memo_get(mk_sa_memo *m, const char *kind, const char *pattern, uint32_t opts);
+/* Keeps value (no NUL inside) of kind for pattern with opts. */
+void mk_sa_memo_put(mk_sa_memo *m, const char *kind, const char *pattern, uint32_t opts,
+                    const char *value);
+/* Writes the file again if a value was added or one read went unused (it
+ * keeps the values of the last rules loaded), and frees m. */
+void mk_sa_memo_close(mk_sa_memo *m);
+
 /* The patterns of rules ids[0, n) of rs in vectorscan databases
  * (prefilter mode); marks the rules inside them prefiltered (a rule
  * without a pattern vectorscan reads stays out, and with ordinary set,
@@ -214,11 +229,17 @@ void mk_sa_steps_build(mk_sa_rules *rs);
  * every message; with ordinary set, those left out go behind gates where
  * they can, marked prefiltered too). cache: a directory for compiled
  * databases, or NULL; the names of the files used are added to used.
- * NULL when none compiles and none was left out so. Free with
- * mk_sa_prefilter_free(). */
+ * memo: how each pattern is held, as found at earlier starts
+ * (mk_sa_prefilter_memo), and kept for the next. NULL when none compiles
+ * and none was left out so. Free with mk_sa_prefilter_free(). */
 typedef struct mk_sa_prefilter mk_sa_prefilter;
 mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *ids, size_t n,
-                                       const char *cache, GHashTable *used, int ordinary);
+                                       const char *cache, GHashTable *used, mk_sa_memo *memo,
+                                       int ordinary);
+/* The memo of how the prefilter holds each pattern, in the file
+ * prefilter-plan of cache (or NULL: one that keeps nothing); close it
+ * with mk_sa_memo_close() after the last build. */
+mk_sa_memo *mk_sa_prefilter_memo(const char *cache);
 /* Removes the cached databases in cache whose names are not in used. */
 void mk_sa_prefilter_prune(const char *cache, GHashTable *used);
 void mk_sa_prefilter_free(mk_sa_prefilter *pf);
@@ -302,18 +323,6 @@ char *mk_sa_rx_shrink(const char *pattern);
  * no group of 16 bytes or more stands twice, or the pattern refers to
  * groups by number or sets options inline. g_free it. */
 char *mk_sa_rx_share(const char *pattern);
-
-/* Forms that compiled of patterns too large for PCRE2 as written, kept
- * from one start to the next in a file of dir (mk_sa_rx_cache.c); dir
- * NULL: a cache that keeps nothing. */
-typedef struct mk_sa_rx_cache mk_sa_rx_cache;
-mk_sa_rx_cache *mk_sa_rx_cache_open(const char *dir);
-/* The form kept for pattern with opts, or NULL; owned by the cache. */
-const char *mk_sa_rx_cache_get(mk_sa_rx_cache *c, const char *pattern, uint32_t opts);
-void mk_sa_rx_cache_put(mk_sa_rx_cache *c, const char *pattern, uint32_t opts, const char *form);
-/* Writes the file again if a form was added or one read went unused (it
- * keeps the forms of the last rules loaded), and frees c. */
-void mk_sa_rx_cache_close(mk_sa_rx_cache *c);
 
 /* The gate of a pattern the prefilter cannot hold (mk_sa_pf_gate.c): a
  * part of it (a group) that every match holds *count times over without

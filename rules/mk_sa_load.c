@@ -255,8 +255,8 @@ static char *mk_sa_split_regex(const char *s, const char **rest, uint32_t *opts,
 
 /* Compiles a pattern (one too large for PCRE2 in the form cache found
  * for it, or found and kept there); NULL with why. */
-static pcre2_code *mk_sa_compile(const char *pattern, uint32_t opts, mk_sa_rx_cache *cache,
-                                 char *why, size_t whylen)
+static pcre2_code *mk_sa_compile(const char *pattern, uint32_t opts, mk_sa_memo *cache, char *why,
+                                 size_t whylen)
 {
     /* Perl code inside a pattern cannot run here: never approximate it */
     if (strstr(pattern, "(?{") != NULL || strstr(pattern, "(??{") != NULL) {
@@ -268,7 +268,7 @@ static pcre2_code *mk_sa_compile(const char *pattern, uint32_t opts, mk_sa_rx_ca
     pcre2_code *re =
         pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts, &err, &off, NULL);
     const char *known = re == NULL && err == PCRE2_ERROR_PATTERN_TOO_LARGE
-                            ? mk_sa_rx_cache_get(cache, pattern, opts)
+                            ? mk_sa_memo_get(cache, "", pattern, opts)
                             : NULL;
     if (known != NULL) { /* the form an earlier start found */
         int kerr;
@@ -290,7 +290,7 @@ static pcre2_code *mk_sa_compile(const char *pattern, uint32_t opts, mk_sa_rx_ca
         re = pcre2_compile((PCRE2_SPTR)small, PCRE2_ZERO_TERMINATED, opts, &err, &off, NULL);
     }
     if (re != NULL && small != NULL)
-        mk_sa_rx_cache_put(cache, pattern, opts, small);
+        mk_sa_memo_put(cache, "", pattern, opts, small);
     g_free(small);
     if (re == NULL) {
         PCRE2_UCHAR msg[160];
@@ -928,7 +928,9 @@ static char *mk_sa_expand(const mk_sa_rules *rs, const char *pat)
  * are read. */
 static void mk_sa_compile_patterns(mk_sa_rules *rs, const char *cache_dir)
 {
-    mk_sa_rx_cache *cache = mk_sa_rx_cache_open(cache_dir);
+    char salt[96] = "mk-rx-1 PCRE2 ";
+    pcre2_config(PCRE2_CONFIG_VERSION, salt + strlen(salt));
+    mk_sa_memo *cache = mk_sa_memo_open(cache_dir, "large-patterns", salt);
     for (size_t i = 0; i < rs->n; i++) {
         mk_sa_rule *r = &rs->r[i];
         if (!r->defined || r->skip || r->pattern == NULL)
@@ -946,7 +948,7 @@ static void mk_sa_compile_patterns(mk_sa_rules *rs, const char *cache_dir)
         else
             g_free(src);
     }
-    mk_sa_rx_cache_close(cache);
+    mk_sa_memo_close(cache);
 }
 
 /* ---- meta expressions ------------------------------------------------------ */
@@ -1332,7 +1334,7 @@ void mk_sa_free(mk_sa_rules *rs)
 /* The prefilter of the running rules of kind (and, for header rules,
  * reading slot). */
 static mk_sa_prefilter *mk_sa_prefilter_of(mk_sa_rules *rs, mk_sa_kind kind, int slot,
-                                           const char *cache, GHashTable *used)
+                                           const char *cache, GHashTable *used, mk_sa_memo *memo)
 {
     size_t *ids = g_new(size_t, rs->n_order + 1), n = 0;
     for (size_t k = 0; k < rs->n_order; k++) {
@@ -1340,7 +1342,8 @@ static mk_sa_prefilter *mk_sa_prefilter_of(mk_sa_rules *rs, mk_sa_kind kind, int
         if (r->kind == kind && (kind != MK_SA_HEADER || r->slot == slot))
             ids[n++] = rs->order[k];
     }
-    mk_sa_prefilter *pf = mk_sa_prefilter_build(rs, ids, n, cache, used, kind != MK_SA_HEADER);
+    mk_sa_prefilter *pf =
+        mk_sa_prefilter_build(rs, ids, n, cache, used, memo, kind != MK_SA_HEADER);
     g_free(ids);
     return pf;
 }
@@ -1374,15 +1377,17 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
         cache = NULL;
     }
     GHashTable *used = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    rs->pf[0] = mk_sa_prefilter_of(rs, MK_SA_BODY, -1, cache, used);
-    rs->pf[1] = mk_sa_prefilter_of(rs, MK_SA_RAWBODY, -1, cache, used);
-    rs->pf[2] = mk_sa_prefilter_of(rs, MK_SA_URI, -1, cache, used);
+    mk_sa_memo *memo = mk_sa_prefilter_memo(cache);
+    rs->pf[0] = mk_sa_prefilter_of(rs, MK_SA_BODY, -1, cache, used, memo);
+    rs->pf[1] = mk_sa_prefilter_of(rs, MK_SA_RAWBODY, -1, cache, used, memo);
+    rs->pf[2] = mk_sa_prefilter_of(rs, MK_SA_URI, -1, cache, used, memo);
     for (size_t s = 0; s < rs->n_slots; s++)
         if (rs->slots[s].n_rules >= MK_SA_PF_SLOT_MIN) {
-            rs->slots[s].pf = mk_sa_prefilter_of(rs, MK_SA_HEADER, (int)s, cache, used);
+            rs->slots[s].pf = mk_sa_prefilter_of(rs, MK_SA_HEADER, (int)s, cache, used, memo);
             rs->stats.prefiltered_header += mk_sa_prefilter_size(rs->slots[s].pf);
             rs->stats.prefilter_ascii += mk_sa_prefilter_ascii(rs->slots[s].pf);
         }
+    mk_sa_memo_close(memo);
     mk_sa_prefilter_prune(cache, used);
     g_hash_table_destroy(used);
     rs->stats.prefiltered = mk_sa_prefilter_size(rs->pf[0]) + mk_sa_prefilter_size(rs->pf[1]);

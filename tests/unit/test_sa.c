@@ -1016,11 +1016,10 @@ static const char *const prefilter_cf =
     "body    PF_COPIES     /\\b(?:[a-z]{5,}\\s+){4}/\n";
 
 /* The hits of the rules on message text (its links, for uri rules,
- * links[0, n_links)) with the prefilter on or off, appended to out. */
-static void prefilter_links_hits(mk_sa_rules *rs, const char *text, const char *const *links,
-                                 size_t n_links, int on, GString *out)
+ * links[0, n_links)), appended to out. */
+static void links_hits(const mk_sa_rules *rs, const char *text, const char *const *links,
+                       size_t n_links, GString *out)
 {
-    mk_sa_use_prefilter(rs, on, on ? dir : NULL);
     char err[256];
     mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
     assert_int_equal(mk_msgbuf_append(b, text, strlen(text), err, sizeof(err)), 0);
@@ -1035,6 +1034,14 @@ static void prefilter_links_hits(mk_sa_rules *rs, const char *text, const char *
     g_free(hits);
     mk_msg_free(msg);
     mk_msgbuf_free(b);
+}
+
+/* links_hits with the prefilter on or off. */
+static void prefilter_links_hits(mk_sa_rules *rs, const char *text, const char *const *links,
+                                 size_t n_links, int on, GString *out)
+{
+    mk_sa_use_prefilter(rs, on, on ? dir : NULL);
+    links_hits(rs, text, links, n_links, out);
 }
 
 static void prefilter_hits(mk_sa_rules *rs, const char *text, int on, GString *out)
@@ -1720,6 +1727,112 @@ static void test_lead_tail(void **state)
     prefilter_same_freed(rs, p, msgs, want, G_N_ELEMENTS(msgs), 0);
 }
 
+/* Each message's hits are want[i], with the rules as they stand. */
+static void hits_are(const mk_sa_rules *rs, const char *const *msgs, const char *const *want,
+                     size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        GString *out = g_string_new(NULL);
+        links_hits(rs, msgs[i], NULL, 0, out);
+        assert_string_equal(out->str, want[i]);
+        g_string_free(out, TRUE);
+    }
+}
+
+/* The records of a memo file ("KEY LENGTH\nVALUE\n"): their number; the
+ * value of the one whose value starts with prefix (if any) replaced by
+ * value (when not NULL) and the file written again. */
+static size_t memo_records(const char *file, const char *prefix, const char *value)
+{
+    gchar *text = NULL;
+    assert_true(g_file_get_contents(file, &text, NULL, NULL));
+    GString *out = g_string_new(NULL);
+    size_t n = 0;
+    int planted = 0;
+    for (const char *at = text; *at != '\0'; n++) {
+        assert_true(strspn(at, "0123456789abcdef") == 64 && at[64] == ' ');
+        char *end;
+        size_t len = strtoul(at + 65, &end, 10);
+        assert_true(*end == '\n' && end[1 + len] == '\n');
+        const char *v = end + 1;
+        if (value != NULL && !planted && strncmp(v, prefix, strlen(prefix)) == 0) {
+            g_string_append_printf(out, "%.64s %zu\n%s\n", at, strlen(value), value);
+            planted = 1;
+        } else {
+            g_string_append_len(out, at, v + len + 1 - at);
+        }
+        at = v + len + 1;
+    }
+    if (value != NULL) {
+        assert_true(planted);
+        assert_true(g_file_set_contents(file, out->str, (gssize)out->len, NULL));
+    }
+    g_string_free(out, TRUE);
+    g_free(text);
+    return n;
+}
+
+/* How the prefilter holds each pattern (its literals, its tail, its
+ * gate) is kept in the cache's prefilter-plan and read back by the next
+ * build: the same counts and hits from the file as found afresh. A value
+ * planted in the file is what the rule then runs behind; a damaged file
+ * is found again; the file keeps the patterns of the last rules built. */
+static void test_prefilter_memo(void **state)
+{
+    (void)state;
+    char *cache = g_build_filename(dir, "pf-memo", NULL);
+    char *file = g_build_filename(cache, "prefilter-plan", NULL);
+    static const char cf[] = "body PM_LIT /\\bdiscount pharmacy\\b/\n"
+                             "body PM_TAIL /\\b(?:\\d\\d|ten|[a-z]+teen)\\s?(?:%|percent) of/i\n"
+                             "body PM_GATE /\\b(?:[a-z]{12,}\\s+){3}/\n";
+    static const char *const msgs[] = {
+        "Subject: x\n\nour discount pharmacy is open\n",
+        "Subject: x\n\nwe pay fifteen percent of it\n",
+        "Subject: x\n\nmisunderstanding internationalization characteristically end\n",
+        "Subject: x\n\ncanary: the discount pharmacy\n",
+    };
+    static const char *const want[] = {"PM_LIT:1 ", "PM_TAIL:1 ", "PM_GATE:1 ", "PM_LIT:1 "};
+    char *p;
+    mk_sa_rules *rs = load_cf("memo.rules", cf, &p);
+    for (int round = 0; round < 3; round++) { /* found; read back; found again, damaged */
+        if (round == 2)
+            assert_true(g_file_set_contents(file, "0123 garbage\n", -1, NULL));
+        mk_sa_use_prefilter(rs, 1, cache);
+        const mk_sa_stats *st = mk_sa_stats_of(rs);
+        assert_int_equal(st->prefilter_lit, 1);
+        assert_int_equal(st->prefilter_tail, 1);
+        assert_int_equal(st->prefilter_gated, 1);
+        hits_are(rs, msgs, want, G_N_ELEMENTS(msgs));
+        /* one record a question asked: the literals of each; the ASCII
+         * copy and tail of the other two; the gate of the third */
+        assert_int_equal(memo_records(file, NULL, NULL), 8);
+    }
+    /* a gate planted: the rule runs where a line holds its literal */
+    memo_records(file, "1 17 0 (?:discount\\x20pharmacy)", "1 6 0 (?:canary)");
+    gchar *planted = NULL;
+    assert_true(g_file_get_contents(file, &planted, NULL, NULL));
+    mk_sa_use_prefilter(rs, 1, cache);
+    static const char *const want_planted[] = {"", "PM_TAIL:1 ", "PM_GATE:1 ", "PM_LIT:1 "};
+    hits_are(rs, msgs, want_planted, G_N_ELEMENTS(msgs));
+    gchar *text = NULL;
+    assert_true(g_file_get_contents(file, &text, NULL, NULL));
+    assert_string_equal(text, planted); /* read, used, not written again */
+    g_free(text);
+    g_free(planted);
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+    /* other rules: only theirs are kept */
+    rs = load_cf("memo2.rules", "body PM_OTHER /\\bsomething special\\b/\n", &p);
+    mk_sa_use_prefilter(rs, 1, cache);
+    assert_int_equal(memo_records(file, NULL, NULL), 1);
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+    g_free(file);
+    g_free(cache);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -1952,6 +2065,7 @@ int main(void)
         cmocka_unit_test(test_ascii_copy),
         cmocka_unit_test(test_lead_tail),
         cmocka_unit_test(test_literal_gates),
+        cmocka_unit_test(test_prefilter_memo),
         cmocka_unit_test(test_prefilter_8bit),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
