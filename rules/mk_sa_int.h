@@ -336,6 +336,26 @@ char *mk_sa_pf_gate_part(const char *pattern, uint32_t opts, unsigned nth, unsig
 size_t mk_sa_pf_gate_pass(const unsigned long long *ends, size_t n, const size_t *line_end,
                           size_t n_lines, unsigned count, unsigned width, uint8_t *ok);
 
+/* A chain gate (mk_sa_pf_chain.c) of a pattern that is one group
+ * repeated, (?:R){k} with k of 2 or more: R, g_free it (*k set), or
+ * NULL. */
+char *mk_sa_pf_chain_part(const char *pattern, uint32_t opts, unsigned *k);
+/* A copy of part for vectorscan to keep whole, or (reverse) that copy
+ * read backwards, matching the reversed texts of its matches: each
+ * repeat of a group, and of an item beyond three, widened to * or +;
+ * NULL when part holds what the copy does not follow (anchors,
+ * lookarounds, back references, options, most letter escapes). g_free
+ * it. */
+char *mk_sa_pf_chain_copy(const char *part, int reverse);
+/* How many lines (their ends line_end[0, n_lines), exclusive) may hold a
+ * chain of k matches of the part end to end: k - 1 joints (a position in
+ * starts and in ends) and then an end, in order, on one line; ends and
+ * starts sorted. With ok, their flags set there (else it stops at the
+ * first). */
+size_t mk_sa_pf_chain_pass(const unsigned long long *ends, size_t n_ends,
+                           const unsigned long long *starts, size_t n_starts,
+                           const size_t *line_end, size_t n_lines, unsigned k, uint8_t *ok);
+
 /* The shortest literal a literal gate may hold. A short one is in many
  * lines (with 3, "your" and "mail" gated stock rules onto most
  * messages), and PCRE2 running there cost what the smaller databases

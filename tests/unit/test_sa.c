@@ -1341,6 +1341,21 @@ static void test_prefilter_as_written(void **state)
  * separate paragraphs. So does three words of 12 letters or more in a
  * row: widened for the prefilter, three words; its gate, the pattern
  * as written, keeps the 12 (ordinary text has no such word). */
+/* Whether the body prefilter of rs says rule name may match in line. */
+static int body_maybe(const mk_sa_rules *rs, const char *name, const char *line)
+{
+    size_t i = 0;
+    while (i < rs->n && strcmp(rs->r[i].name, name) != 0)
+        i++;
+    assert_true(i < rs->n);
+    uint8_t *maybe = g_new0(uint8_t, rs->n);
+    const char *lines[] = {line, NULL};
+    assert_int_equal(mk_sa_prefilter_scan(rs->pf[0], lines, maybe, NULL), 0);
+    int m = maybe[i];
+    g_free(maybe);
+    return m;
+}
+
 static void test_prefilter_gate(void **state)
 {
     (void)state;
@@ -1359,6 +1374,12 @@ static void test_prefilter_gate(void **state)
     char summary[MK_SA_SUMMARY_MAX];
     mk_sa_summary(rs, summary, sizeof(summary));
     assert_non_null(strstr(summary, "; 2 run only on the lines where a gate says they may"));
+    /* PF_FORM is one group repeated: its gate asks for four form words
+     * end to end, not only four on a line (mk_sa_pf_chain.c) */
+    static const char apart[] = "fldaaword: fldabword: fldacword: x fldadword: y";
+    static const char in_a_row[] = "fldaaword: fldabword: fldacword: fldadword: y";
+    assert_false(body_maybe(rs, "PF_FORM", apart));
+    assert_true(body_maybe(rs, "PF_FORM", in_a_row));
     static const char *const msgs[] = {
         "Subject: x\n\nFldaaword: fldabword: fldacword: fldadword: end\n",
         "Subject: x\n\nhello\n\nfldaaword, fldabword, fldacword, fldadword, x\n",
@@ -1369,6 +1390,12 @@ static void test_prefilter_gate(void **state)
         "Subject: x\n\nmisunderstanding and internationalization characteristically\n",
     };
     const char *const want[] = {"PF_FORM:1 ", "PF_FORM:1 ", "", "", "PF_FORM:1 ", "PF_LONG:1 ", ""};
+    prefilter_same(rs, msgs, want, G_N_ELEMENTS(msgs));
+    /* the same from the cache (the gate read back from the plan) */
+    mk_sa_use_prefilter(rs, 1, dir);
+    mk_sa_use_prefilter(rs, 1, dir);
+    assert_false(body_maybe(rs, "PF_FORM", apart));
+    assert_true(body_maybe(rs, "PF_FORM", in_a_row));
     prefilter_same_freed(rs, p, msgs, want, G_N_ELEMENTS(msgs), 2);
 }
 
@@ -1448,6 +1475,158 @@ static int pcre2_matches(const char *pattern, uint32_t opts, const char *subject
 static int ascii_matches(const char *pattern, const char *subject)
 {
     return pcre2_matches(pattern, 0, subject);
+}
+
+/* Whether pattern matches the whole of subject (PCRE2, no options). */
+static int whole_matches(const char *pattern, const char *subject)
+{
+    char *whole = g_strdup_printf("^(?:%s)$", pattern);
+    int m = pcre2_matches(whole, 0, subject);
+    g_free(whole);
+    return m;
+}
+
+/* A chain gate's copies of a repeated part: kept whole (repeats of a
+ * group, or past three, widened) and read backwards; every subject the
+ * part matches whole, the copy matches, and the backward copy matches
+ * it reversed. What the copies do not follow gives none. The part of a
+ * pattern that is one group repeated, and the chain test of the lines. */
+static void test_chain_gate(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *part, *fwd, *rev;
+    } cases[] = {
+        {"ab", "ab", "ba"},
+        {"(?:ab|cd)e", "(?:ab|cd)e", "e(?:ba|dc)"},
+        {"a{1,5}b", "a+b", "ba+"},
+        {"(?:xy){2}z", "(?:xy)+z", "z(?:yx)+"},
+        {"(xy)?z", "(?:xy)?z", "z(?:yx)?"},
+        {"[a-c]{2}\\s?", "[a-c]{2}\\s?", "\\s?[a-c]{2}"},
+        {"[]x]{0,3}y", "[]x]{0,3}y", "y[]x]{0,3}"},
+        {"\\bname\\b[:,]", "\\bname\\b[:,]", "[:,]\\beman\\b"},
+        {"\\x41b\\.", "\\x41b\\.", "\\.b\\x41"},
+        {"x{", "x\\{", "\\{x"},
+        {"a+?b*+", "a+b*", "b*a+"},
+        {"(?>ab)c", "(?:ab)c", "c(?:ba)"},
+        {"d(?:e|)f", "d(?:e|)f", "f(?:e|)d"},
+        {"^ab", NULL, NULL},
+        {"ab$", NULL, NULL},
+        {"(?=a)b", NULL, NULL},
+        {"(?<!a)b", NULL, NULL},
+        {"(a)\\1", NULL, NULL},
+        {"(?i)ab", NULL, NULL},
+        {"\\Aab", NULL, NULL},
+        {"a\\Kb", NULL, NULL},
+        {"[ab", NULL, NULL},
+        {"a)b", NULL, NULL},
+        {"*a", NULL, NULL},
+        {"a{2}{3}", NULL, NULL},
+    };
+    static const char *const subjects[] = {
+        "ab",
+        "abe",
+        "cde",
+        "aaaaab",
+        "ab"
+        "aaaaaab",
+        "xyz",
+        "xyxyz",
+        "z",
+        "ac ",
+        "ac",
+        "abc",
+        "xy",
+        "]]y",
+        "y",
+        "name:",
+        "Ab.",
+        "x{",
+        "ab",
+        "abbb",
+        "abc",
+        "df",
+        "def",
+        "a b",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *fwd = mk_sa_pf_chain_copy(cases[i].part, 0),
+             *rev = mk_sa_pf_chain_copy(cases[i].part, 1);
+        if (cases[i].fwd == NULL) {
+            if (fwd != NULL || rev != NULL)
+                print_error("%s: copied as %s\n", cases[i].part, fwd != NULL ? fwd : rev);
+            assert_null(fwd);
+            assert_null(rev);
+            continue;
+        }
+        assert_non_null(fwd);
+        assert_non_null(rev);
+        assert_string_equal(fwd, cases[i].fwd);
+        assert_string_equal(rev, cases[i].rev);
+        for (size_t j = 0; j < G_N_ELEMENTS(subjects); j++) {
+            if (!whole_matches(cases[i].part, subjects[j]))
+                continue;
+            char *back = g_strreverse(g_strdup(subjects[j]));
+            assert_true(whole_matches(fwd, subjects[j]));
+            assert_true(whole_matches(rev, back));
+            g_free(back);
+        }
+        g_free(fwd);
+        g_free(rev);
+    }
+    /* the part of a pattern that is one group repeated */
+    static const struct {
+        const char *pattern;
+        uint32_t opts;
+        const char *part;
+        unsigned k;
+    } parts[] = {
+        {"(?:ab|cd){3}", 0, "ab|cd", 3},
+        {"(ab){2,}", 0, "ab", 2},
+        {"(?:ab){3,5}?", 0, "ab", 3},
+        {"(?>a\\s){4}", 0, "a\\s", 4},
+        {"(?:ab){3}c", 0, NULL, 0},
+        {"(?:ab)+", 0, NULL, 0},
+        {"(?:ab){1}", 0, NULL, 0},
+        {"(?:a)|(?:b){3}", 0, NULL, 0},
+        {"(?=ab){3}", 0, NULL, 0},
+        {"x(?:ab){3}", 0, NULL, 0},
+        {"(?:a b){3}", PCRE2_EXTENDED, NULL, 0},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(parts); i++) {
+        unsigned k = 99;
+        char *part = mk_sa_pf_chain_part(parts[i].pattern, parts[i].opts, &k);
+        if (parts[i].part == NULL) {
+            assert_null(part);
+            continue;
+        }
+        assert_non_null(part);
+        assert_string_equal(part, parts[i].part);
+        assert_int_equal(k, parts[i].k);
+        g_free(part);
+    }
+    /* the lines: two of them, ending at 20 and 40; a chain of three */
+    const size_t line_end[] = {20, 40};
+    const unsigned long long ends_a[] = {3, 6, 9}, starts_a[] = {0, 3, 6};
+    uint8_t ok[2] = {0, 0};
+    assert_int_equal(mk_sa_pf_chain_pass(ends_a, 3, starts_a, 3, line_end, 2, 3, ok), 1);
+    assert_true(ok[0] && !ok[1]);
+    /* a gap: 6 ends a match, none starts there */
+    const unsigned long long starts_b[] = {0, 3, 7};
+    assert_int_equal(mk_sa_pf_chain_pass(ends_a, 3, starts_b, 3, line_end, 2, 3, NULL), 0);
+    /* no end after the last joint */
+    const unsigned long long ends_c[] = {3, 6}, starts_c[] = {0, 3, 6};
+    assert_int_equal(mk_sa_pf_chain_pass(ends_c, 2, starts_c, 3, line_end, 2, 3, NULL), 0);
+    /* joints on the first line, the end on the second */
+    const unsigned long long ends_d[] = {3, 6, 25}, starts_d[] = {3, 6, 21};
+    assert_int_equal(mk_sa_pf_chain_pass(ends_d, 3, starts_d, 3, line_end, 2, 3, NULL), 0);
+    /* the same end twice counts once; two chains on the second line */
+    const unsigned long long ends_e[] = {23, 23, 26, 29, 33}, starts_e[] = {21, 23, 26, 29};
+    memset(ok, 0, sizeof(ok));
+    assert_int_equal(mk_sa_pf_chain_pass(ends_e, 5, starts_e, 4, line_end, 2, 3, ok), 1);
+    assert_true(!ok[0] && ok[1]);
+    assert_int_equal(mk_sa_pf_chain_pass(ends_e, 5, starts_e, 4, line_end, 2, 5, NULL), 0);
+    assert_int_equal(mk_sa_pf_chain_pass(ends_e, 5, starts_e, 4, line_end, 2, 4, NULL), 1);
 }
 
 /* A pattern's ASCII copy drops what needs a byte of 0x80 or more (class
@@ -2058,6 +2237,7 @@ int main(void)
         cmocka_unit_test(test_prefilter_ordinary),
         cmocka_unit_test(test_prefilter_headers),
         cmocka_unit_test(test_gate_part),
+        cmocka_unit_test(test_chain_gate),
         cmocka_unit_test(test_prefilter_uri),
         cmocka_unit_test(test_prefilter_gate),
         cmocka_unit_test(test_unread),
