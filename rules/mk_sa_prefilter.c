@@ -502,7 +502,11 @@ static size_t mk_sa_pf_ends_of(const GArray *ends, guint *at, unsigned g, unsign
  * db, the parts of gate[0, n), and with rdb (or NULL) the chain gates'
  * parts reversed; pass[g]: whether gate g's count (or chain) is held in
  * a line, and with ok (or NULL), ok[g]: NULL, or where it is (a flag per
- * line; g_free it). 0, or -1 when a scan failed (pass is then unset). */
+ * line; g_free it). 0, or -1 when a scan failed (pass is then unset).
+ * The text is scanned reversed only when a chain gate's count is held
+ * (a chain of count matches holds count matches, each ending width or
+ * more past the last): the count gates of the form-filling rules passed
+ * about one message in three. */
 static int mk_sa_pf_gates_scan(hs_database_t *db, hs_database_t *rdb, const mk_sa_pf_gate *gate,
                                size_t n, hs_scratch_t *s, const char *text, size_t len,
                                const size_t *line_end, size_t n_lines, uint8_t *pass, uint8_t **ok)
@@ -512,29 +516,32 @@ static int mk_sa_pf_gates_scan(hs_database_t *db, hs_database_t *rdb, const mk_s
         g_array_free(ends, TRUE);
         return -1;
     }
-    GArray *starts = NULL;
-    if (rdb != NULL && (starts = mk_sa_pf_starts(rdb, s, text, len)) == NULL) {
-        g_array_free(ends, TRUE);
-        return -1;
-    }
     g_array_sort(ends, mk_sa_pf_end_cmp);
-    unsigned long long *to = g_new(unsigned long long, ends->len + 1),
-                       *from = g_new(unsigned long long, (starts != NULL ? starts->len : 0) + 1);
+    GArray *starts = NULL; /* scanned for on first need */
+    unsigned long long *to = g_new(unsigned long long, ends->len + 1), *from = NULL;
     memset(pass, 0, n);
     guint at_start = 0;
-    for (guint i = 0; i < ends->len;) {
+    int rc = 0;
+    for (guint i = 0; i < ends->len && rc == 0;) {
         unsigned g = g_array_index(ends, mk_sa_pf_end, i).gate;
         size_t m = mk_sa_pf_ends_of(ends, &i, g, to);
         if (g >= n)
             continue;
-        uint8_t *lines_ok = ok != NULL ? g_new0(uint8_t, n_lines + 1) : NULL;
-        if (gate[g].chain) {
-            size_t m_from = starts != NULL ? mk_sa_pf_ends_of(starts, &at_start, g, from) : 0;
+        int chain = gate[g].chain && rdb != NULL;
+        uint8_t *lines_ok = ok != NULL && !chain ? g_new0(uint8_t, n_lines + 1) : NULL;
+        pass[g] = mk_sa_pf_gate_pass(to, m, line_end, n_lines, gate[g].count, gate[g].width,
+                                     lines_ok) > 0;
+        if (chain && pass[g] && starts == NULL) {
+            if ((starts = mk_sa_pf_starts(rdb, s, text, len)) == NULL)
+                rc = -1;
+            else
+                from = g_new(unsigned long long, starts->len + 1);
+        }
+        if (chain && pass[g] && rc == 0) {
+            size_t m_from = mk_sa_pf_ends_of(starts, &at_start, g, from);
+            lines_ok = ok != NULL ? g_new0(uint8_t, n_lines + 1) : NULL;
             pass[g] = mk_sa_pf_chain_pass(to, m, from, m_from, line_end, n_lines, gate[g].count,
                                           lines_ok) > 0;
-        } else {
-            pass[g] = mk_sa_pf_gate_pass(to, m, line_end, n_lines, gate[g].count, gate[g].width,
-                                         lines_ok) > 0;
         }
         if (ok != NULL && pass[g])
             ok[g] = lines_ok;
@@ -546,7 +553,7 @@ static int mk_sa_pf_gates_scan(hs_database_t *db, hs_database_t *rdb, const mk_s
     g_array_free(ends, TRUE);
     if (starts != NULL)
         g_array_free(starts, TRUE);
-    return 0;
+    return rc;
 }
 
 /* The lines of ordinary text: where each ends; *n their number. g_free it. */
