@@ -409,6 +409,10 @@ typedef struct mk_sa_rx_span {
 GArray *mk_sa_rx_groups(const char *pattern, int *top_alt);
 size_t mk_sa_rx_count(const char *p, unsigned *min, unsigned *max, int *open_ended);
 int mk_sa_rx_backrefs(const char *pattern);
+/* The byte value of the escape at p ('\\'), its length in *len; -1 for
+ * an escape that stands for a class of characters or an assertion (\d,
+ * \b...), -2 for one not followed (back references and the like). */
+int mk_sa_rx_escape(const char *p, size_t *len);
 
 /* Match limits: a pattern that backtracks past them stops, counted. */
 #define MK_SA_MATCH_LIMIT 200000

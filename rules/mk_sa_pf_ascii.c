@@ -70,73 +70,6 @@ static size_t mk_sa_asc_quant(const char *p, unsigned *lo)
     return n;
 }
 
-/* The byte value of the escape at p ('\\'), its length in *len; -1 for
- * an escape that stands for a class of characters or an assertion (\d,
- * \b...), -2 for one not followed (back references and the like). */
-static int mk_sa_asc_escape(const char *p, size_t *len)
-{
-    char c = p[1];
-    *len = 2;
-    if (c == '\0') {
-        *len = 1;
-        return -2;
-    }
-    if (c == 'x') {
-        if (p[2] == '{') {
-            const char *e = strchr(p + 3, '}');
-            if (e == NULL)
-                return -2;
-            *len = (size_t)(e + 1 - p);
-            return (int)MIN(strtoul(p + 3, NULL, 16), 0x100ul);
-        }
-        int v = 0;
-        size_t k = 2;
-        for (; k < 4 && g_ascii_isxdigit(p[k]); k++)
-            v = v * 16 + g_ascii_xdigit_value(p[k]);
-        *len = k;
-        return v;
-    }
-    if (c == 'o' && p[2] == '{') {
-        const char *e = strchr(p + 3, '}');
-        if (e == NULL)
-            return -2;
-        *len = (size_t)(e + 1 - p);
-        return (int)MIN(strtoul(p + 3, NULL, 8), 0x100ul);
-    }
-    if (c == '0') {
-        int v = 0;
-        size_t k = 2;
-        for (; k < 4 && p[k] >= '0' && p[k] <= '7'; k++)
-            v = v * 8 + (p[k] - '0');
-        *len = k;
-        return v;
-    }
-    if ((c >= '1' && c <= '9') || c == 'g' || c == 'k' || c == 'Q' || c == 'E' || c == 'N')
-        return -2;
-    if (c == 'c') {
-        *len = p[2] != '\0' ? 3 : 2;
-        return p[2] != '\0' ? (g_ascii_toupper(p[2]) ^ 0x40) : -2;
-    }
-    if (c == 'p' || c == 'P') {
-        if (p[2] == '{') {
-            const char *e = strchr(p + 3, '}');
-            if (e == NULL)
-                return -2;
-            *len = (size_t)(e + 1 - p);
-        } else if (p[2] != '\0') {
-            *len = 3;
-        }
-        return -1;
-    }
-    if (strchr("dDwWsShHvVRXbBAzZGK", c) != NULL)
-        return -1;
-    static const char named[] = "ntrfea", value[] = "\n\t\r\f\033\007";
-    const char *at = strchr(named, c);
-    if (at != NULL)
-        return (unsigned char)value[at - named];
-    return (unsigned char)c; /* an escaped character stands for itself */
-}
-
 /* Character c, written at m (len bytes: itself or an escape), appended
  * to out so that it reads the same wherever it lands once a neighbour is
  * dropped: \x and \0 escapes with all their digits (\x4 before a dropped
@@ -175,7 +108,7 @@ static int mk_sa_asc_class(mk_sa_asc *a, GString *out)
             continue;
         }
         if (*p == '\\') {
-            v = mk_sa_asc_escape(p, &len);
+            v = mk_sa_rx_escape(p, &len);
             if (v == -2) {
                 a->unsupported = 1;
                 break;
@@ -201,7 +134,7 @@ static int mk_sa_asc_class(mk_sa_asc *a, GString *out)
         if (*p == '-' && p[1] != ']' && p[1] != '\0') {
             hi_at = p + 1;
             if (*hi_at == '\\') {
-                hi = mk_sa_asc_escape(hi_at, &hi_len);
+                hi = mk_sa_rx_escape(hi_at, &hi_len);
                 if (hi < 0 || hi_at[1] == 'b') {
                     a->unsupported = 1;
                     break;
@@ -331,7 +264,7 @@ static int mk_sa_asc_atom(mk_sa_asc *a, GString *out, unsigned depth)
     }
     if (*p == '\\') {
         size_t len;
-        int v = mk_sa_asc_escape(p, &len);
+        int v = mk_sa_rx_escape(p, &len);
         a->p = p + len;
         if (v == -2) {
             a->unsupported = 1;

@@ -79,25 +79,16 @@ static int mk_sa_ch_item(mk_sa_ch_rd *rd, GString *out, int rev)
         return 0;
     }
     if (*p == '\\') {
-        char c = p[1];
-        size_t len = 2;
-        if (c == 'x') { /* \xHH, \x{H...} */
-            if (p[2] == '{') {
-                const char *close = strchr(p, '}');
-                if (close == NULL) {
-                    rd->bad = 1;
-                    return 0;
-                }
-                len = (size_t)(close + 1 - p);
-            } else {
-                while (len < 4 && g_ascii_isxdigit(p[len]))
-                    len++;
-            }
-        } else if (c == '\0' || (g_ascii_isalnum(c) && strchr("dDsSwWbBtnrfea", c) == NULL)) {
+        size_t len;
+        int b = mk_sa_rx_escape(p, &len);
+        if (b >= 0 && b <= 0xff && strchr("x0oc", p[1]) != NULL)
+            /* a byte by number, written whole: reversed, \x4 before a 1
+             * would read \x41 */
+            g_string_append_printf(out, "\\x%02x", (unsigned)b);
+        else if ((b >= 0 && b <= 0xff) || (b == -1 && strchr("dDsSwWbB", p[1]) != NULL))
+            g_string_append_len(out, p, (gssize)len);
+        else
             rd->bad = 1; /* back references, \A \z \G \Q \K \p and the rest */
-            return 0;
-        }
-        g_string_append_len(out, p, len);
         rd->p = p + len;
         return 0;
     }

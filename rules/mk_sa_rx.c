@@ -46,6 +46,70 @@ const char *mk_sa_rx_class_end(const char *p)
     return p;
 }
 
+int mk_sa_rx_escape(const char *p, size_t *len)
+{
+    char c = p[1];
+    *len = 2;
+    if (c == '\0') {
+        *len = 1;
+        return -2;
+    }
+    if (c == 'x') {
+        if (p[2] == '{') {
+            const char *e = strchr(p + 3, '}');
+            if (e == NULL)
+                return -2;
+            *len = (size_t)(e + 1 - p);
+            return (int)MIN(strtoul(p + 3, NULL, 16), 0x100ul);
+        }
+        int v = 0;
+        size_t k = 2;
+        for (; k < 4 && g_ascii_isxdigit(p[k]); k++)
+            v = v * 16 + g_ascii_xdigit_value(p[k]);
+        *len = k;
+        return v;
+    }
+    if (c == 'o' && p[2] == '{') {
+        const char *e = strchr(p + 3, '}');
+        if (e == NULL)
+            return -2;
+        *len = (size_t)(e + 1 - p);
+        return (int)MIN(strtoul(p + 3, NULL, 8), 0x100ul);
+    }
+    if (c == '0') {
+        int v = 0;
+        size_t k = 2;
+        for (; k < 4 && p[k] >= '0' && p[k] <= '7'; k++)
+            v = v * 8 + (p[k] - '0');
+        *len = k;
+        return v;
+    }
+    if ((c >= '1' && c <= '9') || c == 'g' || c == 'k' || c == 'Q' || c == 'E' || c == 'N')
+        return -2;
+    if (c == 'c') {
+        *len = p[2] != '\0' ? 3 : 2;
+        return p[2] != '\0' ? (g_ascii_toupper(p[2]) ^ 0x40) : -2;
+    }
+    if (c == 'p' || c == 'P') {
+        if (p[2] == '{') {
+            const char *e = strchr(p + 3, '}');
+            if (e == NULL)
+                return -2;
+            *len = (size_t)(e + 1 - p);
+        } else if (p[2] != '\0') {
+            *len = 3;
+        }
+        return -1;
+    }
+    if (strchr("dDwWsShHvVRXbBAzZGK", c) != NULL)
+        return -1;
+    static const char named[] = "ntrfea", value[] = "\n\t\r\f\033\007";
+    const char *at = strchr(named, c);
+    if (at != NULL)
+        return (unsigned char)value[at - named];
+    return (unsigned char)c; /* an escaped character stands for itself */
+}
+
 size_t mk_sa_rx_count(const char *p, unsigned *min, unsigned *max, int *open_ended)
 {
     if (*p != '{' || !g_ascii_isdigit(p[1]))

@@ -1507,6 +1507,7 @@ static void test_chain_gate(void **state)
         {"\\bname\\b[:,]", "\\bname\\b[:,]", "[:,]\\beman\\b"},
         {"\\x41b\\.", "\\x41b\\.", "\\.b\\x41"},
         {"x{", "x\\{", "\\{x"},
+        {"1\\x4\\t", "1\\x04\\t", "\\t\\x041"}, /* reversed, \x4 1 is not \x41 */
         {"a+?b*+", "a+b*", "b*a+"},
         {"(?>ab)c", "(?:ab)c", "c(?:ba)"},
         {"d(?:e|)f", "d(?:e|)f", "f(?:e|)d"},
