@@ -589,8 +589,7 @@ void mk_sa_prepare_headers(mk_sa_rules *rs)
     g_hash_table_destroy(seen);
 }
 
-/* The value of a meta's tokens rpn[0, n) over the counts of the rules. */
-static double mk_sa_meta(const mk_sa_tok *rpn, size_t n, const unsigned *counts)
+double mk_sa_meta_value(const mk_sa_tok *rpn, size_t n, const unsigned *counts)
 {
     double stack[256];
     size_t sp = 0;
@@ -717,6 +716,14 @@ static int mk_sa_pf_may(const mk_sa_rules *rs, size_t i, int k, const char *cons
     return 1;
 }
 
+/* Rule i counted n: when more than 0, the metas that read it are to run
+ * (wake: a flag per rule). */
+static inline void mk_sa_wake(const mk_sa_rules *rs, size_t i, unsigned n, uint8_t *wake)
+{
+    for (uint32_t u = rs->readers_at[i]; n != 0 && u < rs->readers_at[i + 1]; u++)
+        wake[rs->readers[u]] = 1;
+}
+
 int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, size_t *n_hits,
                size_t *limit_hits)
 {
@@ -730,6 +737,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         .evals = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
     };
     unsigned *counts = g_new0(unsigned, rs->n + 1);
+    uint8_t *wake = g_new0(uint8_t, rs->n + 1); /* the metas to run */
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     /* this message's own JIT stack, grown as deep patterns need, up to 1 MB,
      * taken from the set's pool (the rule set's context stays shared and
@@ -756,7 +764,9 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         const mk_sa_step *st = &rs->steps[k];
         size_t i = st->rule;
         if (st->kind == MK_SA_META) {
-            counts[i] = mk_sa_meta(rs->rpn + st->rpn, st->n_rpn, counts) != 0;
+            counts[i] =
+                wake[i] ? mk_sa_meta_value(rs->rpn + st->rpn, st->n_rpn, counts) != 0 : st->zero;
+            mk_sa_wake(rs, i, counts[i], wake);
             continue;
         }
         if (st->pf != 0 && seen.scanned[st->pf - 1] == 1 && !seen.maybe[i])
@@ -765,6 +775,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         unsigned n = 0;
         if (r->eval != NULL) {
             counts[i] = r->eval->run(&v, r);
+            mk_sa_wake(rs, i, counts[i], wake);
             continue;
         }
         switch (r->kind) {
@@ -838,6 +849,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
             break;
         }
         counts[i] = n;
+        mk_sa_wake(rs, i, n, wake);
     }
     size_t cap = 0;
     for (size_t k = 0; k < rs->n_order; k++) {
@@ -868,6 +880,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         g_mutex_unlock(&rs->jit->lock);
     }
     g_free(counts);
+    g_free(wake);
     g_strfreev(v.body);
     g_strfreev(v.raw);
     g_free(v.body_len);

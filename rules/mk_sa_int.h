@@ -180,6 +180,7 @@ typedef struct mk_sa_step {
     uint32_t rule;
     uint8_t kind; /* mk_sa_kind */
     uint8_t pf;   /* a body, rawbody or uri rule the prefilter holds: 1 + which (mk_sa_rules.pf) */
+    uint8_t zero; /* a meta: its value (0 or 1) when every rule it reads counts 0 */
     uint32_t rpn, n_rpn; /* a meta: its tokens, at mk_sa_rules.rpn[rpn] */
 } mk_sa_step;
 
@@ -192,6 +193,10 @@ struct mk_sa_rules {
     size_t n_order;
     mk_sa_step *steps; /* order as the loop reads it, n_order of them */
     mk_sa_tok *rpn;    /* the metas' tokens, one after another in order */
+    /* The metas that read each rule: those of rule i are
+     * readers[readers_at[i], readers_at[i + 1]). A meta runs only when a
+     * rule it reads counted more than 0; else it takes its step's zero. */
+    uint32_t *readers_at, *readers;
     pcre2_match_context *mctx;
     mk_sa_stats stats;
     int pf_no_lits; /* literal gates off (mk_sa_prefilter_literals) */
@@ -204,8 +209,11 @@ struct mk_sa_rules {
     struct mk_sa_jit_pool *jit; /* JIT stacks for the messages being evaluated */
 };
 
-/* (Re)builds rs->steps and rs->rpn from the order and the rules. */
+/* (Re)builds rs->steps, rs->rpn and the metas' readers from the order and
+ * the rules. */
 void mk_sa_steps_build(mk_sa_rules *rs);
+/* The value of a meta's tokens rpn[0, n) over the counts of the rules. */
+double mk_sa_meta_value(const mk_sa_tok *rpn, size_t n, const unsigned *counts);
 
 /* What was worked out from patterns, kept from one start to the next in
  * file of dir (mk_sa_memo.c); every key holds salt (what the values

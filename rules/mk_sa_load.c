@@ -1304,6 +1304,8 @@ void mk_sa_free(mk_sa_rules *rs)
     g_free(rs->order);
     g_free(rs->steps);
     g_free(rs->rpn);
+    g_free(rs->readers_at);
+    g_free(rs->readers);
     for (size_t s = 0; s < rs->n_slots; s++)
         g_free(rs->slots[s].header);
     g_free(rs->slots);
@@ -1402,6 +1404,40 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
     mk_sa_steps_build(rs);
 }
 
+/* rs->readers_at and rs->readers, and each meta step's zero, from the
+ * steps. */
+static void mk_sa_readers_build(mk_sa_rules *rs)
+{
+    g_free(rs->readers_at);
+    g_free(rs->readers);
+    rs->readers_at = g_new0(uint32_t, rs->n + 1);
+    unsigned *zeros = g_new0(unsigned, rs->n + 1);
+    size_t n_read = 0;
+    for (size_t k = 0; k < rs->n_order; k++) {
+        const mk_sa_step *st = &rs->steps[k];
+        for (size_t t = 0; st->kind == MK_SA_META && t < st->n_rpn; t++)
+            if (rs->rpn[st->rpn + t].type == MK_SA_T_RULE) {
+                rs->readers_at[rs->rpn[st->rpn + t].rule + 1]++;
+                n_read++;
+            }
+    }
+    for (size_t i = 0; i < rs->n; i++)
+        rs->readers_at[i + 1] += rs->readers_at[i];
+    rs->readers = g_new(uint32_t, n_read + 1);
+    uint32_t *at = g_memdup2(rs->readers_at, (rs->n + 1) * sizeof(*at));
+    for (size_t k = 0; k < rs->n_order; k++) {
+        mk_sa_step *st = &rs->steps[k];
+        if (st->kind != MK_SA_META)
+            continue;
+        for (size_t t = 0; t < st->n_rpn; t++)
+            if (rs->rpn[st->rpn + t].type == MK_SA_T_RULE)
+                rs->readers[at[rs->rpn[st->rpn + t].rule]++] = st->rule;
+        st->zero = mk_sa_meta_value(rs->rpn + st->rpn, st->n_rpn, zeros) != 0;
+    }
+    g_free(at);
+    g_free(zeros);
+}
+
 void mk_sa_steps_build(mk_sa_rules *rs)
 {
     g_free(rs->steps);
@@ -1430,6 +1466,7 @@ void mk_sa_steps_build(mk_sa_rules *rs)
                      : r->kind == MK_SA_URI     ? 3
                                                 : 0;
     }
+    mk_sa_readers_build(rs);
 }
 
 const mk_sa_stats *mk_sa_stats_of(const mk_sa_rules *rules)

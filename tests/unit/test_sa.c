@@ -526,6 +526,44 @@ static void test_unread(void **state)
     g_free(p);
 }
 
+/* A meta runs only when a rule it reads counted more than 0; else it
+ * takes its value at all zeros. Right either way: metas true at zeros,
+ * metas that read them, arithmetic, a chain of metas. */
+static const char *const lazy_cf = "body __A /alpha/\n"
+                                   "body __B /beta/\n"
+                                   "body __C /gamma/\n"
+                                   "meta NOT_A !__A\n"
+                                   "meta NOT_NOT_A !NOT_A\n"
+                                   "meta __NOT_B !__B\n"
+                                   "meta DEEP_NOT_B __NOT_B && !__C\n"
+                                   "meta FEW (__A + __B) < 1\n"
+                                   "meta ONE_OF __A + __B == 1\n"
+                                   "meta __D1 __B\n"
+                                   "meta __D2 __D1 && __C\n"
+                                   "meta D3 __D2 || 0\n";
+
+static void test_meta_lazy(void **state)
+{
+    (void)state;
+    char *p;
+    mk_sa_rules *rs = load_cf("lazy.rules", lazy_cf, &p);
+    static const char *const none[] = {"NOT_A", "DEEP_NOT_B", "FEW"};
+    eval_hits(rs, "Subject: x\n\nnothing here\n", "", none, 3);
+    static const char *const a[] = {"NOT_NOT_A", "DEEP_NOT_B", "ONE_OF"};
+    eval_hits(rs, "Subject: x\n\nalpha\n", "", a, 3);
+    static const char *const b[] = {"NOT_A", "ONE_OF"};
+    eval_hits(rs, "Subject: x\n\nbeta\n", "", b, 2);
+    static const char *const bc[] = {"NOT_A", "ONE_OF", "D3"};
+    eval_hits(rs, "Subject: x\n\nbeta gamma\n", "", bc, 3);
+    static const char *const c[] = {"NOT_A", "FEW"};
+    eval_hits(rs, "Subject: x\n\ngamma\n", "", c, 2);
+    static const char *const ab[] = {"NOT_NOT_A"};
+    eval_hits(rs, "Subject: x\n\nalpha beta\n", "", ab, 1);
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
 /* FreeMail's and VBounce's evals, with the settings of the rule files */
 static const char *const freemail_cf =
     "util_rb_tld com net org example\n"
@@ -2242,6 +2280,7 @@ int main(void)
         cmocka_unit_test(test_prefilter_uri),
         cmocka_unit_test(test_prefilter_gate),
         cmocka_unit_test(test_unread),
+        cmocka_unit_test(test_meta_lazy),
         cmocka_unit_test(test_prefilter_as_written),
         cmocka_unit_test(test_ascii_copy),
         cmocka_unit_test(test_lead_tail),
