@@ -40,15 +40,18 @@
 #include "mk_uri.h"
 
 #define MK_BAYES_MAX_TOKEN_LEN 15
+#define MK_BAYES_TOKEN_MAX     255 /* bytes of a token's text, prefix included */
 
 typedef struct mk_bayes_tk {
     GArray *h;        /* uint64_t */
     GPtrArray *names; /* or NULL */
 } mk_bayes_tk;
 
-static uint64_t mk_bayes_hash(const char *s, size_t n)
+#define MK_BAYES_FNV_BASIS 0xcbf29ce484222325ULL
+
+/* FNV-1a of the n bytes at s, on from h (MK_BAYES_FNV_BASIS to start). */
+static uint64_t mk_bayes_hash(uint64_t h, const char *s, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
     for (size_t i = 0; i < n; i++) {
         h ^= (unsigned char)s[i];
         h *= 0x100000001b3ULL;
@@ -56,22 +59,18 @@ static uint64_t mk_bayes_hash(const char *s, size_t n)
     return h;
 }
 
-/* Adds prefix + the n bytes at s. */
+/* Adds prefix + the n bytes at s (the whole cut to 255 bytes). */
 static void mk_bayes_emit(mk_bayes_tk *tk, const char *prefix, const char *s, size_t n)
 {
     if (tk->h->len >= MK_BAYES_MAX_TOKENS * 4)
         return; /* duplicates included: a bound on the work of a huge message */
-    char buf[256];
     size_t p = strlen(prefix);
-    if (p + n >= sizeof(buf))
-        n = sizeof(buf) - p - 1;
-    memcpy(buf, prefix, p);
-    memcpy(buf + p, s, n);
-    buf[p + n] = '\0';
-    uint64_t h = mk_bayes_hash(buf, p + n);
+    if (p + n > MK_BAYES_TOKEN_MAX)
+        n = MK_BAYES_TOKEN_MAX - p;
+    uint64_t h = mk_bayes_hash(mk_bayes_hash(MK_BAYES_FNV_BASIS, prefix, p), s, n);
     g_array_append_val(tk->h, h);
     if (tk->names != NULL)
-        g_ptr_array_add(tk->names, g_strdup(buf));
+        g_ptr_array_add(tk->names, g_strdup_printf("%s%.*s", prefix, (int)n, s));
 }
 
 /* Common words that say nothing either way: SpamAssassin's English stop
@@ -105,9 +104,11 @@ static int mk_bayes_stopword(const char *w, size_t n)
                    mk_bayes_stop_cmp) != NULL;
 }
 
+/* A byte of a word: an ASCII letter or digit (isalnum in the C locale),
+ * '_' or any 8-bit byte. */
 static int mk_bayes_wordc(unsigned char c)
 {
-    return isalnum(c) || c == '_' || c >= 0x80;
+    return (unsigned)((c | 0x20) - 'a') < 26 || (unsigned)(c - '0') < 10 || c == '_' || c >= 0x80;
 }
 
 /* Domain name tokens: the name and each parent with a dot left. */
@@ -190,12 +191,25 @@ static void mk_bayes_word(mk_bayes_tk *tk, const char *prefix, int body, const c
 
 static int mk_bayes_keep(unsigned char c)
 {
-    return mk_bayes_wordc(c) || (c != '\0' && strchr("-,@*!'\"$.", c) != NULL);
+    switch (c) {
+    case '-':
+    case ',':
+    case '@':
+    case '*':
+    case '!':
+    case '\'':
+    case '"':
+    case '$':
+    case '.':
+        return 1;
+    default:
+        return mk_bayes_wordc(c);
+    }
 }
 
 static int mk_bayes_trim(unsigned char c)
 {
-    return c != '\0' && strchr("-'\".,", c) != NULL;
+    return c == '-' || c == '\'' || c == '"' || c == '.' || c == ',';
 }
 
 /* Cuts a line of text into words and gives each to mk_bayes_word. */
@@ -267,11 +281,12 @@ static int mk_bayes_ignored_header(const char *name)
         "arc-authentication-results",
         NULL,
     };
+    char first = g_ascii_tolower(name[0]); /* (the lists are in lower case) */
     for (const char *const *p = prefixes; *p != NULL; p++)
-        if (g_ascii_strncasecmp(name, *p, strlen(*p)) == 0)
+        if (**p == first && g_ascii_strncasecmp(name, *p, strlen(*p)) == 0)
             return 1;
     for (const char *const *p = names; *p != NULL; p++)
-        if (g_ascii_strcasecmp(name, *p) == 0)
+        if (**p == first && g_ascii_strcasecmp(name, *p) == 0)
             return 1;
     return 0;
 }
@@ -304,7 +319,9 @@ static void mk_bayes_received(mk_bayes_tk *tk, const char *v)
         }
         int a, b, c, d;
         char tail;
-        if (sscanf(*w, "%3d.%3d.%3d.%3d%c", &a, &b, &c, &d, &tail) == 4) {
+        /* (sscanf is dear: only a word that can start a number is read) */
+        if ((g_ascii_isdigit(**w) || g_ascii_isspace(**w) || **w == '+' || **w == '-') &&
+            sscanf(*w, "%3d.%3d.%3d.%3d%c", &a, &b, &c, &d, &tail) == 4) {
             char ip[32];
             int n = snprintf(ip, sizeof(ip), "%d.%d.%d.%d", a, b, c, d);
             mk_bayes_emit(tk, "ip*", ip, (size_t)n);
@@ -531,7 +548,7 @@ void mk_bayes_tokenize(const mk_msg *msg, const char *body_text, const GPtrArray
 
 uint64_t mk_bayes_token_hash(const char *text)
 {
-    return mk_bayes_hash(text, strlen(text));
+    return mk_bayes_hash(MK_BAYES_FNV_BASIS, text, strlen(text));
 }
 
 void mk_bayes_toks_clear(mk_bayes_toks *t)
