@@ -589,16 +589,16 @@ void mk_sa_prepare_headers(mk_sa_rules *rs)
     g_hash_table_destroy(seen);
 }
 
-double mk_sa_meta_value(const mk_sa_tok *rpn, size_t n, const unsigned *counts)
+double mk_sa_meta_value(const mk_sa_mtok *rpn, size_t n, const double *nums, const unsigned *counts)
 {
     double stack[256];
     size_t sp = 0;
     for (size_t i = 0; i < n; i++) {
-        const mk_sa_tok *t = &rpn[i];
+        const mk_sa_mtok *t = &rpn[i];
         if (t->type == MK_SA_T_RULE || t->type == MK_SA_T_NUM) {
             if (sp == 256)
                 return 0;
-            stack[sp++] = t->type == MK_SA_T_RULE ? counts[t->rule] : t->num;
+            stack[sp++] = t->type == MK_SA_T_RULE ? counts[t->arg] : nums[t->arg];
             continue;
         }
         if (t->type == MK_SA_T_NOT || t->type == MK_SA_T_NEG) {
@@ -716,12 +716,28 @@ static int mk_sa_pf_may(const mk_sa_rules *rs, size_t i, int k, const char *cons
     return 1;
 }
 
-/* Rule i counted n: when more than 0, the metas that read it are to run
- * (wake: a flag per rule). */
-static inline void mk_sa_wake(const mk_sa_rules *rs, size_t i, unsigned n, uint8_t *wake)
+/* How many steps ahead of the one running a rule's first line is fetched */
+#define MK_SA_AHEAD 4
+
+/* What the rules counted, as a message's evaluation goes. */
+typedef struct mk_sa_tally {
+    unsigned *counts; /* per rule */
+    uint8_t *wake;    /* per rule: a meta to run (a rule it reads counted) */
+    uint32_t *hit;    /* the rules that counted more than 0, in order */
+    size_t n_hit;
+} mk_sa_tally;
+
+/* The rule of step st counted n: when more than 0, it is a hit and the
+ * metas that read it are to run. */
+static inline void mk_sa_tally_set(const mk_sa_rules *rs, const mk_sa_step *st, mk_sa_tally *t,
+                                   unsigned n)
 {
-    for (uint32_t u = rs->readers_at[i]; n != 0 && u < rs->readers_at[i + 1]; u++)
-        wake[rs->readers[u]] = 1;
+    t->counts[st->rule] = n;
+    if (n == 0)
+        return;
+    t->hit[t->n_hit++] = st->rule;
+    for (uint32_t u = 0; u < st->n_readers; u++)
+        t->wake[rs->readers[st->readers + u]] = 1;
 }
 
 int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, size_t *n_hits,
@@ -736,8 +752,9 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         .hdr = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mk_sa_gstring_free),
         .evals = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
     };
-    unsigned *counts = g_new0(unsigned, rs->n + 1);
-    uint8_t *wake = g_new0(uint8_t, rs->n + 1); /* the metas to run */
+    mk_sa_tally tally = {g_new0(unsigned, rs->n + 1), g_new0(uint8_t, rs->n + 1),
+                         g_new(uint32_t, rs->n_order + 1), 0};
+    const unsigned *counts = tally.counts;
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     /* this message's own JIT stack, grown as deep patterns need, up to 1 MB,
      * taken from the set's pool (the rule set's context stays shared and
@@ -763,10 +780,15 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     for (size_t k = 0; k < rs->n_order; k++) {
         const mk_sa_step *st = &rs->steps[k];
         size_t i = st->rule;
+        /* the rules are read in this order, not in memory's: the line of
+         * one a few steps on is asked for now */
+        if (k + MK_SA_AHEAD < rs->n_order)
+            __builtin_prefetch(&rs->r[rs->steps[k + MK_SA_AHEAD].rule]);
         if (st->kind == MK_SA_META) {
-            counts[i] =
-                wake[i] ? mk_sa_meta_value(rs->rpn + st->rpn, st->n_rpn, counts) != 0 : st->zero;
-            mk_sa_wake(rs, i, counts[i], wake);
+            mk_sa_tally_set(rs, st, &tally,
+                            tally.wake[i] ? mk_sa_meta_value(rs->rpn + st->rpn, st->n_rpn, rs->nums,
+                                                             counts) != 0
+                                          : st->zero);
             continue;
         }
         if (st->pf != 0 && seen.scanned[st->pf - 1] == 1 && !seen.maybe[i])
@@ -774,8 +796,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         const mk_sa_rule *r = &rs->r[i];
         unsigned n = 0;
         if (r->eval != NULL) {
-            counts[i] = r->eval->run(&v, r);
-            mk_sa_wake(rs, i, counts[i], wake);
+            mk_sa_tally_set(rs, st, &tally, r->eval->run(&v, r));
             continue;
         }
         switch (r->kind) {
@@ -848,14 +869,11 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         case MK_SA_META: /* (above) */
             break;
         }
-        counts[i] = n;
-        mk_sa_wake(rs, i, n, wake);
+        mk_sa_tally_set(rs, st, &tally, n);
     }
     size_t cap = 0;
-    for (size_t k = 0; k < rs->n_order; k++) {
-        if (counts[rs->order[k]] == 0)
-            continue;
-        const mk_sa_rule *r = &rs->r[rs->order[k]];
+    for (size_t h = 0; h < tally.n_hit; h++) {
+        const mk_sa_rule *r = &rs->r[tally.hit[h]];
         double score = r->score[(in->network ? 1 : 0) | (in->bayes_voted ? 2 : 0)];
         if (score == 0.0 || strncmp(r->name, "__", 2) == 0)
             continue;
@@ -863,7 +881,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
             cap = cap ? cap * 2 : 16;
             *hits = g_renew(mk_sa_hit, *hits, cap);
         }
-        (*hits)[(*n_hits)++] = (mk_sa_hit){r->name, score, r->describe, counts[rs->order[k]]};
+        (*hits)[(*n_hits)++] = (mk_sa_hit){r->name, score, r->describe, counts[tally.hit[h]]};
     }
     g_free(seen.maybe);
     if (seen.gate_lines != NULL)
@@ -879,8 +897,9 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         g_ptr_array_add(rs->jit->free, jit);
         g_mutex_unlock(&rs->jit->lock);
     }
-    g_free(counts);
-    g_free(wake);
+    g_free(tally.counts);
+    g_free(tally.wake);
+    g_free(tally.hit);
     g_strfreev(v.body);
     g_strfreev(v.raw);
     g_free(v.body_len);

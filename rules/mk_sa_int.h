@@ -77,33 +77,38 @@ typedef struct mk_sa_evaldef {
 const mk_sa_evaldef *mk_sa_evaldef_find(const char *name);
 
 typedef struct mk_sa_rule {
-    char *name;
-    int defined; /* a header/body/... line was read for it */
+    /* What the evaluation loop reads of a rule that runs, first and
+     * together: the rules are read in evaluation order, not memory order,
+     * and each read of a line of them missed the caches. */
     mk_sa_kind kind;
-    pcre2_code *re;
-    char *pattern; /* the source, compiled once every file is read */
-    char *source;  /* body, rawbody, header, uri: the pattern with its tags expanded, as compiled */
     int prefiltered;  /* in a prefilter database: its kind's, or its header slot's */
     int slot;         /* header rules: the header view they read (mk_sa_rules.slots); -1: none */
     unsigned unset_n; /* header rules: its count when the header is absent (fixed) */
+    pcre2_code *re;
+    const mk_sa_evaldef *eval; /* an eval: rule, with its arguments (unquoted) */
+    char **args;
+    int negate; /* header !~ */
+    int exists; /* header NAME exists:Header */
+    int multiple;
+    unsigned maxhits;
+    size_t n_args;
+    /* the rest */
+    char *name;
+    int defined;   /* a header/body/... line was read for it */
+    char *pattern; /* the source, compiled once every file is read */
+    char *source;  /* body, rawbody, header, uri: the pattern with its tags expanded, as compiled */
     uint32_t opts;
     int replace;  /* listed in replace_rules: its <TAG>s are expanded */
-    int negate;   /* header !~ */
     char *header; /* header rules: the name, or ALL, ToCc, EnvelopeFrom */
-    int exists;   /* header NAME exists:Header */
     mk_sa_hdr_mode mode;
     char *if_unset; /* the value of an absent header, or NULL */
     char *expr;     /* meta: the expression as written */
     mk_sa_tok *rpn;
     size_t n_rpn;
     double score[MK_SA_SCORESETS];
-    const mk_sa_evaldef *eval; /* an eval: rule, with its arguments (unquoted) */
-    char **args;
-    size_t n_args;
     int has_score;
     char *describe;
-    int multiple, nice;
-    unsigned maxhits;
+    int nice;
     int skip;   /* not run, for skip_why */
     int absent; /* not run by SpamAssassin here either (undefined, network, a plugin it does
                  * not load): metas read it as not hit, as SpamAssassin does */
@@ -182,7 +187,17 @@ typedef struct mk_sa_step {
     uint8_t pf;   /* a body, rawbody or uri rule the prefilter holds: 1 + which (mk_sa_rules.pf) */
     uint8_t zero; /* a meta: its value (0 or 1) when every rule it reads counts 0 */
     uint32_t rpn, n_rpn; /* a meta: its tokens, at mk_sa_rules.rpn[rpn] */
+    /* the metas that read it: mk_sa_rules.readers[readers, readers + n_readers) */
+    uint32_t readers, n_readers;
 } mk_sa_step;
+
+/* A meta's token as the evaluation loop reads it (8 bytes, not
+ * mk_sa_tok's 24): arg is the rule (MK_SA_T_RULE) or where the number
+ * is in mk_sa_rules.nums (MK_SA_T_NUM). */
+typedef struct mk_sa_mtok {
+    uint32_t type; /* mk_sa_tok_type */
+    uint32_t arg;
+} mk_sa_mtok;
 
 struct mk_sa_rules {
     mk_sa_settings set;
@@ -192,11 +207,13 @@ struct mk_sa_rules {
     size_t *order;       /* what runs, metas after what they read */
     size_t n_order;
     mk_sa_step *steps; /* order as the loop reads it, n_order of them */
-    mk_sa_tok *rpn;    /* the metas' tokens, one after another in order */
-    /* The metas that read each rule: those of rule i are
-     * readers[readers_at[i], readers_at[i + 1]). A meta runs only when a
-     * rule it reads counted more than 0; else it takes its step's zero. */
-    uint32_t *readers_at, *readers;
+    mk_sa_mtok *rpn;   /* the metas' tokens, one after another in order */
+    double *nums;      /* the numbers they read */
+    /* the metas that read each rule, a run per step (mk_sa_step.readers):
+     * a meta runs only when a rule it reads counted more than 0; else it
+     * takes its step's zero */
+    uint32_t *readers;
+    int reads_full, reads_uris; /* what a message's evaluation needs */
     pcre2_match_context *mctx;
     mk_sa_stats stats;
     int pf_no_lits; /* literal gates off (mk_sa_prefilter_literals) */
@@ -212,8 +229,10 @@ struct mk_sa_rules {
 /* (Re)builds rs->steps, rs->rpn and the metas' readers from the order and
  * the rules. */
 void mk_sa_steps_build(mk_sa_rules *rs);
-/* The value of a meta's tokens rpn[0, n) over the counts of the rules. */
-double mk_sa_meta_value(const mk_sa_tok *rpn, size_t n, const unsigned *counts);
+/* The value of a meta's tokens rpn[0, n) (their numbers in nums) over the
+ * counts of the rules. */
+double mk_sa_meta_value(const mk_sa_mtok *rpn, size_t n, const double *nums,
+                        const unsigned *counts);
 
 /* What was worked out from patterns, kept from one start to the next in
  * file of dir (mk_sa_memo.c); every key holds salt (what the values

@@ -1304,7 +1304,7 @@ void mk_sa_free(mk_sa_rules *rs)
     g_free(rs->order);
     g_free(rs->steps);
     g_free(rs->rpn);
-    g_free(rs->readers_at);
+    g_free(rs->nums);
     g_free(rs->readers);
     for (size_t s = 0; s < rs->n_slots; s++)
         g_free(rs->slots[s].header);
@@ -1404,35 +1404,38 @@ void mk_sa_use_prefilter(mk_sa_rules *rs, int on, const char *cache)
     mk_sa_steps_build(rs);
 }
 
-/* rs->readers_at and rs->readers, and each meta step's zero, from the
- * steps. */
+/* rs->readers and each step's run of them, and each meta step's zero,
+ * from the steps and their tokens. */
 static void mk_sa_readers_build(mk_sa_rules *rs)
 {
-    g_free(rs->readers_at);
     g_free(rs->readers);
-    rs->readers_at = g_new0(uint32_t, rs->n + 1);
-    unsigned *zeros = g_new0(unsigned, rs->n + 1);
+    uint32_t *at = g_new0(uint32_t, rs->n + 2); /* per rule: where its readers start */
     size_t n_read = 0;
     for (size_t k = 0; k < rs->n_order; k++) {
         const mk_sa_step *st = &rs->steps[k];
         for (size_t t = 0; st->kind == MK_SA_META && t < st->n_rpn; t++)
             if (rs->rpn[st->rpn + t].type == MK_SA_T_RULE) {
-                rs->readers_at[rs->rpn[st->rpn + t].rule + 1]++;
+                at[rs->rpn[st->rpn + t].arg + 1]++;
                 n_read++;
             }
     }
     for (size_t i = 0; i < rs->n; i++)
-        rs->readers_at[i + 1] += rs->readers_at[i];
+        at[i + 1] += at[i];
+    for (size_t k = 0; k < rs->n_order; k++) {
+        mk_sa_step *st = &rs->steps[k];
+        st->readers = at[st->rule];
+        st->n_readers = at[st->rule + 1] - at[st->rule];
+    }
     rs->readers = g_new(uint32_t, n_read + 1);
-    uint32_t *at = g_memdup2(rs->readers_at, (rs->n + 1) * sizeof(*at));
+    unsigned *zeros = g_new0(unsigned, rs->n + 1);
     for (size_t k = 0; k < rs->n_order; k++) {
         mk_sa_step *st = &rs->steps[k];
         if (st->kind != MK_SA_META)
             continue;
         for (size_t t = 0; t < st->n_rpn; t++)
             if (rs->rpn[st->rpn + t].type == MK_SA_T_RULE)
-                rs->readers[at[rs->rpn[st->rpn + t].rule]++] = st->rule;
-        st->zero = mk_sa_meta_value(rs->rpn + st->rpn, st->n_rpn, zeros) != 0;
+                rs->readers[at[rs->rpn[st->rpn + t].arg]++] = st->rule;
+        st->zero = mk_sa_meta_value(rs->rpn + st->rpn, st->n_rpn, rs->nums, zeros) != 0;
     }
     g_free(at);
     g_free(zeros);
@@ -1442,29 +1445,46 @@ void mk_sa_steps_build(mk_sa_rules *rs)
 {
     g_free(rs->steps);
     g_free(rs->rpn);
-    size_t n_tok = 0;
-    for (size_t k = 0; k < rs->n_order; k++)
-        n_tok += rs->r[rs->order[k]].kind == MK_SA_META ? rs->r[rs->order[k]].n_rpn : 0;
+    g_free(rs->nums);
+    size_t n_tok = 0, n_num = 0;
+    for (size_t k = 0; k < rs->n_order; k++) {
+        const mk_sa_rule *r = &rs->r[rs->order[k]];
+        for (size_t t = 0; r->kind == MK_SA_META && t < r->n_rpn; t++) {
+            n_tok++;
+            n_num += r->rpn[t].type == MK_SA_T_NUM;
+        }
+    }
     rs->steps = g_new0(mk_sa_step, rs->n_order + 1);
-    rs->rpn = g_new(mk_sa_tok, n_tok + 1);
-    n_tok = 0;
+    rs->rpn = g_new(mk_sa_mtok, n_tok + 1);
+    rs->nums = g_new(double, n_num + 1);
+    rs->reads_full = rs->reads_uris = 0;
+    n_tok = n_num = 0;
     for (size_t k = 0; k < rs->n_order; k++) {
         const mk_sa_rule *r = &rs->r[rs->order[k]];
         mk_sa_step *st = &rs->steps[k];
         st->rule = (uint32_t)rs->order[k];
         st->kind = (uint8_t)r->kind;
         if (r->kind == MK_SA_META) {
-            if (r->n_rpn > 0)
-                memcpy(rs->rpn + n_tok, r->rpn, r->n_rpn * sizeof(*r->rpn));
             st->rpn = (uint32_t)n_tok;
             st->n_rpn = (uint32_t)r->n_rpn;
-            n_tok += r->n_rpn;
+            for (size_t t = 0; t < r->n_rpn; t++) {
+                const mk_sa_tok *from = &r->rpn[t];
+                mk_sa_mtok *to = &rs->rpn[n_tok++];
+                to->type = (uint32_t)from->type;
+                to->arg = from->type == MK_SA_T_RULE  ? (uint32_t)from->rule
+                          : from->type == MK_SA_T_NUM ? (uint32_t)n_num
+                                                      : 0;
+                if (from->type == MK_SA_T_NUM)
+                    rs->nums[n_num++] = from->num;
+            }
         }
         if (r->prefiltered && r->eval == NULL)
             st->pf = r->kind == MK_SA_BODY      ? 1
                      : r->kind == MK_SA_RAWBODY ? 2
                      : r->kind == MK_SA_URI     ? 3
                                                 : 0;
+        rs->reads_full |= r->kind == MK_SA_FULL || (r->eval != NULL && r->eval->needs_full);
+        rs->reads_uris |= r->kind == MK_SA_URI;
     }
     mk_sa_readers_build(rs);
 }
@@ -1474,27 +1494,14 @@ const mk_sa_stats *mk_sa_stats_of(const mk_sa_rules *rules)
     return &rules->stats;
 }
 
-static int mk_sa_runs_kind(const mk_sa_rules *rs, mk_sa_kind kind)
-{
-    for (size_t k = 0; k < rs->n_order; k++)
-        if (rs->r[rs->order[k]].kind == kind)
-            return 1;
-    return 0;
-}
-
 int mk_sa_reads_full(const mk_sa_rules *rules)
 {
-    for (size_t k = 0; k < rules->n_order; k++) {
-        const mk_sa_rule *r = &rules->r[rules->order[k]];
-        if (r->eval != NULL && r->eval->needs_full)
-            return 1;
-    }
-    return mk_sa_runs_kind(rules, MK_SA_FULL);
+    return rules->reads_full;
 }
 
 int mk_sa_reads_uris(const mk_sa_rules *rules)
 {
-    return mk_sa_runs_kind(rules, MK_SA_URI);
+    return rules->reads_uris;
 }
 
 const char *mk_sa_rule_running(const mk_sa_rules *rules, size_t i)
