@@ -780,10 +780,14 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     for (size_t k = 0; k < rs->n_order; k++) {
         const mk_sa_step *st = &rs->steps[k];
         size_t i = st->rule;
-        /* the rules are read in this order, not in memory's: the line of
-         * one a few steps on is asked for now */
-        if (k + MK_SA_AHEAD < rs->n_order)
-            __builtin_prefetch(&rs->r[rs->steps[k + MK_SA_AHEAD].rule]);
+        /* the rules are read in this order, not in memory's: what the
+         * loop reads of one a few steps on is asked for now */
+        if (k + MK_SA_AHEAD < rs->n_order) {
+            /* (its first 64 bytes, on one line or two) */
+            const char *ahead = (const char *)&rs->r[rs->steps[k + MK_SA_AHEAD].rule];
+            __builtin_prefetch(ahead);
+            __builtin_prefetch(ahead + 63);
+        }
         if (st->kind == MK_SA_META) {
             mk_sa_tally_set(rs, st, &tally,
                             tally.wake[i] ? mk_sa_meta_value(rs->rpn + st->rpn, st->n_rpn, rs->nums,
