@@ -589,6 +589,7 @@ void mk_sa_prepare_headers(mk_sa_rules *rs)
     g_hash_table_destroy(seen);
 }
 
+/* (mk_sa_int.h) */
 double mk_sa_meta_value(const mk_sa_mtok *rpn, size_t n, const double *nums, const unsigned *counts)
 {
     double stack[256];
@@ -716,7 +717,8 @@ static int mk_sa_pf_may(const mk_sa_rules *rs, size_t i, int k, const char *cons
     return 1;
 }
 
-/* How many steps ahead of the one running a rule's first line is fetched */
+/* How many steps ahead of the one running what the loop reads of a rule
+ * is prefetched */
 #define MK_SA_AHEAD 4
 
 /* What the rules counted, as a message's evaluation goes. */
