@@ -687,9 +687,9 @@ static char **mk_sa_raw_lines(const mk_msg *msg)
 /* What the body, rawbody and uri prefilters said of a message: each
  * scanned on first need. */
 typedef struct mk_sa_pf_seen {
-    uint8_t *maybe;         /* per rule: it may match (header slots' too) */
-    GHashTable *gate_lines; /* rule + 1 -> where a gated rule may match: a flag per line */
-    int scanned[3];         /* body, rawbody, uri: 1 scanned, -1 failed */
+    uint8_t *maybe;  /* per rule: it may match (header slots' too) */
+    uint8_t **where; /* per rule: NULL, or the lines it may match in: a flag per line */
+    int scanned[3];  /* body, rawbody, uri: 1 scanned, -1 failed */
 } mk_sa_pf_seen;
 
 /* Whether rule i may match in lines, as prefilter k (0 body, 1 rawbody,
@@ -704,16 +704,16 @@ static int mk_sa_pf_may(const mk_sa_rules *rs, size_t i, int k, const char *cons
     if (!seen->scanned[k]) {
         if (seen->maybe == NULL)
             seen->maybe = g_new0(uint8_t, rs->n);
-        if (seen->gate_lines == NULL)
-            seen->gate_lines = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+        if (seen->where == NULL)
+            seen->where = g_new0(uint8_t *, rs->n);
         seen->scanned[k] =
-            mk_sa_prefilter_scan(rs->pf[k], lines, seen->maybe, seen->gate_lines) == 0 ? 1 : -1;
+            mk_sa_prefilter_scan(rs->pf[k], lines, seen->maybe, seen->where) == 0 ? 1 : -1;
     }
     if (seen->scanned[k] != 1)
         return 1;
     if (!seen->maybe[i])
         return 0; /* the prefilter saw no match: PCRE2 would see none */
-    *only = g_hash_table_lookup(seen->gate_lines, GUINT_TO_POINTER((unsigned)i + 1));
+    *only = seen->where[i];
     return 1;
 }
 
@@ -890,8 +890,9 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
         (*hits)[(*n_hits)++] = (mk_sa_hit){r->name, score, r->describe, counts[tally.hit[h]]};
     }
     g_free(seen.maybe);
-    if (seen.gate_lines != NULL)
-        g_hash_table_destroy(seen.gate_lines);
+    for (size_t i = 0; seen.where != NULL && i < rs->n; i++)
+        g_free(seen.where[i]);
+    g_free(seen.where);
     g_free(links);
     g_free(slot_scanned);
     g_free(v.slot_val);

@@ -284,13 +284,13 @@ size_t mk_sa_prefilter_tails(const mk_sa_prefilter *pf);
 /* The patterns behind a gate of their literals (mk_sa_pf_lits.c). */
 size_t mk_sa_prefilter_lits(const mk_sa_prefilter *pf);
 /* Scans the lines as one text (thread-safe); sets maybe[i] for each rule
- * i of the database that may match. A rule behind a gate may match only
- * in some lines: with gate_lines (or NULL), their flags (a uint8_t per
- * line, 1: it may match there, g_free'd by the table) go in as its value,
- * keyed GUINT_TO_POINTER(i + 1). 0, or -1 when the scan failed (then
- * every rule may match, anywhere). */
+ * i of the database that may match. With where (or NULL, a pointer per
+ * rule), where[i] becomes a flag per line (uint8_t, 1: it may match
+ * there; the caller g_frees it) for each rule that may match; a rule
+ * set in maybe with where[i] NULL may match in any line. 0, or -1 when
+ * the scan failed (then every rule may match, anywhere). */
 int mk_sa_prefilter_scan(mk_sa_prefilter *pf, const char *const *lines, uint8_t *maybe,
-                         GHashTable *gate_lines);
+                         uint8_t **where);
 
 enum { MK_SA_TAG, MK_SA_TAG_PRE, MK_SA_TAG_INTER, MK_SA_TAG_POST };
 

@@ -3,7 +3,9 @@
  * those of each header many rules read) in Hyperscan (or vectorscan)
  * databases of 32 patterns each, compiled in prefilter mode, so one pass
  * over a message's text (its links, one a line) per database says which
- * rules may match; PCRE2 then runs only those. Prefilter mode may report
+ * rules may match, and in which lines (the body's, rawbody's and links'
+ * databases report every match, each in the line it ends in); PCRE2 then
+ * runs only those, on those lines. Prefilter mode may report
  * a match PCRE2 would not (lookarounds and back-references are widened),
  * never the other way; the text is scanned whole with ^ and $ at every
  * line, which again can only widen (\A and \z are read as ^ and $). A
@@ -96,7 +98,8 @@ typedef struct mk_sa_pf_end {
 } mk_sa_pf_end;
 
 /* The Hyperscan flags for a pattern with PCRE2 options opts: prefilter
- * mode, one report per pattern, ^ and $ at every line. */
+ * mode, one report per pattern (a header's; the body's report every match),
+ * ^ and $ at every line. */
 static unsigned mk_sa_pf_flags(uint32_t opts)
 {
     unsigned f = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_MULTILINE | HS_FLAG_ALLOWEMPTY;
@@ -384,6 +387,66 @@ static int mk_sa_pf_hit(unsigned id, unsigned long long from, unsigned long long
 {
     (void)from, (void)to, (void)flags;
     ((uint8_t *)ctx)[id] = 1;
+    return 0;
+}
+
+/* Where a scan of a message's lines (as one text) puts what it finds:
+ * each pattern id reported in maybe and, with where, the line its match
+ * ends in flagged in where[id] (a flag per line of the caller's, made on
+ * the first; the caller g_frees them). */
+typedef struct mk_sa_pf_marks {
+    uint8_t *maybe;
+    uint8_t **where;        /* or NULL: no lines kept */
+    const size_t *line_end; /* where each line of the text scanned ends (exclusive) */
+    const size_t *line_of;  /* the caller's line of each (NULL: the same) */
+    size_t n_lines;         /* of the text scanned */
+    size_t n_all;           /* the caller's lines */
+    size_t at;              /* the line of the last match: the next ends there most often */
+} mk_sa_pf_marks;
+
+/* The line (of line_end[0, n)) that offset to falls in: the first ending
+ * at or after it; n when none does. hint: the likely one. */
+static size_t mk_sa_pf_line_at(const size_t *line_end, size_t n, size_t hint, unsigned long long to)
+{
+    if (hint < n && line_end[hint] >= to && (hint == 0 || line_end[hint - 1] < to))
+        return hint;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (line_end[mid] < to)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Flags line l (the caller's) of where[id], made on first need. */
+static void mk_sa_pf_flag_line(const mk_sa_pf_marks *m, unsigned id, size_t l)
+{
+    if (m->where[id] == NULL)
+        m->where[id] = g_new0(uint8_t, m->n_all + 1);
+    m->where[id][l] = 1;
+}
+
+/* Vectorscan's report from a message's scan (ctx: its mk_sa_pf_marks):
+ * pattern id may match, in the line its match ends in. Every match of a
+ * pattern in a line is a match of its prefilter copy ending at the same
+ * place (the copy only widens; ^, $ and \b read the same at a line's
+ * ends), so the lines flagged hold every match PCRE2 can find. */
+static int mk_sa_pf_mark(unsigned id, unsigned long long from, unsigned long long to,
+                         unsigned flags, void *ctx)
+{
+    (void)from, (void)flags;
+    mk_sa_pf_marks *m = ctx;
+    m->maybe[id] = 1;
+    if (m->where == NULL)
+        return 0;
+    size_t l = mk_sa_pf_line_at(m->line_end, m->n_lines, m->at, to);
+    if (l == m->n_lines)
+        return 0; /* past the last line's end: no match in a line ends there */
+    m->at = l;
+    mk_sa_pf_flag_line(m, id, m->line_of != NULL ? m->line_of[l] : l);
     return 0;
 }
 
@@ -1117,6 +1180,11 @@ mk_sa_prefilter *mk_sa_prefilter_build(mk_sa_rules *rs, const size_t *rule_ids, 
         char *ascii = NULL;
         mk_sa_ascii a = mk_sa_pf_ascii_memo(memo, r->source, r->opts, &ascii);
         mk_sa_pf_pat pat = {NULL, mk_sa_pf_flags(r->opts), (unsigned)i, MK_SA_PF_IN, 0, 0, NULL};
+        /* the body's, rawbody's and links' databases report every match,
+         * for the lines they end in; with one report a pattern, the seven
+         * of the stock body rules took 25 % longer */
+        if (ordinary)
+            pat.flags &= ~(unsigned)HS_FLAG_SINGLEMATCH;
         if (a != MK_SA_ASCII_NEVER) {
             const char *held = a == MK_SA_ASCII_COPY ? ascii : r->source;
             /* its tail, a costly lead left out (mk_sa_pf_lead.c), where
@@ -1305,23 +1373,24 @@ void mk_sa_prefilter_free(mk_sa_prefilter *pf)
 }
 
 /* Sets maybe[rule] for each gate of pf that text (its lines ending at
- * line_end[0, n_lines)) passes, and with gate_lines (or NULL) its
- * lines' flags there (mk_sa_prefilter_scan); 0, or -1 when the scan
- * failed. s: scratch that fits the gates' database. */
+ * line_end[0, n_lines)) passes, and with where (or NULL) its lines'
+ * flags there (mk_sa_prefilter_scan); 0, or -1 when the scan failed.
+ * s: scratch that fits the gates' database. */
 static int mk_sa_pf_gates_mark(const mk_sa_prefilter *pf, hs_scratch_t *s, const GString *text,
                                const size_t *line_end, size_t n_lines, uint8_t *maybe,
-                               GHashTable *gate_lines)
+                               uint8_t **where)
 {
     uint8_t *pass = g_new(uint8_t, pf->n_gates);
-    uint8_t **ok = gate_lines != NULL ? g_new0(uint8_t *, pf->n_gates) : NULL;
+    uint8_t **ok = where != NULL ? g_new0(uint8_t *, pf->n_gates) : NULL;
     int rc = mk_sa_pf_gates_scan(pf->gates, pf->rgates, pf->gate, pf->n_gates, s, text->str,
                                  text->len, line_end, n_lines, pass, ok);
     for (size_t g = 0; rc == 0 && g < pf->n_gates; g++)
         if (pass[g]) {
             maybe[pf->gate[g].rule] = 1;
-            if (ok != NULL)
-                g_hash_table_replace(gate_lines, GUINT_TO_POINTER(pf->gate[g].rule + 1),
-                                     g_steal_pointer(&ok[g]));
+            if (ok != NULL) {
+                g_free(where[pf->gate[g].rule]);
+                where[pf->gate[g].rule] = g_steal_pointer(&ok[g]);
+            }
         }
     for (size_t g = 0; ok != NULL && g < pf->n_gates; g++)
         g_free(ok[g]);
@@ -1341,41 +1410,57 @@ static int mk_sa_pf_8bit(const char *line)
 
 /* Scans the lines[0, n_lines) that hold an 8-bit byte, and only those,
  * with the patterns as written of the rules pf holds by their ASCII
- * copies, and marks in maybe those that may match there; 0, or -1 when
- * the scan failed. s: scratch that fits pf's databases. */
+ * copies, and marks in m (its maybe and where; the rest is set here)
+ * those that may match there; 0, or -1 when the scan failed. s: scratch
+ * that fits pf's databases. */
 static int mk_sa_pf_scan8(const mk_sa_prefilter *pf, hs_scratch_t *s, const char *const *lines,
-                          size_t n_lines, uint8_t *maybe)
+                          size_t n_lines, mk_sa_pf_marks *m)
 {
     GString *text = NULL;
+    size_t *line_end = NULL, *line_of = NULL, n8 = 0;
     for (size_t i = 0; i < n_lines; i++)
         if (mk_sa_pf_8bit(lines[i])) {
-            if (text == NULL)
+            if (text == NULL) {
                 text = g_string_new(NULL);
+                line_end = g_new(size_t, n_lines - i);
+                line_of = g_new(size_t, n_lines - i);
+            }
             g_string_append(text, lines[i]);
+            line_end[n8] = text->len;
+            line_of[n8++] = i;
             g_string_append_c(text, '\n');
         }
     if (text == NULL)
         return 0;
+    m->line_end = line_end;
+    m->line_of = line_of;
+    m->n_lines = n8;
+    m->at = 0;
     int rc = 0;
     for (guint i = 0; i < pf->db8->len && rc == 0; i++)
-        if (hs_scan(pf->db8->pdata[i], text->str, (unsigned)text->len, 0, s, mk_sa_pf_hit, maybe) !=
+        if (hs_scan(pf->db8->pdata[i], text->str, (unsigned)text->len, 0, s, mk_sa_pf_mark, m) !=
             HS_SUCCESS)
             rc = -1;
-    for (size_t k = 0; k < pf->n_always8; k++)
-        maybe[pf->always8[k]] = 1;
+    for (size_t k = 0; k < pf->n_always8; k++) {
+        m->maybe[pf->always8[k]] = 1;
+        for (size_t l = 0; m->where != NULL && l < n8; l++)
+            mk_sa_pf_flag_line(m, (unsigned)pf->always8[k], line_of[l]);
+    }
     g_string_free(text, TRUE);
+    g_free(line_end);
+    g_free(line_of);
     return rc;
 }
 
 int mk_sa_prefilter_scan(mk_sa_prefilter *pf, const char *const *lines, uint8_t *maybe,
-                         GHashTable *gate_lines)
+                         uint8_t **where)
 {
     GString *text = g_string_new(NULL);
     size_t n_lines = 0;
     while (lines != NULL && lines[n_lines] != NULL)
         n_lines++;
-    /* where each line ends, for the gates (only a prefilter with some) */
-    size_t *line_end = pf->gates != NULL ? g_new(size_t, n_lines + 1) : NULL;
+    /* where each line ends, for the gates and the lines' flags */
+    size_t *line_end = pf->gates != NULL || where != NULL ? g_new(size_t, n_lines + 1) : NULL;
     for (size_t i = 0; i < n_lines; i++) {
         g_string_append(text, lines[i]);
         if (line_end != NULL)
@@ -1391,14 +1476,15 @@ int mk_sa_prefilter_scan(mk_sa_prefilter *pf, const char *const *lines, uint8_t 
     int rc = -1;
     if (s != NULL || hs_clone_scratch(pf->proto, &s) == HS_SUCCESS) {
         rc = 0;
+        mk_sa_pf_marks m = {maybe, where, line_end, NULL, n_lines, n_lines, 0};
         for (guint i = 0; i < pf->db->len && rc == 0; i++)
-            if (hs_scan(pf->db->pdata[i], text->str, (unsigned)text->len, 0, s, mk_sa_pf_hit,
-                        maybe) != HS_SUCCESS)
+            if (hs_scan(pf->db->pdata[i], text->str, (unsigned)text->len, 0, s, mk_sa_pf_mark,
+                        &m) != HS_SUCCESS)
                 rc = -1;
         if (pf->gates != NULL && rc == 0)
-            rc = mk_sa_pf_gates_mark(pf, s, text, line_end, n_lines, maybe, gate_lines);
+            rc = mk_sa_pf_gates_mark(pf, s, text, line_end, n_lines, maybe, where);
         if (pf->n_ascii > 0 && rc == 0)
-            rc = mk_sa_pf_scan8(pf, s, lines, n_lines, maybe);
+            rc = mk_sa_pf_scan8(pf, s, lines, n_lines, &m);
         g_mutex_lock(&pf->lock);
         g_ptr_array_add(pf->free_scratch, s);
         g_mutex_unlock(&pf->lock);

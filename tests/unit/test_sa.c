@@ -1379,13 +1379,20 @@ static void test_prefilter_as_written(void **state)
  * separate paragraphs. So does three words of 12 letters or more in a
  * row: widened for the prefilter, three words; its gate, the pattern
  * as written, keeps the 12 (ordinary text has no such word). */
-/* Whether the body prefilter of rs says rule name may match in line. */
-static int body_maybe(const mk_sa_rules *rs, const char *name, const char *line)
+/* The index of the rule called name in rs (it must be there). */
+static size_t rule_index(const mk_sa_rules *rs, const char *name)
 {
     size_t i = 0;
     while (i < rs->n && strcmp(rs->r[i].name, name) != 0)
         i++;
     assert_true(i < rs->n);
+    return i;
+}
+
+/* Whether the body prefilter of rs says rule name may match in line. */
+static int body_maybe(const mk_sa_rules *rs, const char *name, const char *line)
+{
+    size_t i = rule_index(rs, name);
     uint8_t *maybe = g_new0(uint8_t, rs->n);
     const char *lines[] = {line, NULL};
     assert_int_equal(mk_sa_prefilter_scan(rs->pf[0], lines, maybe, NULL), 0);
@@ -1816,6 +1823,66 @@ static void test_prefilter_8bit(void **state)
         "PF_K:1 ",    "PF_K:1 ",    "",
     };
     prefilter_same_freed(rs, p, msgs, want, G_N_ELEMENTS(msgs), 0);
+}
+
+/* The body's prefilter says in which lines each rule may match: the
+ * lines its matches end in, from the databases (every match reported)
+ * and, for a rule held by its ASCII copy, from the 8-bit lines scanned
+ * as written; PCRE2 then runs on those lines only, and counts what it
+ * counted over all of them (tflags multiple, matches in several
+ * paragraphs, two in one line, one where the prefilter's copy is wider). */
+static void test_prefilter_lines(void **state)
+{
+    (void)state;
+    static const char cf[] =
+        "body PF_NUM /\\bzebra\\d+x\\b/\n"
+        "body PF_LOOK /(?:^|\\s)(?:[vV]|\\xc3\\xbd)[i1!](?:[aA@]|\\xc3[\\xa0-\\xa5])gra\\b/\n"
+        "body PF_MULTI /(?<!x)foo\\d/\n"
+        "tflags PF_MULTI multiple\n";
+    char *p;
+    mk_sa_rules *rs = load_cf("lines.rules", cf, &p);
+    /* the databases' own work: literal gates off (test_literal_gates) */
+    mk_sa_prefilter_literals(rs, 0);
+    mk_sa_use_prefilter(rs, 1, NULL);
+    assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 3);
+    assert_int_equal(mk_sa_stats_of(rs)->prefilter_ascii, 1);
+    const char *lines[] = {"nothing here",
+                           "a zebra12x b",
+                           "zebra1y xfoo1",
+                           "also zebra7x",
+                           "buy vi\xc3\xa1gra, caf\xc3\xa9",
+                           "viagra foo2 foo3",
+                           NULL};
+    uint8_t *maybe = g_new0(uint8_t, rs->n);
+    uint8_t **where = g_new0(uint8_t *, rs->n);
+    assert_int_equal(mk_sa_prefilter_scan(rs->pf[0], lines, maybe, where), 0);
+    static const struct {
+        const char *rule, *flags; /* a character per line: 1 flagged */
+    } want[] = {
+        {"PF_NUM", "010100"},
+        {"PF_LOOK", "000011"},
+        {"PF_MULTI", "001001"}, /* xfoo1: the copy leaves the lookbehind out */
+    };
+    for (size_t k = 0; k < G_N_ELEMENTS(want); k++) {
+        size_t i = rule_index(rs, want[k].rule);
+        assert_true(maybe[i]);
+        assert_non_null(where[i]);
+        char got[8] = {0};
+        for (size_t l = 0; l < 6; l++)
+            got[l] = where[i][l] ? '1' : '0';
+        assert_string_equal(got, want[k].flags);
+    }
+    for (size_t i = 0; i < rs->n; i++)
+        g_free(where[i]);
+    g_free(where);
+    g_free(maybe);
+    static const char *const msgs[] = {
+        "Subject: x\n\nfoo1 and foo2\n\nnothing\n\nxfoo3 foo4 zebra9x\n",
+        "Subject: x\n\nbuy vi\xc3\xa1gra\n\nzebra1y\n",
+        "Subject: x\n\nzebra1y xfoo1\n",
+    };
+    const char *const want_hits[] = {"PF_NUM:1 PF_MULTI:3 ", "PF_LOOK:1 ", ""};
+    prefilter_same_freed(rs, p, msgs, want_hits, G_N_ELEMENTS(msgs), 0);
 }
 
 /* A pattern's tail after a costly lead: an open-ended repeat of letters
@@ -2287,6 +2354,7 @@ int main(void)
         cmocka_unit_test(test_literal_gates),
         cmocka_unit_test(test_prefilter_memo),
         cmocka_unit_test(test_prefilter_8bit),
+        cmocka_unit_test(test_prefilter_lines),
     };
     return cmocka_run_group_tests_name("sa", tests, setup, teardown);
 }
