@@ -108,12 +108,10 @@ static char *mk_relays_bracket_ip(const char *s, const char **after)
 
 /* The word (hostname characters) after key in s, where key starts a word;
  * or NULL. */
-static char *mk_relays_word_after(const char *s, const char *key, int icase)
+static char *mk_relays_word_after(const char *s, const char *key)
 {
     size_t kl = strlen(key);
-    for (const char *p = s; *p != '\0'; p++) {
-        if ((icase ? g_ascii_strncasecmp(p, key, kl) : strncmp(p, key, kl)) != 0)
-            continue;
+    for (const char *p = s; (p = strstr(p, key)) != NULL; p++) {
         if (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
             continue;
         const char *v = p + kl, *e = v;
@@ -399,7 +397,7 @@ static int mk_relays_clause(const char *l, const char *c, mk_relay *r, int *look
         mk_relays_set(&r->rdns, g_strndup(w, (gsize)(paren - w)));
         const char *h = strstr(c, "HELO ");
         if (h != NULL)
-            mk_relays_set(&r->helo, mk_relays_word_after(h, "HELO ", 0));
+            mk_relays_set(&r->helo, mk_relays_word_after(h, "HELO "));
         *looked_up = g_ascii_strcasecmp(r->rdns, "unknown") != 0;
         ok = 1;
         goto out;
@@ -529,7 +527,7 @@ static int mk_relays_clause(const char *l, const char *c, mk_relay *r, int *look
         ip = g_strdup(wip);
         if (p1 != NULL) {
             mk_relays_exim_sub(r, p1);
-            char *h = mk_relays_word_after(p1, "HELO ", 0);
+            char *h = mk_relays_word_after(p1, "HELO ");
             if (h != NULL)
                 mk_relays_set(&r->helo, h);
         }
@@ -581,9 +579,9 @@ static int mk_relays_clause(const char *l, const char *c, mk_relay *r, int *look
     if (!(p1 == NULL && *after == '[') && !(p1 != NULL && by_paren) &&
         (ip = mk_relays_whole_ip(w, strlen(w))) != NULL) {
         if (p1 != NULL) {
-            char *h = mk_relays_word_after(p1, "HELO ", 0);
+            char *h = mk_relays_word_after(p1, "HELO ");
             if (h == NULL)
-                h = mk_relays_word_after(p1, "EHLO ", 0);
+                h = mk_relays_word_after(p1, "EHLO ");
             if (h != NULL)
                 mk_relays_set(&r->helo, h);
         }
@@ -644,17 +642,17 @@ mk_relay_kind mk_relays_parse_line(const char *value, mk_relay *out)
 {
     memset(out, 0, sizeof(*out));
     /* white space squeezed, no trailing ';' */
-    GString *g = g_string_new(NULL);
+    char *l = g_malloc(strlen(value) + 1);
+    size_t n_l = 0;
     for (const char *p = value; *p != '\0'; p++) {
-        if (isspace((unsigned char)*p)) {
-            if (g->len > 0 && g->str[g->len - 1] != ' ')
-                g_string_append_c(g, ' ');
-        } else
-            g_string_append_c(g, *p);
+        if (!isspace((unsigned char)*p))
+            l[n_l++] = *p;
+        else if (n_l > 0 && l[n_l - 1] != ' ')
+            l[n_l++] = ' ';
     }
-    while (g->len > 0 && (g->str[g->len - 1] == ' ' || g->str[g->len - 1] == ';'))
-        g_string_truncate(g, g->len - 1);
-    char *l = g_string_free(g, FALSE);
+    while (n_l > 0 && (l[n_l - 1] == ' ' || l[n_l - 1] == ';'))
+        n_l--;
+    l[n_l] = '\0';
     mk_relay_kind kind = MK_RELAY_SKIP;
     const char *c = NULL;
     if (g_ascii_strncasecmp(l, "from ", 5) == 0)
@@ -685,15 +683,17 @@ mk_relay_kind mk_relays_parse_line(const char *value, mk_relay *out)
                                       "envelope-from=",
                                       NULL};
     char *envfrom = NULL;
+    char *low = g_ascii_strdown(c, -1); /* for the keys, in any case */
     for (const char *const *k = env; *k != NULL && envfrom == NULL; k++) {
-        const char *e = strcasestr(c, *k);
+        const char *e = strstr(low, *k);
         if (e == NULL)
             continue;
-        envfrom = mk_relays_token(e + strlen(*k));
+        envfrom = mk_relays_token(c + (e - low) + strlen(*k));
         size_t n = strlen(envfrom); /* up to the end of a word */
         while (n > 0 && !isalnum((unsigned char)envfrom[n - 1]) && envfrom[n - 1] != '_')
             envfrom[--n] = '\0';
     }
+    g_free(low);
     /* the date after the last ';' */
     char *semi = strrchr(l, ';');
     if (semi != NULL && mk_relays_is_date(semi + 1)) {
@@ -717,11 +717,11 @@ mk_relay_kind mk_relays_parse_line(const char *value, mk_relay *out)
         if (n >= 3)
             mk_relays_set(&r.id, g_strndup(v, n));
     }
-    char *helo = mk_relays_word_after(l, "helo=", 0);
+    char *helo = mk_relays_word_after(l, "helo=");
     if (helo == NULL)
-        helo = mk_relays_word_after(l, "HELO ", 0);
+        helo = mk_relays_word_after(l, "HELO ");
     if (helo == NULL)
-        helo = mk_relays_word_after(l, "EHLO ", 0);
+        helo = mk_relays_word_after(l, "EHLO ");
     mk_relays_set(&r.helo, helo);
     const char *by = strstr(l, " by ");
     if (by != NULL)
