@@ -384,15 +384,6 @@ static int mk_sa_pf_states(const char *list, mk_sa_pf_pat *const *p, guint n)
     return 0;
 }
 
-/* Vectorscan's report: pattern id may match. */
-static int mk_sa_pf_hit(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
-                        void *ctx)
-{
-    (void)from, (void)to, (void)flags;
-    ((uint8_t *)ctx)[id] = 1;
-    return 0;
-}
-
 /* Where a scan of a message's lines (as one text) puts what it finds:
  * each pattern id reported in maybe and, with where, the line its match
  * ends in flagged in where[id] (a flag per line of the caller's, made on
@@ -460,8 +451,9 @@ static int mk_sa_pf_scan_ordinary(hs_database_t *db, uint8_t *fired)
     hs_scratch_t *s = NULL;
     if (hs_alloc_scratch(db, &s) != HS_SUCCESS)
         return -1;
+    mk_sa_pf_marks m = {.maybe = fired}; /* (no lines kept) */
     hs_error_t rc =
-        hs_scan(db, mk_sa_pf_ordinary, sizeof(mk_sa_pf_ordinary) - 1, 0, s, mk_sa_pf_hit, fired);
+        hs_scan(db, mk_sa_pf_ordinary, sizeof(mk_sa_pf_ordinary) - 1, 0, s, mk_sa_pf_mark, &m);
     hs_free_scratch(s);
     return rc == HS_SUCCESS ? 0 : -1;
 }
