@@ -401,6 +401,16 @@ static mk_sa_rules *load_cf(const char *name, const char *cf, char **path)
     return load_cf_cached(name, cf, NULL, path);
 }
 
+/* load_cf, with the prefilter on and its literal gates off: the
+ * databases' own work (test_literal_gates tests the gates). */
+static mk_sa_rules *load_cf_databases(const char *name, const char *cf, char **path)
+{
+    mk_sa_rules *rs = load_cf(name, cf, path);
+    mk_sa_prefilter_literals(rs, 0);
+    mk_sa_use_prefilter(rs, 1, NULL);
+    return rs;
+}
+
 static void test_evals(void **state)
 {
     (void)state;
@@ -1122,10 +1132,7 @@ static void test_prefilter(void **state)
 {
     (void)state;
     char *p;
-    mk_sa_rules *rs = load_cf("prefilter.rules", prefilter_cf, &p);
-    /* the databases' own work: literal gates off (test_literal_gates) */
-    mk_sa_prefilter_literals(rs, 0);
-    mk_sa_use_prefilter(rs, 1, NULL);
+    mk_sa_rules *rs = load_cf_databases("prefilter.rules", prefilter_cf, &p);
     /* all are in the databases, the costly counted groups widened, but
      * two that match ordinary text as the prefilter reads them: PF_BACKREF
      * (as any two words) runs without it, PF_COPIES (four words in a row)
@@ -1180,14 +1187,11 @@ static void test_prefilter_ordinary(void **state)
 {
     (void)state;
     char *p;
-    mk_sa_rules *rs = load_cf("ordinary.rules",
-                              "body    PF_WORDS /\\b(?:[a-z]{4,}\\s+){3}/\n"
-                              "body    PF_RARE  /\\bzanzibar\\b/\n"
-                              "rawbody PF_THE   /\\bthe\\b/i\n",
-                              &p);
-    /* the databases' own work: literal gates off (test_literal_gates) */
-    mk_sa_prefilter_literals(rs, 0);
-    mk_sa_use_prefilter(rs, 1, NULL);
+    mk_sa_rules *rs = load_cf_databases("ordinary.rules",
+                                        "body    PF_WORDS /\\b(?:[a-z]{4,}\\s+){3}/\n"
+                                        "body    PF_RARE  /\\bzanzibar\\b/\n"
+                                        "rawbody PF_THE   /\\bthe\\b/i\n",
+                                        &p);
     assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 1);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 2);
     char summary[MK_SA_SUMMARY_MAX];
@@ -1241,16 +1245,14 @@ static void test_prefilter_uri(void **state)
 {
     (void)state;
     char *p;
-    mk_sa_rules *rs = load_cf("uri.rules",
-                              "uri PF_SHORT /^https?:\\/\\/(?:bit\\.ly|tinyurl\\.com)\\//i\n"
-                              "uri PF_IP    /^https?:\\/\\/\\d+\\.\\d+\\.\\d+\\.\\d+\\//\n"
-                              "uri PF_NET   /\\.example\\.net\\b/\n"
-                              "tflags PF_NET multiple\n"
-                              "uri PF_HTTP  /https?:/\n",
-                              &p);
-    /* the databases' own work: literal gates off (test_literal_gates) */
-    mk_sa_prefilter_literals(rs, 0);
-    mk_sa_use_prefilter(rs, 1, NULL);
+    mk_sa_rules *rs =
+        load_cf_databases("uri.rules",
+                          "uri PF_SHORT /^https?:\\/\\/(?:bit\\.ly|tinyurl\\.com)\\//i\n"
+                          "uri PF_IP    /^https?:\\/\\/\\d+\\.\\d+\\.\\d+\\.\\d+\\//\n"
+                          "uri PF_NET   /\\.example\\.net\\b/\n"
+                          "tflags PF_NET multiple\n"
+                          "uri PF_HTTP  /https?:/\n",
+                          &p);
     assert_int_equal(mk_sa_stats_of(rs)->prefiltered_uri, 3);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 1); /* PF_HTTP */
     static const char *const l1[] = {"http://bit.ly/abc", "https://www.example.com/"};
@@ -1798,10 +1800,7 @@ static void test_prefilter_8bit(void **state)
         "body PF_K /(?:\\xc3\\xa9t\\K|abc)d/\n"
         "body PF_PLAIN /\\bplain\\b/\n";
     char *p;
-    mk_sa_rules *rs = load_cf("8bit.rules", cf, &p);
-    /* the databases' own work: literal gates off (test_literal_gates) */
-    mk_sa_prefilter_literals(rs, 0);
-    mk_sa_use_prefilter(rs, 1, NULL);
+    mk_sa_rules *rs = load_cf_databases("8bit.rules", cf, &p);
     assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 4);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_ascii, 3);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 0);
@@ -1840,10 +1839,7 @@ static void test_prefilter_lines(void **state)
         "body PF_MULTI /(?<!x)foo\\d/\n"
         "tflags PF_MULTI multiple\n";
     char *p;
-    mk_sa_rules *rs = load_cf("lines.rules", cf, &p);
-    /* the databases' own work: literal gates off (test_literal_gates) */
-    mk_sa_prefilter_literals(rs, 0);
-    mk_sa_use_prefilter(rs, 1, NULL);
+    mk_sa_rules *rs = load_cf_databases("lines.rules", cf, &p);
     assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 3);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_ascii, 1);
     const char *lines[] = {"nothing here",
@@ -1994,10 +1990,7 @@ static void test_lead_tail(void **state)
                              "header LT_H7 Subject =~ /win/\n"
                              "header LT_H8 Subject =~ /cash/\n";
     char *p;
-    mk_sa_rules *rs = load_cf("lead.rules", cf, &p);
-    /* the databases' own work: literal gates off (test_literal_gates) */
-    mk_sa_prefilter_literals(rs, 0);
-    mk_sa_use_prefilter(rs, 1, NULL);
+    mk_sa_rules *rs = load_cf_databases("lead.rules", cf, &p);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_tail, 1);
     char summary[MK_SA_SUMMARY_MAX];
     mk_sa_summary(rs, summary, sizeof(summary));
