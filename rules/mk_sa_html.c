@@ -12,30 +12,138 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The elements of HTML 4.01 and XHTML 1.0, and a few in common use. */
-static const char *const mk_sa_html_elements[] = {
-    "a",      "abbr",       "acronym",  "address",  "area",     "b",       "base",     "bdo",
-    "big",    "blockquote", "body",     "br",       "button",   "caption", "cite",     "code",
-    "col",    "colgroup",   "dd",       "del",      "dfn",      "div",     "dl",       "dt",
-    "em",     "fieldset",   "form",     "h1",       "h2",       "h3",      "h4",       "h5",
-    "h6",     "head",       "hr",       "html",     "i",        "img",     "input",    "ins",
-    "kbd",    "label",      "legend",   "li",       "link",     "map",     "meta",     "noscript",
-    "object", "ol",         "optgroup", "option",   "p",        "param",   "pre",      "q",
-    "samp",   "script",     "select",   "small",    "span",     "strong",  "style",    "sub",
-    "sup",    "table",      "tbody",    "td",       "textarea", "tfoot",   "th",       "thead",
-    "title",  "tr",         "tt",       "ul",       "var",      "applet",  "basefont", "center",
-    "dir",    "font",       "frame",    "frameset", "iframe",   "isindex", "menu",     "noframes",
-    "s",      "strike",     "u",        "nobr",     "x-sigsep", "x-tab",   NULL};
-/* rendered but not counted as valid */
-static const char *const mk_sa_html_tricks[] = {"bgsound",   "embed", "listing",
-                                                "plaintext", "xmp",   NULL};
+/* What a tag is, for the statistics and the rendering below. */
+enum {
+    MK_SA_HTML_ELEMENT = 1, /* of HTML 4.01 and XHTML 1.0, or a few in common use */
+    MK_SA_HTML_TRICK = 2,   /* rendered but not counted as valid */
+    MK_SA_HTML_STYLED = 4,  /* its attributes may set colours or sizes (mk_sa_styles_tag) */
+    MK_SA_HTML_NL = 8,      /* rendered as a line break */
+    MK_SA_HTML_SP = 16,     /* rendered as a space */
+    MK_SA_HTML_PAR = 32     /* rendered as a paragraph break */
+};
 
-static int mk_sa_html_in(const char *const *list, const char *tag)
+typedef struct mk_sa_html_kind {
+    const char *name;
+    unsigned kind;
+} mk_sa_html_kind;
+
+/* Sorted by name (strcmp), for bsearch: one lookup a tag, where lists
+ * read one by one cost a quarter of the parse. */
+static const mk_sa_html_kind mk_sa_html_kinds[] = {
+    {"a", MK_SA_HTML_ELEMENT | MK_SA_HTML_STYLED},
+    {"abbr", MK_SA_HTML_ELEMENT},
+    {"acronym", MK_SA_HTML_ELEMENT},
+    {"address", MK_SA_HTML_ELEMENT},
+    {"applet", MK_SA_HTML_ELEMENT},
+    {"area", MK_SA_HTML_ELEMENT},
+    {"b", MK_SA_HTML_ELEMENT},
+    {"base", MK_SA_HTML_ELEMENT},
+    {"basefont", MK_SA_HTML_ELEMENT | MK_SA_HTML_STYLED},
+    {"bdo", MK_SA_HTML_ELEMENT},
+    {"bgsound", MK_SA_HTML_TRICK},
+    {"big", MK_SA_HTML_ELEMENT | MK_SA_HTML_STYLED},
+    {"blockquote", MK_SA_HTML_ELEMENT | MK_SA_HTML_PAR},
+    {"body", MK_SA_HTML_ELEMENT | MK_SA_HTML_STYLED},
+    {"br", MK_SA_HTML_ELEMENT | MK_SA_HTML_NL},
+    {"button", MK_SA_HTML_ELEMENT},
+    {"caption", MK_SA_HTML_ELEMENT},
+    {"center", MK_SA_HTML_ELEMENT},
+    {"cite", MK_SA_HTML_ELEMENT},
+    {"code", MK_SA_HTML_ELEMENT},
+    {"col", MK_SA_HTML_ELEMENT},
+    {"colgroup", MK_SA_HTML_ELEMENT},
+    {"dd", MK_SA_HTML_ELEMENT | MK_SA_HTML_SP},
+    {"del", MK_SA_HTML_ELEMENT},
+    {"dfn", MK_SA_HTML_ELEMENT},
+    {"dir", MK_SA_HTML_ELEMENT},
+    {"div", MK_SA_HTML_ELEMENT | MK_SA_HTML_STYLED | MK_SA_HTML_NL},
+    {"dl", MK_SA_HTML_ELEMENT},
+    {"dt", MK_SA_HTML_ELEMENT | MK_SA_HTML_SP},
+    {"em", MK_SA_HTML_ELEMENT},
+    {"embed", MK_SA_HTML_TRICK | MK_SA_HTML_SP},
+    {"fieldset", MK_SA_HTML_ELEMENT},
+    {"font", MK_SA_HTML_ELEMENT | MK_SA_HTML_STYLED},
+    {"form", MK_SA_HTML_ELEMENT},
+    {"frame", MK_SA_HTML_ELEMENT},
+    {"frameset", MK_SA_HTML_ELEMENT},
+    {"h1", MK_SA_HTML_ELEMENT | MK_SA_HTML_SP},
+    {"h2", MK_SA_HTML_ELEMENT | MK_SA_HTML_SP},
+    {"h3", MK_SA_HTML_ELEMENT | MK_SA_HTML_SP},
+    {"h4", MK_SA_HTML_ELEMENT | MK_SA_HTML_SP},
+    {"h5", MK_SA_HTML_ELEMENT | MK_SA_HTML_SP},
+    {"h6", MK_SA_HTML_ELEMENT | MK_SA_HTML_SP},
+    {"head", MK_SA_HTML_ELEMENT},
+    {"hr", MK_SA_HTML_ELEMENT | MK_SA_HTML_PAR},
+    {"html", MK_SA_HTML_ELEMENT},
+    {"i", MK_SA_HTML_ELEMENT},
+    {"iframe", MK_SA_HTML_ELEMENT},
+    {"img", MK_SA_HTML_ELEMENT},
+    {"input", MK_SA_HTML_ELEMENT},
+    {"ins", MK_SA_HTML_ELEMENT},
+    {"isindex", MK_SA_HTML_ELEMENT},
+    {"kbd", MK_SA_HTML_ELEMENT},
+    {"label", MK_SA_HTML_ELEMENT},
+    {"legend", MK_SA_HTML_ELEMENT},
+    {"li", MK_SA_HTML_ELEMENT | MK_SA_HTML_SP},
+    {"link", MK_SA_HTML_ELEMENT},
+    {"listing", MK_SA_HTML_TRICK | MK_SA_HTML_PAR},
+    {"map", MK_SA_HTML_ELEMENT},
+    {"marquee", MK_SA_HTML_STYLED},
+    {"menu", MK_SA_HTML_ELEMENT},
+    {"meta", MK_SA_HTML_ELEMENT},
+    {"nobr", MK_SA_HTML_ELEMENT},
+    {"noframes", MK_SA_HTML_ELEMENT},
+    {"noscript", MK_SA_HTML_ELEMENT},
+    {"object", MK_SA_HTML_ELEMENT},
+    {"ol", MK_SA_HTML_ELEMENT},
+    {"optgroup", MK_SA_HTML_ELEMENT},
+    {"option", MK_SA_HTML_ELEMENT},
+    {"p", MK_SA_HTML_ELEMENT | MK_SA_HTML_STYLED | MK_SA_HTML_PAR},
+    {"param", MK_SA_HTML_ELEMENT},
+    {"plaintext", MK_SA_HTML_TRICK | MK_SA_HTML_PAR},
+    {"pre", MK_SA_HTML_ELEMENT | MK_SA_HTML_PAR},
+    {"q", MK_SA_HTML_ELEMENT},
+    {"s", MK_SA_HTML_ELEMENT},
+    {"samp", MK_SA_HTML_ELEMENT},
+    {"script", MK_SA_HTML_ELEMENT},
+    {"select", MK_SA_HTML_ELEMENT},
+    {"small", MK_SA_HTML_ELEMENT | MK_SA_HTML_STYLED},
+    {"span", MK_SA_HTML_ELEMENT | MK_SA_HTML_STYLED},
+    {"strike", MK_SA_HTML_ELEMENT},
+    {"strong", MK_SA_HTML_ELEMENT},
+    {"style", MK_SA_HTML_ELEMENT},
+    {"sub", MK_SA_HTML_ELEMENT},
+    {"sup", MK_SA_HTML_ELEMENT},
+    {"table", MK_SA_HTML_ELEMENT | MK_SA_HTML_STYLED},
+    {"tbody", MK_SA_HTML_ELEMENT},
+    {"td", MK_SA_HTML_ELEMENT | MK_SA_HTML_STYLED | MK_SA_HTML_SP},
+    {"textarea", MK_SA_HTML_ELEMENT},
+    {"tfoot", MK_SA_HTML_ELEMENT},
+    {"th", MK_SA_HTML_ELEMENT | MK_SA_HTML_STYLED | MK_SA_HTML_SP},
+    {"thead", MK_SA_HTML_ELEMENT},
+    {"title", MK_SA_HTML_ELEMENT | MK_SA_HTML_PAR},
+    {"tr", MK_SA_HTML_ELEMENT | MK_SA_HTML_STYLED},
+    {"tt", MK_SA_HTML_ELEMENT},
+    {"u", MK_SA_HTML_ELEMENT},
+    {"ul", MK_SA_HTML_ELEMENT},
+    {"var", MK_SA_HTML_ELEMENT},
+    {"x-sigsep", MK_SA_HTML_ELEMENT},
+    {"x-tab", MK_SA_HTML_ELEMENT},
+    {"xmp", MK_SA_HTML_TRICK | MK_SA_HTML_PAR},
+};
+
+static int mk_sa_html_kind_cmp(const void *key, const void *entry)
 {
-    for (; *list != NULL; list++)
-        if (strcmp(*list, tag) == 0)
-            return 1;
-    return 0;
+    return strcmp(key, ((const mk_sa_html_kind *)entry)->name);
+}
+
+/* What tag (lower case) is: MK_SA_HTML_* flags, 0 for a tag unknown. */
+static unsigned mk_sa_html_kind_of(const char *tag)
+{
+    const mk_sa_html_kind *k =
+        bsearch(tag, mk_sa_html_kinds, sizeof(mk_sa_html_kinds) / sizeof(mk_sa_html_kinds[0]),
+                sizeof(mk_sa_html_kinds[0]), mk_sa_html_kind_cmp);
+    return k != NULL ? k->kind : 0;
 }
 
 /* The parser's state as it walks one part. */
@@ -293,7 +401,8 @@ static void mk_sa_html_tag(mk_sa_html_walk *w, const char *tag, const char *attr
 {
     mk_sa_html *h = w->h;
     int ns = mk_sa_html_office_tag(tag);
-    int element = mk_sa_html_in(mk_sa_html_elements, tag);
+    unsigned kind = mk_sa_html_kind_of(tag);
+    int element = (kind & MK_SA_HTML_ELEMENT) != 0;
     int seen = g_hash_table_contains(h->inside, tag);
     if (element || ns) {
         h->elements++;
@@ -309,23 +418,15 @@ static void mk_sa_html_tag(mk_sa_html_walk *w, const char *tag, const char *attr
         h->closed_extra++;
     }
     g_hash_table_insert(h->inside, g_strdup(tag), GINT_TO_POINTER(in + 1));
-    if (ns || !(element || mk_sa_html_in(mk_sa_html_tricks, tag)))
+    if (ns || !(kind & (MK_SA_HTML_ELEMENT | MK_SA_HTML_TRICK)))
         return;
-    static const char *const styled[] = {"body", "font", "table", "tr",       "th",
-                                         "td",   "big",  "small", "basefont", "marquee",
-                                         "span", "p",    "div",   "a",        NULL};
-    if (mk_sa_html_in(styled, tag))
+    if (kind & MK_SA_HTML_STYLED)
         mk_sa_styles_tag(w->styles, tag, attrs, num, mk_sa_html_attr);
-    static const char *const nl[] = {"br", "div", NULL};
-    static const char *const sp[] = {"li", "th", "td", "dt", "dd", "embed", "h1",
-                                     "h2", "h3", "h4", "h5", "h6", NULL};
-    static const char *const par[] = {"p",         "hr",  "blockquote", "pre", "listing",
-                                      "plaintext", "xmp", "title",      NULL};
-    if (mk_sa_html_in(nl, tag))
+    if (kind & MK_SA_HTML_NL)
         mk_sa_html_display(w, "\n", 1);
-    else if (mk_sa_html_in(sp, tag))
+    else if (kind & MK_SA_HTML_SP)
         mk_sa_html_display(w, " ", 1);
-    else if (mk_sa_html_in(par, tag))
+    else if (kind & MK_SA_HTML_PAR)
         mk_sa_html_display(w, "\n\n", 1);
     if (num == 1)
         mk_sa_html_start_tests(w, tag, attrs);

@@ -1034,6 +1034,41 @@ static void test_html_evals(void **state)
         eval_hits(rs, m, "", colour_hits[i], colour_hits[i][2] != NULL ? 3 : 2);
         g_free(m);
     }
+    /* every element of HTML 4.01 and XHTML 1.0 and those in common use
+     * counts as one (none a bad tag); the tricks rendered but not valid
+     * (bgsound, embed, listing, plaintext, xmp) do not */
+    static const char *const elements[] = {
+        "a",      "abbr",     "acronym",  "address",  "applet",     "area",     "b",
+        "base",   "basefont", "bdo",      "big",      "blockquote", "body",     "br",
+        "button", "caption",  "center",   "cite",     "code",       "col",      "colgroup",
+        "dd",     "del",      "dfn",      "dir",      "div",        "dl",       "dt",
+        "em",     "fieldset", "font",     "form",     "frame",      "frameset", "h1",
+        "h2",     "h3",       "h4",       "h5",       "h6",         "head",     "hr",
+        "html",   "i",        "iframe",   "img",      "input",      "ins",      "isindex",
+        "kbd",    "label",    "legend",   "li",       "link",       "map",      "menu",
+        "meta",   "nobr",     "noframes", "noscript", "object",     "ol",       "optgroup",
+        "option", "p",        "param",    "pre",      "q",          "s",        "samp",
+        "script", "select",   "small",    "span",     "strike",     "strong",   "style",
+        "sub",    "sup",      "table",    "tbody",    "td",         "textarea", "tfoot",
+        "th",     "thead",    "title",    "tr",       "tt",         "u",        "ul",
+        "var",    "x-sigsep", "x-tab"};
+    char *p_bad;
+    mk_sa_rules *bad = load_cf(
+        "html_bad.rules", "body H_ANY_BAD eval:html_range('bad_tag_ratio', '0', '1')\n", &p_bad);
+    for (int trick = 0; trick < 2; trick++) {
+        GString *all = g_string_new("Subject: every element\nContent-Type: text/html\n\n");
+        for (size_t i = 0; i < G_N_ELEMENTS(elements); i++)
+            g_string_append_printf(all, "<%s></%s>", elements[i], elements[i]);
+        if (trick)
+            g_string_append(all, "<xmp></xmp>");
+        g_string_append(all, "\n");
+        static const char *const any_bad[] = {"H_ANY_BAD"};
+        eval_hits(bad, all->str, "", any_bad, trick ? 1 : 0);
+        g_string_free(all, TRUE);
+    }
+    mk_sa_free(bad);
+    g_unlink(p_bad);
+    g_free(p_bad);
     mk_sa_free(rs);
     g_unlink(p);
     g_free(p);
