@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "mk_bayes.h"
+#include "mk_html_dom.h"
 #include "mk_relays.h"
 #include "mk_sa.h"
 #include "mk_uri.h"
@@ -504,7 +505,7 @@ static void mk_bayes_lines(mk_bayes_tk *tk, const char *prefix, const char *text
 static int mk_bayes_has_html(const mk_msg *msg)
 {
     for (size_t i = 0; i < msg->n_texts; i++)
-        if (mk_sa_is_html(&msg->texts[i]))
+        if (mk_html_dom_is_html(&msg->texts[i]))
             return 1;
     return 0;
 }

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "mk_html_dom.h"
 #include "mk_relays.h"
 #include "mk_uri.h"
 
@@ -41,13 +42,22 @@ int mk_checks_need_dns(const mk_config *cfg)
     return 0;
 }
 
+/* The trees of the message's HTML parts (mk_html_doms), read on first
+ * use for the links and the body text; NULL without a message. */
+static const GPtrArray *mk_check_doms(mk_check_ctx *ctx)
+{
+    if (ctx->doms == NULL && ctx->msg != NULL)
+        ctx->doms = mk_html_doms(ctx->msg);
+    return ctx->doms;
+}
+
 const struct mk_uri_set *mk_check_links(mk_check_ctx *ctx)
 {
     if (ctx->links == NULL && ctx->msg != NULL) {
         ctx->links = g_new0(mk_uri_set, 1);
         mk_uri_set_init(ctx->links, ctx->psl, MK_CHECK_MAX_LINKS);
         mk_uri_set_keep_links(ctx->links, MK_CHECK_MAX_LINKS);
-        mk_uri_scan_msg(ctx->links, ctx->msg);
+        mk_uri_scan_msg(ctx->links, ctx->msg, mk_check_doms(ctx));
     }
     return ctx->links;
 }
@@ -55,7 +65,7 @@ const struct mk_uri_set *mk_check_links(mk_check_ctx *ctx)
 const char *mk_check_body_text(mk_check_ctx *ctx)
 {
     if (ctx->body_text == NULL && ctx->msg != NULL)
-        ctx->body_text = mk_sa_body_text(ctx->msg);
+        ctx->body_text = mk_sa_body_text(ctx->msg, mk_check_doms(ctx));
     return ctx->body_text;
 }
 
@@ -79,6 +89,9 @@ void mk_check_ctx_clear(mk_check_ctx *ctx)
     if (ctx->html != NULL)
         g_ptr_array_unref(ctx->html);
     ctx->html = NULL;
+    if (ctx->doms != NULL)
+        g_ptr_array_unref(ctx->doms);
+    ctx->doms = NULL;
     g_free(ctx->body_text);
     ctx->body_text = NULL;
     mk_relays_free(ctx->relays);

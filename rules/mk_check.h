@@ -65,6 +65,9 @@ typedef struct mk_check_ctx {
     /* End of message: the HTML parts read once for Bayes and the rules
      * (mk_check_html); freed by mk_check_ctx_clear. */
     GPtrArray *html;
+    /* End of message: the HTML parts' trees, read once for the links and
+     * the body text (mk_html_doms); freed by mk_check_ctx_clear. */
+    GPtrArray *doms;
     /* The Bayes store as the milter reads it, or NULL when [bayes] is off. */
     struct mk_bayes *bayes;
     int bayes_voted; /* the Bayes check added a BAYES_* symbol */

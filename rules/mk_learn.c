@@ -161,11 +161,13 @@ static void mk_learn_one(mk_learn *l, const char *data, size_t len, const char *
         return;
     }
     l->messages++;
-    char *text = mk_sa_body_text(msg);
+    GPtrArray *doms = mk_html_doms(msg);
+    char *text = mk_sa_body_text(msg, doms);
     mk_uri_set links;
     mk_uri_set_init(&links, l->psl, MK_CHECK_MAX_LINKS); /* as the milter's mk_check_links */
     mk_uri_set_keep_links(&links, MK_CHECK_MAX_LINKS);
-    mk_uri_scan_msg(&links, msg);
+    mk_uri_scan_msg(&links, msg, doms);
+    g_ptr_array_unref(doms);
     GPtrArray *names = l->tokens_only ? g_ptr_array_new_with_free_func(g_free) : NULL;
     mk_bayes_toks toks;
     mk_relays *relays = mk_relays_parse(g_mime_object_get_header_list(GMIME_OBJECT(msg->mime)),

@@ -133,8 +133,9 @@ int mk_sa_eval(const mk_sa_rules *rules, const mk_sa_input *in, mk_sa_hit **hits
 /* The body as SpamAssassin's body rules see it: the Subject, then the
  * text of every text part (HTML rendered; its first 50,000 bytes, and on
  * to the next line end or space), paragraphs on their own line, white
- * space squeezed, lines over 2048 bytes cut at a space. g_free() it. */
-char *mk_sa_body_text(const mk_msg *msg);
+ * space squeezed, lines over 2048 bytes cut at a space. doms:
+ * mk_html_doms(msg), or NULL to read each HTML part here. g_free() it. */
+char *mk_sa_body_text(const mk_msg *msg, const GPtrArray *doms);
 
 /* The body text as one sees it, for Bayes (SpamAssassin's
  * visible_rendered): as mk_sa_body_text, but HTML parts rendered as
@@ -143,9 +144,6 @@ char *mk_sa_body_text(const mk_msg *msg);
  * lines as the body's, or NULL when there is none. html:
  * mk_sa_html_parts(msg), or NULL to make them. g_free both. */
 char *mk_sa_visible_text(const mk_msg *msg, const GPtrArray *html, char **invisible);
-
-/* Whether a text of a message is an HTML part (text/html, decoded). */
-int mk_sa_is_html(const mk_msg_text *t);
 
 /* What mk_sa_html reads of each text/html part of msg, in the order of
  * its texts: the HTML evals' statistics and the text one sees, made once

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mk_html_dom.h"
 #include "mk_relays.h"
 #include "mk_sa_html.h"
 #include "mk_sa_int.h"
@@ -25,18 +26,16 @@ static int mk_sa_tag_is(const xmlChar *name, const char *const *list)
     return 0;
 }
 
-/* The text of an HTML part as a reader sees it: no markup, scripts,
- * styles or head; blocks and line breaks on lines of their own. */
-static void mk_sa_html_text(GString *out, const char *html, size_t len)
+/* The text of an HTML part (read as dom) as a reader sees it: no
+ * markup, scripts, styles or head; blocks and line breaks on lines of
+ * their own. */
+static void mk_sa_html_text(GString *out, const mk_html_dom *dom)
 {
     static const char *const skip[] = {"script", "style", "head", "title", NULL};
     static const char *const para[] = {"p",  "h1", "h2",    "h3",         "h4",  "h5",
                                        "h6", "hr", "table", "blockquote", "pre", NULL};
     static const char *const line[] = {"br", "div", "tr", "li", "dt", "dd", "ul", "ol", NULL};
-    int n = len > INT_MAX ? INT_MAX : (int)len;
-    htmlDocPtr doc = htmlReadMemory(html, n, NULL, "UTF-8",
-                                    HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-                                        HTML_PARSE_NONET | HTML_PARSE_COMPACT | XML_PARSE_HUGE);
+    htmlDocPtr doc = dom->doc;
     if (doc == NULL)
         return;
     for (xmlNodePtr node = xmlDocGetRootElement(doc); node != NULL;) {
@@ -73,7 +72,6 @@ static void mk_sa_html_text(GString *out, const char *html, size_t len)
         if (node != NULL)
             node = node->next;
     }
-    xmlFreeDoc(doc);
 }
 
 /* SpamAssassin's white space rules: a blank line ends a paragraph, every
@@ -158,7 +156,8 @@ static char *mk_sa_short_lines(const char *text)
 /* The body text; with invisible, the text as one sees it: HTML parts
  * as html_parts (mk_sa_html_parts) rendered them, less what no one sees,
  * which goes to invisible. */
-static char *mk_sa_text_of(const mk_msg *msg, const GPtrArray *html_parts, GString *invisible)
+static char *mk_sa_text_of(const mk_msg *msg, const GPtrArray *html_parts, GString *invisible,
+                           const GPtrArray *doms)
 {
     GString *t = g_string_new(NULL), *part = g_string_new(NULL);
     guint k = 0; /* the next of html_parts */
@@ -170,7 +169,7 @@ static char *mk_sa_text_of(const mk_msg *msg, const GPtrArray *html_parts, GStri
         if (p->text == NULL)
             continue;
         g_string_truncate(part, 0);
-        int html = mk_sa_is_html(p);
+        int html = mk_html_dom_is_html(p);
         if (html && invisible != NULL && k < html_parts->len) {
             const mk_sa_html *h = html_parts->pdata[k++];
             g_string_append_len(part, h->visible->str, (gssize)h->visible->len);
@@ -180,9 +179,13 @@ static char *mk_sa_text_of(const mk_msg *msg, const GPtrArray *html_parts, GStri
                                                            MK_SA_BODY_SCAN_SIZE, "\n "));
                 g_string_append(invisible, "\n\n");
             }
-        } else if (html)
-            mk_sa_html_text(part, p->text, p->len);
-        else
+        } else if (html && doms != NULL && doms->pdata[i] != NULL) {
+            mk_sa_html_text(part, doms->pdata[i]);
+        } else if (html) {
+            mk_html_dom *dom = mk_html_dom_parse(p->text, p->len);
+            mk_sa_html_text(part, dom);
+            mk_html_dom_free(dom);
+        } else
             g_string_append_len(part, p->text, (gssize)p->len);
         g_string_append_len(
             t, part->str,
@@ -197,15 +200,9 @@ static char *mk_sa_text_of(const mk_msg *msg, const GPtrArray *html_parts, GStri
     return lines;
 }
 
-char *mk_sa_body_text(const mk_msg *msg)
+char *mk_sa_body_text(const mk_msg *msg, const GPtrArray *doms)
 {
-    return mk_sa_text_of(msg, NULL, NULL);
-}
-
-int mk_sa_is_html(const mk_msg_text *t)
-{
-    return t->text != NULL && t->content_type != NULL &&
-           strcasecmp(t->content_type, "text/html") == 0;
+    return mk_sa_text_of(msg, NULL, NULL, doms);
 }
 
 static void mk_sa_html_part_free(gpointer p)
@@ -217,7 +214,7 @@ GPtrArray *mk_sa_html_parts(const mk_msg *msg)
 {
     GPtrArray *parts = g_ptr_array_new_with_free_func(mk_sa_html_part_free);
     for (size_t i = 0; i < msg->n_texts; i++)
-        if (mk_sa_is_html(&msg->texts[i]))
+        if (mk_html_dom_is_html(&msg->texts[i]))
             g_ptr_array_add(parts, mk_sa_html_parse(msg->texts[i].text, msg->texts[i].len));
     return parts;
 }
@@ -226,7 +223,7 @@ char *mk_sa_visible_text(const mk_msg *msg, const GPtrArray *html, char **invisi
 {
     GPtrArray *own = html == NULL ? mk_sa_html_parts(msg) : NULL;
     GString *inv = g_string_new(NULL);
-    char *text = mk_sa_text_of(msg, html != NULL ? html : own, inv);
+    char *text = mk_sa_text_of(msg, html != NULL ? html : own, inv, NULL);
     if (own != NULL)
         g_ptr_array_unref(own);
     *invisible = NULL;
@@ -256,7 +253,7 @@ static size_t *mk_sa_lengths(char *const *lines)
 char *const *mk_sa_view_body(mk_sa_view *v)
 {
     if (v->body == NULL) {
-        char *text = v->in->body_text != NULL ? NULL : mk_sa_body_text(v->in->msg);
+        char *text = v->in->body_text != NULL ? NULL : mk_sa_body_text(v->in->msg, NULL);
         v->body = g_strsplit(text != NULL ? text : v->in->body_text, "\n", -1);
         v->body_len = mk_sa_lengths(v->body);
         g_free(text);

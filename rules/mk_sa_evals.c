@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "mk_domain.h"
+#include "mk_html_dom.h"
 #include "mk_relays.h"
 #include "mk_sa_html.h"
 #include "mk_sa_int.h"
@@ -1243,7 +1244,7 @@ static const mk_sa_ev_altdiff *mk_sa_ev_alternative(mk_sa_view *v)
         GHashTable *hw = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         GHashTable *tw = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         for (size_t i = 0, h = 0; i < m->n_texts; i++) {
-            int is_html = mk_sa_is_html(&m->texts[i]);
+            int is_html = mk_html_dom_is_html(&m->texts[i]);
             const mk_sa_html *hp = is_html ? html->pdata[h++] : NULL;
             if (m->texts[i].text == NULL || !g_hash_table_contains(inside, m->texts[i].part))
                 continue;

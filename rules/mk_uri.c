@@ -7,7 +7,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <libxml/HTMLparser.h>
 #include <limits.h>
 #include <string.h>
 #include <strings.h>
@@ -363,22 +362,20 @@ void mk_uri_scan_html(mk_uri_set *set, const char *html, size_t len)
 {
     if (len == 0)
         return;
-    int n = len > INT_MAX ? INT_MAX : (int)len;
-    htmlParserCtxtPtr ctxt = htmlNewParserCtxt();
-    if (ctxt == NULL) {
-        mk_uri_scan_text(set, html, len);
+    mk_html_dom *dom = mk_html_dom_parse(html, len);
+    mk_uri_scan_dom(set, dom, html, len);
+    mk_html_dom_free(dom);
+}
+
+void mk_uri_scan_dom(mk_uri_set *set, const mk_html_dom *dom, const char *html, size_t len)
+{
+    if (len == 0)
         return;
-    }
-    htmlDocPtr doc =
-        htmlCtxtReadMemory(ctxt, html, n, NULL, "UTF-8",
-                           HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-                               HTML_PARSE_NONET | HTML_PARSE_COMPACT | XML_PARSE_HUGE);
-    /* libxml2 stops at its nesting limit ("Excessive depth"): what lies
-     * beyond is read as plain text, so nesting cannot hide a link */
-    int stopped = ctxt->errNo == XML_ERR_INTERNAL_ERROR;
-    htmlFreeParserCtxt(ctxt);
-    if (doc == NULL || stopped)
+    /* beyond libxml2's nesting limit the rest is read as plain text, so
+     * nesting cannot hide a link */
+    if (dom->doc == NULL || dom->stopped)
         mk_uri_scan_text(set, html, len);
+    htmlDocPtr doc = dom->doc;
     if (doc == NULL)
         return;
     /* depth-first, without recursion: markup nests as deep as a spammer likes */
@@ -415,18 +412,19 @@ void mk_uri_scan_html(mk_uri_set *set, const char *html, size_t len)
         if (node != NULL)
             node = node->next;
     }
-    xmlFreeDoc(doc);
 }
 
-void mk_uri_scan_msg(mk_uri_set *set, const mk_msg *msg)
+void mk_uri_scan_msg(mk_uri_set *set, const mk_msg *msg, const GPtrArray *doms)
 {
     for (size_t i = 0; i < msg->n_texts; i++) {
         const mk_msg_text *t = &msg->texts[i];
         if (t->text == NULL)
             continue;
-        if (t->content_type != NULL && strcasecmp(t->content_type, "text/html") == 0)
-            mk_uri_scan_html(set, t->text, t->len);
-        else
+        if (!mk_html_dom_is_html(t))
             mk_uri_scan_text(set, t->text, t->len);
+        else if (doms != NULL && doms->pdata[i] != NULL)
+            mk_uri_scan_dom(set, doms->pdata[i], t->text, t->len);
+        else
+            mk_uri_scan_html(set, t->text, t->len);
     }
 }

@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "mk_domain.h"
+#include "mk_html_dom.h"
 #include "mk_msg.h"
 #include "mk_net.h"
 
@@ -54,7 +55,10 @@ int mk_uri_add_link(mk_uri_set *set, const char *link, size_t len);
 void mk_uri_scan_text(mk_uri_set *set, const char *text, size_t len);
 /* Adds the links of an HTML document (UTF-8): attributes and text. */
 void mk_uri_scan_html(mk_uri_set *set, const char *html, size_t len);
-/* Adds the links of every text and HTML part of a parsed message. */
-void mk_uri_scan_msg(mk_uri_set *set, const mk_msg *msg);
+/* mk_uri_scan_html with html (len bytes) already read as dom. */
+void mk_uri_scan_dom(mk_uri_set *set, const mk_html_dom *dom, const char *html, size_t len);
+/* Adds the links of every text and HTML part of a parsed message; doms:
+ * mk_html_doms(msg), or NULL to read each HTML part here. */
+void mk_uri_scan_msg(mk_uri_set *set, const mk_msg *msg, const GPtrArray *doms);
 
 #endif

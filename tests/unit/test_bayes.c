@@ -33,7 +33,7 @@ static parsed parse(const char *message)
     assert_int_equal(mk_msgbuf_append(p.buf, message, strlen(message), err, sizeof(err)), 0);
     p.msg = mk_msg_parse(p.buf);
     assert_non_null(p.msg);
-    p.text = mk_sa_body_text(p.msg);
+    p.text = mk_sa_body_text(p.msg, NULL);
     return p;
 }
 
@@ -50,7 +50,7 @@ static void tokens_of(const char *message, mk_bayes_toks *t, GPtrArray *names)
     parsed p = parse(message);
     mk_uri_set links;
     mk_uri_set_init(&links, NULL, 100);
-    mk_uri_scan_msg(&links, p.msg);
+    mk_uri_scan_msg(&links, p.msg, NULL);
     mk_bayes_tokenize(p.msg, p.text, NULL, &links, NULL, t, names);
     mk_uri_set_clear(&links);
     parsed_free(&p);

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mk_html_dom.h"
 #include "mk_msg.h"
 #include "mk_sa.h"
+#include "mk_uri.h"
 #include "mk_sa_int.h"
 #include "mk_test.h"
 
@@ -277,7 +279,7 @@ static void test_body_text(void **state)
     mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
     assert_int_equal(mk_msgbuf_append(b, message, strlen(message), err, sizeof(err)), 0);
     mk_msg *msg = mk_msg_parse(b);
-    char *text = mk_sa_body_text(msg);
+    char *text = mk_sa_body_text(msg, NULL);
     /* the decoded Subject first, paragraphs on lines of their own, lines
      * of a paragraph joined, HTML rendered */
     assert_non_null(strstr(text, "Free Gr\xc3\xbc\xc3\x9f"
@@ -286,6 +288,27 @@ static void test_body_text(void **state)
         strstr(text, "\nClick here to win a prize today. Money, money, money! Buy v-1agra.\n"));
     assert_non_null(strstr(text, "\nhidden offer inside go\n"));
     assert_null(strstr(text, "<b>"));
+    /* the HTML parts read once (mk_html_doms) for the text and the links:
+     * the same as each reading its own */
+    GPtrArray *doms = mk_html_doms(msg);
+    assert_int_equal(doms->len, msg->n_texts);
+    assert_null(doms->pdata[0]); /* text/plain */
+    assert_non_null(doms->pdata[1]);
+    char *shared = mk_sa_body_text(msg, doms);
+    assert_string_equal(shared, text);
+    mk_uri_set own, through;
+    mk_uri_set_init(&own, NULL, 10);
+    mk_uri_set_init(&through, NULL, 10);
+    mk_uri_scan_msg(&own, msg, NULL);
+    mk_uri_scan_msg(&through, msg, doms);
+    assert_int_equal(through.n, 1);
+    assert_string_equal(through.hosts[0].name, "bit.ly");
+    assert_int_equal(own.n, through.n);
+    assert_int_equal(own.links, through.links);
+    mk_uri_set_clear(&own);
+    mk_uri_set_clear(&through);
+    g_free(shared);
+    g_ptr_array_unref(doms);
     g_free(text);
     mk_msg_free(msg);
     mk_msgbuf_free(b);
@@ -804,7 +827,7 @@ static void test_body_cut(void **state)
     mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
     assert_int_equal(mk_msgbuf_append(b, m->str, m->len, err, sizeof(err)), 0);
     mk_msg *msg = mk_msg_parse(b);
-    char *text = mk_sa_body_text(msg);
+    char *text = mk_sa_body_text(msg, NULL);
     assert_in_range(strlen(text), 50000, 52000);
     char **lines = g_strsplit(text, "\n", -1);
     size_t longest = 0, n_x = 0;
