@@ -521,24 +521,53 @@ static gint mk_sa_pf_end_cmp(gconstpointer a, gconstpointer b)
     return x->to < y->to ? -1 : x->to > y->to;
 }
 
-/* Where the chain gates' parts start in text (len bytes): the ends of
- * rdb's parts (theirs reversed) in the text reversed, sorted as
- * mk_sa_pf_end_cmp sorts; NULL when the scan failed. */
-static GArray *mk_sa_pf_starts(hs_database_t *rdb, hs_scratch_t *s, const char *text, size_t len)
+/* Where the chain gates' parts start in the lines of text flagged in
+ * lines[0, n_lines) (each ends at line_end[i], a '\n'): the ends of rdb's
+ * parts (theirs reversed) in those lines, joined and reversed, as
+ * positions in text, sorted as mk_sa_pf_end_cmp sorts; NULL when the scan
+ * failed. Every start of a match that lies within a line is found; a
+ * match across the end of a line may differ from the whole text's, which
+ * a chain within one line never uses. */
+static GArray *mk_sa_pf_starts(hs_database_t *rdb, hs_scratch_t *s, const char *text,
+                               const size_t *line_end, size_t n_lines, const uint8_t *lines)
 {
+    /* the lines flagged, one after another: where each starts in the
+     * joined text (at) and in text (orig) */
+    size_t n_seg = 0, len = 0;
+    for (size_t i = 0; i < n_lines; i++)
+        if (lines[i])
+            n_seg++, len += line_end[i] + 1 - (i > 0 ? line_end[i - 1] + 1 : 0);
+    size_t *at = g_new(size_t, n_seg + 1), *orig = g_new(size_t, n_seg + 1);
     char *rtext = g_malloc(len + 1);
-    for (size_t i = 0; i < len; i++)
-        rtext[i] = text[len - 1 - i];
+    size_t k = 0, filled = 0;
+    for (size_t i = 0; i < n_lines; i++) {
+        if (!lines[i])
+            continue;
+        size_t from = i > 0 ? line_end[i - 1] + 1 : 0;
+        at[k] = filled, orig[k++] = from;
+        for (size_t j = from; j <= line_end[i]; j++) /* reversed as it goes in */
+            rtext[len - 1 - filled++] = text[j];
+    }
     GArray *starts = g_array_new(FALSE, FALSE, sizeof(mk_sa_pf_end));
     int ok = hs_scan(rdb, rtext, (unsigned)len, 0, s, mk_sa_pf_gate_hit, starts) == HS_SUCCESS;
     g_free(rtext);
+    for (guint i = 0; ok && i < starts->len; i++) {
+        mk_sa_pf_end *e = &g_array_index(starts, mk_sa_pf_end, i);
+        size_t p = len - (size_t)e->to, lo = 0, hi = n_seg; /* the last segment at or before p */
+        while (hi - lo > 1) {
+            size_t mid = (lo + hi) / 2;
+            if (at[mid] <= p)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        e->to = orig[lo] + (p - at[lo]);
+    }
+    g_free(at);
+    g_free(orig);
     if (!ok) {
         g_array_free(starts, TRUE);
         return NULL;
-    }
-    for (guint i = 0; i < starts->len; i++) {
-        mk_sa_pf_end *e = &g_array_index(starts, mk_sa_pf_end, i);
-        e->to = len - e->to;
     }
     g_array_sort(starts, mk_sa_pf_end_cmp);
     return starts;
@@ -561,10 +590,10 @@ static size_t mk_sa_pf_ends_of(const GArray *ends, guint *at, unsigned g, unsign
  * parts reversed; pass[g]: whether gate g's count (or chain) is held in
  * a line, and with ok (or NULL), ok[g]: NULL, or where it is (a flag per
  * line; g_free it). 0, or -1 when a scan failed (pass is then unset).
- * The text is scanned reversed only when a chain gate's count is held
- * (a chain of count matches holds count matches, each ending width or
- * more past the last): the count gates of the form-filling rules passed
- * about one message in three. */
+ * Only the lines where a chain gate's count is held are scanned
+ * reversed (a chain of count matches holds count matches, each ending
+ * width or more past the last): the count gates of the form-filling
+ * rules passed about one message in three. */
 static int mk_sa_pf_gates_scan(hs_database_t *db, hs_database_t *rdb, const mk_sa_pf_gate *gate,
                                size_t n, hs_scratch_t *s, const char *text, size_t len,
                                const size_t *line_end, size_t n_lines, uint8_t *pass, uint8_t **ok)
@@ -575,39 +604,52 @@ static int mk_sa_pf_gates_scan(hs_database_t *db, hs_database_t *rdb, const mk_s
         return -1;
     }
     g_array_sort(ends, mk_sa_pf_end_cmp);
-    GArray *starts = NULL; /* scanned for on first need */
-    unsigned long long *to = g_new(unsigned long long, ends->len + 1), *from = NULL;
+    unsigned long long *to = g_new(unsigned long long, ends->len + 1);
+    uint8_t *chained = NULL; /* lines where a chain gate's count is held */
+    int any_chain = 0;       /* in some line */
     memset(pass, 0, n);
-    guint at_start = 0;
-    int rc = 0;
-    for (guint i = 0; i < ends->len && rc == 0;) {
+    for (guint i = 0; i < ends->len;) {
         unsigned g = g_array_index(ends, mk_sa_pf_end, i).gate;
         size_t m = mk_sa_pf_ends_of(ends, &i, g, to);
         if (g >= n)
             continue;
         int chain = gate[g].chain && rdb != NULL;
+        if (chain && chained == NULL)
+            chained = g_new0(uint8_t, n_lines + 1);
         uint8_t *lines_ok = ok != NULL && !chain ? g_new0(uint8_t, n_lines + 1) : NULL;
         pass[g] = mk_sa_pf_gate_pass(to, m, line_end, n_lines, gate[g].count, gate[g].width,
-                                     lines_ok) > 0;
-        if (chain && pass[g] && starts == NULL) {
-            if ((starts = mk_sa_pf_starts(rdb, s, text, len)) == NULL)
-                rc = -1;
-            else
-                from = g_new(unsigned long long, starts->len + 1);
-        }
-        if (chain && pass[g] && rc == 0) {
-            size_t m_from = mk_sa_pf_ends_of(starts, &at_start, g, from);
-            lines_ok = ok != NULL ? g_new0(uint8_t, n_lines + 1) : NULL;
-            pass[g] = mk_sa_pf_chain_pass(to, m, from, m_from, line_end, n_lines, gate[g].count,
-                                          lines_ok) > 0;
-        }
+                                     chain ? chained : lines_ok) > 0;
+        any_chain |= chain && pass[g];
+        if (ok != NULL && pass[g] && !chain)
+            ok[g] = lines_ok;
+        else
+            g_free(lines_ok);
+    }
+    int rc = 0;
+    GArray *starts = NULL;
+    if (any_chain && (starts = mk_sa_pf_starts(rdb, s, text, line_end, n_lines, chained)) == NULL)
+        rc = -1;
+    unsigned long long *from = starts != NULL ? g_new(unsigned long long, starts->len + 1) : NULL;
+    guint at_start = 0;
+    for (guint i = 0; starts != NULL && i < ends->len;) { /* the chain gates whose count held */
+        unsigned g = g_array_index(ends, mk_sa_pf_end, i).gate;
+        size_t m = mk_sa_pf_ends_of(ends, &i, g, to);
+        if (g >= n || !gate[g].chain || !pass[g])
+            continue;
+        size_t m_from = mk_sa_pf_ends_of(starts, &at_start, g, from);
+        uint8_t *lines_ok = ok != NULL ? g_new0(uint8_t, n_lines + 1) : NULL;
+        pass[g] = mk_sa_pf_chain_pass(to, m, from, m_from, line_end, n_lines, gate[g].count,
+                                      lines_ok) > 0;
         if (ok != NULL && pass[g])
             ok[g] = lines_ok;
         else
             g_free(lines_ok);
     }
+    if (rc != 0)
+        memset(pass, 0, n);
     g_free(to);
     g_free(from);
+    g_free(chained);
     g_array_free(ends, TRUE);
     if (starts != NULL)
         g_array_free(starts, TRUE);

@@ -1493,8 +1493,13 @@ static void test_prefilter_gate(void **state)
         "Subject: fldaaword: fldabword: fldacword: fldadword:\n\nbody\n",
         "Subject: x\n\nmisunderstanding internationalization characteristically end\n",
         "Subject: x\n\nmisunderstanding and internationalization characteristically\n",
+        /* only the lines with four form words are read for where a word
+         * starts: the first of two such lines has no chain, the second has */
+        "Subject: x\n\nfldaaword: x fldabword: y fldacword: z fldadword: w\n\nhello there\n\n"
+        "fldaaword: fldabword: fldacword: fldadword: end\n",
     };
-    const char *const want[] = {"PF_FORM:1 ", "PF_FORM:1 ", "", "", "PF_FORM:1 ", "PF_LONG:1 ", ""};
+    const char *const want[] = {"PF_FORM:1 ", "PF_FORM:1 ", "", "",
+                                "PF_FORM:1 ", "PF_LONG:1 ", "", "PF_FORM:1 "};
     prefilter_same(rs, msgs, want, G_N_ELEMENTS(msgs));
     /* the same from the cache (the gate read back from the plan) */
     mk_sa_use_prefilter(rs, 1, dir);
