@@ -279,9 +279,11 @@ static void mk_sa_addrs(GString *out, InternetAddressList *list, int names)
 
 void mk_sa_append_raw(GString *out, const char *raw)
 {
-    for (const char *p = raw; p != NULL && *p != '\0'; p++)
-        if (!(p[0] == '\r' && p[1] == '\n'))
-            g_string_append_c(out, *p);
+    if (raw == NULL)
+        return;
+    for (const char *cr; (cr = strstr(raw, "\r\n")) != NULL; raw = cr + 1)
+        g_string_append_len(out, raw, cr - raw); /* up to the \r; the \n goes with the rest */
+    g_string_append(out, raw);
 }
 
 /* Appends the value of header h in mode, after its name if with_names. */

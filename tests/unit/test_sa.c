@@ -801,6 +801,20 @@ static void test_more_evals(void **state)
  * 50,000 bytes (on to the next line end), the rawbody rules its first
  * 500,000; body lines over 2048 bytes cut after a space (the filler's
  * lines are one paragraph), or at 2048. */
+/* A raw header value as the :raw rules see it: the wire's CRLF an LF,
+ * any other CR kept. */
+static void test_append_raw(void **state)
+{
+    (void)state;
+    GString *out = g_string_new("x");
+    mk_sa_append_raw(out, "a\r\n b\r\r\nc\rd\r");
+    assert_string_equal(out->str, "xa\n b\r\nc\rd\r");
+    mk_sa_append_raw(out, NULL);
+    mk_sa_append_raw(out, "");
+    assert_string_equal(out->str, "xa\n b\r\nc\rd\r");
+    g_string_free(out, TRUE);
+}
+
 static void test_body_cut(void **state)
 {
     (void)state;
@@ -2391,6 +2405,7 @@ int main(void)
         cmocka_unit_test(test_html_evals),
         cmocka_unit_test(test_freemail),
         cmocka_unit_test(test_more_evals),
+        cmocka_unit_test(test_append_raw),
         cmocka_unit_test(test_body_cut),
         cmocka_unit_test(test_large_repeat),
         cmocka_unit_test(test_large_shared),
