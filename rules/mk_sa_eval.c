@@ -74,6 +74,13 @@ static void mk_sa_html_text(GString *out, const mk_html_dom *dom)
     }
 }
 
+/* Whether c is white space as Perl's \s reads it in bytes: space, tab,
+ * line feed, carriage return, vertical tab, form feed. */
+static int mk_sa_space(unsigned char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
 /* SpamAssassin's white space rules: a blank line ends a paragraph, every
  * other run of white space becomes one space; one paragraph per line. */
 static char *mk_sa_paragraphs(const char *s, size_t len)
@@ -81,17 +88,17 @@ static char *mk_sa_paragraphs(const char *s, size_t len)
     GString *out = g_string_sized_new(len + 1);
     size_t i = 0;
     while (i < len) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') {
-            size_t j = i, newlines = 0;
-            while (j < len && strchr(" \t\n\r\v\f", s[j]) != NULL && s[j] != '\0')
-                newlines += s[j++] == '\n';
-            g_string_append_c(out, newlines >= 2 ? '\n' : ' ');
-            i = j;
-            continue;
-        }
-        g_string_append_c(out, (char)c);
-        i++;
+        size_t j = i;
+        while (j < len && !mk_sa_space((unsigned char)s[j]))
+            j++;
+        g_string_append_len(out, s + i, (gssize)(j - i)); /* a run of other bytes, whole */
+        if (j == len)
+            break;
+        size_t newlines = 0;
+        while (j < len && mk_sa_space((unsigned char)s[j]))
+            newlines += s[j++] == '\n';
+        g_string_append_c(out, newlines >= 2 ? '\n' : ' ');
+        i = j;
     }
     g_string_append_c(out, '\n');
     return g_string_free(out, FALSE);

@@ -801,6 +801,24 @@ static void test_more_evals(void **state)
  * 50,000 bytes (on to the next line end), the rawbody rules its first
  * 500,000; body lines over 2048 bytes cut after a space (the filler's
  * lines are one paragraph), or at 2048. */
+/* White space as SpamAssassin squeezes it in the body: a run with two
+ * line ends or more ends a paragraph, any other run (tabs, form feeds,
+ * vertical tabs, carriage returns) is one space. */
+static void test_body_spaces(void **state)
+{
+    (void)state;
+    static const char m[] = "Subject: s\n\n \ta\t\tb\f\vc \r\n \r\n\r\nd  e\n\nf\rg\n";
+    char err[256];
+    mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
+    assert_int_equal(mk_msgbuf_append(b, m, strlen(m), err, sizeof(err)), 0);
+    mk_msg *msg = mk_msg_parse(b);
+    char *text = mk_sa_body_text(msg, NULL);
+    assert_string_equal(text, "s\na b c\nd e\nf g\n\n");
+    g_free(text);
+    mk_msg_free(msg);
+    mk_msgbuf_free(b);
+}
+
 /* A raw header value as the :raw rules see it: the wire's CRLF an LF,
  * any other CR kept. */
 static void test_append_raw(void **state)
@@ -2405,6 +2423,7 @@ int main(void)
         cmocka_unit_test(test_html_evals),
         cmocka_unit_test(test_freemail),
         cmocka_unit_test(test_more_evals),
+        cmocka_unit_test(test_body_spaces),
         cmocka_unit_test(test_append_raw),
         cmocka_unit_test(test_body_cut),
         cmocka_unit_test(test_large_repeat),
