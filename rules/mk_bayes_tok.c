@@ -88,11 +88,6 @@ static const char *const mk_bayes_stop[] = {
     "without", "work", "world",   "year",        "years",   "you",    "you're",  "your",
 };
 
-static int mk_bayes_stop_cmp(const void *key, const void *elem)
-{
-    return strcmp(key, *(const char *const *)elem);
-}
-
 static int mk_bayes_stopword(const char *w, size_t n)
 {
     char low[12];
@@ -101,8 +96,23 @@ static int mk_bayes_stopword(const char *w, size_t n)
     for (size_t i = 0; i < n; i++)
         low[i] = (char)g_ascii_tolower(w[i]);
     low[n] = '\0';
-    return bsearch(low, mk_bayes_stop, G_N_ELEMENTS(mk_bayes_stop), sizeof(mk_bayes_stop[0]),
-                   mk_bayes_stop_cmp) != NULL;
+    /* a binary search, most of whose seven steps the first letters
+     * decide (bsearch called strcmp through a pointer for each) */
+    size_t lo = 0, hi = G_N_ELEMENTS(mk_bayes_stop);
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *stop = mk_bayes_stop[mid];
+        int c = (unsigned char)low[0] - (unsigned char)stop[0];
+        if (c == 0)
+            c = strcmp(low + 1, stop + 1);
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return 0;
 }
 
 /* A byte of a word: an ASCII letter or digit (isalnum in the C locale),
@@ -145,13 +155,14 @@ static void mk_bayes_word(mk_bayes_tk *tk, const char *prefix, int body, const c
     if (n > MK_BAYES_MAX_TOKEN_LEN && memchr(w, '*', n) == NULL) {
         /* body words keep their prefix ("I*:sk:..."); header words do not */
         char pre[64];
-        snprintf(pre, sizeof(pre), "%s", body ? prefix : "");
-        size_t pl = strlen(pre);
+        size_t pl = body ? MIN(strlen(prefix), sizeof(pre) - 4) : 0;
+        memcpy(pre, prefix, pl);
+        pre[pl] = '\0';
         size_t high = 0;
         for (size_t i = 0; i + 1 < n && high == 0; i++)
             high = (unsigned char)w[i] >= 0xa0 && (unsigned char)w[i + 1] >= 0xa0;
         if (high) {
-            snprintf(pre + pl, sizeof(pre) - pl, "8:");
+            memcpy(pre + pl, "8:", 3);
             for (size_t i = 0; i < n; i += 2)
                 mk_bayes_emit(tk, pre, w + i, n - i >= 2 ? 2 : 1);
             return;
@@ -160,7 +171,7 @@ static void mk_bayes_word(mk_bayes_tk *tk, const char *prefix, int body, const c
         for (int chars = 0; cut < n && chars < 7; chars++) /* 7 characters, not bytes */
             for (cut++; cut < n && ((unsigned char)w[cut] & 0xc0) == 0x80; cut++)
                 ;
-        snprintf(pre + pl, sizeof(pre) - pl, "sk:");
+        memcpy(pre + pl, "sk:", 4);
         mk_bayes_emit(tk, pre, w, cut);
         return;
     }
