@@ -529,17 +529,18 @@ static void mk_sa_mime_part(GMimeObject *parent, GMimeObject *part, gpointer dat
 /* Matches of re in s, up to max (0: no limit). A pattern JIT compiled
  * goes straight to its machine code (pcre2_jit_match: the same match,
  * limits and all, without pcre2_match's checks of its arguments, a
- * sixth of the time of the 466 calls a message makes on average). */
+ * sixth of the time of the 466 calls a message makes on average); one
+ * that is not (pcre2_jit_match says so, as pcre2_match asks it first)
+ * goes to pcre2_match's interpreter. */
 static unsigned mk_sa_count(pcre2_match_context *mctx, const pcre2_code *re, const char *s,
                             size_t len, pcre2_match_data *md, unsigned max, size_t *limit_hits)
 {
     unsigned n = 0;
     PCRE2_SIZE off = 0;
-    size_t jit = 0;
-    pcre2_pattern_info(re, PCRE2_INFO_JITSIZE, &jit);
     while (off <= len) {
-        int rc = jit > 0 ? pcre2_jit_match(re, (PCRE2_SPTR)s, len, off, 0, md, mctx)
-                         : pcre2_match(re, (PCRE2_SPTR)s, len, off, 0, md, mctx);
+        int rc = pcre2_jit_match(re, (PCRE2_SPTR)s, len, off, 0, md, mctx);
+        if (rc == PCRE2_ERROR_JIT_BADOPTION)
+            rc = pcre2_match(re, (PCRE2_SPTR)s, len, off, 0, md, mctx);
         if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
             rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT) {
             (*limit_hits)++;

@@ -819,6 +819,39 @@ static void test_body_spaces(void **state)
     mk_msgbuf_free(b);
 }
 
+/* A pattern JIT could not compile runs in PCRE2's interpreter: the
+ * same hits, counted the same (multiple). */
+static void test_no_jit(void **state)
+{
+    (void)state;
+    char *p;
+    mk_sa_rules *rs = load_cf("nojit.rules",
+                              "body NJ_ONE /prize/\nbody NJ_MANY /money/i\n"
+                              "tflags NJ_MANY multiple maxhits=3\n"
+                              "meta NJ_TWO NJ_MANY == 2\n",
+                              &p);
+    for (size_t i = 0; i < rs->n; i++) {
+        mk_sa_rule *r = &rs->r[i];
+        if (r->re == NULL)
+            continue;
+        int err;
+        PCRE2_SIZE off;
+        pcre2_code *plain =
+            pcre2_compile((PCRE2_SPTR)r->source, PCRE2_ZERO_TERMINATED, r->opts, &err, &off, NULL);
+        assert_non_null(plain);
+        size_t jit = 1;
+        assert_int_equal(pcre2_pattern_info(plain, PCRE2_INFO_JITSIZE, &jit), 0);
+        assert_int_equal(jit, 0);
+        pcre2_code_free(r->re);
+        r->re = plain;
+    }
+    static const char *const hits[] = {"NJ_ONE", "NJ_MANY", "NJ_TWO"};
+    eval_hits(rs, "Subject: x\n\nwin a prize: money, MONEY\n", "", hits, 3);
+    mk_sa_free(rs);
+    g_unlink(p);
+    g_free(p);
+}
+
 /* A raw header value as the :raw rules see it: the wire's CRLF an LF,
  * any other CR kept. */
 static void test_append_raw(void **state)
@@ -2424,6 +2457,7 @@ int main(void)
         cmocka_unit_test(test_freemail),
         cmocka_unit_test(test_more_evals),
         cmocka_unit_test(test_body_spaces),
+        cmocka_unit_test(test_no_jit),
         cmocka_unit_test(test_append_raw),
         cmocka_unit_test(test_body_cut),
         cmocka_unit_test(test_large_repeat),
