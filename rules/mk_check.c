@@ -51,6 +51,16 @@ static const GPtrArray *mk_check_doms(mk_check_ctx *ctx)
     return ctx->doms;
 }
 
+/* Frees the trees once the links and the body text, all that read
+ * them, are made: a large HTML part's tree is many times its size. */
+static void mk_check_doms_done(mk_check_ctx *ctx)
+{
+    if (ctx->doms != NULL && ctx->links != NULL && ctx->body_text != NULL) {
+        g_ptr_array_unref(ctx->doms);
+        ctx->doms = NULL;
+    }
+}
+
 const struct mk_uri_set *mk_check_links(mk_check_ctx *ctx)
 {
     if (ctx->links == NULL && ctx->msg != NULL) {
@@ -58,14 +68,17 @@ const struct mk_uri_set *mk_check_links(mk_check_ctx *ctx)
         mk_uri_set_init(ctx->links, ctx->psl, MK_CHECK_MAX_LINKS);
         mk_uri_set_keep_links(ctx->links, MK_CHECK_MAX_LINKS);
         mk_uri_scan_msg(ctx->links, ctx->msg, mk_check_doms(ctx));
+        mk_check_doms_done(ctx);
     }
     return ctx->links;
 }
 
 const char *mk_check_body_text(mk_check_ctx *ctx)
 {
-    if (ctx->body_text == NULL && ctx->msg != NULL)
+    if (ctx->body_text == NULL && ctx->msg != NULL) {
         ctx->body_text = mk_sa_body_text(ctx->msg, mk_check_doms(ctx));
+        mk_check_doms_done(ctx);
+    }
     return ctx->body_text;
 }
 

@@ -66,7 +66,8 @@ typedef struct mk_check_ctx {
      * (mk_check_html); freed by mk_check_ctx_clear. */
     GPtrArray *html;
     /* End of message: the HTML parts' trees, read once for the links and
-     * the body text (mk_html_doms); freed by mk_check_ctx_clear. */
+     * the body text (mk_html_doms); freed once both are made, or by
+     * mk_check_ctx_clear. */
     GPtrArray *doms;
     /* The Bayes store as the milter reads it, or NULL when [bayes] is off. */
     struct mk_bayes *bayes;

@@ -2,8 +2,7 @@
  * mk_html_dom: the HTML parts of a message read by libxml2's HTML parser
  * (broken markup and entities read as a browser reads them), once for
  * everything that walks their trees: the body text the body rules see
- * (mk_sa_body_text) and the links (mk_uri_scan_msg). Each read costs
- * about as much as the walks over it together.
+ * (mk_sa_body_text) and the links (mk_uri_scan_msg).
  */
 #ifndef MK_HTML_DOM_H
 #define MK_HTML_DOM_H
