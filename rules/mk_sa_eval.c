@@ -393,12 +393,59 @@ static int mk_sa_header_side(mk_sa_view *v, GString *out, const GPtrArray *hl, m
     return found;
 }
 
+/* The text rules on header name in mode match (a new GString), or NULL
+ * when the header is absent. */
+static GString *mk_sa_header_text(mk_sa_view *v, const char *name, mk_sa_hdr_mode mode)
+{
+    const GPtrArray *hl = v->in->msg->headers;
+    GString *out = g_string_new(NULL);
+    int found = 0;
+    if (strcmp(name, "ALL") == 0) {
+        found = mk_sa_header_values(out, v, NULL, mode, 1);
+    } else if (strcmp(name, "ToCc") == 0) {
+        found = mk_sa_header_values(out, v, "To", mode, 0);
+        found |= mk_sa_header_values(out, v, "Cc", mode, 0);
+    } else if (strcmp(name, "EnvelopeFrom") == 0) {
+        const char *env = mk_sa_view_envelope_from(v);
+        found = env != NULL && env[0] != '\0';
+        if (found)
+            g_string_append_printf(out, "%s\n", env);
+    } else if (strcmp(name, "ALL-TRUSTED") == 0 || strcmp(name, "ALL-INTERNAL") == 0) {
+        found = mk_sa_header_side(v, out, hl, mode, 1);
+    } else if (strcmp(name, "ALL-UNTRUSTED") == 0 || strcmp(name, "ALL-EXTERNAL") == 0) {
+        found = mk_sa_header_side(v, out, hl, mode, 0);
+    } else if (g_ascii_strncasecmp(name, "X-Spam-Relays-", 14) == 0 &&
+               mk_relays_header(mk_sa_view_relays(v), name) != NULL) {
+        /* SpamAssassin's pseudo-headers are always there, empty or not */
+        found = 1;
+        g_string_append_printf(out, "%s\n", mk_relays_header(mk_sa_view_relays(v), name));
+    } else if (strcmp(name, "MESSAGEID") == 0) {
+        found = mk_sa_header_values(out, v, "Message-Id", mode, 0);
+        found |= mk_sa_header_values(out, v, "Resent-Message-Id", mode, 0);
+        found |= mk_sa_header_values(out, v, "X-Message-Id", mode, 0);
+    } else {
+        found = mk_sa_header_values(out, v, name, mode, 0);
+    }
+    if (!found) {
+        g_string_free(out, TRUE);
+        out = NULL;
+    } else if ((mode & (MK_SA_HDR_ADDR | MK_SA_HDR_NAME)) || strcmp(name, "EnvelopeFrom") == 0) {
+        /* addresses, names and the envelope sender are joined by newlines,
+         * with none after the last (SpamAssassin's get() in Check) */
+        if (out->len > 0 && out->str[out->len - 1] == '\n')
+            g_string_truncate(out, out->len - 1);
+    }
+    return out;
+}
+
 /* The text header rules of slot s match, or NULL when the header is
- * absent; made once per message. */
+ * absent; made once per message, and kept by slot number (a slot is one
+ * header and mode: the rules' own, without the key and hash of
+ * mk_sa_view_header). */
 static const GString *mk_sa_slot(mk_sa_view *v, int s)
 {
     if (!v->slot_done[s]) {
-        v->slot_val[s] = mk_sa_view_header(v, v->rs->slots[s].header, v->rs->slots[s].mode);
+        v->slot_val[s] = mk_sa_header_text(v, v->rs->slots[s].header, v->rs->slots[s].mode);
         v->slot_done[s] = 1;
     }
     return v->slot_val[s];
@@ -406,62 +453,20 @@ static const GString *mk_sa_slot(mk_sa_view *v, int s)
 
 const GString *mk_sa_view_header(mk_sa_view *v, const char *name, mk_sa_hdr_mode mode)
 {
-    const struct {
-        const char *header;
-        mk_sa_hdr_mode mode;
-    } rule = {name, mode}, *r = &rule;
     /* "mode:name", on the stack unless long (once per header and mode) */
     char buf[128], *key = buf;
-    size_t len = strlen(r->header);
+    size_t len = strlen(name);
     if (len + 3 > sizeof(buf))
         key = g_malloc(len + 3);
-    key[0] = (char)('0' + (int)r->mode), key[1] = ':';
-    memcpy(key + 2, r->header, len + 1);
+    key[0] = (char)('0' + (int)mode), key[1] = ':';
+    memcpy(key + 2, name, len + 1);
     gpointer cached;
     if (g_hash_table_lookup_extended(v->hdr, key, NULL, &cached)) {
         if (key != buf)
             g_free(key);
         return cached;
     }
-    const GPtrArray *hl = v->in->msg->headers;
-    GString *out = g_string_new(NULL);
-    int found = 0;
-    if (strcmp(r->header, "ALL") == 0) {
-        found = mk_sa_header_values(out, v, NULL, r->mode, 1);
-    } else if (strcmp(r->header, "ToCc") == 0) {
-        found = mk_sa_header_values(out, v, "To", r->mode, 0);
-        found |= mk_sa_header_values(out, v, "Cc", r->mode, 0);
-    } else if (strcmp(r->header, "EnvelopeFrom") == 0) {
-        const char *env = mk_sa_view_envelope_from(v);
-        found = env != NULL && env[0] != '\0';
-        if (found)
-            g_string_append_printf(out, "%s\n", env);
-    } else if (strcmp(r->header, "ALL-TRUSTED") == 0 || strcmp(r->header, "ALL-INTERNAL") == 0) {
-        found = mk_sa_header_side(v, out, hl, r->mode, 1);
-    } else if (strcmp(r->header, "ALL-UNTRUSTED") == 0 || strcmp(r->header, "ALL-EXTERNAL") == 0) {
-        found = mk_sa_header_side(v, out, hl, r->mode, 0);
-    } else if (g_ascii_strncasecmp(r->header, "X-Spam-Relays-", 14) == 0 &&
-               mk_relays_header(mk_sa_view_relays(v), r->header) != NULL) {
-        /* SpamAssassin's pseudo-headers are always there, empty or not */
-        found = 1;
-        g_string_append_printf(out, "%s\n", mk_relays_header(mk_sa_view_relays(v), r->header));
-    } else if (strcmp(r->header, "MESSAGEID") == 0) {
-        found = mk_sa_header_values(out, v, "Message-Id", r->mode, 0);
-        found |= mk_sa_header_values(out, v, "Resent-Message-Id", r->mode, 0);
-        found |= mk_sa_header_values(out, v, "X-Message-Id", r->mode, 0);
-    } else {
-        found = mk_sa_header_values(out, v, r->header, r->mode, 0);
-    }
-    if (!found) {
-        g_string_free(out, TRUE);
-        out = NULL;
-    } else if ((r->mode & (MK_SA_HDR_ADDR | MK_SA_HDR_NAME)) ||
-               strcmp(r->header, "EnvelopeFrom") == 0) {
-        /* addresses, names and the envelope sender are joined by newlines,
-         * with none after the last (SpamAssassin's get() in Check) */
-        if (out->len > 0 && out->str[out->len - 1] == '\n')
-            g_string_truncate(out, out->len - 1);
-    }
+    GString *out = mk_sa_header_text(v, name, mode);
     g_hash_table_insert(v->hdr, key != buf ? key : g_strdup(key), out);
     return out;
 }
@@ -790,7 +795,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     mk_sa_pf_seen seen = {NULL, NULL, {0, 0, 0}};
     const char **links = NULL; /* in->uris, NULL-ended, for the uri prefilter */
     uint8_t *slot_scanned = g_new0(uint8_t, rs->n_slots + 1); /* 1: scanned, 2: failed */
-    v.slot_val = g_new0(const GString *, rs->n_slots + 1);
+    v.slot_val = g_new0(GString *, rs->n_slots + 1);
     v.slot_done = g_new0(uint8_t, rs->n_slots + 1);
     for (size_t k = 0; k < rs->n_order; k++) {
         const mk_sa_step *st = &rs->steps[k];
@@ -908,6 +913,9 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     g_free(seen.where);
     g_free(links);
     g_free(slot_scanned);
+    for (size_t sl = 0; sl < rs->n_slots; sl++)
+        if (v.slot_val[sl] != NULL)
+            g_string_free(v.slot_val[sl], TRUE);
     g_free(v.slot_val);
     g_free(v.slot_done);
     pcre2_match_data_free(md);

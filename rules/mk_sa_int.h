@@ -305,10 +305,10 @@ typedef struct mk_sa_jit_pool {
 typedef struct mk_sa_view {
     const struct mk_sa_rules *rs;
     const mk_sa_input *in;
-    GHashTable *hdr;          /* "mode:name" -> GString (NULL value: absent) */
-    GHashTable *by_name;      /* lower-case name -> GPtrArray of its GMimeHeader *; or NULL */
-    const GString **slot_val; /* per header slot (rs->slots): its text, from hdr */
-    uint8_t *slot_done;       /* per header slot: slot_val is set */
+    GHashTable *hdr;     /* "mode:name" -> GString (NULL value: absent) */
+    GHashTable *by_name; /* lower-case name -> GPtrArray of its GMimeHeader *; or NULL */
+    GString **slot_val;  /* per header slot (rs->slots): its text (owned), or NULL */
+    uint8_t *slot_done;  /* per header slot: slot_val is set */
     char **body, **raw;
     size_t *body_len, *raw_len; /* their lines' lengths */
     GHashTable *evals;          /* eval results shared by several rules ("name" -> value) */
