@@ -801,6 +801,19 @@ static void test_more_evals(void **state)
  * 50,000 bytes (on to the next line end), the rawbody rules its first
  * 500,000; body lines over 2048 bytes cut after a space (the filler's
  * lines are one paragraph), or at 2048. */
+/* The body text the body rules see of message m (len bytes); g_free it. */
+static char *body_text_of(const char *m, size_t len)
+{
+    char err[256];
+    mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
+    assert_int_equal(mk_msgbuf_append(b, m, len, err, sizeof(err)), 0);
+    mk_msg *msg = mk_msg_parse(b);
+    char *text = mk_sa_body_text(msg, NULL);
+    mk_msg_free(msg);
+    mk_msgbuf_free(b);
+    return text;
+}
+
 /* White space as SpamAssassin squeezes it in the body: a run with two
  * line ends or more ends a paragraph, any other run (tabs, form feeds,
  * vertical tabs, carriage returns) is one space. */
@@ -808,15 +821,9 @@ static void test_body_spaces(void **state)
 {
     (void)state;
     static const char m[] = "Subject: s\n\n \ta\t\tb\f\vc \r\n \r\n\r\nd  e\n\nf\rg\n";
-    char err[256];
-    mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
-    assert_int_equal(mk_msgbuf_append(b, m, strlen(m), err, sizeof(err)), 0);
-    mk_msg *msg = mk_msg_parse(b);
-    char *text = mk_sa_body_text(msg, NULL);
+    char *text = body_text_of(m, strlen(m));
     assert_string_equal(text, "s\na b c\nd e\nf g\n\n");
     g_free(text);
-    mk_msg_free(msg);
-    mk_msgbuf_free(b);
 }
 
 /* A pattern JIT could not compile runs in PCRE2's interpreter: the
@@ -888,11 +895,7 @@ static void test_body_cut(void **state)
     static const char *const hits[] = {"B_EARLY", "R_LATE", "B_LONG"};
     eval_hits(rs, m->str, "", hits, 3);
 
-    char err[256];
-    mk_msgbuf *b = mk_msgbuf_new(1 << 20, "/tmp");
-    assert_int_equal(mk_msgbuf_append(b, m->str, m->len, err, sizeof(err)), 0);
-    mk_msg *msg = mk_msg_parse(b);
-    char *text = mk_sa_body_text(msg, NULL);
+    char *text = body_text_of(m->str, m->len);
     assert_in_range(strlen(text), 50000, 52000);
     char **lines = g_strsplit(text, "\n", -1);
     size_t longest = 0, n_x = 0;
@@ -904,8 +907,6 @@ static void test_body_cut(void **state)
     assert_int_equal(n_x, 3);
     g_strfreev(lines);
     g_free(text);
-    mk_msg_free(msg);
-    mk_msgbuf_free(b);
     g_string_free(m, TRUE);
     mk_sa_free(rs);
     g_unlink(p);
