@@ -276,6 +276,9 @@ size_t mk_sa_prefilter_ordinary(const mk_sa_prefilter *pf);
 /* The patterns behind gates: a count of a part of them (below), the
  * literal gates not counted. */
 size_t mk_sa_prefilter_gated(const mk_sa_prefilter *pf);
+/* Of those, the chain gates that count a wider gate's part (its own not
+ * scanned for) */
+size_t mk_sa_prefilter_shared(const mk_sa_prefilter *pf);
 /* The patterns held by their ASCII copies (mk_sa_pf_ascii.c): as written,
  * they are scanned for only on the lines that hold an 8-bit byte. */
 size_t mk_sa_prefilter_ascii(const mk_sa_prefilter *pf);
@@ -374,6 +377,11 @@ char *mk_sa_pf_chain_part(const char *pattern, uint32_t opts, unsigned *k);
  * lookarounds, back references, options, most letter escapes). g_free
  * it. */
 char *mk_sa_pf_chain_copy(const char *part, int reverse);
+/* Whether the chain copy narrow is the copy wide with one of its optional
+ * groups, (...)?, left out: then wide matches whatever narrow does (the
+ * group matching nothing), in the same place, and a chain gate may count
+ * wide's matches for narrow's. */
+int mk_sa_pf_chain_within(const char *narrow, const char *wide);
 /* How many lines (their ends line_end[0, n_lines), exclusive) may hold a
  * chain of k matches of the part end to end: k - 1 joints (a position in
  * starts and in ends) and then an end, in order, on one line; ends and

@@ -211,6 +211,29 @@ char *mk_sa_pf_chain_part(const char *pat, uint32_t opts, unsigned *k)
     return g_strndup(pat + from, close - from);
 }
 
+int mk_sa_pf_chain_within(const char *narrow, const char *wide)
+{
+    size_t nl = strlen(narrow), wl = strlen(wide);
+    if (nl >= wl)
+        return 0;
+    GArray *spans = mk_sa_rx_groups(wide, NULL);
+    int within = 0;
+    for (guint i = 0; spans != NULL && i < spans->len && !within; i++) {
+        const mk_sa_rx_span *g = &g_array_index(spans, mk_sa_rx_span, i);
+        /* (G)? whole, neither lazy nor possessive, wl - nl bytes long, and
+         * what follows it a token of its own that cannot run on from what
+         * comes before it (as "f" would from "\x2") */
+        const char *q = wide + g->close + 1;
+        if (q[0] != '?' || q[1] == '?' || q[1] == '+' || g->close + 2 - g->open != wl - nl ||
+            (q[1] != '\0' && strchr("|)([\\", q[1]) == NULL))
+            continue;
+        within = strncmp(wide, narrow, g->open) == 0 && strcmp(q + 1, narrow + g->open) == 0;
+    }
+    if (spans != NULL)
+        g_array_free(spans, TRUE);
+    return within;
+}
+
 size_t mk_sa_pf_chain_pass(const unsigned long long *ends, size_t n_ends,
                            const unsigned long long *starts, size_t n_starts,
                            const size_t *line_end, size_t n_lines, unsigned k, uint8_t *ok)

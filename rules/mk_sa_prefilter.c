@@ -73,6 +73,10 @@
 typedef struct mk_sa_pf_gate {
     unsigned rule, count, width;
     unsigned chain; /* a chain gate (mk_sa_pf_chain.c): count matches of the part end to end */
+    /* the part whose matches it counts (an id in the gates' database): its
+     * own, or for a chain gate a wider chain part that matches wherever
+     * its own does (mk_sa_pf_chain_within), its own then not scanned for */
+    unsigned part;
 } mk_sa_pf_gate;
 
 struct mk_sa_prefilter {
@@ -573,16 +577,27 @@ static GArray *mk_sa_pf_starts(hs_database_t *rdb, hs_scratch_t *s, const char *
     return starts;
 }
 
-/* The positions of gate g's matches in ends (sorted by gate), from *at
- * on, into to; how many. *at moves past them. */
-static size_t mk_sa_pf_ends_of(const GArray *ends, guint *at, unsigned g, unsigned long long *to)
+/* Where each part's matches start in ends (sorted by part): part p's
+ * are at [at[p], at[p + 1]), for the n parts. g_free it. */
+static guint *mk_sa_pf_ends_at(const GArray *ends, size_t n)
 {
-    size_t m = 0;
-    while (*at < ends->len && g_array_index(ends, mk_sa_pf_end, *at).gate < g)
-        (*at)++;
-    for (; *at < ends->len && g_array_index(ends, mk_sa_pf_end, *at).gate == g; (*at)++)
-        to[m++] = g_array_index(ends, mk_sa_pf_end, *at).to;
-    return m;
+    guint *at = g_new(guint, n + 1), k = 0;
+    for (size_t p = 0; p <= n; p++) {
+        while (k < ends->len && g_array_index(ends, mk_sa_pf_end, k).gate < p)
+            k++;
+        at[p] = k;
+    }
+    return at;
+}
+
+/* The positions of part p's matches in ends (at: mk_sa_pf_ends_at), into
+ * to; how many. */
+static size_t mk_sa_pf_ends_of(const GArray *ends, const guint *at, unsigned p,
+                               unsigned long long *to)
+{
+    for (guint k = at[p]; k < at[p + 1]; k++)
+        to[k - at[p]] = g_array_index(ends, mk_sa_pf_end, k).to;
+    return at[p + 1] - at[p];
 }
 
 /* Scans text (its lines ending at line_end[0, n_lines), exclusive) with
@@ -604,14 +619,14 @@ static int mk_sa_pf_gates_scan(hs_database_t *db, hs_database_t *rdb, const mk_s
         return -1;
     }
     g_array_sort(ends, mk_sa_pf_end_cmp);
+    guint *at = mk_sa_pf_ends_at(ends, n);
     unsigned long long *to = g_new(unsigned long long, ends->len + 1);
     uint8_t *chained = NULL; /* lines where a chain gate's count is held */
     int any_chain = 0;       /* in some line */
     memset(pass, 0, n);
-    for (guint i = 0; i < ends->len;) {
-        unsigned g = g_array_index(ends, mk_sa_pf_end, i).gate;
-        size_t m = mk_sa_pf_ends_of(ends, &i, g, to);
-        if (g >= n)
+    for (unsigned g = 0; g < n; g++) {
+        size_t m = mk_sa_pf_ends_of(ends, at, gate[g].part, to);
+        if (m == 0)
             continue;
         int chain = gate[g].chain && rdb != NULL;
         if (chain && chained == NULL)
@@ -630,13 +645,12 @@ static int mk_sa_pf_gates_scan(hs_database_t *db, hs_database_t *rdb, const mk_s
     if (any_chain && (starts = mk_sa_pf_starts(rdb, s, text, line_end, n_lines, chained)) == NULL)
         rc = -1;
     unsigned long long *from = starts != NULL ? g_new(unsigned long long, starts->len + 1) : NULL;
-    guint at_start = 0;
-    for (guint i = 0; starts != NULL && i < ends->len;) { /* the chain gates whose count held */
-        unsigned g = g_array_index(ends, mk_sa_pf_end, i).gate;
-        size_t m = mk_sa_pf_ends_of(ends, &i, g, to);
-        if (g >= n || !gate[g].chain || !pass[g])
+    guint *at_start = starts != NULL ? mk_sa_pf_ends_at(starts, n) : NULL;
+    for (unsigned g = 0; starts != NULL && g < n; g++) { /* the chain gates whose count held */
+        if (!gate[g].chain || !pass[g])
             continue;
-        size_t m_from = mk_sa_pf_ends_of(starts, &at_start, g, from);
+        size_t m = mk_sa_pf_ends_of(ends, at, gate[g].part, to);
+        size_t m_from = mk_sa_pf_ends_of(starts, at_start, gate[g].part, from);
         uint8_t *lines_ok = ok != NULL ? g_new0(uint8_t, n_lines + 1) : NULL;
         pass[g] = mk_sa_pf_chain_pass(to, m, from, m_from, line_end, n_lines, gate[g].count,
                                       lines_ok) > 0;
@@ -647,6 +661,8 @@ static int mk_sa_pf_gates_scan(hs_database_t *db, hs_database_t *rdb, const mk_s
     }
     if (rc != 0)
         memset(pass, 0, n);
+    g_free(at);
+    g_free(at_start);
     g_free(to);
     g_free(from);
     g_free(chained);
@@ -730,7 +746,7 @@ static void mk_sa_pf_gate_add(mk_sa_pf_gating *gt, unsigned rule, char *expr, un
 {
     mk_sa_pf_pat pat = {
         .expr = expr, .flags = flags, .id = gt->gates->len, .state = MK_SA_PF_IN, .rexpr = rexpr};
-    mk_sa_pf_gate gate = {rule, count, width, rexpr != NULL};
+    mk_sa_pf_gate gate = {rule, count, width, rexpr != NULL, gt->gates->len};
     g_array_append_val(gt->pats, pat);
     g_array_append_val(gt->gates, gate);
 }
@@ -749,7 +765,7 @@ static int mk_sa_pf_gate_try(mk_sa_pf_gating *gt, const mk_sa_rule *r, unsigned 
                                  ~(unsigned)(HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY),
                         .id = 0, /* alone; in the gates' database, its index */
                         .state = MK_SA_PF_IN};
-    mk_sa_pf_gate gate = {rule, count, 0, 0};
+    mk_sa_pf_gate gate = {rule, count, 0, 0, 0};
     hs_compile_error_t *cerr = NULL;
     mk_sa_pf_pat *one[] = {&pat};
     hs_database_t *db = mk_sa_pf_compile_kept(gt->cache, gt->used, one, 1, &cerr);
@@ -802,7 +818,7 @@ static int mk_sa_pf_chain_try(mk_sa_pf_gating *gt, const mk_sa_rule *r, unsigned
     mk_sa_pf_pat fwd = {.expr = mk_sa_pf_chain_copy(part, 0), .flags = flags, .state = MK_SA_PF_IN},
                  rev = {.expr = mk_sa_pf_chain_copy(part, 1), .flags = flags, .state = MK_SA_PF_IN};
     g_free(part);
-    mk_sa_pf_gate gate = {rule, k, 0, 1};
+    mk_sa_pf_gate gate = {rule, k, 0, 1, 0};
     hs_compile_error_t *cerr = NULL;
     hs_database_t *db = NULL, *rdb = NULL;
     mk_sa_pf_pat *one[] = {&fwd}, *rone[] = {&rev};
@@ -964,24 +980,46 @@ static void mk_sa_pf_gates_build(mk_sa_prefilter *pf, mk_sa_rules *rs, mk_sa_pf_
             (void)mk_sa_pf_gates_of(gt, &rs->r[p[k]->id], p[k]->id);
     g_free(gt->line_end);
     g_free(gt->ordinary_low);
+    /* a chain part that a wider one holds (the same with one optional
+     * group more, or the same and earlier) is not scanned for: its gates
+     * count the wider part's matches, which fall wherever its own do (of
+     * the stock rules, the three-word form-filling chain's part is the
+     * five-word one's less an optional word after it; each part cost a
+     * quarter of the gates' scan) */
+    mk_sa_pf_gate *gv = (mk_sa_pf_gate *)(void *)gates->data;
+    for (guint j = 0; j < gates->len; j++)
+        for (guint i = 0; gv[j].chain && gv[j].part == j && i < gates->len; i++) {
+            const mk_sa_pf_pat *pi = &g_array_index(pats, mk_sa_pf_pat, i),
+                               *pj = &g_array_index(pats, mk_sa_pf_pat, j);
+            if (i != j && gv[i].chain && pi->flags == pj->flags &&
+                ((i < j && strcmp(pi->expr, pj->expr) == 0) ||
+                 mk_sa_pf_chain_within(pj->expr, pi->expr)))
+                gv[j].part = i;
+        }
+    for (guint j = 0; j < gates->len; j++) /* to the widest (each step longer, or earlier) */
+        while (gv[gv[j].part].part != gv[j].part)
+            gv[j].part = gv[gv[j].part].part;
     /* the parts, and the chain gates' parts reversed (by the same ids) */
     hs_database_t *db = NULL, *rdb = NULL;
     if (gates->len > 0) {
         mk_sa_pf_pat **all = g_new(mk_sa_pf_pat *, pats->len),
                      **rev = g_new(mk_sa_pf_pat *, pats->len);
         mk_sa_pf_pat *rpats = g_new0(mk_sa_pf_pat, pats->len);
-        guint n_rev = 0;
+        guint n_fwd = 0, n_rev = 0;
         for (guint k = 0; k < pats->len; k++) {
-            all[k] = &g_array_index(pats, mk_sa_pf_pat, k);
-            if (all[k]->rexpr != NULL) {
-                rpats[n_rev] = *all[k];
-                rpats[n_rev].expr = all[k]->rexpr;
+            if (gv[k].part != k)
+                continue; /* (counted by another's part) */
+            all[n_fwd] = &g_array_index(pats, mk_sa_pf_pat, k);
+            if (all[n_fwd]->rexpr != NULL) {
+                rpats[n_rev] = *all[n_fwd];
+                rpats[n_rev].expr = all[n_fwd]->rexpr;
                 rev[n_rev] = &rpats[n_rev];
                 n_rev++;
             }
+            n_fwd++;
         }
         hs_compile_error_t *cerr = NULL;
-        db = mk_sa_pf_compile_kept(cache, used, all, pats->len, &cerr);
+        db = mk_sa_pf_compile_kept(cache, used, all, n_fwd, &cerr);
         if (db != NULL && n_rev > 0 &&
             (rdb = mk_sa_pf_compile_kept(cache, used, rev, n_rev, &cerr)) == NULL)
             g_clear_pointer(&db, hs_free_database);
@@ -1012,10 +1050,12 @@ static void mk_sa_pf_gates_build(mk_sa_prefilter *pf, mk_sa_rules *rs, mk_sa_pf_
                 mk_log(LOG_DEBUG, NULL,
                        "rules: prefilter: %s runs where a line holds one of its literals", r->name);
             else
-                mk_log(
-                    LOG_DEBUG, NULL,
-                    "rules: prefilter: %s runs where a line holds %u match(es) of a part of it%s",
-                    r->name, pf->gate[g].count, pf->gate[g].chain ? ", end to end" : "");
+                mk_log(LOG_DEBUG, NULL,
+                       "rules: prefilter: %s runs where a line holds %u match(es) of a part of "
+                       "it%s%s%s",
+                       r->name, pf->gate[g].count, pf->gate[g].chain ? ", end to end" : "",
+                       pf->gate[g].part != g ? ", counted by the wider part of " : "",
+                       pf->gate[g].part != g ? rs->r[pf->gate[pf->gate[g].part].rule].name : "");
         }
     } else {
         g_array_free(gates, TRUE);
@@ -1368,6 +1408,14 @@ size_t mk_sa_prefilter_ordinary(const mk_sa_prefilter *pf)
 size_t mk_sa_prefilter_gated(const mk_sa_prefilter *pf)
 {
     return pf != NULL ? pf->n_gates - pf->n_lit : 0;
+}
+
+size_t mk_sa_prefilter_shared(const mk_sa_prefilter *pf)
+{
+    size_t n = 0;
+    for (size_t g = 0; pf != NULL && g < pf->n_gates; g++)
+        n += pf->gate[g].part != g;
+    return n;
 }
 
 size_t mk_sa_prefilter_ascii(const mk_sa_prefilter *pf)

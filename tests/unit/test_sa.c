@@ -1527,19 +1527,39 @@ static int body_maybe(const mk_sa_rules *rs, const char *name, const char *line)
     return m;
 }
 
+/* An alternation of 151 made-up form words, (?:report|fldaaword|...):
+ * in prefilter mode vectorscan reads it as any word, so a rule made of it
+ * goes behind a gate. g_free it. */
+static char *form_words(void)
+{
+    GString *words = g_string_new("(?:report");
+    for (int i = 0; i < 150; i++)
+        g_string_append_printf(words, "|fld%c%cword", 'a' + i / 26, 'a' + i % 26);
+    g_string_append_c(words, ')');
+    return g_string_free(words, FALSE);
+}
+
+/* Rules file text cf (g_free'd here) loaded as file (its path in *path)
+ * with the prefilter on, gated of its rules behind gates. */
+static mk_sa_rules *load_gated(const char *file, char *cf, char **path, size_t gated)
+{
+    mk_sa_rules *rs = load_cf(file, cf, path);
+    g_free(cf);
+    mk_sa_use_prefilter(rs, 1, NULL);
+    assert_int_equal(mk_sa_stats_of(rs)->prefilter_gated, gated);
+    return rs;
+}
+
 static void test_prefilter_gate(void **state)
 {
     (void)state;
-    GString *cf = g_string_new("body PF_FORM /(?:(?:report");
-    for (int i = 0; i < 150; i++)
-        g_string_append_printf(cf, "|fld%c%cword", 'a' + i / 26, 'a' + i % 26);
-    g_string_append(cf, ")[\\s:,]{1,3}){4}/i\n");
-    g_string_append(cf, "body PF_LONG /\\b(?:[a-z]{12,}\\s+){3}/\n");
+    char *words = form_words();
+    char *cf = g_strdup_printf("body PF_FORM /(?:%s[\\s:,]{1,3}){4}/i\n"
+                               "body PF_LONG /\\b(?:[a-z]{12,}\\s+){3}/\n",
+                               words);
+    g_free(words);
     char *p;
-    mk_sa_rules *rs = load_cf("gate.rules", cf->str, &p);
-    g_string_free(cf, TRUE);
-    mk_sa_use_prefilter(rs, 1, NULL);
-    assert_int_equal(mk_sa_stats_of(rs)->prefilter_gated, 2);
+    mk_sa_rules *rs = load_gated("gate.rules", cf, &p, 2);
     assert_int_equal(mk_sa_stats_of(rs)->prefilter_ordinary, 0);
     assert_int_equal(mk_sa_stats_of(rs)->prefiltered, 0);
     char summary[MK_SA_SUMMARY_MAX];
@@ -1572,6 +1592,35 @@ static void test_prefilter_gate(void **state)
     mk_sa_use_prefilter(rs, 1, dir);
     assert_false(body_maybe(rs, "PF_FORM", apart));
     assert_true(body_maybe(rs, "PF_FORM", in_a_row));
+    prefilter_same_freed(rs, p, msgs, want, G_N_ELEMENTS(msgs), 2);
+}
+
+/* Two chain gates whose parts differ by one optional group (the stock
+ * form-filling rules' three- and five-word chains): the narrower part is
+ * not scanned for, its gate counts the wider part's matches, and both
+ * rules hit where they do without the prefilter: four words in a row
+ * each with the optional group (only the wider part chains), three in a
+ * row without it (only the narrower rule's count is met). */
+static void test_prefilter_gate_within(void **state)
+{
+    (void)state;
+    char *words = form_words();
+    char *cf =
+        g_strdup_printf("body PF_THREE /(?:%s(?:[\\s:,]{1,3}|\\sand\\s)){3}/i\n"
+                        "body PF_FOUR /(?:%s(?:[\\s:,]{1,3}(?:P[a-z\\s]{2,8})?|\\sand\\s)){4}/i\n",
+                        words, words);
+    g_free(words);
+    char *p;
+    mk_sa_rules *rs = load_gated("within.rules", cf, &p, 2);
+    assert_int_equal(mk_sa_prefilter_shared(rs->pf[0]), 1);
+    static const char *const msgs[] = {
+        "Subject: x\n\nfldaaword: fldabword: fldacword: end\n",
+        "Subject: x\n\nfldaaword: Pabc fldabword: Pxyz fldacword: Pqq fldadword: end\n",
+        "Subject: x\n\nfldaaword: fldabword: fldacword: fldadword: end\n",
+        "Subject: x\n\nfldaaword: x fldabword: y fldacword: z fldadword: w\n",
+        "Subject: x\n\nfldaaword: Pab fldabword: fldacword: end\n",
+    };
+    const char *const want[] = {"PF_THREE:1 ", "PF_FOUR:1 ", "PF_THREE:1 PF_FOUR:1 ", "", ""};
     prefilter_same_freed(rs, p, msgs, want, G_N_ELEMENTS(msgs), 2);
 }
 
@@ -1804,6 +1853,26 @@ static void test_chain_gate(void **state)
     assert_true(!ok[0] && ok[1]);
     assert_int_equal(mk_sa_pf_chain_pass(ends_e, 5, starts_e, 4, line_end, 2, 5, NULL), 0);
     assert_int_equal(mk_sa_pf_chain_pass(ends_e, 5, starts_e, 4, line_end, 2, 4, NULL), 1);
+    /* a part within another: the other with one optional group more */
+    static const struct {
+        const char *narrow, *wide;
+        int within;
+    } nested[] = {
+        {"a(?:b|c)", "a(?:b(?:x+)?|c)", 1},
+        {"ab", "a(?:x)?b", 0},               /* (what follows may run on from what precedes) */
+        {"a(?:b|c)", "a(?:b(?:x+)??|c)", 0}, /* lazy */
+        {"a(?:b|c)", "a(?:b(?:x+)?+|c)", 0}, /* possessive */
+        {"a(?:b|c)", "a(?:b(?:x+)|c)", 0},   /* not optional */
+        {"a(?:b|c)", "a(?:b(?:x+)*|c)", 0},  /* repeated: not read here */
+        {"a(?:b|c)", "a(?:b(?:x+)?|d)", 0},
+        {"a(?:b|c)", "a(?:b|c)", 0},        /* the same: not wider */
+        {"a(?:b(?:x+)?|c)", "a(?:b|c)", 0}, /* the other way */
+        {"\\x2(?:f)", "\\x2(?:y)?(?:f)", 1},
+        {"(?:u)(?:v)", "(?:u)(?:w)?(?:v)", 1},
+        {"(?:u)", "(?:u)(?:w)?", 1},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(nested); i++)
+        assert_int_equal(mk_sa_pf_chain_within(nested[i].narrow, nested[i].wide), nested[i].within);
 }
 
 /* A pattern's ASCII copy drops what needs a byte of 0x80 or more (class
@@ -2471,6 +2540,7 @@ int main(void)
         cmocka_unit_test(test_chain_gate),
         cmocka_unit_test(test_prefilter_uri),
         cmocka_unit_test(test_prefilter_gate),
+        cmocka_unit_test(test_prefilter_gate_within),
         cmocka_unit_test(test_unread),
         cmocka_unit_test(test_meta_lazy),
         cmocka_unit_test(test_prefilter_as_written),
