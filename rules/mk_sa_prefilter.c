@@ -577,27 +577,20 @@ static GArray *mk_sa_pf_starts(hs_database_t *rdb, hs_scratch_t *s, const char *
     return starts;
 }
 
-/* Where each part's matches start in ends (sorted by part): part p's
- * are at [at[p], at[p + 1]), for the n parts. g_free it. */
-static guint *mk_sa_pf_ends_at(const GArray *ends, size_t n)
+/* The positions of the matches in ends (sorted by part), in that order
+ * (g_free it), and in *at where each part's begin: part p's are at
+ * [(*at)[p], (*at)[p + 1]), for the n parts (g_free it). */
+static unsigned long long *mk_sa_pf_by_part(const GArray *ends, size_t n, guint **at)
 {
-    guint *at = g_new(guint, n + 1), k = 0;
+    unsigned long long *to = g_new(unsigned long long, ends->len + 1);
+    *at = g_new(guint, n + 1);
+    guint k = 0;
     for (size_t p = 0; p <= n; p++) {
-        while (k < ends->len && g_array_index(ends, mk_sa_pf_end, k).gate < p)
-            k++;
-        at[p] = k;
+        (*at)[p] = k;
+        for (; k < ends->len && g_array_index(ends, mk_sa_pf_end, k).gate <= p; k++)
+            to[k] = g_array_index(ends, mk_sa_pf_end, k).to;
     }
-    return at;
-}
-
-/* The positions of part p's matches in ends (at: mk_sa_pf_ends_at), into
- * to; how many. */
-static size_t mk_sa_pf_ends_of(const GArray *ends, const guint *at, unsigned p,
-                               unsigned long long *to)
-{
-    for (guint k = at[p]; k < at[p + 1]; k++)
-        to[k - at[p]] = g_array_index(ends, mk_sa_pf_end, k).to;
-    return at[p + 1] - at[p];
+    return to;
 }
 
 /* Scans text (its lines ending at line_end[0, n_lines), exclusive) with
@@ -619,21 +612,21 @@ static int mk_sa_pf_gates_scan(hs_database_t *db, hs_database_t *rdb, const mk_s
         return -1;
     }
     g_array_sort(ends, mk_sa_pf_end_cmp);
-    guint *at = mk_sa_pf_ends_at(ends, n);
-    unsigned long long *to = g_new(unsigned long long, ends->len + 1);
+    guint *at, *at_from = NULL;
+    unsigned long long *to = mk_sa_pf_by_part(ends, n, &at), *from = NULL;
     uint8_t *chained = NULL; /* lines where a chain gate's count is held */
     int any_chain = 0;       /* in some line */
     memset(pass, 0, n);
     for (unsigned g = 0; g < n; g++) {
-        size_t m = mk_sa_pf_ends_of(ends, at, gate[g].part, to);
-        if (m == 0)
+        unsigned p = gate[g].part;
+        if (at[p + 1] == at[p])
             continue;
         int chain = gate[g].chain && rdb != NULL;
         if (chain && chained == NULL)
             chained = g_new0(uint8_t, n_lines + 1);
         uint8_t *lines_ok = ok != NULL && !chain ? g_new0(uint8_t, n_lines + 1) : NULL;
-        pass[g] = mk_sa_pf_gate_pass(to, m, line_end, n_lines, gate[g].count, gate[g].width,
-                                     chain ? chained : lines_ok) > 0;
+        pass[g] = mk_sa_pf_gate_pass(to + at[p], at[p + 1] - at[p], line_end, n_lines,
+                                     gate[g].count, gate[g].width, chain ? chained : lines_ok) > 0;
         any_chain |= chain && pass[g];
         if (ok != NULL && pass[g] && !chain)
             ok[g] = lines_ok;
@@ -644,15 +637,15 @@ static int mk_sa_pf_gates_scan(hs_database_t *db, hs_database_t *rdb, const mk_s
     GArray *starts = NULL;
     if (any_chain && (starts = mk_sa_pf_starts(rdb, s, text, line_end, n_lines, chained)) == NULL)
         rc = -1;
-    unsigned long long *from = starts != NULL ? g_new(unsigned long long, starts->len + 1) : NULL;
-    guint *at_start = starts != NULL ? mk_sa_pf_ends_at(starts, n) : NULL;
+    if (starts != NULL)
+        from = mk_sa_pf_by_part(starts, n, &at_from);
     for (unsigned g = 0; starts != NULL && g < n; g++) { /* the chain gates whose count held */
         if (!gate[g].chain || !pass[g])
             continue;
-        size_t m = mk_sa_pf_ends_of(ends, at, gate[g].part, to);
-        size_t m_from = mk_sa_pf_ends_of(starts, at_start, gate[g].part, from);
+        unsigned p = gate[g].part;
         uint8_t *lines_ok = ok != NULL ? g_new0(uint8_t, n_lines + 1) : NULL;
-        pass[g] = mk_sa_pf_chain_pass(to, m, from, m_from, line_end, n_lines, gate[g].count,
+        pass[g] = mk_sa_pf_chain_pass(to + at[p], at[p + 1] - at[p], from + at_from[p],
+                                      at_from[p + 1] - at_from[p], line_end, n_lines, gate[g].count,
                                       lines_ok) > 0;
         if (ok != NULL && pass[g])
             ok[g] = lines_ok;
@@ -662,7 +655,7 @@ static int mk_sa_pf_gates_scan(hs_database_t *db, hs_database_t *rdb, const mk_s
     if (rc != 0)
         memset(pass, 0, n);
     g_free(at);
-    g_free(at_start);
+    g_free(at_from);
     g_free(to);
     g_free(from);
     g_free(chained);
