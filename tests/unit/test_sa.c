@@ -797,10 +797,6 @@ static void test_more_evals(void **state)
     g_free(p);
 }
 
-/* What SpamAssassin scans of a large part: the body rules its first
- * 50,000 bytes (on to the next line end), the rawbody rules its first
- * 500,000; body lines over 2048 bytes cut after a space (the filler's
- * lines are one paragraph), or at 2048. */
 /* The body text the body rules see of message m (len bytes); g_free it. */
 static char *body_text_of(const char *m, size_t len)
 {
@@ -873,6 +869,10 @@ static void test_append_raw(void **state)
     g_string_free(out, TRUE);
 }
 
+/* What SpamAssassin scans of a large part: the body rules its first
+ * 50,000 bytes (on to the next line end), the rawbody rules its first
+ * 500,000; body lines over 2048 bytes cut after a space (the filler's
+ * lines are one paragraph), or at 2048. */
 static void test_body_cut(void **state)
 {
     (void)state;
