@@ -293,8 +293,24 @@ void mk_sa_append_raw(GString *out, const char *raw)
     g_string_append(out, raw);
 }
 
+/* (mk_sa_int.h) */
+InternetAddressList *mk_sa_view_addrs(mk_sa_view *v, const char *value)
+{
+    if (v->addrs == NULL)
+        v->addrs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
+    InternetAddressList *list = g_hash_table_lookup(v->addrs, value);
+    if (list == NULL) {
+        list = internet_address_list_parse(NULL, value);
+        if (list == NULL) /* (none: kept as an empty list) */
+            list = internet_address_list_new();
+        g_hash_table_insert(v->addrs, g_strdup(value), list);
+    }
+    return list;
+}
+
 /* Appends the value of header h in mode, after its name if with_names. */
-static void mk_sa_header_value(GString *out, GMimeHeader *h, mk_sa_hdr_mode mode, int with_names)
+static void mk_sa_header_value(mk_sa_view *v, GString *out, GMimeHeader *h, mk_sa_hdr_mode mode,
+                               int with_names)
 {
     const char *hn = g_mime_header_get_name(h);
     if (with_names) {
@@ -311,13 +327,10 @@ static void mk_sa_header_value(GString *out, GMimeHeader *h, mk_sa_hdr_mode mode
     } else if (mode & (MK_SA_HDR_ADDR | MK_SA_HDR_NAME)) {
         /* GMime decodes encoded words in names as it parses; :raw
          * names are the same (a rule on raw names is rare) */
-        InternetAddressList *list = internet_address_list_parse(NULL, raw ? raw : "");
-        mk_sa_addrs(out, list, (mode & MK_SA_HDR_NAME) != 0);
-        if (list != NULL)
-            g_object_unref(list);
+        mk_sa_addrs(out, mk_sa_view_addrs(v, raw ? raw : ""), (mode & MK_SA_HDR_NAME) != 0);
     } else {
-        const char *v = g_mime_header_get_value(h);
-        g_string_append(out, v != NULL ? v : "");
+        const char *value = g_mime_header_get_value(h);
+        g_string_append(out, value != NULL ? value : "");
         g_string_append_c(out, '\n');
     }
 }
@@ -360,7 +373,7 @@ static int mk_sa_header_values(GString *out, mk_sa_view *v, const char *name, mk
 {
     const GPtrArray *hl = name != NULL ? mk_sa_view_named(v, name) : v->in->msg->headers;
     for (guint i = 0; hl != NULL && i < hl->len; i++)
-        mk_sa_header_value(out, hl->pdata[i], mode, with_names);
+        mk_sa_header_value(v, out, hl->pdata[i], mode, with_names);
     return hl != NULL && hl->len > 0;
 }
 
@@ -387,7 +400,7 @@ static int mk_sa_header_side(mk_sa_view *v, GString *out, const GPtrArray *hl, m
         rcvd += is_rcvd;
         if (!mk_relays_in_all(rs, rcvd, is_rcvd, trusted))
             continue;
-        mk_sa_header_value(out, h, mode, 1);
+        mk_sa_header_value(v, out, h, mode, 1);
         found = 1;
     }
     return found;
@@ -936,6 +949,8 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     if (v.by_name != NULL)
         g_hash_table_destroy(v.by_name);
     g_hash_table_destroy(v.evals);
+    if (v.addrs != NULL)
+        g_hash_table_destroy(v.addrs);
     mk_relays_free(v.relays);
     if (v.html != NULL)
         g_ptr_array_unref(v.html);

@@ -304,18 +304,16 @@ static unsigned mk_sa_ev_header_count(mk_sa_view *v, const mk_sa_rule *r)
 }
 
 /* The address of the first mailbox in a header value, lowercased; g_free. */
-static char *mk_sa_ev_addr(const char *value)
+static char *mk_sa_ev_addr(mk_sa_view *v, const char *value)
 {
-    InternetAddressList *list = internet_address_list_parse(NULL, value != NULL ? value : "");
+    InternetAddressList *list = mk_sa_view_addrs(v, value != NULL ? value : "");
     char *addr = NULL;
-    for (int i = 0; list != NULL && i < internet_address_list_length(list) && addr == NULL; i++) {
+    for (int i = 0; i < internet_address_list_length(list) && addr == NULL; i++) {
         InternetAddress *ia = internet_address_list_get_address(list, i);
         if (INTERNET_ADDRESS_IS_MAILBOX(ia))
             addr = g_ascii_strdown(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia)),
                                    -1);
     }
-    if (list != NULL)
-        g_object_unref(list);
     return addr;
 }
 
@@ -327,7 +325,7 @@ static unsigned mk_sa_ev_env_from(mk_sa_view *v, const mk_sa_rule *r)
     const char *env = mk_sa_view_envelope_from(v);
     if (env == NULL || *env == '\0')
         return 0;
-    char *from = mk_sa_ev_addr(mk_sa_ev_header(v, "From"));
+    char *from = mk_sa_ev_addr(v, mk_sa_ev_header(v, "From"));
     unsigned hit = from != NULL && g_ascii_strcasecmp(from, env) == 0;
     g_free(from);
     return hit;
@@ -353,8 +351,8 @@ static const char *mk_sa_ev_two_labels(const char *a)
 static unsigned mk_sa_ev_equal_from_domains(mk_sa_view *v, const mk_sa_rule *r)
 {
     (void)r;
-    char *from = mk_sa_ev_addr(mk_sa_ev_header(v, "From"));
-    char *env = mk_sa_ev_addr(mk_sa_view_envelope_from(v));
+    char *from = mk_sa_ev_addr(v, mk_sa_ev_header(v, "From"));
+    char *env = mk_sa_ev_addr(v, mk_sa_view_envelope_from(v));
     const char *fd = mk_sa_ev_two_labels(from), *ed = mk_sa_ev_two_labels(env);
     unsigned hit = *fd != '\0' && *ed != '\0' && g_ascii_strcasecmp(fd, ed) != 0;
     g_free(from);
@@ -762,7 +760,7 @@ const char *mk_sa_view_envelope_from(mk_sa_view *v)
     if (hop != NULL && strchr(hop->envfrom, '@') != NULL && hop->envfrom[0] != '@')
         env = g_strdup(hop->envfrom);
     /* a mail fetcher's X-Sender: the headers below cannot be trusted */
-    char *x_sender = mk_sa_ev_addr(mk_sa_ev_header(v, "X-Sender"));
+    char *x_sender = mk_sa_ev_addr(v, mk_sa_ev_header(v, "X-Sender"));
     int fetched = 0;
     if (env == NULL && x_sender != NULL && strchr(x_sender, '@') != NULL) {
         char *rcvd = mk_sa_ev_all_of(v, "Received");
@@ -781,7 +779,7 @@ const char *mk_sa_view_envelope_from(mk_sa_view *v)
                 seen_rcvd = 1;
             else if (g_ascii_strcasecmp(hn, *n) == 0) {
                 if (!seen_rcvd)
-                    env = mk_sa_ev_addr(g_mime_header_get_value(h));
+                    env = mk_sa_ev_addr(v, g_mime_header_get_value(h));
                 /* an X-Envelope-From below a Received header: none at all */
                 fetched = seen_rcvd && n == names;
                 break;
@@ -882,7 +880,7 @@ static unsigned mk_sa_ev_missing_to(mk_sa_view *v, const mk_sa_rule *r)
 static unsigned mk_sa_ev_to_in_subject(mk_sa_view *v, const mk_sa_rule *r)
 {
     (void)r;
-    char *to = mk_sa_ev_addr(mk_sa_ev_header(v, "To"));
+    char *to = mk_sa_ev_addr(v, mk_sa_ev_header(v, "To"));
     const char *subj = mk_sa_ev_header(v, "Subject");
     unsigned hit = 0;
     if (to != NULL && *to != '\0' && subj != NULL) {
@@ -1003,7 +1001,7 @@ static unsigned mk_sa_ev_ratware_name_id(mk_sa_view *v, const mk_sa_rule *r)
  * Received header or hop of Yahoo!'s own that such mail passes */
 static unsigned mk_sa_ev_forged_yahoo(mk_sa_view *v, const mk_sa_rule *r)
 {
-    char *from = mk_sa_ev_addr(mk_sa_ev_header(v, "From"));
+    char *from = mk_sa_ev_addr(v, mk_sa_ev_header(v, "From"));
     /* \byahoo\.com$, caseless */
     size_t flen = from != NULL ? strlen(from) : 0;
     int yahoo = flen >= 9 && g_ascii_strcasecmp(from + flen - 9, "yahoo.com") == 0 &&

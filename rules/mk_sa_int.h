@@ -315,6 +315,7 @@ typedef struct mk_sa_view {
     char **body, **raw;
     size_t *body_len, *raw_len; /* their lines' lengths */
     GHashTable *evals;          /* eval results shared by several rules ("name" -> value) */
+    GHashTable *addrs;          /* a header value -> its InternetAddressList; or NULL */
     struct mk_relays *relays;   /* the Received chain, read on first use (unless in->relays) */
     GPtrArray *html; /* of mk_sa_html *: each text/html part, read on first use (a reference) */
 } mk_sa_view;
@@ -326,6 +327,11 @@ void mk_sa_prepare_headers(mk_sa_rules *rs);
 /* The envelope sender: the MTA's, or as SpamAssassin finds it in the
  * headers when the MTA did not say; NULL when none. Owned by v. */
 const char *mk_sa_view_envelope_from(mk_sa_view *v);
+
+/* The addresses of a header's value (raw or decoded), parsed once a
+ * message however many rules and evals read them (a From header was
+ * parsed five times). Owned by v. */
+InternetAddressList *mk_sa_view_addrs(mk_sa_view *v, const char *value);
 
 /* What a header rule reading header name (or ALL, ToCc, EnvelopeFrom, ...)
  * in mode sees: one line per header (or address, or name); NULL when
