@@ -406,10 +406,27 @@ static int mk_sa_header_side(mk_sa_view *v, GString *out, const GPtrArray *hl, m
     return found;
 }
 
+/* Whether name is one of the headers SpamAssassin makes up (ALL, ToCc,
+ * MESSAGEID, ...), not a header the message may have. */
+static int mk_sa_header_made_up(const char *name)
+{
+    static const char *const made_up[] = {"ALL",          "ToCc",         "EnvelopeFrom",
+                                          "ALL-TRUSTED",  "ALL-INTERNAL", "ALL-UNTRUSTED",
+                                          "ALL-EXTERNAL", "MESSAGEID",    NULL};
+    for (const char *const *m = made_up; *m != NULL; m++)
+        if (strcmp(name, *m) == 0)
+            return 1;
+    return g_ascii_strncasecmp(name, "X-Spam-Relays-", 14) == 0;
+}
+
 /* The text rules on header name in mode match (a new GString), or NULL
  * when the header is absent. */
 static GString *mk_sa_header_text(mk_sa_view *v, const char *name, mk_sa_hdr_mode mode)
 {
+    /* most of the headers rules read are absent (of the stock rules' 100
+     * header slots, most in any message): nothing is made for those */
+    if (!mk_sa_header_made_up(name) && mk_sa_view_named(v, name) == NULL)
+        return NULL;
     const GPtrArray *hl = v->in->msg->headers;
     GString *out = g_string_new(NULL);
     int found = 0;
