@@ -101,19 +101,17 @@ static const char *const mk_bayes_stop[26] = {
     ['y' - 'a'] = "year years you you're your ",
 };
 
-/* Whether the word w[0, n) is a stop word. Lower-cased in place of a
- * call a byte, then compared with the few words of its first letter
- * (a binary search of the whole list, g_ascii_tolower and strcmp took
- * half the tokenizer's time over the words). */
+/* Whether the word w[0, n) is a stop word: lower-cased inline, then
+ * compared with the few words of its first letter (a binary search of
+ * the whole list, g_ascii_tolower and strcmp took half the tokenizer's
+ * time over the words). */
 static int mk_bayes_stopword(const char *w, size_t n)
 {
     char low[12]; /* the longest, "information", and its space */
     if (n >= sizeof(low))
         return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)w[i];
-        low[i] = (char)((unsigned)(c - 'A') < 26 ? c | 0x20 : c);
-    }
+    for (size_t i = 0; i < n; i++)
+        low[i] = mk_sa_ascii_lower(w[i]);
     unsigned first = (unsigned char)low[0] - (unsigned)'a';
     if (first >= 26 || mk_bayes_stop[first] == NULL)
         return 0;

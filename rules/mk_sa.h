@@ -21,6 +21,14 @@
 
 typedef struct mk_sa_rules mk_sa_rules;
 
+/* c in lower case when an ASCII capital; inline, where a loop over many
+ * bytes would call g_ascii_tolower for each. */
+static inline char mk_sa_ascii_lower(char c)
+{
+    unsigned char u = (unsigned char)c;
+    return (char)((unsigned)(u - 'A') < 26 ? u | 0x20 : u);
+}
+
 /* Why rules were not loaded; counted per reason. */
 typedef enum {
     MK_SA_SKIP_EVAL,     /* an eval: test mailkeeper does not have */

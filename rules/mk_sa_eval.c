@@ -359,7 +359,7 @@ static const GPtrArray *mk_sa_view_named(mk_sa_view *v, const char *name)
     if (len >= sizeof(buf))
         key = g_malloc(len + 1);
     for (size_t i = 0; i <= len; i++)
-        key[i] = g_ascii_tolower(name[i]);
+        key[i] = mk_sa_ascii_lower(name[i]);
     const GPtrArray *same = g_hash_table_lookup(v->by_name, key);
     if (key != buf)
         g_free(key);
