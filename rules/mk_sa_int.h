@@ -329,8 +329,9 @@ void mk_sa_prepare_headers(mk_sa_rules *rs);
 const char *mk_sa_view_envelope_from(mk_sa_view *v);
 
 /* The addresses of a header's value (raw or decoded), parsed once a
- * message however many rules and evals read them (a From header was
- * parsed five times). Owned by v. */
+ * message however many rules and evals read them (the stock rules'
+ * header slots and evals parsed From six times: raw in three modes,
+ * decoded for three evals). Owned by v. */
 InternetAddressList *mk_sa_view_addrs(mk_sa_view *v, const char *value);
 
 /* What a header rule reading header name (or ALL, ToCc, EnvelopeFrom, ...)
