@@ -147,6 +147,22 @@ static void test_lists(void **state)
         1);
     mk_bayes_db_rollback(db);
     assert_int_equal(mk_lists_lookup(db, alice, "ghost@example.net", NULL, 0), MK_LIST_NONE);
+    /* a deep domain: more entries than one statement asks for; the
+     * user's entry in the later batch wins over everyone's in the first */
+    const char *deep = "x@a.b.c.d.e.f.g.h.example"; /* 9 entries: @h.example the last */
+    assert_int_equal(
+        mk_lists_set(db, "", "@h.example", MK_LIST_BLOCK, "manual", 10, err, sizeof(err)), 1);
+    assert_int_equal(mk_lists_lookup(db, alice, deep, why, sizeof(why)), MK_LIST_BLOCK);
+    assert_string_equal(why, "(everyone) @h.example");
+    assert_int_equal(mk_lists_set(db, "", "@b.c.d.e.f.g.h.example", MK_LIST_BLOCK, "manual", 11,
+                                  err, sizeof(err)),
+                     1);
+    assert_int_equal(mk_lists_lookup(db, alice, deep, why, sizeof(why)), MK_LIST_BLOCK);
+    assert_string_equal(why, "(everyone) @b.c.d.e.f.g.h.example");
+    assert_int_equal(
+        mk_lists_set(db, alice, "@h.example", MK_LIST_FRIEND, "manual", 12, err, sizeof(err)), 1);
+    assert_int_equal(mk_lists_lookup(db, alice, deep, why, sizeof(why)), MK_LIST_FRIEND);
+    assert_string_equal(why, "alice@example.org @h.example");
     /* garbage senders decide nothing */
     assert_int_equal(mk_lists_lookup(db, alice, "", NULL, 0), MK_LIST_NONE);
     assert_int_equal(mk_lists_lookup(db, alice, "not an address", NULL, 0), MK_LIST_NONE);
