@@ -220,9 +220,9 @@ int mk_bayes_db_list_find(mk_bayes_db *db, const char *const *scopes, size_t n_s
             sqlite3_bind_text(st, (int)k + 4, k < n ? entries[at + k] : NULL, -1, SQLITE_STATIC);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             size_t s = mk_bayes_index(scopes, n_scopes, (const char *)sqlite3_column_text(st, 0));
-            size_t e =
-                at + mk_bayes_index(entries + at, n, (const char *)sqlite3_column_text(st, 1));
-            if (s < n_scopes && e < n_entries && (s < best_s || (s == best_s && e < best_e))) {
+            size_t k = mk_bayes_index(entries + at, n, (const char *)sqlite3_column_text(st, 1));
+            size_t e = at + k; /* (a row not of this batch cannot be: passed over) */
+            if (s < n_scopes && k < n && (s < best_s || (s == best_s && e < best_e))) {
                 best_s = s, best_e = e;
                 kind = sqlite3_column_int(st, 2);
             }
