@@ -47,38 +47,102 @@ double mk_bayes_token_prob(uint32_t s, uint32_t h, long nspam, long nham)
     return (MK_BAYES_S * MK_BAYES_X + n * p) / (MK_BAYES_S + n);
 }
 
+/* A token's probability with its place among the message's tokens: the
+ * place breaks ties of strength, so the order does not hang on whether
+ * the C library's qsort is stable (glibc's was a merge sort up to 2.36). */
+typedef struct mk_bayes_strong {
+    double p, strength; /* strength: |p - 0.5| */
+    size_t at;
+} mk_bayes_strong;
+
 static int mk_bayes_by_strength(const void *a, const void *b)
 {
-    double x = fabs(*(const double *)a - 0.5), y = fabs(*(const double *)b - 0.5);
-    return x > y ? -1 : x < y;
+    const mk_bayes_strong *x = a, *y = b;
+    if (x->strength != y->strength)
+        return x->strength > y->strength ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* The n-th greatest (from 0) of v[0, len), n < len; v is reordered. A
+ * selection by three-way partitions (ties are common: every token seen
+ * only in spam has the same probability). */
+static double mk_bayes_nth_greatest(double *v, size_t len, size_t n)
+{
+    size_t lo = 0, hi = len; /* the n-th is in [lo, hi) */
+    while (hi - lo > 1) {
+        double a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi - 1];
+        double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        /* [lo, gt) above the pivot, [gt, i) at it, [lt, hi) below */
+        size_t gt = lo, i = lo, lt = hi;
+        while (i < lt) {
+            double x = v[i];
+            if (x > pivot)
+                v[i++] = v[gt], v[gt++] = x;
+            else if (x < pivot)
+                v[i] = v[--lt], v[lt] = x;
+            else
+                i++;
+        }
+        if (n < gt)
+            hi = gt;
+        else if (n >= lt)
+            lo = lt;
+        else
+            return pivot;
+    }
+    return v[lo];
+}
+
+/* Keeps the MK_BAYES_SIGNIFICANT strongest of t[0, *k), as a sort of all
+ * of them by mk_bayes_by_strength would, in that order: the strongest
+ * found by selection, only they sorted (a message has up to thousands). */
+static void mk_bayes_strongest(mk_bayes_strong *t, size_t *k)
+{
+    size_t n = *k;
+    if (n > MK_BAYES_SIGNIFICANT) {
+        double *s = g_new(double, n);
+        for (size_t i = 0; i < n; i++)
+            s[i] = t[i].strength;
+        double edge = mk_bayes_nth_greatest(s, n, MK_BAYES_SIGNIFICANT - 1);
+        g_free(s);
+        size_t above = 0;
+        for (size_t i = 0; i < n; i++)
+            above += t[i].strength > edge;
+        /* all above the edge, and the first at it (in place order) */
+        size_t m = 0, at_edge = MK_BAYES_SIGNIFICANT - above;
+        for (size_t i = 0; i < n; i++)
+            if (t[i].strength > edge || (t[i].strength == edge && at_edge > 0 && at_edge--))
+                t[m++] = t[i];
+        n = m;
+    }
+    qsort(t, n, sizeof(*t), mk_bayes_by_strength);
+    *k = n;
 }
 
 double mk_bayes_prob(const uint32_t *spam, const uint32_t *ham, size_t n, long nspam, long nham,
                      size_t *used)
 {
-    double *p = g_new(double, n + 1);
+    mk_bayes_strong *t = g_new(mk_bayes_strong, n + 1);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (spam[i] == 0 && ham[i] == 0)
             continue;
-        double pr = mk_bayes_token_prob(spam[i], ham[i], nspam, nham);
-        if (fabs(pr - 0.5) >= MK_BAYES_MIN_STRENGTH)
-            p[k++] = pr;
+        double pr = mk_bayes_token_prob(spam[i], ham[i], nspam, nham), st = fabs(pr - 0.5);
+        if (st >= MK_BAYES_MIN_STRENGTH)
+            t[k] = (mk_bayes_strong){pr, st, k}, k++;
     }
-    qsort(p, k, sizeof(*p), mk_bayes_by_strength);
-    if (k > MK_BAYES_SIGNIFICANT)
-        k = MK_BAYES_SIGNIFICANT;
+    mk_bayes_strongest(t, &k);
     *used = k;
     if (k == 0) {
-        g_free(p);
+        g_free(t);
         return 0.5;
     }
     double ln_p = 0.0, ln_q = 0.0;
     for (size_t i = 0; i < k; i++) {
-        ln_p += log(p[i]);
-        ln_q += log1p(-p[i]);
+        ln_p += log(t[i].p);
+        ln_q += log1p(-t[i].p);
     }
-    g_free(p);
+    g_free(t);
     double ham_ev = mk_bayes_chi2q(-2.0 * ln_p, 2 * (unsigned)k);  /* small: spam tokens */
     double spam_ev = mk_bayes_chi2q(-2.0 * ln_q, 2 * (unsigned)k); /* small: ham tokens */
     return (1.0 + ham_ev - spam_ev) / 2.0;
