@@ -155,8 +155,10 @@ typedef struct {
     int basefont;
     char *raw_until; /* inside script or style: the end tag that ends it */
     mk_sa_styles *styles;
-    int hidden; /* the text being displayed is in colours no one reads */
-    int unseen; /* ... or no one sees for any reason (mk_sa_styles_text) */
+    int hidden;   /* the text being displayed is in colours no one reads */
+    int unseen;   /* ... or no one sees for any reason (mk_sa_styles_text) */
+    GRegex *face; /* the check of font faces, compiled on first use (once a
+                   * part, not once a tag: spam has hundreds of font tags) */
 } mk_sa_html_walk;
 
 static int mk_sa_html_open(const mk_sa_html *h, const char *tag)
@@ -329,10 +331,12 @@ static void mk_sa_html_start_tests(mk_sa_html_walk *w, const char *tag, const ch
     mk_sa_html *h = w->h;
     char *v;
     if (strcmp(tag, "font") == 0 && (v = mk_sa_html_attr(attrs, "face")) != NULL) {
-        h->font_face_bad |= !g_regex_match_simple(
-            "^\\s*[\"'.]?[a-z ][a-z -]*[a-z]\\d?[\"']?(?:,\\s*[\"']?[a-z][a-z "
-            "-]*[a-z]\\d?[\"']?)*;?$",
-            v, G_REGEX_CASELESS | G_REGEX_RAW, 0);
+        if (w->face == NULL)
+            w->face =
+                g_regex_new("^\\s*[\"'.]?[a-z ][a-z -]*[a-z]\\d?[\"']?(?:,\\s*[\"']?[a-z][a-z "
+                            "-]*[a-z]\\d?[\"']?)*;?$",
+                            G_REGEX_CASELESS | G_REGEX_RAW, 0, NULL);
+        h->font_face_bad |= w->face != NULL && !g_regex_match(w->face, v, 0, NULL);
         g_free(v);
     }
     if ((strcmp(tag, "font") == 0 || strcmp(tag, "basefont") == 0) &&
@@ -501,7 +505,7 @@ mk_sa_html *mk_sa_html_parse(const char *text, size_t len)
             g_string_append_c(src, text[i]);
         }
     }
-    mk_sa_html_walk w = {h, g_string_new(NULL), 0, 0, 3, NULL, mk_sa_styles_new(), 0, 0};
+    mk_sa_html_walk w = {h, g_string_new(NULL), 0, 0, 3, NULL, mk_sa_styles_new(), 0, 0, NULL};
     const char *p = src->str, *end = src->str + src->len;
     while (p < end) {
         const char *lt = memchr(p, '<', (size_t)(end - p));
@@ -581,6 +585,8 @@ mk_sa_html *mk_sa_html_parse(const char *text, size_t len)
     }
     g_free(w.raw_until);
     mk_sa_styles_free(w.styles);
+    if (w.face != NULL)
+        g_regex_unref(w.face);
     g_string_free(w.last, TRUE);
     g_string_free(src, TRUE);
     return h;
