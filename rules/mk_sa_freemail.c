@@ -70,21 +70,6 @@ static int mk_sa_fm_available(const mk_sa_settings *s)
            s->strip_url != NULL && s->strip_email != NULL;
 }
 
-/* An optional regex argument: NULL when absent; *bad when it does not
- * compile (the test is then not hit, as SpamAssassin warns and returns 0). */
-static pcre2_code *mk_sa_fm_re(const mk_sa_rule *r, size_t i, int *bad)
-{
-    *bad = 0;
-    if (r->n_args <= i || r->args[i][0] == '\0')
-        return NULL;
-    int err;
-    PCRE2_SIZE off;
-    pcre2_code *re =
-        pcre2_compile((PCRE2_SPTR)r->args[i], PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
-    *bad = re == NULL;
-    return re;
-}
-
 /* The first address of list that is free mail and matches re (when not
  * NULL); NULL when none. */
 static const char *mk_sa_fm_first(const mk_sa_settings *s, GPtrArray *list, const pcre2_code *re)
@@ -97,14 +82,12 @@ static const char *mk_sa_fm_first(const mk_sa_settings *s, GPtrArray *list, cons
 }
 
 /* Whether an address of addrs (freed here) is free mail and matches the
- * pattern of argument re_arg, when given. */
-static unsigned mk_sa_fm_any(mk_sa_view *v, const mk_sa_rule *r, size_t re_arg, GPtrArray *addrs)
+ * rule's pattern argument, when given (one that does not compile: not
+ * hit, as SpamAssassin warns and returns 0). */
+static unsigned mk_sa_fm_any(mk_sa_view *v, const mk_sa_rule *r, GPtrArray *addrs)
 {
-    int bad;
-    pcre2_code *re = mk_sa_fm_re(r, re_arg, &bad);
-    unsigned hit = !bad && mk_sa_fm_first(&v->rs->set, addrs, re) != NULL;
+    unsigned hit = !r->arg_re_bad && mk_sa_fm_first(&v->rs->set, addrs, r->arg_re) != NULL;
     g_ptr_array_free(addrs, TRUE);
-    pcre2_code_free(re);
     return hit;
 }
 
@@ -124,7 +107,7 @@ unsigned mk_sa_ev_freemail_from(mk_sa_view *v, const mk_sa_rule *r)
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
             mk_sa_fm_addrs(v, names[i], 1, from);
     }
-    return mk_sa_fm_any(v, r, 0, from);
+    return mk_sa_fm_any(v, r, from);
 }
 
 /* check_freemail_header(HEADER[, RE]): an address of HEADER is free mail
@@ -135,7 +118,7 @@ unsigned mk_sa_ev_freemail_header(mk_sa_view *v, const mk_sa_rule *r)
         return 0;
     GPtrArray *addrs = g_ptr_array_new_with_free_func(g_free);
     mk_sa_fm_addrs(v, r->args[0], 0, addrs);
-    return mk_sa_fm_any(v, r, 1, addrs);
+    return mk_sa_fm_any(v, r, addrs);
 }
 
 /* Adds the matches of the address pattern in text to emails (lower case,
@@ -251,22 +234,19 @@ static const char *mk_sa_fm_body_list(mk_sa_view *v)
  * matches RE) */
 unsigned mk_sa_ev_freemail_body(mk_sa_view *v, const mk_sa_rule *r)
 {
-    int bad;
     if (!mk_sa_fm_available(&v->rs->set))
         return 0;
     const char *list = mk_sa_fm_body_list(v);
     if (list == NULL || *list == '\0')
         return 0;
-    pcre2_code *re = mk_sa_fm_re(r, 0, &bad);
     unsigned hit = 0;
-    if (re == NULL) {
-        hit = !bad;
+    if (r->arg_re == NULL) {
+        hit = !r->arg_re_bad;
     } else {
         gchar **e = g_strsplit(list, "\n", -1);
         for (gchar **p = e; *p != NULL && !hit; p++)
-            hit = **p != '\0' && mk_sa_settings_match(re, *p);
+            hit = **p != '\0' && mk_sa_settings_match(r->arg_re, *p);
         g_strfreev(e);
-        pcre2_code_free(re);
     }
     return hit;
 }

@@ -71,6 +71,9 @@ typedef struct mk_sa_evaldef {
     int needs_full; /* reads the message as received */
     unsigned (*run)(struct mk_sa_view *v, const struct mk_sa_rule *r);
     const char *const *first_args; /* the first arguments it reads; NULL: any */
+    /* 1 + the argument that is a pattern, compiled once as the rule is
+     * read (mk_sa_rule.arg_re); 0: none */
+    unsigned re_arg;
 } mk_sa_evaldef;
 
 /* The eval test called name, or NULL when mailkeeper does not have it. */
@@ -94,9 +97,11 @@ typedef struct mk_sa_rule {
     size_t n_args;
     /* the rest */
     char *name;
-    int defined;   /* a header/body/... line was read for it */
-    char *pattern; /* the source, compiled once every file is read */
-    char *source;  /* body, rawbody, header, uri: the pattern with its tags expanded, as compiled */
+    pcre2_code *arg_re; /* an eval: its pattern argument (mk_sa_evaldef.re_arg), or NULL */
+    int arg_re_bad;     /* that argument does not compile: the test is never hit */
+    int defined;        /* a header/body/... line was read for it */
+    char *pattern;      /* the source, compiled once every file is read */
+    char *source; /* body, rawbody, header, uri: the pattern with its tags expanded, as compiled */
     uint32_t opts;
     int replace;  /* listed in replace_rules: its <TAG>s are expanded */
     char *header; /* header rules: the name, or ALL, ToCc, EnvelopeFrom */

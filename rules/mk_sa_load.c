@@ -154,6 +154,10 @@ static void mk_sa_rule_reset(mk_sa_rule *r)
     r->skip = 0;
     r->absent = 0;
     r->eval = NULL;
+    if (r->arg_re != NULL)
+        pcre2_code_free(r->arg_re);
+    r->arg_re = NULL;
+    r->arg_re_bad = 0;
     g_strfreev(r->args);
     r->args = NULL;
     r->n_args = 0;
@@ -445,6 +449,22 @@ static void mk_sa_def_eval(mk_sa_loader *ld, mk_sa_rule *r, mk_sa_kind kind, con
     r->eval = def;
     r->args = args;
     r->n_args = n;
+    if (def->re_arg > 0 && n >= def->re_arg && args[def->re_arg - 1][0] != '\0') {
+        /* compiled here, not per message (as SpamAssassin's plugins do) */
+        int err;
+        PCRE2_SIZE off;
+        r->arg_re = pcre2_compile((PCRE2_SPTR)args[def->re_arg - 1], PCRE2_ZERO_TERMINATED, 0, &err,
+                                  &off, NULL);
+        if (r->arg_re != NULL) {
+            pcre2_jit_compile(r->arg_re, PCRE2_JIT_COMPLETE);
+        } else {
+            PCRE2_UCHAR msg[128];
+            pcre2_get_error_message(err, msg, sizeof(msg));
+            mk_sa_warn(ld, "%s: %s: argument %u: %s at offset %zu: the test is never hit", r->name,
+                       def->name, def->re_arg, (const char *)msg, (size_t)off);
+            r->arg_re_bad = 1;
+        }
+    }
 }
 
 /* body/rawbody/full/uri NAME /re/flags */

@@ -607,6 +607,11 @@ static const char *const freemail_cf =
     "header FM_REPLYTO    eval:check_freemail_replyto('replyto')\n"
     "header FM_REPLY      eval:check_freemail_replyto('reply')\n"
     "header FM_HDR        eval:check_freemail_header('Reply-To')\n"
+    /* a pattern argument compiles as the rule is read; one that does not
+     * is never hit */
+    "header FM_HDR_RE     eval:check_freemail_header('Reply-To', '^other@')\n"
+    "header FM_HDR_NO     eval:check_freemail_header('Reply-To', '^john')\n"
+    "header FM_BAD_RE     eval:check_freemail_from('(\\d@')\n"
     "body   FM_BODY       eval:check_freemail_body()\n"
     "body   VB_ANY        eval:have_any_bounce_relays()\n"
     "body   VB_OURS       eval:check_welcomelist_bounce_relays()\n"
@@ -617,7 +622,7 @@ static void test_freemail(void **state)
     (void)state;
     char *p;
     mk_sa_rules *rs = load_cf("freemail.rules", freemail_cf, &p);
-    assert_int_equal(mk_sa_stats_of(rs)->loaded, 8);
+    assert_int_equal(mk_sa_stats_of(rs)->loaded, 11);
     /* From and Reply-To are different free mail addresses; the body names
      * a third (and a welcomelisted one, and one in a link) */
     static const char *const fm = "From: John <john12@hotmail.com>\n"
@@ -626,7 +631,7 @@ static void test_freemail(void **state)
                                   "write to jane@mail.example, boss@mail.example or see "
                                   "http://x.example/?to=j@hotmail.com\n";
     static const char *const fm_hits[] = {"FM_FROM", "FM_FROM_DIGIT", "FM_REPLYTO", "FM_REPLY",
-                                          "FM_HDR",  "FM_BODY",       "VB_ANY"};
+                                          "FM_HDR",  "FM_HDR_RE",     "FM_BODY",    "VB_ANY"};
     eval_hits(rs, fm, "john12@hotmail.com", fm_hits, sizeof(fm_hits) / sizeof(fm_hits[0]));
     /* a list's bounce address: no reply checks; quoted and "wrote:"
      * addresses are not the body's */
@@ -634,8 +639,8 @@ static void test_freemail(void **state)
                                     "Reply-To: other@yahoo.com\n"
                                     "Subject: hello\n\n"
                                     "<x@hotmail.com> said, and y@hotmail.com wrote: yes\n";
-    static const char *const list_hits[] = {"FM_FROM", "FM_HDR", "VB_ANY"};
-    eval_hits(rs, list, "news-bounces@lists.example", list_hits, 3);
+    static const char *const list_hits[] = {"FM_FROM", "FM_HDR", "FM_HDR_RE", "VB_ANY"};
+    eval_hits(rs, list, "news-bounces@lists.example", list_hits, 4);
     /* not free mail; a bounce quoting a Received line of our relay */
     static const char *const bounce =
         "From: MAILER-DAEMON@mx.example\n"
