@@ -1174,17 +1174,34 @@ static GPtrArray *mk_sa_ev_html(mk_sa_view *v)
  * character) into words. */
 static void mk_sa_ev_words(GHashTable *words, const char *text)
 {
-    gchar **w = g_strsplit_set(text, " \t\n\r\f\v", -1);
-    for (gchar **p = w; *p != NULL; p++) {
+    /* cut at white space, as g_strsplit_set(text, " \t\n\r\f\v") would, but
+     * without a string made for each piece (nor one more for a word seen
+     * before) */
+    static const char space[] = " \t\n\r\f\v";
+    for (const char *p = text; *p != '\0';) {
+        size_t n = strcspn(p, space);
         int word = 0;
-        for (const char *c = *p; *c != '\0' && !word; c++)
-            word = g_ascii_isalnum(*c) || *c == '_';
-        if (!word)
-            continue;
-        int n = GPOINTER_TO_INT(g_hash_table_lookup(words, *p));
-        g_hash_table_insert(words, g_strdup(*p), GINT_TO_POINTER(n + 1));
+        for (size_t i = 0; i < n && !word; i++)
+            word = g_ascii_isalnum(p[i]) || p[i] == '_';
+        if (word) {
+            char buf[128], *key = n < sizeof(buf) ? buf : g_malloc(n + 1);
+            memcpy(key, p, n);
+            key[n] = '\0';
+            gpointer seen, count;
+            if (g_hash_table_lookup_extended(words, key, &seen, &count)) {
+                g_hash_table_steal(words, seen); /* the key kept, its count one more */
+                g_hash_table_insert(words, seen, GINT_TO_POINTER(GPOINTER_TO_INT(count) + 1));
+            } else {
+                g_hash_table_insert(words, key != buf ? key : g_strdup(key), GINT_TO_POINTER(1));
+                key = buf;
+            }
+            if (key != buf)
+                g_free(key);
+        }
+        p += n;
+        if (*p != '\0')
+            p++;
     }
-    g_strfreev(w);
 }
 
 typedef struct mk_sa_ev_altdiff {

@@ -740,14 +740,15 @@ static const char *const more_cf =
     "body   UNICODE_4    eval:check_abundant_unicode_ratio('0.0200')\n" /* not \d{0,3}\.\d{1,3} */
     "body   UNICODE_5    eval:check_abundant_unicode_ratio('5')\n"      /* no '.' */
     "body   ALT_DIFF     eval:multipart_alternative_difference('99', '100')\n"
-    "body   ALT_COUNT    eval:multipart_alternative_difference_count('3', '1')\n";
+    "body   ALT_COUNT    eval:multipart_alternative_difference_count('3', '1')\n"
+    "body   ALT_HALF     eval:multipart_alternative_difference('49', '51')\n";
 
 static void test_more_evals(void **state)
 {
     (void)state;
     char *p;
     mk_sa_rules *rs = load_cf("more.rules", more_cf, &p);
-    assert_int_equal(mk_sa_stats_of(rs)->loaded, 11);
+    assert_int_equal(mk_sa_stats_of(rs)->loaded, 12);
     static const char *const spam =
         "Received: from hotmail.com (unknown [203.0.113.9]) by mx.example.net (Postfix) with SMTP "
         "id A1; Tue, 3 Sep 2024 10:00:00 +0000\n"
@@ -797,6 +798,21 @@ static void test_more_evals(void **state)
         "--b\nContent-Type: text/plain\n\nthe minutes, as promised\n"
         "--b\nContent-Type: text/html\n\n<p>the minutes, as <b>promised</b></p>\n--b--\n";
     eval_hits(rs, same, "", NULL, 0);
+    /* a word the HTML says more often than the text counts as missing: of
+     * two, one (a word longer than any buffer on the stack is a word all
+     * the same) */
+    GString *longword = g_string_new(NULL);
+    for (int i = 0; i < 300; i++)
+        g_string_append_c(longword, (char)('a' + i % 26));
+    char *twice = g_strdup_printf("Subject: hi\nContent-Type: multipart/alternative; boundary=b\n\n"
+                                  "--b\nContent-Type: text/plain\n\nminutes %s\n"
+                                  "--b\nContent-Type: text/html\n\n<p>minutes minutes %s</p>\n"
+                                  "--b--\n",
+                                  longword->str, longword->str);
+    static const char *const twice_hits[] = {"ALT_HALF"};
+    eval_hits(rs, twice, "", twice_hits, 1);
+    g_free(twice);
+    g_string_free(longword, TRUE);
     mk_sa_free(rs);
     g_unlink(p);
     g_free(p);
