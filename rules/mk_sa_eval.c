@@ -406,60 +406,84 @@ static int mk_sa_header_side(mk_sa_view *v, GString *out, const GPtrArray *hl, m
     return found;
 }
 
-/* Whether name is one of the headers SpamAssassin makes up (ALL, ToCc,
- * MESSAGEID, ...), not a header the message may have. */
-static int mk_sa_header_made_up(const char *name)
+/* (mk_sa_int.h) */
+mk_sa_hdr_kind mk_sa_header_kind(const char *name)
 {
-    static const char *const made_up[] = {"ALL",          "ToCc",         "EnvelopeFrom",
-                                          "ALL-TRUSTED",  "ALL-INTERNAL", "ALL-UNTRUSTED",
-                                          "ALL-EXTERNAL", "MESSAGEID",    NULL};
-    for (const char *const *m = made_up; *m != NULL; m++)
-        if (strcmp(name, *m) == 0)
-            return 1;
-    return g_ascii_strncasecmp(name, "X-Spam-Relays-", 14) == 0;
+    static const struct {
+        const char *name;
+        mk_sa_hdr_kind kind;
+    } made_up[] = {
+        {"ALL", MK_SA_HK_ALL},
+        {"ToCc", MK_SA_HK_TOCC},
+        {"EnvelopeFrom", MK_SA_HK_ENVFROM},
+        {"ALL-TRUSTED", MK_SA_HK_TRUSTED},
+        {"ALL-INTERNAL", MK_SA_HK_TRUSTED},
+        {"ALL-UNTRUSTED", MK_SA_HK_UNTRUSTED},
+        {"ALL-EXTERNAL", MK_SA_HK_UNTRUSTED},
+        {"MESSAGEID", MK_SA_HK_MESSAGEID},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(made_up); i++)
+        if (strcmp(name, made_up[i].name) == 0)
+            return made_up[i].kind;
+    return g_ascii_strncasecmp(name, "X-Spam-Relays-", 14) == 0 ? MK_SA_HK_RELAYS : MK_SA_HK_NAMED;
 }
 
-/* The text rules on header name in mode match (a new GString), or NULL
- * when the header is absent. */
-static GString *mk_sa_header_text(mk_sa_view *v, const char *name, mk_sa_hdr_mode mode)
+/* The text rules on header name (of kind: mk_sa_header_kind) in mode
+ * match (a new GString), or NULL when the header is absent. */
+static GString *mk_sa_header_text(mk_sa_view *v, const char *name, mk_sa_hdr_kind kind,
+                                  mk_sa_hdr_mode mode)
 {
     /* most of the headers rules read are absent (of the stock rules' 100
      * header slots, most in any message): nothing is made for those */
-    if (!mk_sa_header_made_up(name) && mk_sa_view_named(v, name) == NULL)
+    if (kind == MK_SA_HK_NAMED && mk_sa_view_named(v, name) == NULL)
         return NULL;
     const GPtrArray *hl = v->in->msg->headers;
     GString *out = g_string_new(NULL);
     int found = 0;
-    if (strcmp(name, "ALL") == 0) {
+    switch (kind) {
+    case MK_SA_HK_ALL:
         found = mk_sa_header_values(out, v, NULL, mode, 1);
-    } else if (strcmp(name, "ToCc") == 0) {
+        break;
+    case MK_SA_HK_TOCC:
         found = mk_sa_header_values(out, v, "To", mode, 0);
         found |= mk_sa_header_values(out, v, "Cc", mode, 0);
-    } else if (strcmp(name, "EnvelopeFrom") == 0) {
+        break;
+    case MK_SA_HK_ENVFROM: {
         const char *env = mk_sa_view_envelope_from(v);
         found = env != NULL && env[0] != '\0';
         if (found)
             g_string_append_printf(out, "%s\n", env);
-    } else if (strcmp(name, "ALL-TRUSTED") == 0 || strcmp(name, "ALL-INTERNAL") == 0) {
+        break;
+    }
+    case MK_SA_HK_TRUSTED:
         found = mk_sa_header_side(v, out, hl, mode, 1);
-    } else if (strcmp(name, "ALL-UNTRUSTED") == 0 || strcmp(name, "ALL-EXTERNAL") == 0) {
+        break;
+    case MK_SA_HK_UNTRUSTED:
         found = mk_sa_header_side(v, out, hl, mode, 0);
-    } else if (g_ascii_strncasecmp(name, "X-Spam-Relays-", 14) == 0 &&
-               mk_relays_header(mk_sa_view_relays(v), name) != NULL) {
+        break;
+    case MK_SA_HK_RELAYS: {
         /* SpamAssassin's pseudo-headers are always there, empty or not */
-        found = 1;
-        g_string_append_printf(out, "%s\n", mk_relays_header(mk_sa_view_relays(v), name));
-    } else if (strcmp(name, "MESSAGEID") == 0) {
+        const char *relays = mk_relays_header(mk_sa_view_relays(v), name);
+        found = relays != NULL;
+        if (found)
+            g_string_append_printf(out, "%s\n", relays);
+        else /* (a name mk_relays does not make: a header of the message) */
+            found = mk_sa_header_values(out, v, name, mode, 0);
+        break;
+    }
+    case MK_SA_HK_MESSAGEID:
         found = mk_sa_header_values(out, v, "Message-Id", mode, 0);
         found |= mk_sa_header_values(out, v, "Resent-Message-Id", mode, 0);
         found |= mk_sa_header_values(out, v, "X-Message-Id", mode, 0);
-    } else {
+        break;
+    case MK_SA_HK_NAMED:
         found = mk_sa_header_values(out, v, name, mode, 0);
+        break;
     }
     if (!found) {
         g_string_free(out, TRUE);
         out = NULL;
-    } else if ((mode & (MK_SA_HDR_ADDR | MK_SA_HDR_NAME)) || strcmp(name, "EnvelopeFrom") == 0) {
+    } else if ((mode & (MK_SA_HDR_ADDR | MK_SA_HDR_NAME)) || kind == MK_SA_HK_ENVFROM) {
         /* addresses, names and the envelope sender are joined by newlines,
          * with none after the last (SpamAssassin's get() in Check) */
         if (out->len > 0 && out->str[out->len - 1] == '\n')
@@ -475,7 +499,8 @@ static GString *mk_sa_header_text(mk_sa_view *v, const char *name, mk_sa_hdr_mod
 static const GString *mk_sa_slot(mk_sa_view *v, int s)
 {
     if (!v->slot_done[s]) {
-        v->slot_val[s] = mk_sa_header_text(v, v->rs->slots[s].header, v->rs->slots[s].mode);
+        const mk_sa_hslot *hs = &v->rs->slots[s];
+        v->slot_val[s] = mk_sa_header_text(v, hs->header, hs->kind, hs->mode);
         v->slot_done[s] = 1;
     }
     return v->slot_val[s];
@@ -496,7 +521,7 @@ const GString *mk_sa_view_header(mk_sa_view *v, const char *name, mk_sa_hdr_mode
             g_free(key);
         return cached;
     }
-    GString *out = mk_sa_header_text(v, name, mode);
+    GString *out = mk_sa_header_text(v, name, mk_sa_header_kind(name), mode);
     g_hash_table_insert(v->hdr, key != buf ? key : g_strdup(key), out);
     return out;
 }
@@ -621,7 +646,8 @@ void mk_sa_prepare_headers(mk_sa_rules *rs)
             g_free(key);
         } else {
             rs->slots = g_renew(mk_sa_hslot, rs->slots, rs->n_slots + 1);
-            rs->slots[rs->n_slots] = (mk_sa_hslot){g_strdup(r->header), r->mode, 0, NULL};
+            rs->slots[rs->n_slots] =
+                (mk_sa_hslot){g_strdup(r->header), mk_sa_header_kind(r->header), r->mode, 0, NULL};
             at = GSIZE_TO_POINTER(rs->n_slots++);
             g_hash_table_insert(seen, key, at);
         }

@@ -172,10 +172,27 @@ unsigned mk_sa_ev_freemail_body(struct mk_sa_view *v, const struct mk_sa_rule *r
 unsigned mk_sa_ev_any_bounce_relays(struct mk_sa_view *v, const struct mk_sa_rule *r);
 unsigned mk_sa_ev_bounce_relays(struct mk_sa_view *v, const struct mk_sa_rule *r);
 
+/* What a header rule's header name stands for: one SpamAssassin makes
+ * up, or the message's headers of that name. */
+typedef enum {
+    MK_SA_HK_NAMED,     /* the headers so named */
+    MK_SA_HK_ALL,       /* ALL */
+    MK_SA_HK_TOCC,      /* ToCc */
+    MK_SA_HK_ENVFROM,   /* EnvelopeFrom */
+    MK_SA_HK_TRUSTED,   /* ALL-TRUSTED, ALL-INTERNAL */
+    MK_SA_HK_UNTRUSTED, /* ALL-UNTRUSTED, ALL-EXTERNAL */
+    MK_SA_HK_RELAYS,    /* X-Spam-Relays-* */
+    MK_SA_HK_MESSAGEID, /* MESSAGEID */
+} mk_sa_hdr_kind;
+
+/* The kind of header name (mk_sa_eval.c). */
+mk_sa_hdr_kind mk_sa_header_kind(const char *name);
+
 /* A header as header rules read it (a name, or ALL, ToCc, ..., in a
  * mode): made once per message however many rules read it. */
 typedef struct mk_sa_hslot {
     char *header;
+    mk_sa_hdr_kind kind; /* of header, worked out once */
     mk_sa_hdr_mode mode;
     size_t n_rules;
     struct mk_sa_prefilter *pf; /* its rules' patterns; NULL: none */
