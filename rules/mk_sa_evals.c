@@ -306,7 +306,9 @@ static unsigned mk_sa_ev_header_count(mk_sa_view *v, const mk_sa_rule *r)
 /* The address of the first mailbox in a header value, lowercased; g_free. */
 static char *mk_sa_ev_addr(mk_sa_view *v, const char *value)
 {
-    InternetAddressList *list = mk_sa_view_addrs(v, value != NULL ? value : "");
+    if (value == NULL || *value == '\0')
+        return NULL; /* (no list made for nothing: the header is mostly absent) */
+    InternetAddressList *list = mk_sa_view_addrs(v, value);
     char *addr = NULL;
     for (int i = 0; i < internet_address_list_length(list) && addr == NULL; i++) {
         InternetAddress *ia = internet_address_list_get_address(list, i);
