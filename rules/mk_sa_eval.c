@@ -537,51 +537,63 @@ static void mk_sa_gstring_free(gpointer p)
 static unsigned mk_sa_count(pcre2_match_context *mctx, const pcre2_code *re, const char *s,
                             size_t len, pcre2_match_data *md, unsigned max, size_t *limit_hits);
 
-typedef struct mk_sa_mime_walk {
-    pcre2_match_context *mctx;
-    const mk_sa_rule *r;
-    pcre2_match_data *md;
-    size_t *limit_hits;
-    unsigned n;
-} mk_sa_mime_walk;
-
-static void mk_sa_mime_part(GMimeObject *parent, GMimeObject *part, gpointer data)
+/* Adds the headers of part to data (a GPtrArray of GMimeHeader *). */
+static void mk_sa_mime_collect(GMimeObject *parent, GMimeObject *part, gpointer data)
 {
-    mk_sa_mime_walk *w = data;
-    unsigned max = w->r->multiple ? w->r->maxhits : 1;
-    if (max != 0 && w->n >= max)
-        return;
+    (void)parent;
     GMimeHeaderList *hl = g_mime_object_get_header_list(part);
     int count = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
-    for (int i = 0; i < count; i++) {
-        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
-        if (g_ascii_strcasecmp(g_mime_header_get_name(h), w->r->header) != 0)
+    for (int i = 0; i < count; i++)
+        g_ptr_array_add(data, g_mime_header_list_get_header_at(hl, i));
+}
+
+/* The headers of every MIME part, part after part as
+ * g_mime_message_foreach walks them: made once a message, not once for
+ * each MIMEHeader rule (the stock rules have 47). Owned by v. */
+static const GPtrArray *mk_sa_view_mime_headers(mk_sa_view *v)
+{
+    if (v->mime_headers == NULL) {
+        v->mime_headers = g_ptr_array_new();
+        g_mime_message_foreach(v->in->msg->mime, mk_sa_mime_collect, v->mime_headers);
+    }
+    return v->mime_headers;
+}
+
+/* A MIMEHeader rule's count: its matches in the values of the MIME parts'
+ * headers it names, up to its maxhits. */
+static unsigned mk_sa_mime_count(mk_sa_view *v, pcre2_match_context *mctx, const mk_sa_rule *r,
+                                 pcre2_match_data *md, size_t *limit_hits)
+{
+    unsigned max = r->multiple ? r->maxhits : 1, n = 0;
+    const GPtrArray *hs = mk_sa_view_mime_headers(v);
+    for (guint i = 0; i < hs->len && (max == 0 || n < max); i++) {
+        GMimeHeader *h = hs->pdata[i];
+        if (g_ascii_strcasecmp(g_mime_header_get_name(h), r->header) != 0)
             continue;
-        const char *v;
+        const char *val;
         GString *raw = NULL;
-        if (w->r->mode & MK_SA_HDR_RAW) {
-            v = g_mime_header_get_raw_value(h);
-            while (v != NULL && (*v == ' ' || *v == '\t'))
-                v++;
+        if (r->mode & MK_SA_HDR_RAW) {
+            val = g_mime_header_get_raw_value(h);
+            while (val != NULL && (*val == ' ' || *val == '\t'))
+                val++;
             raw = g_string_new(NULL);
-            mk_sa_append_raw(raw, v);
-            v = raw->str;
+            mk_sa_append_raw(raw, val);
+            val = raw->str;
         } else {
-            v = g_mime_header_get_value(h);
+            val = g_mime_header_get_value(h);
         }
-        if (v == NULL)
+        if (val == NULL)
             continue;
         /* a raw value keeps its folds, not the line end that closes it */
-        size_t len = strlen(v);
-        while (len > 0 && (v[len - 1] == '\n' || v[len - 1] == '\r'))
+        size_t len = strlen(val);
+        while (len > 0 && (val[len - 1] == '\n' || val[len - 1] == '\r'))
             len--;
-        unsigned hit = mk_sa_count(w->mctx, w->r->re, v, len, w->md, 1, w->limit_hits);
+        unsigned hit = mk_sa_count(mctx, r->re, val, len, md, 1, limit_hits);
         if (raw != NULL)
             g_string_free(raw, TRUE);
-        w->n += w->r->negate ? !hit : hit;
-        if (max != 0 && w->n >= max)
-            return;
+        n += r->negate ? !hit : hit;
     }
+    return n;
 }
 
 /* ---- matching ---------------------------------------------------------------- */
@@ -906,9 +918,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
             break;
         }
         case MK_SA_MIMEHEADER: {
-            mk_sa_mime_walk w = {mctx, r, md, limit_hits, 0};
-            g_mime_message_foreach(in->msg->mime, mk_sa_mime_part, &w);
-            n = w.n;
+            n = mk_sa_mime_count(&v, mctx, r, md, limit_hits);
             break;
         }
         case MK_SA_BODY:
@@ -997,5 +1007,7 @@ int mk_sa_eval(const mk_sa_rules *rs, const mk_sa_input *in, mk_sa_hit **hits, s
     mk_relays_free(v.relays);
     if (v.html != NULL)
         g_ptr_array_unref(v.html);
+    if (v.mime_headers != NULL)
+        g_ptr_array_free(v.mime_headers, TRUE);
     return 0;
 }

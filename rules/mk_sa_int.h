@@ -340,6 +340,7 @@ typedef struct mk_sa_view {
     GHashTable *addrs;          /* a header value -> its InternetAddressList; or NULL */
     struct mk_relays *relays;   /* the Received chain, read on first use (unless in->relays) */
     GPtrArray *html; /* of mk_sa_html *: each text/html part, read on first use (a reference) */
+    GPtrArray *mime_headers; /* of GMimeHeader *: every MIME part's, on first use; or NULL */
 } mk_sa_view;
 
 /* Gives each running header rule its slot (rs->slots) and its count
