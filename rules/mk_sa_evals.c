@@ -631,8 +631,10 @@ static int mk_sa_ev_html_has(const char *html, size_t len, const char *tag)
 {
     size_t tl = strlen(tag);
     for (size_t i = 0; i < len; i++) {
-        if (html[i] != '<')
-            continue;
+        const char *lt = memchr(html + i, '<', len - i); /* (not byte by byte: ten such rules) */
+        if (lt == NULL)
+            return 0;
+        i = (size_t)(lt - html);
         if (i + 4 <= len && strncmp(html + i, "<!--", 4) == 0) {
             const char *end = g_strstr_len(html + i + 4, (gssize)(len - i - 4), "-->");
             if (end == NULL)
