@@ -101,8 +101,9 @@ static const char *const mk_bayes_stop[26] = {
     ['y' - 'a'] = "year years you you're your ",
 };
 
-/* Whether the word w[0, n) is a stop word: lower-cased inline, then
- * compared with the few words of its first letter (a binary search of
+/* Whether the word w[0, n) is a stop word: compared with the few words
+ * of its first letter, by length first, the word lower-cased only when
+ * one has its length (most words are not stop words; a binary search of
  * the whole list, g_ascii_tolower and strcmp took half the tokenizer's
  * time over the words). */
 static int mk_bayes_stopword(const char *w, size_t n)
@@ -110,17 +111,19 @@ static int mk_bayes_stopword(const char *w, size_t n)
     char low[12]; /* the longest, "information", and its space */
     if (n >= sizeof(low))
         return 0;
-    for (size_t i = 0; i < n; i++)
-        low[i] = mk_sa_ascii_lower(w[i]);
-    unsigned first = (unsigned char)low[0] - (unsigned)'a';
+    unsigned first = (unsigned char)mk_sa_ascii_lower(w[0]) - (unsigned)'a';
     if (first >= 26 || mk_bayes_stop[first] == NULL)
         return 0;
+    int lowered = 0;
     for (const char *s = mk_bayes_stop[first]; *s != '\0';) {
-        const char *e = s;
-        while (*e != ' ')
-            e++;
-        if ((size_t)(e - s) == n && memcmp(s, low, n) == 0)
-            return 1;
+        const char *e = strchr(s, ' ');
+        if ((size_t)(e - s) == n) {
+            for (size_t i = 0; !lowered && i < n; i++)
+                low[i] = mk_sa_ascii_lower(w[i]);
+            lowered = 1;
+            if (memcmp(s, low, n) == 0)
+                return 1;
+        }
         s = e + 1;
     }
     return 0;
