@@ -215,22 +215,21 @@ static void mk_bayes_word(mk_bayes_tk *tk, const char *prefix, int body, const c
     mk_bayes_emit(tk, prefix, w, n);
 }
 
+/* The bytes of a word, apart from 8-bit ones: letters, digits, '_' and
+ * - , @ * ! ' " $ . as bits, ASCII 0-63 and 64-127 */
+#define MK_BAYES_BIT(c) (1ULL << ((unsigned)(c)&63))
+#define MK_BAYES_KEEP_LO                                                                           \
+    (0x03ff000000000000ULL /* 0-9 */ | MK_BAYES_BIT('-') | MK_BAYES_BIT(',') | MK_BAYES_BIT('*') | \
+     MK_BAYES_BIT('!') | MK_BAYES_BIT('\'') | MK_BAYES_BIT('"') | MK_BAYES_BIT('$') |              \
+     MK_BAYES_BIT('.'))
+#define MK_BAYES_KEEP_HI                                                                           \
+    (0x07fffffe07fffffeULL /* A-Z, a-z */ | MK_BAYES_BIT('_') | MK_BAYES_BIT('@'))
+
+/* A byte of a word, or one of - , @ * ! ' " $ . (a table of bits: a
+ * switch ran for every byte of the text) */
 static int mk_bayes_keep(unsigned char c)
 {
-    switch (c) {
-    case '-':
-    case ',':
-    case '@':
-    case '*':
-    case '!':
-    case '\'':
-    case '"':
-    case '$':
-    case '.':
-        return 1;
-    default:
-        return mk_bayes_wordc(c);
-    }
+    return c >= 0x80 || (((c < 64 ? MK_BAYES_KEEP_LO : MK_BAYES_KEEP_HI) >> (c & 63)) & 1);
 }
 
 static int mk_bayes_trim(unsigned char c)
