@@ -493,7 +493,7 @@ static void mk_bayes_headers(mk_bayes_tk *tk, const mk_msg *msg, const mk_relays
 
 /* Sorts h[0, n) in place: a radix sort, a byte a pass (qsort's calls to a
  * comparison were 2 % of a message's time). */
-static void mk_bayes_sort(uint64_t *h, size_t n)
+static void mk_bayes_radix(uint64_t *h, size_t n)
 {
     uint64_t *tmp = g_new(uint64_t, n), *from = h, *to = tmp;
     for (unsigned shift = 0; shift < 64; shift += 8) {
@@ -512,6 +512,52 @@ static void mk_bayes_sort(uint64_t *h, size_t n)
     }
     /* eight passes: the sorted keys are back in h */
     g_free(tmp);
+}
+
+/* A bucket this large or more is radix sorted, a smaller one by insertion */
+#define MK_BAYES_SORT_SMALL 16
+
+/* Sorts h[0, n) in place: into buckets by their top bits, about half as
+ * many buckets as hashes (a message's hashes are spread evenly: one or
+ * two a bucket), each bucket then sorted by insertion, or by
+ * mk_bayes_radix when many hashes share one (as crafted tokens could make
+ * them: the work stays linear). Eight radix passes over every hash took
+ * 0.6 % of a message's time, twice what this takes for 300 to 5,000. */
+static void mk_bayes_sort(uint64_t *h, size_t n)
+{
+    unsigned bits = 6;
+    while (bits < 14 && ((size_t)1 << (bits + 1)) <= n)
+        bits++;
+    size_t buckets = (size_t)1 << bits, shift = 64 - bits;
+    size_t *at = g_new0(size_t, buckets); /* each bucket's size, then where it starts, then ends */
+    for (size_t i = 0; i < n; i++)
+        at[h[i] >> shift]++;
+    for (size_t b = 0, sum = 0; b < buckets; b++) {
+        size_t c = at[b];
+        at[b] = sum;
+        sum += c;
+    }
+    uint64_t *out = g_new(uint64_t, n);
+    for (size_t i = 0; i < n; i++)
+        out[at[h[i] >> shift]++] = h[i];
+    for (size_t b = 0, from = 0; b < buckets; from = at[b++]) {
+        uint64_t *k = out + from;
+        size_t len = at[b] - from;
+        if (len >= MK_BAYES_SORT_SMALL) {
+            mk_bayes_radix(k, len);
+            continue;
+        }
+        for (size_t i = 1; i < len; i++) {
+            uint64_t x = k[i];
+            size_t j = i;
+            for (; j > 0 && k[j - 1] > x; j--)
+                k[j] = k[j - 1];
+            k[j] = x;
+        }
+    }
+    memcpy(h, out, n * sizeof(*h));
+    g_free(out);
+    g_free(at);
 }
 
 /* Each line of text, as body words with prefix. */
