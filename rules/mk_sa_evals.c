@@ -408,18 +408,23 @@ static unsigned mk_sa_ev_subject_caps(mk_sa_view *v, const mk_sa_rule *r)
 
 /* Cuts the first match of re out of s, leaving a space; its groups
  * (g_strfreev them) or NULL when none matched. */
-static char **mk_sa_ev_cut(GString *s, const GRegex *re)
+static char **mk_sa_ev_cut(GString *s, const pcre2_code *re, pcre2_match_data *md)
 {
-    GMatchInfo *mi = NULL;
-    char **groups = NULL;
-    if (re != NULL && g_regex_match(re, s->str, 0, &mi)) {
-        groups = g_match_info_fetch_all(mi);
-        int start, end;
-        g_match_info_fetch_pos(mi, 0, &start, &end);
-        g_string_erase(s, start, end - start);
-        g_string_insert_c(s, start, ' ');
-    }
-    g_match_info_free(mi);
+    int rc = re != NULL ? pcre2_match(re, (PCRE2_SPTR)s->str, s->len, 0, 0, md, NULL) : -1;
+    if (rc <= 0)
+        return NULL;
+    /* the groups up to the last that took part; one before it that did
+     * not is "" (as g_match_info_fetch_all gives them) */
+    const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    char **groups = g_new(char *, (size_t)rc + 1);
+    for (int i = 0; i < rc; i++)
+        groups[i] = ov[2 * i] == PCRE2_UNSET
+                        ? g_strdup("")
+                        : g_strndup(s->str + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
+    groups[rc] = NULL;
+    size_t start = ov[0], end = ov[1];
+    g_string_erase(s, (gssize)start, (gssize)(end - start));
+    g_string_insert_c(s, (gssize)start, ' ');
     return groups;
 }
 
@@ -449,6 +454,7 @@ static gint64 mk_sa_ev_time(const mk_sa_settings *set, const char *date)
         return 0;
     /* " date ", commas and white space runs as one space */
     GString *s = g_string_new(" ");
+    pcre2_match_data *md = pcre2_match_data_create(8, NULL); /* (5 groups at most) */
     int in_space = 1;
     for (const char *p = date; *p != '\0'; p++) {
         int space = *p == ',' || g_ascii_isspace(*p);
@@ -462,15 +468,16 @@ static gint64 mk_sa_ev_time(const mk_sa_settings *set, const char *date)
         g_string_append_c(s, ' ');
     int dd = 0, mon = 0, yyyy = 0, hh = 0, mm = 0, ss = 0;
     const char *mname;
-    char **g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_DMY]);
+    char **g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_DMY], md);
     if (g != NULL) {
         dd = atoi(g[1]), mname = g[2], yyyy = atoi(g[3]);
     } else {
-        if ((g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_MDTY])) != NULL) {
+        if ((g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_MDTY], md)) != NULL) {
             dd = atoi(g[2]), mname = g[1], yyyy = atoi(g[3]);
         } else {
-            if ((g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_DMY2])) == NULL) {
+            if ((g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_DMY2], md)) == NULL) {
                 g_string_free(s, TRUE);
+                pcre2_match_data_free(md);
                 return 0;
             }
             dd = atoi(g[1]), mname = g[2], yyyy = atoi(g[3]);
@@ -485,23 +492,24 @@ static gint64 mk_sa_ev_time(const mk_sa_settings *set, const char *date)
         if (g_ascii_strncasecmp(mname, months + i * 4, 3) == 0)
             mon = i + 1;
     g_strfreev(g);
-    if ((g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_TIME])) != NULL) {
+    if ((g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_TIME], md)) != NULL) {
         /* a group that took no part is left out of the array's end */
         hh = atoi(g[1]), mm = atoi(g[2]), ss = g_strv_length(g) > 4 ? atoi(g[4]) : 0;
         g_strfreev(g);
     }
     int tz = 0; /* minutes east */
-    if ((g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_OFFSET])) != NULL) {
+    if ((g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_OFFSET], md)) != NULL) {
         int v = atoi(g[1] + 1);
         tz = (g[1][0] == '-' ? -1 : 1) * ((v / 100) * 60 + v % 100);
         g_strfreev(g);
-    } else if ((g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_ZONE])) != NULL) {
+    } else if ((g = mk_sa_ev_cut(s, set->date[MK_SA_DATE_ZONE], md)) != NULL) {
         for (size_t i = 0; i < G_N_ELEMENTS(zones); i++)
             if (strcmp(g[1], zones[i].name) == 0)
                 tz = zones[i].off;
         g_strfreev(g);
     }
     g_string_free(s, TRUE);
+    pcre2_match_data_free(md);
     ss = MIN(ss, 59), mm = MIN(mm, 59), hh = MIN(hh, 23);
     int max_dd = mon == 4 || mon == 6 || mon == 9 || mon == 11 ? 30
                  : mon == 2 ? (!(yyyy % 4) && ((yyyy % 100) || !(yyyy % 400)) ? 29 : 28)

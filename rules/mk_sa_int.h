@@ -140,7 +140,7 @@ typedef struct mk_sa_settings {
     /* fixed patterns the evals share, compiled once with the rules: the
      * parts of a date (mk_sa_evals.c MK_SA_DATE_*), a HELO of a free mail
      * service, charset names */
-    GRegex *date[6];
+    pcre2_code *date[6];
     GRegex *dotcom_helo, *iso_any, *iso_known;
 } mk_sa_settings;
 

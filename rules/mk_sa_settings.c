@@ -179,10 +179,18 @@ void mk_sa_settings_finish(mk_sa_settings *s)
         {"\\b([A-Z]{2,4}(?:-DST)?)\\b", 0},
     };
 #undef MK_SA_MONTHS
-    for (size_t i = 0; i < G_N_ELEMENTS(dates); i++)
-        s->date[i] = g_regex_new(
-            dates[i].re,
-            G_REGEX_RAW | G_REGEX_OPTIMIZE | (dates[i].caseless ? G_REGEX_CASELESS : 0), 0, NULL);
+    /* PCRE2 itself, not GRegex (which wraps it: a GMatchInfo and an array
+     * of strings made for each of the five or so matches a date takes), with
+     * GRegex's Unicode properties for \b and \d, as they were read before */
+    for (size_t i = 0; i < G_N_ELEMENTS(dates); i++) {
+        int err;
+        PCRE2_SIZE off;
+        s->date[i] =
+            pcre2_compile((PCRE2_SPTR)dates[i].re, PCRE2_ZERO_TERMINATED,
+                          PCRE2_UCP | (dates[i].caseless ? PCRE2_CASELESS : 0), &err, &off, NULL);
+        if (s->date[i] != NULL)
+            pcre2_jit_compile(s->date[i], PCRE2_JIT_COMPLETE);
+    }
     s->dotcom_helo = g_regex_new("(?:\\.|^)(lycos\\.com|lycos\\.co\\.uk|hotmail\\.com|"
                                  "localhost\\.com|excite\\.com|caramail\\.com|cs\\.com|"
                                  "aol\\.com|msn\\.com|yahoo\\.com|drizzle\\.com)$",
@@ -211,12 +219,13 @@ void mk_sa_settings_clear(mk_sa_settings *s)
     g_hash_table_destroy(s->fm_welcome);
     g_ptr_array_free(s->fm_wild, TRUE);
     g_ptr_array_free(s->bounce_relays, TRUE);
-    pcre2_code *res[] = {s->fm_wild_re,  s->email_re,           s->strip_url,
-                         s->strip_email, s->fm_default_welcome, s->fm_bulk_envfrom};
+    pcre2_code *res[] = {
+        s->fm_wild_re,      s->email_re, s->strip_url, s->strip_email, s->fm_default_welcome,
+        s->fm_bulk_envfrom, s->date[0],  s->date[1],   s->date[2],     s->date[3],
+        s->date[4],         s->date[5]};
     for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++)
         pcre2_code_free(res[i]);
-    GRegex *gres[] = {s->date[0], s->date[1],     s->date[2], s->date[3],  s->date[4],
-                      s->date[5], s->dotcom_helo, s->iso_any, s->iso_known};
+    GRegex *gres[] = {s->dotcom_helo, s->iso_any, s->iso_known};
     for (size_t i = 0; i < G_N_ELEMENTS(gres); i++)
         if (gres[i] != NULL)
             g_regex_unref(gres[i]);

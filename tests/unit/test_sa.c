@@ -490,6 +490,12 @@ static void test_evals(void **state)
         {"Tue, 1 Oct 2024 12:00 XYZ", "DATE_FUTURE"},     /* 26 h ahead; no seconds */
         {"Tue, 1 Oct 2024 12:00:00 NZDT", NULL},          /* 13 h ahead */
         {"Sun, 29 Sep 2024 10:00:00 +0000", NULL},        /* a day before */
+        /* a zone name right after a letter is not one: U+00EA's last
+         * byte, 0xaa, is a letter in Latin-1 (\b reads Unicode
+         * properties, as GRegex made it read them), so 22:00 is UTC, 36 h
+         * ahead (as NZDT it would be 23 h) */
+        {"Tue, 1 Oct 2024 22:00:00 \xc3\xaaNZDT", "DATE_FUTURE"},
+        {"Tue, 1 Oct 2024 22:00:00 NZDT", NULL},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(dates); i++) {
         char *m = g_strdup_printf("Received: from a.example by mx.example; Mon, 30 Sep 2024 "
