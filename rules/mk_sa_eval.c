@@ -335,35 +335,42 @@ static void mk_sa_header_value(mk_sa_view *v, GString *out, GMimeHeader *h, mk_s
     }
 }
 
+/* A header name's hash and equality in any case (g_str_hash's, of the
+ * name lower-cased), for the index of mk_sa_view_named: its keys are the
+ * names as the message has them, and a rule's name is looked up as it
+ * is, without a lower-cased copy of either. */
+static guint mk_sa_name_hash(gconstpointer p)
+{
+    guint h = 5381;
+    for (const unsigned char *c = p; *c != '\0'; c++)
+        h = (h << 5) + h + (unsigned char)mk_sa_ascii_lower((char)*c);
+    return h;
+}
+
+static gboolean mk_sa_name_equal(gconstpointer a, gconstpointer b)
+{
+    return g_ascii_strcasecmp(a, b) == 0;
+}
+
 /* The message's headers named name (any case), in order; NULL when
  * none. The index is made on first use, once per message. */
 static const GPtrArray *mk_sa_view_named(mk_sa_view *v, const char *name)
 {
     if (v->by_name == NULL) {
-        v->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+        v->by_name = g_hash_table_new_full(mk_sa_name_hash, mk_sa_name_equal, NULL,
                                            (GDestroyNotify)g_ptr_array_unref);
         const GPtrArray *hl = v->in->msg->headers;
         for (guint i = 0; i < hl->len; i++) {
-            char *key = g_ascii_strdown(g_mime_header_get_name(hl->pdata[i]), -1);
+            const char *key = g_mime_header_get_name(hl->pdata[i]); /* (the message's) */
+            if (key == NULL)
+                continue;
             GPtrArray *same = g_hash_table_lookup(v->by_name, key);
             if (same == NULL)
-                g_hash_table_insert(v->by_name, key, same = g_ptr_array_new());
-            else
-                g_free(key);
+                g_hash_table_insert(v->by_name, (gpointer)key, same = g_ptr_array_new());
             g_ptr_array_add(same, hl->pdata[i]);
         }
     }
-    /* the name in lower case, on the stack unless long */
-    char buf[64], *key = buf;
-    size_t len = strlen(name);
-    if (len >= sizeof(buf))
-        key = g_malloc(len + 1);
-    for (size_t i = 0; i <= len; i++)
-        key[i] = mk_sa_ascii_lower(name[i]);
-    const GPtrArray *same = g_hash_table_lookup(v->by_name, key);
-    if (key != buf)
-        g_free(key);
-    return same;
+    return g_hash_table_lookup(v->by_name, name);
 }
 
 /* Appends the values of the headers named name (every header: NULL) in

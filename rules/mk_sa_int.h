@@ -331,7 +331,7 @@ typedef struct mk_sa_view {
     const struct mk_sa_rules *rs;
     const mk_sa_input *in;
     GHashTable *hdr;     /* "mode:name" -> GString (NULL value: absent) */
-    GHashTable *by_name; /* lower-case name -> GPtrArray of its GMimeHeader *; or NULL */
+    GHashTable *by_name; /* name (any case) -> GPtrArray of its GMimeHeader *; or NULL */
     GString **slot_val;  /* per header slot (rs->slots): its text (owned), or NULL */
     uint8_t *slot_done;  /* per header slot: slot_val is set */
     char **body, **raw;

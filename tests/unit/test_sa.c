@@ -119,7 +119,7 @@ static const char *const message =
     "Received: from relay.example (relay.example [192.0.2.1])\r\n"
     "From: Prize Dept <winner@spam.example>\r\n"
     "To: alice@example.org\r\n"
-    "Cc: bob@example.org\r\n"
+    "CC: bob@example.org\r\n" /* (a rule's header name is read in any case) */
     "Subject: =?utf-8?q?Free_Gr=C3=BC=C3=9Fe?=\r\n"
     "X-Mailer: BulkSender 2.0\r\n"
     "MIME-Version: 1.0\r\n"
