@@ -316,57 +316,73 @@ static int mk_bayes_ignored_header(const char *name)
     return 0;
 }
 
+/* One word w[0, n) of a Received header, not an "id", "for", ... or the
+ * word after one: an address as itself and its /24 and /16, a host name,
+ * or its words. */
+static void mk_bayes_rcvd_word(mk_bayes_tk *tk, const char *w, size_t n)
+{
+    char buf[256], *word = n < sizeof(buf) ? buf : g_malloc(n + 1);
+    memcpy(word, w, n);
+    word[n] = '\0';
+    int a, b, c, d;
+    char tail;
+    /* (sscanf is dear: only a word that can start a number is read) */
+    if ((g_ascii_isdigit(*word) || g_ascii_isspace(*word) || *word == '+' || *word == '-') &&
+        sscanf(word, "%3d.%3d.%3d.%3d%c", &a, &b, &c, &d, &tail) == 4) {
+        char ip[32];
+        int k = snprintf(ip, sizeof(ip), "%d.%d.%d.%d", a, b, c, d);
+        mk_bayes_emit(tk, "ip*", ip, (size_t)k);
+        k = snprintf(ip, sizeof(ip), "%d.%d.%d", a, b, c);
+        mk_bayes_emit(tk, "ip*", ip, (size_t)k);
+        k = snprintf(ip, sizeof(ip), "%d.%d", a, b);
+        mk_bayes_emit(tk, "ip*", ip, (size_t)k);
+    } else if (strspn(word, "0123456789.:") == n) {
+        /* ports, version numbers */
+    } else if (memchr(word, '.', n) != NULL && isalpha((unsigned char)*word)) {
+        for (size_t i = 0; i < n; i++)
+            word[i] = g_ascii_tolower(word[i]);
+        mk_bayes_emit(tk, "HRcvd:", word, n);
+    } else if (g_ascii_strcasecmp(word, "from") != 0 && g_ascii_strcasecmp(word, "by") != 0) {
+        mk_bayes_text(tk, "HRcvd:", 0, word, n);
+    }
+    if (word != buf)
+        g_free(word);
+}
+
 /* Received: the names and addresses of the hosts, not the dates and IDs
- * that make every header unique. */
+ * that make every header unique. The words are read where they are, not
+ * copied out one by one. */
 static void mk_bayes_received(mk_bayes_tk *tk, const char *v)
 {
     static const char *const drop[] = {"id", "for", "with", "via", NULL};
+    static const char sep[] = " \t\r\n()[]";
     /* the date after the last ";" says when, not who */
     const char *semi = strrchr(v, ';');
-    char *head = g_strndup(v, semi != NULL ? (size_t)(semi - v) : strlen(v));
-    char **words = g_strsplit_set(head, " \t\r\n()[]", -1);
-    g_free(head);
-    for (char **w = words; *w != NULL; w++) {
-        if (**w == '\0')
+    const char *p = v, *end = semi != NULL ? semi : v + strlen(v);
+    while (p < end) {
+        size_t n = strcspn(p, sep);
+        if (p + n > end)
+            n = (size_t)(end - p);
+        if (n == 0) {
+            p++;
             continue;
+        }
+        const char *w = p;
+        p += n;
         int skip = 0;
-        for (const char *const *d = drop; *d != NULL; d++)
-            if (g_ascii_strcasecmp(*w, *d) == 0 && w[1] != NULL) {
-                skip = 1;
-                break;
-            }
+        /* (a word of these with anything after it, a separator at least) */
+        for (const char *const *d = drop; *d != NULL && p < end && !skip; d++)
+            skip = strlen(*d) == n && g_ascii_strncasecmp(w, *d, n) == 0;
         if (skip) { /* the word after "id", "for", ... */
-            for (w++; *w != NULL && **w == '\0'; w++)
-                ;
-            if (*w == NULL)
+            while (p < end && strchr(sep, *p) != NULL)
+                p++;
+            if (p >= end)
                 break;
+            p += MIN(strcspn(p, sep), (size_t)(end - p));
             continue;
         }
-        int a, b, c, d;
-        char tail;
-        /* (sscanf is dear: only a word that can start a number is read) */
-        if ((g_ascii_isdigit(**w) || g_ascii_isspace(**w) || **w == '+' || **w == '-') &&
-            sscanf(*w, "%3d.%3d.%3d.%3d%c", &a, &b, &c, &d, &tail) == 4) {
-            char ip[32];
-            int n = snprintf(ip, sizeof(ip), "%d.%d.%d.%d", a, b, c, d);
-            mk_bayes_emit(tk, "ip*", ip, (size_t)n);
-            n = snprintf(ip, sizeof(ip), "%d.%d.%d", a, b, c);
-            mk_bayes_emit(tk, "ip*", ip, (size_t)n);
-            n = snprintf(ip, sizeof(ip), "%d.%d", a, b);
-            mk_bayes_emit(tk, "ip*", ip, (size_t)n);
-            continue;
-        }
-        if (strspn(*w, "0123456789.:") == strlen(*w))
-            continue; /* ports, version numbers */
-        if (strchr(*w, '.') != NULL && isalpha((unsigned char)**w)) {
-            char *low = g_ascii_strdown(*w, -1);
-            mk_bayes_emit(tk, "HRcvd:", low, strlen(low));
-            g_free(low);
-        } else if (g_ascii_strcasecmp(*w, "from") != 0 && g_ascii_strcasecmp(*w, "by") != 0) {
-            mk_bayes_text(tk, "HRcvd:", 0, *w, strlen(*w));
-        }
+        mk_bayes_rcvd_word(tk, w, n);
     }
-    g_strfreev(words);
 }
 
 /* Message-ID, In-Reply-To, References: the domains after @. */
