@@ -349,20 +349,25 @@ static void mk_bayes_rcvd_word(mk_bayes_tk *tk, const char *w, size_t n)
         g_free(word);
 }
 
+/* The length of the word at p, up to end: to the next of a Received
+ * header's separators (0 at one). */
+static size_t mk_bayes_rcvd_span(const char *p, const char *end)
+{
+    size_t n = strcspn(p, " \t\r\n()[]");
+    return MIN(n, (size_t)(end - p));
+}
+
 /* Received: the names and addresses of the hosts, not the dates and IDs
  * that make every header unique. The words are read where they are, not
  * copied out one by one. */
 static void mk_bayes_received(mk_bayes_tk *tk, const char *v)
 {
     static const char *const drop[] = {"id", "for", "with", "via", NULL};
-    static const char sep[] = " \t\r\n()[]";
     /* the date after the last ";" says when, not who */
     const char *semi = strrchr(v, ';');
     const char *p = v, *end = semi != NULL ? semi : v + strlen(v);
     while (p < end) {
-        size_t n = strcspn(p, sep);
-        if (p + n > end)
-            n = (size_t)(end - p);
+        size_t n = mk_bayes_rcvd_span(p, end);
         if (n == 0) {
             p++;
             continue;
@@ -374,11 +379,11 @@ static void mk_bayes_received(mk_bayes_tk *tk, const char *v)
         for (const char *const *d = drop; *d != NULL && p < end && !skip; d++)
             skip = strlen(*d) == n && g_ascii_strncasecmp(w, *d, n) == 0;
         if (skip) { /* the word after "id", "for", ... */
-            while (p < end && strchr(sep, *p) != NULL)
+            while (p < end && mk_bayes_rcvd_span(p, end) == 0)
                 p++;
             if (p >= end)
                 break;
-            p += MIN(strcspn(p, sep), (size_t)(end - p));
+            p += mk_bayes_rcvd_span(p, end);
             continue;
         }
         mk_bayes_rcvd_word(tk, w, n);

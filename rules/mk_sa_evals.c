@@ -1203,12 +1203,11 @@ static void mk_sa_ev_words(GHashTable *words, const char *text)
             if (g_hash_table_lookup_extended(words, key, &seen, &count)) {
                 g_hash_table_steal(words, seen); /* the key kept, its count one more */
                 g_hash_table_insert(words, seen, GINT_TO_POINTER(GPOINTER_TO_INT(count) + 1));
-            } else {
-                g_hash_table_insert(words, key != buf ? key : g_strdup(key), GINT_TO_POINTER(1));
-                key = buf;
+                if (key != buf)
+                    g_free(key);
+            } else { /* (the table keeps the key) */
+                g_hash_table_insert(words, key != buf ? key : g_strdup(buf), GINT_TO_POINTER(1));
             }
-            if (key != buf)
-                g_free(key);
         }
         p += n;
         if (*p != '\0')
