@@ -81,13 +81,11 @@ sqlite3_int64 mk_bayes_uid(mk_bayes_db *db, const char *user, int create);
 int mk_bayes_db_read_begin(mk_bayes_db *db);
 void mk_bayes_db_read_end(mk_bayes_db *db, int began);
 
-/* Entries mk_bayes_db_list_find asks for in one statement */
-#define MK_BAYES_LIST_BATCH 8
 /* The kind (mk_list_kind) of the first of entries[0, n_entries) listed
- * for the first of scopes[0, n_scopes) (at most 3; a NULL one skipped)
- * that lists any of them, found in one statement for each
- * MK_BAYES_LIST_BATCH entries: *scope and *entry say which; -1 when none
- * is listed, -2 on error (sqlite3_errmsg of the handle says why). */
+ * for the first of scopes[0, n_scopes) (a NULL one skipped; "": everyone)
+ * that lists any of them, read in one read transaction: *scope and *entry
+ * say which; -1 when none is listed, -2 on error (sqlite3_errmsg of the
+ * handle says why). */
 int mk_bayes_db_list_find(mk_bayes_db *db, const char *const *scopes, size_t n_scopes,
                           const char *const *entries, size_t n_entries, size_t *scope,
                           size_t *entry);

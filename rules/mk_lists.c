@@ -163,13 +163,9 @@ mk_list_kind mk_lists_lookup(mk_bayes_db *db, const char *user, const char *send
         else if (strchr(d + 1, '.') != NULL)
             g_ptr_array_add(entries, g_strconcat("@", d + 1, NULL));
     }
-    /* the first listed, in that order, is the answer: found by one
-     * statement, its own read transaction (the scopes looked up one by one
-     * and then each entry for each took eight statements or more a
-     * recipient); more entries than one statement takes are read in one
-     * read transaction, at one moment */
+    /* the first listed, in that order, is the answer (point reads in one
+     * read transaction) */
     size_t s, e;
-    int began = entries->len > MK_BAYES_LIST_BATCH && mk_bayes_db_read_begin(db);
     int found = mk_bayes_db_list_find(db, scopes, 3, (const char *const *)entries->pdata,
                                       entries->len, &s, &e);
     if (found >= 0 && matched != NULL)
@@ -182,7 +178,6 @@ mk_list_kind mk_lists_lookup(mk_bayes_db *db, const char *user, const char *send
     for (guint i = 1; i < entries->len; i++)
         g_free(entries->pdata[i]);
     g_ptr_array_free(entries, TRUE);
-    mk_bayes_db_read_end(db, began);
 out:
     g_free(who);
     g_free(from);

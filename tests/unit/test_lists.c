@@ -147,8 +147,8 @@ static void test_lists(void **state)
         1);
     mk_bayes_db_rollback(db);
     assert_int_equal(mk_lists_lookup(db, alice, "ghost@example.net", NULL, 0), MK_LIST_NONE);
-    /* a deep domain: more entries than one statement asks for; the
-     * user's entry in the later batch wins over everyone's in the first */
+    /* a deep domain, nine entries: the user's entry for the last wins
+     * over everyone's for an earlier one */
     const char *deep = "x@a.b.c.d.e.f.g.h.example"; /* 9 entries: @h.example the last */
     assert_int_equal(
         mk_lists_set(db, "", "@h.example", MK_LIST_BLOCK, "manual", 10, err, sizeof(err)), 1);
