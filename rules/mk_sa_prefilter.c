@@ -1477,13 +1477,19 @@ static int mk_sa_pf_gates_mark(const mk_sa_prefilter *pf, hs_scratch_t *s, const
     return rc;
 }
 
-/* Whether line holds a byte of 0x80 or more. */
-static int mk_sa_pf_8bit(const char *line)
+/* Whether s[0, len) holds a byte of 0x80 or more; eight bytes a step. */
+static int mk_sa_pf_8bit(const char *s, size_t len)
 {
-    for (const unsigned char *c = (const unsigned char *)line; *c != '\0'; c++)
-        if (*c >= 0x80)
-            return 1;
-    return 0;
+    uint64_t any = 0;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        any |= w;
+    }
+    for (; i < len; i++)
+        any |= (unsigned char)s[i];
+    return (any & 0x8080808080808080ULL) != 0;
 }
 
 /* Scans the lines[0, n_lines) that hold an 8-bit byte, and only those,
@@ -1497,7 +1503,7 @@ static int mk_sa_pf_scan8(const mk_sa_prefilter *pf, hs_scratch_t *s, const char
     GString *text = NULL;
     size_t *line_end = NULL, *line_of = NULL, n8 = 0;
     for (size_t i = 0; i < n_lines; i++)
-        if (mk_sa_pf_8bit(lines[i])) {
+        if (mk_sa_pf_8bit(lines[i], strlen(lines[i]))) {
             if (text == NULL) {
                 text = g_string_new(NULL);
                 line_end = g_new(size_t, n_lines - i);
@@ -1558,7 +1564,7 @@ int mk_sa_prefilter_scan(mk_sa_prefilter *pf, const char *const *lines, uint8_t 
                 rc = -1;
         if (pf->gates != NULL && rc == 0)
             rc = mk_sa_pf_gates_mark(pf, s, text, line_end, n_lines, maybe, where);
-        if (pf->n_ascii > 0 && rc == 0)
+        if (pf->n_ascii > 0 && rc == 0 && mk_sa_pf_8bit(text->str, text->len))
             rc = mk_sa_pf_scan8(pf, s, lines, n_lines, &m);
         g_mutex_lock(&pf->lock);
         g_ptr_array_add(pf->free_scratch, s);
