@@ -95,15 +95,21 @@ int mk_sa_settings_line(mk_sa_settings *s, const char *dir, const char *arg)
     return 1;
 }
 
-static pcre2_code *mk_sa_settings_re(const char *pattern)
+/* A fixed pattern compiled with opts and JIT; NULL if it does not compile */
+static pcre2_code *mk_sa_settings_re_opts(const char *pattern, uint32_t opts)
 {
     int err;
     PCRE2_SIZE off;
     pcre2_code *re =
-        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, &err, &off, NULL);
+        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts, &err, &off, NULL);
     if (re != NULL)
         pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
     return re;
+}
+
+static pcre2_code *mk_sa_settings_re(const char *pattern)
+{
+    return mk_sa_settings_re_opts(pattern, PCRE2_CASELESS);
 }
 
 /* FreeMail's address pattern, the TLDs as RegistryBoundaries lists them */
@@ -182,15 +188,9 @@ void mk_sa_settings_finish(mk_sa_settings *s)
     /* PCRE2 itself, not GRegex (which wraps it: a GMatchInfo and an array
      * of strings made for each of the five or so matches a date takes), with
      * GRegex's Unicode properties for \b and \d, as they were read before */
-    for (size_t i = 0; i < G_N_ELEMENTS(dates); i++) {
-        int err;
-        PCRE2_SIZE off;
-        s->date[i] =
-            pcre2_compile((PCRE2_SPTR)dates[i].re, PCRE2_ZERO_TERMINATED,
-                          PCRE2_UCP | (dates[i].caseless ? PCRE2_CASELESS : 0), &err, &off, NULL);
-        if (s->date[i] != NULL)
-            pcre2_jit_compile(s->date[i], PCRE2_JIT_COMPLETE);
-    }
+    for (size_t i = 0; i < G_N_ELEMENTS(dates); i++)
+        s->date[i] = mk_sa_settings_re_opts(dates[i].re,
+                                            PCRE2_UCP | (dates[i].caseless ? PCRE2_CASELESS : 0));
     s->dotcom_helo = g_regex_new("(?:\\.|^)(lycos\\.com|lycos\\.co\\.uk|hotmail\\.com|"
                                  "localhost\\.com|excite\\.com|caramail\\.com|cs\\.com|"
                                  "aol\\.com|msn\\.com|yahoo\\.com|drizzle\\.com)$",
